@@ -1,0 +1,206 @@
+package ins
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// Expected keys below were computed with python-stdnum 1.18
+// (stdnum.fr.nir.calc_check_digits), not with this package.
+func TestParseMatriculeValid(t *testing.T) {
+	tests := []struct {
+		in      string
+		sex     Sex
+		year    int
+		month   int
+		kind    PlaceKind
+		code    string
+		dep     string
+		country string
+		prov    bool
+	}{
+		// ANS examples with valid keys (TestContenuCDA 3.0, DRIM-M).
+		{in: "279035121518989", sex: Female, year: 79, month: 3, kind: Metropolitan, code: "51215", dep: "51"},
+		{in: "277076322082910", sex: Female, year: 77, month: 7, kind: Metropolitan, code: "63220", dep: "63"},
+		{in: "162018885045327", sex: Male, year: 62, month: 1, kind: Metropolitan, code: "88850", dep: "88"},
+		// python-stdnum doctests: abroad, Corsica 2B and 2A.
+		{in: "295109912611193", sex: Female, year: 95, month: 10, kind: Abroad, code: "99126", country: "126"},
+		{in: "253072B07300470", sex: Female, year: 53, month: 7, kind: Corsica, code: "2B073", dep: "2B"},
+		{in: "253072A07300443", sex: Female, year: 53, month: 7, kind: Corsica, code: "2A073", dep: "2A"},
+		// Overseas (Réunion 974, commune 11), NIA-style provisional numbers.
+		{in: "285079741100403", sex: Female, year: 85, month: 7, kind: Overseas, code: "97411", dep: "974"},
+		{in: "785077511500412", sex: Male, year: 85, month: 7, kind: Metropolitan, code: "75115", dep: "75", prov: true},
+		{in: "885079871100485", sex: Female, year: 85, month: 7, kind: Overseas, code: "98711", dep: "987", prov: true},
+		// Months outside 01–12 (incomplete civil record) are accepted.
+		{in: "160019935012326", sex: Male, year: 60, month: 1, kind: Abroad, code: "99350", country: "350"},
+	}
+	for _, tt := range tests {
+		m, err := ParseMatricule(tt.in)
+		if err != nil {
+			t.Errorf("ParseMatricule(%s): %v", tt.in, err)
+			continue
+		}
+		if m.String() != tt.in || m.IsZero() {
+			t.Errorf("%s: String() = %q", tt.in, m.String())
+		}
+		p := m.Place()
+		if m.Sex() != tt.sex || m.BirthYear() != tt.year || m.BirthMonth() != tt.month || m.Provisional() != tt.prov {
+			t.Errorf("%s: sex %s year %d month %d prov %v, want %s %d %d %v", tt.in, m.Sex(), m.BirthYear(), m.BirthMonth(), m.Provisional(), tt.sex, tt.year, tt.month, tt.prov)
+		}
+		if p.Kind != tt.kind || p.Code != tt.code || p.Department != tt.dep || p.Country != tt.country {
+			t.Errorf("%s: place %+v, want kind %v code %s dep %s country %s", tt.in, p, tt.kind, tt.code, tt.dep, tt.country)
+		}
+		if m.NIR() != tt.in[:13] || m.Order() != tt.in[10:13] || m.Key() != int(tt.in[13]-'0')*10+int(tt.in[14]-'0') {
+			t.Errorf("%s: NIR %s order %s key %d", tt.in, m.NIR(), m.Order(), m.Key())
+		}
+	}
+}
+
+func TestParseMatriculeMonthsOutsideRange(t *testing.T) {
+	for _, month := range []string{"00", "13", "20", "30", "42", "50", "99"} {
+		nir13 := "185" + month + "75115004"
+		key, err := ControlKey(nir13)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := nir13 + twoDigits(key)
+		if _, err := ParseMatricule(in); err != nil {
+			t.Errorf("month %s: %v", month, err)
+		}
+	}
+}
+
+func twoDigits(k int) string { return string([]byte{byte('0' + k/10), byte('0' + k%10)}) }
+
+func TestParseMatriculeErrors(t *testing.T) {
+	tests := []struct {
+		in   string
+		rule error
+		pos  int
+		msg  string
+	}{
+		{"", ErrLength, 0, "0 characters, want 15"},
+		{"27903512151898", ErrLength, 0, "14 characters, want 15"},
+		{"2790351215189890", ErrLength, 0, "16 characters, want 15"},
+		{"2 79 03 51 215 189 89", ErrLength, 0, "21 characters"},
+		{"27903512151898é", ErrLength, 0, "15 characters"}, // 15 runes, 16 bytes
+		{"A79035121518989", ErrSex, 1, "want 1 or 2"},
+		{"379035121518989", ErrSex, 1, "3: want 1 or 2"},
+		{"579035121518989", ErrSex, 1, "5: want 1 or 2"},
+		{"079035121518989", ErrSex, 1, "0: want 1 or 2"},
+		{"2X9035121518989", ErrYear, 2, "position 2"},
+		{"27 035121518989", ErrYear, 3, "position 3"},
+		{"2790A5121518989", ErrMonth, 5, "position 5"},
+		{"279035121518988", ErrKey, 14, "88, want 89"},
+		// ANS examples whose keys are wrong (K30 DECOURCY children).
+		{"221042545611404", ErrKey, 14, "04, want 83"},
+		{"223042545611404", ErrKey, 14, "04, want 82"},
+		{"222127505611201", ErrKey, 14, "01, want 47"},
+		{"224027511583555", ErrKey, 14, "55, want 12"},
+		{"253072a07300443", ErrPlace, 7, "upper case"},
+		{"253072C07300443", ErrPlace, 7, "2A or 2B only for Corsica"},
+		{"25307A207300443", ErrPlace, 6, "position 6"},
+		{"2530720X7300443", ErrPlace, 8, "position 8"},
+		{"185050000100402", ErrPlace, 6, "department 00"},
+		{"185077500000476", ErrPlace, 6, "commune 000"},
+		{"185079701100425", ErrPlace, 6, "overseas department 970"},
+		{"185079791100400", ErrPlace, 6, "overseas department 979"},
+		{"185079909900400", ErrPlace, 6, "country code 099"},
+		{"18507751150A412", ErrCharacter, 12, "order number"},
+		{"1850775115004-2", ErrCharacter, 14, "control key"},
+		{"185077511500.12", ErrCharacter, 13, "order number"},
+		{"1850775115004.2", ErrCharacter, 14, "control key"},
+	}
+	for _, tt := range tests {
+		m, err := ParseMatricule(tt.in)
+		if err == nil {
+			t.Errorf("ParseMatricule(%q) = %v, want error %v", tt.in, m, tt.rule)
+			continue
+		}
+		if !m.IsZero() {
+			t.Errorf("ParseMatricule(%q) returned a non-zero matricule with an error", tt.in)
+		}
+		if !errors.Is(err, tt.rule) {
+			t.Errorf("ParseMatricule(%q) error %q, want rule %v", tt.in, err, tt.rule)
+		}
+		var me *MatriculeError
+		if !errors.As(err, &me) {
+			t.Errorf("ParseMatricule(%q): error %T is not *MatriculeError", tt.in, err)
+			continue
+		}
+		if me.Pos != tt.pos {
+			t.Errorf("ParseMatricule(%q): position %d, want %d (%v)", tt.in, me.Pos, tt.pos, err)
+		}
+		if !strings.Contains(err.Error(), tt.msg) || !strings.HasPrefix(err.Error(), "ins: matricule ") {
+			t.Errorf("ParseMatricule(%q): message %q, want it to contain %q", tt.in, err, tt.msg)
+		}
+	}
+}
+
+func TestMatriculeErrorFormat(t *testing.T) {
+	_, err := ParseMatricule("279035121518988")
+	want := `ins: matricule "279035121518988": control key 88, want 89`
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v, want %s", err, want)
+	}
+	long := strings.Repeat("1", 200)
+	_, err = ParseMatricule(long)
+	if err == nil || len(err.Error()) > 120 {
+		t.Fatalf("long input should give a short error, got %d bytes", len(err.Error()))
+	}
+}
+
+func TestControlKey(t *testing.T) {
+	for nir, want := range map[string]int{
+		"2790351215189": 89, "253072B073004": 70, "253072A073004": 43, "1850775115004": 21, "1850775000004": 76,
+	} {
+		got, err := ControlKey(nir)
+		if err != nil || got != want {
+			t.Errorf("ControlKey(%s) = %d, %v; want %d", nir, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "279035121518", "27903512151898", "27903512X5189", "25307A2073004"} {
+		if _, err := ControlKey(bad); err == nil {
+			t.Errorf("ControlKey(%q) accepted", bad)
+		}
+	}
+}
+
+func TestZeroMatricule(t *testing.T) {
+	var m Matricule
+	if !m.IsZero() || m.String() != "" || m.NIR() != "" || m.Key() != 0 || m.Sex() != "" || m.Provisional() ||
+		m.BirthYear() != 0 || m.BirthMonth() != 0 || m.Order() != "" || m.Place() != (Place{}) {
+		t.Fatal("zero Matricule must read as empty")
+	}
+	if UnknownPlace.String() != "unknown" || Abroad.String() != "abroad" || PlaceKind(42).String() != "PlaceKind(42)" {
+		t.Fatal("PlaceKind names")
+	}
+}
+
+func FuzzParseMatricule(f *testing.F) {
+	for _, s := range []string{"279035121518989", "253072B07300470", "253072a07300443", "185079909900400", "", "2 79", "27903512151898é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseMatricule(s)
+		if err != nil {
+			var me *MatriculeError
+			if !errors.As(err, &me) || !m.IsZero() {
+				t.Fatalf("bad error shape for %q: %v", s, err)
+			}
+			return
+		}
+		// Accepted: round-trips, has a consistent key, and decodes.
+		if m.String() != s {
+			t.Fatalf("String() = %q, want %q", m.String(), s)
+		}
+		key, err := ControlKey(s[:13])
+		if err != nil || key != m.Key() {
+			t.Fatalf("ControlKey(%q) = %d, %v; matricule key %d", s[:13], key, err, m.Key())
+		}
+		if m.Place().Code != s[5:10] || (m.Sex() != Male && m.Sex() != Female) {
+			t.Fatalf("decoding of %q: %+v %s", s, m.Place(), m.Sex())
+		}
+	})
+}
