@@ -36,6 +36,7 @@ func Missing(t testing.TB, component, why string) {
 	t.Helper()
 	if Required(component) {
 		t.Fatalf("required component %s is missing (%s=%s): %s", component, RequireVar, os.Getenv(RequireVar), why)
+		return
 	}
 	t.Skipf("component %s is missing: %s (set %s=all to make this a failure)", component, why, RequireVar)
 }

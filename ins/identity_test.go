@@ -1,0 +1,207 @@
+package ins
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// testIdentity is the ANS TestContenuCDA 3.0 test patient (INS-NIR de test
+// 279035121518989, traits as published in its DOC_NON_STRUCTURE example).
+func testIdentity(t testing.TB) Identity {
+	t.Helper()
+	m, err := ParseMatricule("279035121518989")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Identity{
+		Status: Qualified,
+		INS:    INS{Matricule: m, Authority: AuthorityNIRTest},
+		Traits: Traits{
+			BirthFamilyName:     "PAT-TROIS",
+			FirstBirthGivenName: "DOMINIQUE",
+			BirthGivenNames:     "DOMINIQUE MARIE-LOUISE",
+			BirthDate:           Date{1979, 3, 28},
+			Sex:                 Female,
+			BirthPlace:          "51215",
+			BirthPlaceName:      "DOMPREMY",
+			UsedFamilyName:      "PAT-TROIS",
+			UsedGivenName:       "DOMINIQUE",
+		},
+		LocalIDs: []LocalID{{Value: "1234567890121", Authority: "1.2.3.4.567.8.9.10"}},
+	}
+}
+
+func TestAuthorities(t *testing.T) {
+	for _, a := range []Authority{AuthorityNIR, AuthorityNIA, AuthorityNIRTest, AuthorityNIRDemo} {
+		got, err := ParseAuthority(string(a))
+		if err != nil || got != a || !a.IsINS() || a.TypeCode() == "" || a.String() != string(a) {
+			t.Errorf("authority %s: %v %v", a, got, err)
+		}
+	}
+	if AuthorityNIRDemo.TypeCode() != "INS-NIR-DEMO" || AuthorityNIRTest.TypeCode() != "INS-NIR-TEST" {
+		t.Error(".10 is INS-NIR de test and .11 INS-NIR de démonstration")
+	}
+	if !AuthorityNIRDemo.IsFictitious() || AuthorityNIR.IsFictitious() {
+		t.Error("IsFictitious")
+	}
+	if _, err := ParseAuthority(OIDINSC); !errors.Is(err, ErrINSC) {
+		t.Errorf("INS-C: %v", err)
+	}
+	for _, oid := range []string{OIDNIRSocialSecurity, "1.2.250.1.213.1.4.12", "", "1.2.3"} {
+		if _, err := ParseAuthority(oid); !errors.Is(err, ErrNotINSAuthority) {
+			t.Errorf("ParseAuthority(%q): %v", oid, err)
+		}
+		if Authority(oid).TypeCode() != "" {
+			t.Errorf("%q has a type code", oid)
+		}
+	}
+}
+
+func TestStatus(t *testing.T) {
+	for _, c := range []string{"PROV", "RECUP", "VALI", "QUAL"} {
+		if s, err := ParseStatus(c); err != nil || string(s) != c {
+			t.Errorf("ParseStatus(%s): %v", c, err)
+		}
+	}
+	for _, c := range []string{"", "qual", "DOUB"} {
+		if _, err := ParseStatus(c); err == nil {
+			t.Errorf("ParseStatus(%q) accepted", c)
+		}
+	}
+}
+
+// Every emitting path refuses a non-qualified identity.
+func TestOnlyQualifiedEmitsINS(t *testing.T) {
+	for _, st := range []Status{"", Provisional, Recovered, Validated} {
+		id := testIdentity(t)
+		id.Status = st
+		if _, err := id.QualifiedINS(); !errors.Is(err, ErrNotQualified) {
+			t.Errorf("%q: QualifiedINS: %v", st, err)
+		}
+		if _, err := id.PatientID(); !errors.Is(err, ErrNotQualified) {
+			t.Errorf("%q: PatientID: %v", st, err)
+		}
+		if _, err := id.MonEspaceSanteAddress(); !errors.Is(err, ErrNotQualified) {
+			t.Errorf("%q: MonEspaceSanteAddress: %v", st, err)
+		}
+		for _, l := range id.SourcePatientInfo() {
+			if strings.Contains(l, id.INS.Matricule.String()) {
+				t.Errorf("%q: sourcePatientInfo carries the matricule: %s", st, l)
+			}
+		}
+		cx, err := id.SourcePatientID()
+		if err != nil || cx.TypeCode != TypePI {
+			t.Errorf("%q: SourcePatientID = %v, %v; want the IPP", st, cx, err)
+		}
+		if st == "" {
+			continue // unknown status: Validate refuses it
+		}
+		rt, err := id.RecordTarget()
+		if err != nil {
+			t.Fatalf("%q: RecordTarget: %v", st, err)
+		}
+		if s := xmlString(rt); strings.Contains(s, "279035121518989") || !strings.Contains(s, "1234567890121") || !strings.Contains(s, "PAT-TROIS") {
+			t.Errorf("%q: recordTarget must carry the IPP and traits, never the INS:\n%s", st, s)
+		}
+		// Without local identifier, nothing identifies the patient.
+		id.LocalIDs = nil
+		if _, err := id.RecordTarget(); !errors.Is(err, ErrRecordTarget) {
+			t.Errorf("%q without IPP: %v", st, err)
+		}
+		if _, err := id.SourcePatientID(); !errors.Is(err, ErrNotQualified) {
+			t.Errorf("%q without IPP: SourcePatientID: %v", st, err)
+		}
+	}
+}
+
+func TestQualifiedIdentity(t *testing.T) {
+	id := testIdentity(t)
+	if err := id.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	addr, err := id.MonEspaceSanteAddress()
+	if err != nil || addr != "279035121518989@patient.mssante.fr" {
+		t.Fatalf("address %q, %v", addr, err)
+	}
+	m, err := ParseMonEspaceSanteAddress("279035121518989@Patient.MSSante.fr")
+	if err != nil || m != id.INS.Matricule {
+		t.Fatalf("ParseMonEspaceSanteAddress: %v %v", m, err)
+	}
+	for _, bad := range []string{"279035121518989@mssante.fr", "279035121518988@patient.mssante.fr", "nobody"} {
+		if _, err := ParseMonEspaceSanteAddress(bad); !errors.Is(err, ErrMonEspaceSanteAddress) {
+			t.Errorf("ParseMonEspaceSanteAddress(%q): %v", bad, err)
+		}
+	}
+	if c := id.Coherence(); len(c) != 0 {
+		t.Errorf("coherent identity reported %v", c)
+	}
+	id.Traits.Sex = Male
+	id.Traits.BirthDate = Date{1980, 4, 28}
+	id.Traits.BirthPlace = "75115"
+	if c := id.Coherence(); len(c) != 4 {
+		t.Errorf("Coherence = %v, want 4 discrepancies", c)
+	}
+}
+
+func TestQualifiedNeedsINSAndTraits(t *testing.T) {
+	mutate := []struct {
+		name string
+		f    func(*Identity)
+		want error
+	}{
+		{"no INS", func(i *Identity) { i.INS = INS{} }, ErrNoINS},
+		{"INS-C authority", func(i *Identity) { i.INS.Authority = OIDINSC }, ErrINSC},
+		{"unknown authority", func(i *Identity) { i.INS.Authority = "1.2.3" }, ErrNotINSAuthority},
+		{"no birth name", func(i *Identity) { i.Traits.BirthFamilyName = " " }, ErrTraits},
+		{"no first given", func(i *Identity) { i.Traits.FirstBirthGivenName = "" }, ErrTraits},
+		{"no given list", func(i *Identity) { i.Traits.BirthGivenNames = "" }, ErrTraits},
+		{"no birth date", func(i *Identity) { i.Traits.BirthDate = Date{} }, ErrTraits},
+		{"no sex", func(i *Identity) { i.Traits.Sex = "" }, ErrTraits},
+		{"sex unknown", func(i *Identity) { i.Traits.Sex = Unknown }, ErrTraits},
+		{"no COG", func(i *Identity) { i.Traits.BirthPlace = "" }, ErrTraits},
+		{"bad COG", func(i *Identity) { i.Traits.BirthPlace = "5121" }, ErrTraits},
+		{"bad COG chars", func(i *Identity) { i.Traits.BirthPlace = "2C004" }, ErrTraits},
+		{"COG 00", func(i *Identity) { i.Traits.BirthPlace = "00123" }, ErrTraits},
+		{"bad date", func(i *Identity) { i.Traits.BirthDate = Date{1979, 2, 30} }, ErrTraits},
+		{"bad sex", func(i *Identity) { i.Traits.Sex = "X" }, ErrTraits},
+	}
+	for _, m := range mutate {
+		id := testIdentity(t)
+		m.f(&id)
+		_, err := id.RecordTarget()
+		if !errors.Is(err, m.want) {
+			t.Errorf("%s: RecordTarget error %v, want %v", m.name, err, m.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "DOMINIQUE") || strings.Contains(err.Error(), "1979")) {
+			t.Errorf("%s: error leaks traits: %v", m.name, err)
+		}
+		if _, err := id.PatientID(); !errors.Is(err, m.want) {
+			t.Errorf("%s: PatientID error %v, want %v", m.name, err, m.want)
+		}
+	}
+	// Local identifiers must be complete and not INS OIDs.
+	id := testIdentity(t)
+	id.LocalIDs = append(id.LocalIDs, LocalID{Value: "x"})
+	if err := id.Validate(); err == nil {
+		t.Error("local id without authority accepted")
+	}
+	id.LocalIDs[1].Authority = string(AuthorityNIR)
+	if err := id.Validate(); err == nil {
+		t.Error("local id under an INS OID accepted")
+	}
+}
+
+func TestDate(t *testing.T) {
+	for _, s := range []string{"19790328", "1979-03-28"} {
+		d, err := ParseDate(s)
+		if err != nil || d != (Date{1979, 3, 28}) || d.String() != "19790328" || !d.Valid() {
+			t.Errorf("ParseDate(%s) = %v, %v", s, d, err)
+		}
+	}
+	for _, s := range []string{"", "1979032", "19790230", "28/03/1979"} {
+		if _, err := ParseDate(s); err == nil {
+			t.Errorf("ParseDate(%q) accepted", s)
+		}
+	}
+}
