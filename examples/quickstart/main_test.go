@@ -1,0 +1,31 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestQuickstart(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(&out, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH",
+		"INS withheld",
+		`<id root="1.2.250.1.213.1.4.10" extension="279035121518989"/>`,
+		"279035121518989@patient.mssante.fr",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "recordTarget.xml"))
+	if err != nil || !bytes.Contains(b, []byte("<recordTarget>")) {
+		t.Fatalf("recordTarget.xml: %v", err)
+	}
+}
