@@ -174,3 +174,27 @@ func FuzzReadRecordTarget(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkRecordTarget(b *testing.B) {
+	id := testIdentity(b)
+	b.Run("write", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := id.RecordTarget(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("read", func(b *testing.B) {
+		rt, err := id.RecordTarget()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ReadRecordTarget(rt); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
