@@ -33,6 +33,7 @@ type MatriculeError struct {
 	Detail string // what was found and what was wanted
 }
 
+// Error formats the error as: ins: matricule "<input>": <rule> <detail>.
 func (e *MatriculeError) Error() string {
 	return fmt.Sprintf("ins: matricule %s: %v %s", strconv.Quote(e.Input), e.Rule, e.Detail)
 }
@@ -294,6 +295,7 @@ const (
 
 var placeKindNames = [...]string{"unknown", "metropolitan", "Corsica", "overseas", "abroad", "North Africa before independence"}
 
+// String returns a short English label of the kind.
 func (k PlaceKind) String() string {
 	if k < 0 || int(k) >= len(placeKindNames) {
 		return "PlaceKind(" + strconv.Itoa(int(k)) + ")"
