@@ -14,13 +14,20 @@ const MatriculeLen = 15
 // Sentinel errors, one per rule a matricule can break. A *MatriculeError
 // wraps exactly one of them, so callers can branch with errors.Is.
 var (
-	ErrLength    = errors.New("length")
+	// ErrLength: the matricule is not 15 characters long.
+	ErrLength = errors.New("length")
+	// ErrCharacter: a character of the order number or key is not a digit.
 	ErrCharacter = errors.New("character")
-	ErrSex       = errors.New("sex digit")
-	ErrYear      = errors.New("year of birth")
-	ErrMonth     = errors.New("month of birth")
-	ErrPlace     = errors.New("place of birth")
-	ErrKey       = errors.New("control key")
+	// ErrSex: the first character is not 1, 2, 7 or 8.
+	ErrSex = errors.New("sex digit")
+	// ErrYear: the year of birth is not two digits.
+	ErrYear = errors.New("year of birth")
+	// ErrMonth: the month of birth is not two digits.
+	ErrMonth = errors.New("month of birth")
+	// ErrPlace: the place of birth is malformed or impossible.
+	ErrPlace = errors.New("place of birth")
+	// ErrKey: the control key does not match the first 13 characters.
+	ErrKey = errors.New("control key")
 )
 
 // MatriculeError reports why a string is not a valid matricule INS. The
