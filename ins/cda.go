@@ -57,7 +57,7 @@ var ErrRecordTarget = errors.New("ins: recordTarget")
 //   - patient/name: family@BR, family@CL (used name), given@BR (first birth
 //     given name), given without qualifier (the list of birth given names),
 //     given@CL (used given name); only BR and CL qualifiers are written;
-//   - administrativeGenderCode F, M or UN; birthTime YYYYMMDD;
+//   - administrativeGenderCode F, M or UN; birthTime YYYYMMDD (required);
 //   - birthplace/place/addr/county (COG) and optional city.
 //
 // A qualified identity must carry a valid INS and all INS traits, otherwise
@@ -96,6 +96,11 @@ func (id *Identity) RecordTarget() (*etree.Element, error) {
 	if t.FirstBirthGivenName == "" && t.BirthGivenNames == "" && t.UsedGivenName == "" {
 		return nil, fmt.Errorf("%w: patient name needs a given name", ErrRecordTarget)
 	}
+	if t.BirthDate.IsZero() {
+		// StrucMin (CI-SISRecordTarget): birthTime/@value SHALL be present,
+		// whatever the identity status; a nullFlavor is refused.
+		return nil, fmt.Errorf("%w: patient birthTime needs the birth date", ErrRecordTarget)
+	}
 	p := pr.CreateElement("patient")
 	name := p.CreateElement("name")
 	part := func(tag, qualifier, v string) {
@@ -126,12 +131,7 @@ func (id *Identity) RecordTarget() (*etree.Element, error) {
 	g.CreateAttr("codeSystem", CodeSystemGender)
 	g.CreateAttr("displayName", display)
 
-	bt := p.CreateElement("birthTime")
-	if t.BirthDate.IsZero() {
-		bt.CreateAttr("nullFlavor", "UNK")
-	} else {
-		bt.CreateAttr("value", t.BirthDate.String())
-	}
+	p.CreateElement("birthTime").CreateAttr("value", t.BirthDate.String())
 	if t.BirthPlace != "" {
 		addr := p.CreateElement("birthplace").CreateElement("place").CreateElement("addr")
 		addr.CreateElement("county").SetText(t.BirthPlace)

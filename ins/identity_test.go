@@ -180,8 +180,14 @@ func TestQualifiedNeedsINSAndTraits(t *testing.T) {
 			t.Errorf("%s: PatientID error %v, want %v", m.name, err, m.want)
 		}
 	}
-	// Local identifiers must be complete and not INS OIDs.
+	// StrucMin requires birthTime/@value whatever the status.
 	id := testIdentity(t)
+	id.Status, id.Traits.BirthDate = Provisional, Date{}
+	if _, err := id.RecordTarget(); !errors.Is(err, ErrRecordTarget) {
+		t.Errorf("provisional identity without birth date: %v", err)
+	}
+	// Local identifiers must be complete and not INS OIDs.
+	id = testIdentity(t)
 	id.LocalIDs = append(id.LocalIDs, LocalID{Value: "x"})
 	if err := id.Validate(); err == nil {
 		t.Error("local id without authority accepted")
