@@ -88,7 +88,12 @@ func (id *Identity) SourcePatientID() (CX, error) {
 //	PID-8|<F|M|U>
 //	PID-11|^^^^^^BDL^^<COG>
 //
-// Lines whose data is unknown are left out. This metadata "ne doit en aucun
+// Lines whose data is unknown are left out. The third component of the
+// birth-name PID-5 (XPN.3, "second and further given names") carries the
+// whole list of birth given names as INSi returns it; the sources read (ANS
+// XDM logical models, InteropStudio) say "list of given names" without
+// settling whether the first one is repeated, so it is kept whole, which
+// loses nothing. This metadata "ne doit en aucun
 // cas être réutilisée pour calculer un identifiant" (ANS PDSm logical model).
 func (id *Identity) SourcePatientInfo() []string {
 	var lines []string
