@@ -88,10 +88,7 @@ func ParseMatricule(s string) (Matricule, error) {
 	// Characters first: every position must be a digit, except 6–7 (2A/2B).
 	for i := 0; i < MatriculeLen; i++ {
 		c := s[i]
-		if isDigit(c) {
-			continue
-		}
-		if i == 6 && s[5] == '2' && (c == 'A' || c == 'B') {
+		if digitOrCorsica(s, i, 6) {
 			continue
 		}
 		switch {
@@ -156,6 +153,14 @@ func checkPlace(p string) string {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+// digitOrCorsica reports whether s[i] is a digit, or the letter of a
+// Corsican department (2A, 2B) when i is letterPos, the index that follows
+// the '2' (6 in a NIR, 1 in a COG).
+func digitOrCorsica(s string, i, letterPos int) bool {
+	c := s[i]
+	return isDigit(c) || (i == letterPos && s[i-1] == '2' && (c == 'A' || c == 'B'))
+}
+
 // computeKey returns the control key of 13 characters already checked to be
 // digits or 2A/2B in positions 6–7.
 func computeKey(s13 string) int {
@@ -163,9 +168,7 @@ func computeKey(s13 string) int {
 	for i := 0; i < 13; i++ {
 		c := s13[i]
 		switch {
-		case i == 5 && s13[6] == 'A': // 2A → 19
-			n = n*10 + 1
-		case i == 5 && s13[6] == 'B': // 2B → 18
+		case i == 5 && (s13[6] == 'A' || s13[6] == 'B'): // 2A → 19, 2B → 18
 			n = n*10 + 1
 		case i == 6 && c == 'A':
 			n = n*10 + 9
@@ -186,11 +189,10 @@ func ControlKey(nir13 string) (int, error) {
 		return 0, fmt.Errorf("ins: NIR %q: %w %d characters, want 13", nir13, ErrLength, utf8.RuneCountInString(nir13))
 	}
 	for i := 0; i < 13; i++ {
-		c := nir13[i]
-		if isDigit(c) || (i == 6 && nir13[5] == '2' && (c == 'A' || c == 'B')) {
+		if digitOrCorsica(nir13, i, 6) {
 			continue
 		}
-		return 0, fmt.Errorf("ins: NIR %q: %w %q at position %d", nir13, ErrCharacter, c, i+1)
+		return 0, fmt.Errorf("ins: NIR %q: %w %q at position %d", nir13, ErrCharacter, nir13[i], i+1)
 	}
 	return computeKey(nir13), nil
 }

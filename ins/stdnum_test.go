@@ -156,7 +156,7 @@ func wellFormed(s string) bool {
 		return false
 	}
 	for i := 0; i < 15; i++ {
-		if !isDigit(s[i]) && !((i == 5 && (s[5:7] == "2A" || s[5:7] == "2B")) || (i == 6 && s[5] == '2' && (s[6] == 'A' || s[6] == 'B'))) {
+		if !digitOrCorsica(s, i, 6) {
 			return false
 		}
 	}

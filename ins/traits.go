@@ -136,11 +136,9 @@ func checkCOG(cog string) error {
 		return bad("want 5 characters")
 	}
 	for i := 0; i < 5; i++ {
-		c := cog[i]
-		if isDigit(c) || (i == 1 && cog[0] == '2' && (c == 'A' || c == 'B')) {
-			continue
+		if !digitOrCorsica(cog, i, 1) {
+			return bad("want digits (2A or 2B for Corsica)")
 		}
-		return bad("want digits (2A or 2B for Corsica)")
 	}
 	if cog[:2] == "00" {
 		return bad("department 00 does not exist")
