@@ -157,7 +157,7 @@ func (c *checker) organization(el string, o *Organization, needName bool) {
 // metadata needs, after defaults are applied. It returns nil or a
 // *ValidationError listing every problem.
 func (h *Header) Validate() error {
-	n := h.normalized()
+	n := h.WithDefaults()
 	var c checker
 	c.root("id", n.ID, "document id")
 	c.root("setId", n.SetID, "setId")
@@ -260,10 +260,10 @@ func (h *Header) Validate() error {
 	return nil
 }
 
-// normalized returns a copy with defaults applied: version 1, setId = id,
+// WithDefaults returns the header as Write writes it: a copy with defaults applied: version 1, setId = id,
 // fr-FR, confidentiality N, type and confidentiality display names, default
 // roots, performer from the first person author.
-func (h *Header) normalized() Header {
+func (h *Header) WithDefaults() Header {
 	n := *h
 	if n.Version == 0 {
 		n.Version = 1

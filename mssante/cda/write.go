@@ -56,7 +56,7 @@ func Write(w io.Writer, h *Header, body Body) error {
 	default:
 		return fmt.Errorf("%w: media type %q: a level-1 document carries %s or %s", ErrBody, body.MediaType, MediaTypePDF, MediaTypeText)
 	}
-	n := h.normalized()
+	n := h.WithDefaults()
 	doc, err := n.document(body.MediaType)
 	if err != nil {
 		return err

@@ -1,0 +1,286 @@
+package xdm_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecdaf744/gomss/ins"
+	"github.com/ecdaf744/gomss/internal/testdocs"
+	"github.com/ecdaf744/gomss/mssante/cda"
+	"github.com/ecdaf744/gomss/mssante/xdm"
+)
+
+var created = time.Date(2026, 11, 24, 10, 30, 0, 0, testdocs.Paris)
+
+func options() xdm.Options {
+	return xdm.Options{
+		SourceID:     "1.2.250.1.999.1.2",
+		ContentType:  xdm.Code{Code: "04"},
+		Sender:       "Dr Marcel CAMPARINI",
+		Organization: "Centre de santé des Lilas",
+		Application:  xdm.Application{Name: "gomss-test", Version: "0.1", Vendor: "gomss"},
+		Now:          func() time.Time { return created.Add(time.Minute) },
+	}
+}
+
+type doc struct {
+	h    *cda.Header
+	body cda.Body
+	opts *xdm.DocumentOptions
+}
+
+func archive(t testing.TB, docs ...doc) ([]byte, *xdm.Metadata) {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := xdm.NewWriter(&buf, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		if _, err := w.AddCDA(d.h, d.body, d.opts); err != nil {
+			t.Fatalf("AddCDA: %v", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), w.Metadata()
+}
+
+func pdfBody(size int) cda.Body {
+	return cda.Body{MediaType: cda.MediaTypePDF, Content: bytes.NewReader(testdocs.PDF("Compte rendu", size))}
+}
+
+func open(t testing.TB, data []byte) *xdm.Archive {
+	t.Helper()
+	a, err := xdm.OpenReader(bytes.NewReader(data), int64(len(data)), nil)
+	if err != nil {
+		t.Fatalf("OpenReader: %v", err)
+	}
+	return a
+}
+
+func TestWriteReadRoundTrip(t *testing.T) {
+	p := testdocs.Patient("test", true)
+	h1 := testdocs.Header(p, "11488-4", created)
+	h2 := testdocs.Header(p, "11490-0", created.Add(time.Second))
+	h2.Title = "Lettre de liaison"
+	text := "Lettre de liaison en texte.\n"
+	data, meta := archive(t,
+		doc{h: h1, body: pdfBody(20_000)},
+		doc{h: h2, body: cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader(text)}})
+
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	want := []string{"IHE_XDM/SUBSET01/DOC0001.XML", "IHE_XDM/SUBSET01/DOC0002.XML", "IHE_XDM/SUBSET01/METADATA.XML", "README.TXT", "INDEX.HTM"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("entries %v, want %v", names, want)
+	}
+
+	a := open(t, data)
+	if len(a.Tolerated) != 0 {
+		t.Errorf("our own archive needed tolerance: %v", a.Tolerated)
+	}
+	got := a.Metadata.Metadata
+	if !reflect.DeepEqual(&got, meta) {
+		t.Errorf("metadata differs after the round trip:\n got %+v\nwant %+v", got, *meta)
+	}
+	if err := a.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	d := got.Documents[0]
+	checks := map[string][2]string{
+		"patientId":       {d.PatientID, "279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH"},
+		"sourcePatientId": {d.SourcePatientID, "1234567890121^^^&1.2.3.4.567.8.9.10&ISO^PI"},
+		"creationTime":    {d.CreationTime, "20261124093000"},
+		"serviceStart":    {d.ServiceStartTime, "20261124083000"},
+		"serviceStop":     {d.ServiceStopTime, "20261124090000"},
+		"typeCode":        {d.Type.Code + "|" + d.Type.Scheme, "11488-4|2.16.840.1.113883.6.1"},
+		"classCode":       {d.Class.Code + "|" + d.Class.Scheme, "10|1.2.250.1.213.1.1.4.1"},
+		"formatCode":      {d.Format.Code + "|" + d.Format.Scheme, "urn:ihe:iti:xds-sd:pdf:2008|1.3.6.1.4.1.19376.1.2.3"},
+		"facility":        {d.FacilityType.Code + "|" + d.FacilityType.Scheme, "SA07|1.2.250.1.71.4.2.4"},
+		"practice":        {d.PracticeSetting.Code + "|" + d.PracticeSetting.Scheme, "AMBULATOIRE|1.2.250.1.213.1.1.4.9"},
+		"confidentiality": {d.Confidentiality[0].Code + "|" + d.Confidentiality[0].Scheme, "N|2.16.840.1.113883.5.25"},
+		"authorPerson":    {d.Authors[0].Person, "801234567890^CAMPARINI^Marcel^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"},
+		"institution":     {d.Authors[0].Institutions[0], "Centre de santé des Lilas^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^1750803447"},
+		"specialty":       {d.Authors[0].Specialties[0], "G15_10/SM26^Médecin - Qualifié en Médecine Générale (SM)^1.2.250.1.213.1.1.4.5"},
+		"legalAuth":       {d.LegalAuthenticator, "801234567890^CAMPARINI^Marcel^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"},
+		"uniqueId":        {d.UniqueID, "1.2.250.1.999.1.1.4242^20261124103000"},
+		"language":        {d.LanguageCode, "fr-FR"},
+		"mimeType":        {d.MimeType, "text/xml"},
+		"URI":             {d.URI, "DOC0001.XML"},
+		"set patientId":   {got.SubmissionSet.PatientID, d.PatientID},
+		"set time":        {got.SubmissionSet.SubmissionTime, "20261124093100"},
+		"set content":     {got.SubmissionSet.ContentType.Code + "|" + got.SubmissionSet.ContentType.Scheme, "04|1.2.250.1.213.2.2"},
+		"format 2":        {got.Documents[1].Format.Code, "urn:ihe:iti:xds-sd:text:2008"},
+	}
+	for name, c := range checks {
+		if c[0] != c[1] {
+			t.Errorf("%s = %q, want %q", name, c[0], c[1])
+		}
+	}
+	if len(d.SourcePatientInfo) == 0 || d.SourcePatientInfo[0] != "PID-3|279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH~1234567890121^^^&1.2.3.4.567.8.9.10&ISO^PI" {
+		t.Errorf("sourcePatientInfo %q", d.SourcePatientInfo)
+	}
+	if len(got.Associations) != 2 || got.Associations[0].Type != xdm.AssociationHasMember || got.Associations[0].SubmissionSetStatus != "Original" ||
+		got.Associations[0].Source != got.SubmissionSet.EntryUUID || got.Associations[1].Target != got.Documents[1].EntryUUID {
+		t.Errorf("associations %+v", got.Associations)
+	}
+
+	// The documents read back are the CDA documents built, body included.
+	rc, err := a.Documents[1].Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cda.NewReader(rc, nil)
+	hdr, err := r.Header()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body strings.Builder
+	if _, err := r.Body(&body); err != nil || body.String() != text || hdr.Header.Title != "Lettre de liaison" {
+		t.Errorf("document 2: %q %q %v", hdr.Header.Title, body.String(), err)
+	}
+	rc.Close()
+
+	// README.TXT and INDEX.HTM name the sender and the documents.
+	for _, f := range zr.File {
+		if f.Name != "README.TXT" && f.Name != "INDEX.HTM" {
+			continue
+		}
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		for _, s := range []string{"Centre de santé des Lilas", "DOC0002.XML"} {
+			if !bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s lacks %q", f.Name, s)
+			}
+		}
+		if f.Name == "INDEX.HTM" && !bytes.Contains(b, []byte(`href="README.TXT"`)) {
+			t.Error("INDEX.HTM does not link README.TXT")
+		}
+		if f.Name == "README.TXT" && !bytes.Contains(b, []byte("gomss-test, version 0.1, editeur gomss")) {
+			t.Errorf("README.TXT lacks the application: %s", b)
+		}
+	}
+}
+
+func TestReplacementAssociation(t *testing.T) {
+	p := testdocs.Patient("test", true)
+	orig := testdocs.Header(p, "11488-4", created)
+	data1, meta1 := archive(t, doc{h: orig, body: pdfBody(1000)})
+	_ = data1
+	h := testdocs.Header(p, "11488-4", created.Add(time.Hour))
+	h.SetID, h.Version, h.Replaces = orig.ID, 2, &orig.ID
+	_, meta2 := archive(t, doc{h: h, body: pdfBody(1000)})
+	var rplc *xdm.Association
+	for i, a := range meta2.Associations {
+		if a.Type == xdm.AssociationReplace {
+			rplc = &meta2.Associations[i]
+		}
+	}
+	if rplc == nil {
+		t.Fatal("no RPLC association")
+	}
+	if rplc.Source != meta2.Documents[0].EntryUUID || rplc.Target != meta1.Documents[0].EntryUUID {
+		t.Errorf("RPLC %s → %s, want %s → %s", rplc.Source, rplc.Target, meta2.Documents[0].EntryUUID, meta1.Documents[0].EntryUUID)
+	}
+	// An explicit target wins.
+	_, meta3 := archive(t, doc{h: h, body: pdfBody(1000), opts: &xdm.DocumentOptions{ReplacedEntryUUID: "urn:uuid:00000000-0000-4000-8000-000000000001"}})
+	if meta3.Associations[1].Target != "urn:uuid:00000000-0000-4000-8000-000000000001" {
+		t.Errorf("explicit RPLC target ignored: %+v", meta3.Associations)
+	}
+}
+
+func TestPatientIDWithoutINS(t *testing.T) {
+	p := testdocs.Patient("test", true)
+	p.Status = ins.Validated
+	var buf bytes.Buffer
+	w, _ := xdm.NewWriter(&buf, options())
+	e, err := w.AddCDA(testdocs.Header(p, "11488-4", created), pdfBody(1000), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.PatientID != "1234567890121^^^&1.2.3.4.567.8.9.10&ISO^PI" || w.HasINS() {
+		t.Errorf("patientId %q hasINS %v", e.PatientID, w.HasINS())
+	}
+	for _, l := range e.SourcePatientInfo {
+		if strings.Contains(l, "279035121518989") {
+			t.Errorf("the INS of a non-qualified identity leaked into sourcePatientInfo: %q", l)
+		}
+	}
+}
+
+func TestWriterRefusals(t *testing.T) {
+	if _, err := xdm.NewWriter(io.Discard, xdm.Options{ContentType: xdm.Code{Code: "04"}}); !errors.Is(err, xdm.ErrWriter) {
+		t.Errorf("no SourceID: %v", err)
+	}
+	o := options()
+	o.ContentType.Code = "ZZ"
+	if _, err := xdm.NewWriter(io.Discard, o); !errors.Is(err, xdm.ErrWriter) {
+		t.Errorf("bad content type: %v", err)
+	}
+	w, _ := xdm.NewWriter(io.Discard, options())
+	if err := w.Close(); !errors.Is(err, xdm.ErrWriter) {
+		t.Errorf("empty archive: %v", err)
+	}
+	w, _ = xdm.NewWriter(io.Discard, options())
+	if _, err := w.AddCDA(testdocs.Header(testdocs.Patient("test", true), "11488-4", created), pdfBody(500), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.AddCDA(testdocs.Header(testdocs.Patient("nir", true), "11488-4", created), pdfBody(500), nil); !errors.Is(err, xdm.ErrWriter) {
+		t.Errorf("second patient: %v", err)
+	}
+	if _, err := w.AddCDA(testdocs.Header(testdocs.Patient("test", true), "11488-4", created), pdfBody(500),
+		&xdm.DocumentOptions{Masking: []xdm.Code{{Code: "SECRET", Scheme: "1.2.250.1.213.1.1.4.13"}}}); !errors.Is(err, xdm.ErrEntry) {
+		t.Errorf("unknown masking code: %v", err)
+	}
+	h := testdocs.Header(testdocs.Patient("test", true), "11488-4", created)
+	h.Title = ""
+	if _, err := w.AddCDA(h, pdfBody(500), nil); !errors.Is(err, cda.ErrInvalid) {
+		t.Errorf("invalid header: %v", err)
+	}
+}
+
+// AddDocument wraps a CDA made elsewhere; the INS it carries must be the
+// one of the identity the sender vouches for.
+func TestAddDocument(t *testing.T) {
+	p := testdocs.Patient("nir", true)
+	var cdaDoc bytes.Buffer
+	if err := cda.Write(&cdaDoc, testdocs.Header(p, "18748-4", created), pdfBody(30_000)); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w, _ := xdm.NewWriter(&buf, options())
+	if _, err := w.AddDocument(bytes.NewReader(cdaDoc.Bytes()), testdocs.Patient("test", true), nil); !errors.Is(err, xdm.ErrEntry) {
+		t.Errorf("another patient's INS accepted: %v", err)
+	}
+	e, err := w.AddDocument(bytes.NewReader(cdaDoc.Bytes()), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a := open(t, buf.Bytes())
+	if err := a.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	rc, _ := a.Documents[0].Open()
+	b, _ := io.ReadAll(rc)
+	if !bytes.Equal(b, cdaDoc.Bytes()) || e.Size != int64(cdaDoc.Len()) || e.Class.Code != "31" {
+		t.Errorf("copied document differs (%d vs %d bytes) or class %q", len(b), cdaDoc.Len(), e.Class.Code)
+	}
+}
