@@ -393,3 +393,26 @@ func TestReadK30Examples(t *testing.T) {
 		t.Logf("%s: level %d type %s patient err %v tolerated %v", filepath.Base(f), doc.Level, doc.Header.Type.Code, doc.PatientErr, doc.Tolerated)
 	}
 }
+
+func FuzzReadHeader(f *testing.F) {
+	h := testdocs.Header(testdocs.Patient("test", true), "11488-4", created)
+	var buf bytes.Buffer
+	if err := cda.Write(&buf, h, cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("bonjour")}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"><component><nonXMLBody><text representation="B64"><![CDATA[Ym9u]]>am91cg==</text></nonXMLBody></component></ClinicalDocument>`))
+	f.Add([]byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>\xe9</title></ClinicalDocument>"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := cda.NewReader(bytes.NewReader(data), nil)
+		doc, err := r.Header()
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "cda: ") {
+				t.Fatalf("error without package prefix: %v", err)
+			}
+			return
+		}
+		_ = doc.Header.Validate()
+		_, _ = r.Body(io.Discard)
+	})
+}

@@ -66,6 +66,13 @@ func ParseMetadata(r io.Reader, max int64) (*ParsedMetadata, error) {
 		switch e.Tag {
 		case "RegistryPackage":
 			packages = append(packages, e)
+			// Some producers (ANS DRIM-M example) put the submission-set
+			// classification inside the package.
+			for _, c := range children(e, "Classification") {
+				if c.SelectAttrValue("classificationNode", "") == nodeSubmissionSet {
+					setNodes[e.SelectAttrValue("id", "")] = true
+				}
+			}
 		case "Classification":
 			if e.SelectAttrValue("classificationNode", "") == nodeSubmissionSet {
 				setNodes[e.SelectAttrValue("classifiedObject", "")] = true
