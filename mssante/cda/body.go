@@ -126,9 +126,42 @@ type rawText struct {
 	end   bool
 }
 
+// b64 marks the bytes of the base64 alphabet.
+var b64 = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") {
+		t[c] = true
+	}
+	return t
+}()
+
+// peeker is the buffered source that allows copying runs of base64 bytes
+// without a call per byte (bufio.Reader).
+type peeker interface {
+	Peek(int) ([]byte, error)
+	Discard(int) (int, error)
+	Buffered() int
+}
+
 func (t *rawText) Read(p []byte) (int, error) {
 	n := 0
+	pk, fast := t.src.(peeker)
 	for n < len(p) && !t.end {
+		if fast {
+			if pk.Buffered() == 0 {
+				pk.Peek(1) // refill; an error surfaces through ReadByte below
+			}
+			buf, _ := pk.Peek(pk.Buffered())
+			k := 0
+			for k < len(buf) && n < len(p) && b64[buf[k]] {
+				p[n] = buf[k]
+				n++
+				k++
+			}
+			pk.Discard(k)
+			if k > 0 {
+				continue
+			}
+		}
 		c, err := t.src.ReadByte()
 		if err != nil {
 			if errors.Is(err, io.EOF) {

@@ -1,0 +1,133 @@
+package xdm_test
+
+import (
+	"bytes"
+	"compress/flate"
+	"crypto/sha1"
+	"encoding/base64"
+	"io"
+	"runtime"
+	"testing"
+
+	"github.com/ecdaf744/gomss/internal/testdocs"
+	"github.com/ecdaf744/gomss/mssante/cda"
+	"github.com/ecdaf744/gomss/mssante/xdm"
+)
+
+const benchPDFSize = 10 << 20
+
+// reportAlloc adds the bytes allocated per operation as a multiple of the
+// PDF size: an upper bound of the heap growth an operation causes (the
+// live heap at its peak cannot exceed what was allocated).
+func reportAlloc(b *testing.B, before *runtime.MemStats) {
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	per := float64(after.TotalAlloc-before.TotalAlloc) / float64(b.N)
+	b.ReportMetric(per/benchPDFSize, "alloc/pdf")
+}
+
+// BenchmarkBuild measures PDF → CDA level 1 → IHE_XDM.ZIP for a 10 MB PDF,
+// and, in the same run, the floor: Go's base64 encoding, SHA-1 and deflate
+// (level 5, as archive/zip) of the same bytes, with nothing else.
+func BenchmarkBuild(b *testing.B) {
+	pdf := testdocs.PDF("Compte rendu", benchPDFSize)
+	h := testdocs.Header(testdocs.Patient("test", true), "11488-4", created)
+	b.Run("gomss", func(b *testing.B) {
+		b.SetBytes(int64(len(pdf)))
+		b.ReportAllocs()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		for b.Loop() {
+			w, err := xdm.NewWriter(io.Discard, options())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := w.AddCDA(h, cda.Body{MediaType: cda.MediaTypePDF, Content: bytes.NewReader(pdf)}, nil); err != nil {
+				b.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportAlloc(b, &ms)
+	})
+	b.Run("floor", func(b *testing.B) {
+		b.SetBytes(int64(len(pdf)))
+		b.ReportAllocs()
+		for b.Loop() {
+			fw, _ := flate.NewWriter(io.Discard, 5)
+			hs := sha1.New()
+			enc := base64.NewEncoder(base64.StdEncoding, io.MultiWriter(fw, hs))
+			enc.Write(pdf)
+			enc.Close()
+			fw.Close()
+			hs.Sum(nil)
+		}
+	})
+}
+
+// BenchmarkRead measures reading the archive back: directory and
+// METADATA.XML, SHA-1 and size verification of the document, CDA header,
+// and decoding of the PDF; the floor is inflate + SHA-1 + base64 decoding
+// of the same bytes.
+func BenchmarkRead(b *testing.B) {
+	pdf := testdocs.PDF("Compte rendu", benchPDFSize)
+	h := testdocs.Header(testdocs.Patient("test", true), "11488-4", created)
+	var zipped bytes.Buffer
+	w, _ := xdm.NewWriter(&zipped, options())
+	if _, err := w.AddCDA(h, cda.Body{MediaType: cda.MediaTypePDF, Content: bytes.NewReader(pdf)}, nil); err != nil {
+		b.Fatal(err)
+	}
+	w.Close()
+	data := zipped.Bytes()
+	b.Run("gomss", func(b *testing.B) {
+		b.SetBytes(int64(len(pdf)))
+		b.ReportAllocs()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		for b.Loop() {
+			a, err := xdm.OpenReader(bytes.NewReader(data), int64(len(data)), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rc, err := a.Documents[0].Open()
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := cda.NewReader(rc, nil)
+			if _, err := r.Header(); err != nil {
+				b.Fatal(err)
+			}
+			n, err := r.Body(io.Discard)
+			if err != nil || n != int64(len(pdf)) {
+				b.Fatal(n, err)
+			}
+			// drain: the verifier checks SHA-1 and size at EOF
+			if _, err := io.Copy(io.Discard, rc); err != nil {
+				b.Fatal(err)
+			}
+			rc.Close()
+		}
+		reportAlloc(b, &ms)
+	})
+	// The floor works on the same deflated base64 stream.
+	var enc bytes.Buffer
+	fw, _ := flate.NewWriter(&enc, 5)
+	be := base64.NewEncoder(base64.StdEncoding, fw)
+	be.Write(pdf)
+	be.Close()
+	fw.Close()
+	b.Run("floor", func(b *testing.B) {
+		b.SetBytes(int64(len(pdf)))
+		b.ReportAllocs()
+		for b.Loop() {
+			fr := flate.NewReader(bytes.NewReader(enc.Bytes()))
+			hs := sha1.New()
+			dec := base64.NewDecoder(base64.StdEncoding, io.TeeReader(fr, hs))
+			if _, err := io.Copy(io.Discard, dec); err != nil {
+				b.Fatal(err)
+			}
+			hs.Sum(nil)
+		}
+	})
+}
