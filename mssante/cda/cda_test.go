@@ -318,9 +318,20 @@ func TestReadVariants(t *testing.T) {
 			}
 		})
 	}
+	// A self-presenting document wraps the ClinicalDocument in an XSLT
+	// stylesheet (ANS BIO-CR-BIO "Auto-Presentable" examples); an offset
+	// written "+100" (ANS BIO-TROD examples) is read as +0100.
+	wrapped := `<xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="1.0"><xsl:template match="/"/><ClinicalDocument xmlns="urn:hl7-org:v3"><title>Été</title><effectiveTime value="20240106113623+100"/></ClinicalDocument></xsl:stylesheet>`
+	doc, err := cda.ReadHeader(strings.NewReader(wrapped), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Header.Title != "Été" || len(doc.Tolerated) != 1 || doc.Header.EffectiveTime.UTC() != "20240106103623" {
+		t.Errorf("wrapped: %v %+v %v", err, doc, doc.Header.EffectiveTime.UTC())
+	}
 	latin := "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>\xc9t\xe9</title><component><nonXMLBody><text representation=\"B64\">Ym9uam91cg==</text></nonXMLBody></component></ClinicalDocument>"
 	r := cda.NewReader(strings.NewReader(latin), nil)
-	doc, err := r.Header()
+	doc, err = r.Header()
 	if err != nil || doc.Header.Title != "Été" {
 		t.Fatalf("latin-1: %v %q", err, doc.Header.Title)
 	}

@@ -139,7 +139,26 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		t.Errorf("associations %+v", got.Associations)
 	}
 
-	// The documents read back are the CDA documents built, body included.
+	// The documents read back are the CDA documents built, bodies included.
+	rc0, err := a.Documents[0].Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r0 := cda.NewReader(rc0, nil)
+	var pdf bytes.Buffer
+	if _, err := r0.Body(&pdf); err != nil || !bytes.Equal(pdf.Bytes(), testdocs.PDF("Compte rendu", 20_000)) {
+		t.Errorf("document 1: the PDF read back differs from the one written (%v)", err)
+	}
+	rc0.Close()
+	var direct bytes.Buffer
+	if err := cda.Write(&direct, h1, pdfBody(20_000)); err != nil {
+		t.Fatal(err)
+	}
+	rc0, _ = a.Documents[0].Open()
+	inZip, _ := io.ReadAll(rc0)
+	if !bytes.Equal(inZip, direct.Bytes()) {
+		t.Error("DOC0001.XML differs from cda.Write of the same header and body")
+	}
 	rc, err := a.Documents[1].Open()
 	if err != nil {
 		t.Fatal(err)
