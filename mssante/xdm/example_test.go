@@ -17,7 +17,7 @@ func ExampleNewWriter() {
 
 	var zip bytes.Buffer
 	w, err := xdm.NewWriter(&zip, xdm.Options{
-		SourceID:     "1.2.250.1.999.1.2", // OID of the sending software instance
+		SourceID:     "1.2.250.1.999.1.2",  // OID of the sending software instance
 		ContentType:  xdm.Code{Code: "04"}, // JDV_J03
 		Organization: "Centre de santé des Lilas",
 		Application:  xdm.Application{Name: "MonDPI", Version: "3.2", Vendor: "Éditeur"},
