@@ -1,13 +1,15 @@
 // Command quickstart is the README's main job: an end-to-end walk through
 // gomss on built-in test data, with no server and no network.
 //
-// For now it covers the first step of an MSSanté exchange, identifying the
-// patient: it validates the matricule INS of an ANS test identity, checks
+// For now it covers the first steps of an MSSanté exchange: identifying the
+// patient (it validates the matricule INS of an ANS test identity, checks
 // that only the qualified identity may emit it, and prints the CDA
-// recordTarget and the XDS patientId that a document about this patient
-// carries. Later steps (CDA document, IHE XDM archive, MSSanté message, send
-// and receive on the embedded test operator, acknowledgement, trace) are
-// added as the corresponding packages land.
+// recordTarget and the XDS identifiers), then wrapping a PDF report in a
+// CI-SIS CDA level-1 document and an IHE_XDM.ZIP archive, and opening that
+// archive as the recipient would, verifying the document against its
+// metadata. Later steps (MSSanté message, send and receive on the embedded
+// test operator, acknowledgement, trace) are added as the corresponding
+// packages land.
 //
 // Usage:
 //
@@ -15,6 +17,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,10 +28,13 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/ecdaf744/gomss/ins"
+	"github.com/ecdaf744/gomss/internal/testdocs"
+	"github.com/ecdaf744/gomss/mssante/cda"
+	"github.com/ecdaf744/gomss/mssante/xdm"
 )
 
 func main() {
-	out := flag.String("out", "", "directory where the produced files (recordTarget.xml) are written")
+	out := flag.String("out", "", "directory where the produced files (recordTarget.xml, DOC0001.XML, IHE_XDM.ZIP) are written")
 	flag.Parse()
 	if err := run(os.Stdout, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
@@ -105,15 +111,103 @@ func run(w io.Writer, outDir string) error {
 	}
 	step(6, "Mon espace santé address: %s", addr)
 
+	// 7. A consultation report: a PDF (generated here) in a CDA level-1
+	// document, inside an IHE_XDM.ZIP, streamed, SHA-1 and size computed on
+	// the way.
+	pdf := testdocs.PDF("Compte rendu de consultation - PAT-TROIS DOMINIQUE", 200_000)
+	now := time.Now()
+	doctor := &cda.Person{
+		ID:           cda.II{Extension: "801234567890"}, // 8 + RPPS (fictitious)
+		Name:         cda.Name{Given: "Marcel", Family: "CAMPARINI", Suffix: "DR"},
+		Specialty:    cda.Code{Code: "G15_10/SM26"}, // JDV_J01: médecine générale
+		Organization: &cda.Organization{ID: cda.II{Extension: "1750803447"}, Name: "Centre de santé des Lilas"},
+	}
+	header := &cda.Header{
+		ID:                 cda.II{Root: "1.2.250.1.999.1.1.4242", Extension: now.Format("20060102150405.000")},
+		Type:               cda.Code{Code: "11488-4"}, // JDV_J07
+		Title:              "Compte rendu de consultation",
+		EffectiveTime:      cda.At(now),
+		Patient:            &id,
+		Authors:            []cda.Author{{Time: cda.At(now), Person: doctor}},
+		Custodian:          *doctor.Organization,
+		LegalAuthenticator: cda.LegalAuthenticator{Time: cda.At(now), Person: *doctor},
+		ServiceEvents:      []cda.ServiceEvent{{Low: cda.At(now.Add(-30 * time.Minute)), PracticeSetting: cda.Code{Code: "AMBULATOIRE"}}},
+		Encounter:          cda.Encounter{Low: cda.At(now.Add(-30 * time.Minute)), FacilityType: cda.Code{Code: "SA07"}},
+	}
+	var zipped bytes.Buffer
+	xw, err := xdm.NewWriter(&zipped, xdm.Options{
+		SourceID:     "1.2.250.1.999.1.2",
+		ContentType:  xdm.Code{Code: "04"},
+		Sender:       "Dr Marcel CAMPARINI",
+		Organization: "Centre de santé des Lilas",
+		Application:  xdm.Application{Name: "gomss quickstart", Version: "dev", Vendor: "gomss"},
+	})
+	if err != nil {
+		return err
+	}
+	entry, err := xw.AddCDA(header, cda.Body{MediaType: cda.MediaTypePDF, Content: bytes.NewReader(pdf)}, nil)
+	if err != nil {
+		return err
+	}
+	if err := xw.Close(); err != nil {
+		return err
+	}
+	step(7, "CDA level 1 %s: %d-byte PDF → %d-byte document, type %s (%s), class %s, format %s",
+		entry.URI, len(pdf), entry.Size, entry.Type.Code, entry.Type.Display, entry.Class.Code, entry.Format.Code)
+	fmt.Fprintf(w, "   %s: %d bytes, SHA-1 of %s %s\n", xdm.ArchiveName, zipped.Len(), entry.URI, entry.Hash)
+
+	// 8. The recipient opens the archive, checks the document against its
+	// metadata and gets the PDF back.
+	archive, err := xdm.OpenReader(bytes.NewReader(zipped.Bytes()), int64(zipped.Len()), nil)
+	if err != nil {
+		return err
+	}
+	if err := archive.Verify(); err != nil {
+		return err
+	}
+	rc, err := archive.Documents[0].Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	rd := cda.NewReader(rc, nil)
+	got, err := rd.Header()
+	if err != nil {
+		return err
+	}
+	var back bytes.Buffer
+	if _, err := rd.Body(&back); err != nil {
+		return err
+	}
+	if !bytes.Equal(back.Bytes(), pdf) {
+		return errors.New("the PDF read back differs from the one sent")
+	}
+	step(8, "archive read back: %s, patientId %s, hash and size verified, header %q, PDF identical (%d bytes)",
+		archive.Subset, archive.Metadata.SubmissionSet.PatientID, got.Header.Title, back.Len())
+
 	if outDir != "" {
 		if err := os.MkdirAll(outDir, 0o755); err != nil {
 			return err
 		}
-		fn := filepath.Join(outDir, "recordTarget.xml")
-		if err := os.WriteFile(fn, []byte(xml), 0o644); err != nil {
+		// the CDA document exactly as it is in the archive
+		drc, err := archive.Documents[0].Open()
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "wrote %s\n", fn)
+		doc, err := io.ReadAll(drc)
+		drc.Close()
+		if err != nil {
+			return err
+		}
+		for name, data := range map[string][]byte{
+			"recordTarget.xml": []byte(xml), entry.URI: doc, xdm.ArchiveName: zipped.Bytes(),
+		} {
+			fn := filepath.Join(outDir, name)
+			if err := os.WriteFile(fn, data, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "wrote %s\n", fn)
+		}
 	}
 	fmt.Fprintf(w, "done in %v\n", time.Since(start).Round(time.Microsecond))
 	return nil

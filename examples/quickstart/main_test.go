@@ -19,6 +19,9 @@ func TestQuickstart(t *testing.T) {
 		"INS withheld",
 		`<id root="1.2.250.1.213.1.4.10" extension="279035121518989"/>`,
 		"279035121518989@patient.mssante.fr",
+		"class 10, format urn:ihe:iti:xds-sd:pdf:2008",
+		"hash and size verified",
+		"PDF identical",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -27,5 +30,10 @@ func TestQuickstart(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(dir, "recordTarget.xml"))
 	if err != nil || !bytes.Contains(b, []byte("<recordTarget>")) {
 		t.Fatalf("recordTarget.xml: %v", err)
+	}
+	for _, name := range []string{"DOC0001.XML", "IHE_XDM.ZIP"} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() < 1000 {
+			t.Errorf("%s not written: %v", name, err)
+		}
 	}
 }
