@@ -427,3 +427,16 @@ func FuzzReadHeader(f *testing.F) {
 		_, _ = r.Body(io.Discard)
 	})
 }
+
+// BenchmarkReadHeader reads the header of a 30 MB level-1 document: the
+// reader stops at the body, so the cost does not depend on the body size.
+func BenchmarkReadHeader(b *testing.B) {
+	h := testdocs.Header(testdocs.Patient("test", true), "11488-4", created)
+	out := build(b, h, cda.Body{MediaType: cda.MediaTypePDF, Content: bytes.NewReader(testdocs.PDF("gros", 30<<20))})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := cda.ReadHeader(bytes.NewReader(out), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
