@@ -112,16 +112,22 @@ func (c *checker) code(el string, code Code, vs *nos.ValueSet, required bool) {
 	}
 }
 
-func (c *checker) person(el string, p *Person, needSpecialty bool) {
-	if p.ID.Root != OIDIDNPS {
-		c.root(el+"/id", p.ID, "professional identifier")
+// nationalID checks an identifier that is normally national (root oid,
+// extension of form re); another root is allowed if it is an OID or UUID.
+func (c *checker) nationalID(el string, id II, oid string, re *regexp.Regexp, what, form string) {
+	if id.Root != oid {
+		c.root(el, id, what)
 	}
 	switch {
-	case p.ID.Extension == "":
-		c.add(el+"/id", "the professional identifier (IDNPS) is required")
-	case p.ID.Root == OIDIDNPS && !reIDNPS.MatchString(p.ID.Extension):
-		c.add(el+"/id", "IDNPS %q: want 8+RPPS (12 digits), 0+ADELI (10 digits) or IDNST/local", p.ID.Extension)
+	case id.Extension == "":
+		c.add(el, "the %s is required", what)
+	case id.Root == oid && !re.MatchString(id.Extension):
+		c.add(el, "%s %q: want %s", what, id.Extension, form)
 	}
+}
+
+func (c *checker) person(el string, p *Person, needSpecialty bool) {
+	c.nationalID(el+"/id", p.ID, OIDIDNPS, reIDNPS, "professional identifier (IDNPS)", "8+RPPS (12 digits), 0+ADELI (10 digits) or IDNST/local")
 	if strings.TrimSpace(p.Name.Family) == "" {
 		c.add(el+"/assignedPerson/name/family", "family name is required")
 	}
@@ -138,15 +144,7 @@ func (c *checker) person(el string, p *Person, needSpecialty bool) {
 }
 
 func (c *checker) organization(el string, o *Organization, needName bool) {
-	if o.ID.Root != OIDIDNST {
-		c.root(el+"/id", o.ID, "structure identifier")
-	}
-	switch {
-	case o.ID.Extension == "":
-		c.add(el+"/id", "the structure identifier (IDNST) is required")
-	case o.ID.Root == OIDIDNST && !reIDNST.MatchString(o.ID.Extension):
-		c.add(el+"/id", "IDNST %q: want a type digit 0-4 and the identifier (e.g. 1+FINESS)", o.ID.Extension)
-	}
+	c.nationalID(el+"/id", o.ID, OIDIDNST, reIDNST, "structure identifier (IDNST)", "a type digit 0-4 and the identifier (e.g. 1+FINESS)")
 	if needName && strings.TrimSpace(o.Name) == "" {
 		c.add(el+"/name", "the organisation name is required (XDS authorInstitution)")
 	}
