@@ -107,6 +107,7 @@ func NewDocumentEntry(h *cda.Header, mediaType string, masking ...Code) (Documen
 			return d, fmt.Errorf("%w: no formatCode for body media type %q in ASS_A12", ErrEntry, mediaType)
 		}
 	} else {
+		ok = false
 		for i := len(n.TemplateIDs) - 1; i >= 0 && !ok; i-- {
 			format, ok = nos.FormatForTemplate(n.TemplateIDs[i].Root)
 		}

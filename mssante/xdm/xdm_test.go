@@ -303,3 +303,32 @@ func TestAddDocument(t *testing.T) {
 		t.Errorf("copied document differs (%d vs %d bytes) or class %q", len(b), cdaDoc.Len(), e.Class.Code)
 	}
 }
+
+// A structured (level 3) document made elsewhere gets its formatCode from
+// its volet templateId through ASS_A11.
+func TestAddStructuredDocument(t *testing.T) {
+	p := testdocs.Patient("test", true)
+	var b bytes.Buffer
+	if err := cda.Write(&b, testdocs.Header(p, "11490-0", created), cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	s := b.String()
+	s = strings.Replace(s, `<templateId root="1.3.6.1.4.1.19376.1.2.20"/>`, `<templateId root="1.2.250.1.213.1.1.1.29" extension="2022.01"/>`, 1)
+	i, j := strings.Index(s, "<component>"), strings.LastIndex(s, "</component>")
+	s = s[:i] + "<component><structuredBody><component><section/></component></structuredBody>" + s[j:]
+	var buf bytes.Buffer
+	w, _ := xdm.NewWriter(&buf, options())
+	e, err := w.AddDocument(strings.NewReader(s), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Format.Code != "urn:asip:ci-sis:ldl-ses:2017" || e.Class.Code != "10" || e.Size != int64(len(s)) {
+		t.Errorf("format %+v class %+v size %d", e.Format, e.Class, e.Size)
+	}
+	// Without a volet templateId known to ASS_A11 there is no formatCode.
+	s2 := strings.Replace(s, "1.2.250.1.213.1.1.1.29", "1.2.3.4.5", 1)
+	w, _ = xdm.NewWriter(io.Discard, options())
+	if _, err := w.AddDocument(strings.NewReader(s2), p, nil); !errors.Is(err, xdm.ErrEntry) {
+		t.Errorf("unknown volet: %v", err)
+	}
+}
