@@ -112,7 +112,12 @@ func NewDocumentEntry(h *cda.Header, mediaType string, masking ...Code) (Documen
 			format, ok = nos.FormatForTemplate(n.TemplateIDs[i].Root)
 		}
 		if !ok {
-			return d, fmt.Errorf("%w: no formatCode in ASS_A11 for the templateIds of this structured document", ErrEntry)
+			var roots []string
+			for _, t := range n.TemplateIDs {
+				roots = append(roots, t.Root)
+			}
+			return d, fmt.Errorf("%w: no formatCode in ASS_A11 (%s) for the templateIds of this structured document: %s",
+				ErrEntry, nos.A11TemplateFormat.Version, strings.Join(roots, ", "))
 		}
 	}
 	d.Format = Code{Code: format.Code, Scheme: format.System, Display: format.Display}
