@@ -33,7 +33,7 @@ type Limits struct {
 	// MaxEntries is the number of zip entries (default 1,000).
 	MaxEntries int
 	// MaxTotalSize is the sum of the declared uncompressed sizes (default
-	// 512 MiB: an MSSanté message is at most a few tens of MB, and a
+	// 256 MiB: an MSSanté message is at most a few tens of MB, and a
 	// deflated base64 PDF expands less than 2×).
 	MaxTotalSize int64
 	// MaxMetadataSize caps METADATA.XML (default 10 MiB).
@@ -41,7 +41,7 @@ type Limits struct {
 }
 
 func (l *Limits) withDefaults() Limits {
-	out := Limits{MaxEntries: 1000, MaxTotalSize: 512 << 20, MaxMetadataSize: 10 << 20}
+	out := Limits{MaxEntries: 1000, MaxTotalSize: 256 << 20, MaxMetadataSize: 10 << 20}
 	if l == nil {
 		return out
 	}
