@@ -1,0 +1,336 @@
+package mssante
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"golang.org/x/text/encoding/htmlindex"
+
+	"github.com/ecdaf744/gomss/ins"
+	"github.com/ecdaf744/gomss/mssante/xdm"
+)
+
+// ErrParse is wrapped by errors of Parse.
+var ErrParse = errors.New("mssante: cannot parse message")
+
+// DefaultMaxParseSize caps what Parse reads when ParseOptions.MaxSize is 0.
+const DefaultMaxParseSize = 64 << 20
+
+// ParseOptions tune Parse. The zero value is ready to use.
+type ParseOptions struct {
+	// MaxSize is the largest message read (DefaultMaxParseSize when 0).
+	MaxSize int64
+	// XDMLimits bound the archive reader.
+	XDMLimits *xdm.Limits
+}
+
+// Address is a parsed mailbox.
+type Address struct {
+	Name    string
+	Address string
+}
+
+// MSSHeaders are the MSSanté-specific headers as received. Present tells
+// which were there at all.
+type MSSHeaders struct {
+	CodeCDA []string
+	INS     string
+	NIL     string
+	MES     string
+	Present map[string]bool
+}
+
+// Part is a leaf part of a received message, decoded (transfer encoding
+// and, for text, charset).
+type Part struct {
+	ContentType string            // media type, lower case
+	Params      map[string]string // Content-Type parameters
+	Disposition string            // inline, attachment or ""
+	Name        string            // file name (Content-Disposition filename or Content-Type name)
+	Data        []byte
+}
+
+// Received is a message as read: headers, MSSanté headers, body,
+// attachments and, when it carries one, the XDM archive and the patient's
+// INS from its metadata.
+type Received struct {
+	// Raw is the message as received.
+	Raw                       []byte
+	Header                    message.Header
+	From                      *Address
+	To, Cc, ReplyTo           []Address
+	Subject                   string
+	Date                      time.Time
+	MessageID                 string
+	InReplyTo                 string
+	References                []string
+	ReturnPath                string
+	DispositionNotificationTo []Address
+	MSS                       MSSHeaders
+	// ContentType is the media type of the whole message; ReportType the
+	// report-type of a multipart/report.
+	ContentType string
+	ReportType  string
+	Text, HTML  string
+	// TextCharset is the charset the text was declared in (converted to
+	// UTF-8 in Text).
+	TextCharset string
+	Attachments []*Part
+	// Reports are the parts of a multipart/report after the human text:
+	// message/delivery-status, message/disposition-notification,
+	// text/rfc822-headers, message/rfc822.
+	Reports []*Part
+	// XDM is the archive of an IHE_XDM.ZIP attachment (XDMErr when it
+	// could not be read); PatientID its submission set patientId.
+	XDM       *xdm.Archive
+	XDMErr    error
+	PatientID *ins.CX
+	// Problems lists what the parser tolerated (undecodable parts,
+	// unknown charsets…).
+	Problems []string
+}
+
+// Parse reads a received message (RFC 5322 / MIME, charsets such as
+// ISO-8859-1 converted to UTF-8). The message and its attachments are
+// held in memory once each (up to MaxSize). An IHE_XDM.ZIP attachment
+// (any case) is opened with package xdm; its documents are not verified
+// here (use XDM.Verify).
+func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
+	var o ParseOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxSize <= 0 {
+		o.MaxSize = DefaultMaxParseSize
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, o.MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrParse, err)
+	}
+	if int64(len(raw)) > o.MaxSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrParse, o.MaxSize)
+	}
+	ent, err := message.Read(bytes.NewReader(raw))
+	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+		return nil, fmt.Errorf("%w: %w", ErrParse, err)
+	}
+	m := &Received{Raw: raw, Header: ent.Header}
+	m.readHeader()
+	mt, params, _ := ent.Header.ContentType()
+	if mt == "" {
+		mt = "text/plain"
+	}
+	m.ContentType = mt
+	if mt == "multipart/report" {
+		m.ReportType = strings.ToLower(params["report-type"])
+	}
+	if err := m.walk(ent, 0, false); err != nil {
+		return m, fmt.Errorf("%w: %w", ErrParse, err)
+	}
+	for _, a := range m.Attachments {
+		if !strings.EqualFold(a.Name, xdm.ArchiveName) {
+			continue
+		}
+		m.XDM, m.XDMErr = xdm.OpenReader(bytes.NewReader(a.Data), int64(len(a.Data)), o.XDMLimits)
+		if m.XDM != nil {
+			if cx, err := ins.ParseCX(m.XDM.Metadata.SubmissionSet.PatientID); err == nil {
+				m.PatientID = &cx
+			}
+		}
+		break
+	}
+	return m, nil
+}
+
+func (m *Received) readHeader() {
+	h := mail.Header{Header: m.Header}
+	list := func(key string) []Address {
+		as, err := h.AddressList(key)
+		if err != nil && h.Get(key) != "" {
+			m.Problems = append(m.Problems, fmt.Sprintf("%s: %v", key, err))
+		}
+		var out []Address
+		for _, a := range as {
+			out = append(out, Address{Name: a.Name, Address: a.Address})
+		}
+		return out
+	}
+	if from := list("From"); len(from) > 0 {
+		m.From = &from[0]
+	}
+	m.To, m.Cc, m.ReplyTo = list("To"), list("Cc"), list("Reply-To")
+	m.DispositionNotificationTo = list("Disposition-Notification-To")
+	if s, err := h.Subject(); err == nil {
+		m.Subject = s
+	} else {
+		m.Subject = h.Get("Subject")
+		m.Problems = append(m.Problems, "Subject: "+err.Error())
+	}
+	if d, err := h.Date(); err == nil {
+		m.Date = d
+	}
+	m.MessageID = strings.TrimSpace(h.Get("Message-Id"))
+	if ids, err := h.MsgIDList("In-Reply-To"); err == nil && len(ids) > 0 {
+		m.InReplyTo = "<" + ids[0] + ">"
+	}
+	if ids, err := h.MsgIDList("References"); err == nil {
+		for _, id := range ids {
+			m.References = append(m.References, "<"+id+">")
+		}
+	}
+	m.ReturnPath = strings.Trim(strings.TrimSpace(h.Get("Return-Path")), "<>")
+	m.MSS.Present = map[string]bool{}
+	for _, k := range []string{HeaderCodeCDA, HeaderINS, HeaderNIL, HeaderMES} {
+		if h.Has(k) {
+			m.MSS.Present[k] = true
+		}
+	}
+	for _, c := range strings.Split(h.Get(HeaderCodeCDA), ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			m.MSS.CodeCDA = append(m.MSS.CodeCDA, c)
+		}
+	}
+	m.MSS.INS = strings.TrimSpace(h.Get(HeaderINS))
+	m.MSS.NIL = strings.TrimSpace(h.Get(HeaderNIL))
+	m.MSS.MES = strings.TrimSpace(h.Get(HeaderMES))
+}
+
+// walk collects the leaf parts. inReport is set below a multipart/report.
+func (m *Received) walk(e *message.Entity, depth int, inReport bool) error {
+	if depth > 20 {
+		return errors.New("MIME nesting deeper than 20 levels")
+	}
+	mt, _, err := e.Header.ContentType()
+	if err != nil && e.Header.Get("Content-Type") != "" {
+		m.Problems = append(m.Problems, "Content-Type: "+err.Error())
+	}
+	if mt == "" {
+		mt = "text/plain"
+	}
+	if mr := e.MultipartReader(); mr != nil {
+		report := inReport || mt == "multipart/report"
+		first := true
+		for {
+			p, err := mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+				return err
+			}
+			if mt == "multipart/report" && !first {
+				if err := m.leaf(p, true); err != nil {
+					return err
+				}
+				continue
+			}
+			first = false
+			if err := m.walk(p, depth+1, report); err != nil {
+				return err
+			}
+		}
+	}
+	return m.leaf(e, inReport && strings.HasPrefix(mt, "message/"))
+}
+
+// leaf decodes one part and files it as body text, attachment or report.
+func (m *Received) leaf(e *message.Entity, report bool) error {
+	mt, params, _ := e.Header.ContentType()
+	if mt == "" {
+		mt = "text/plain"
+	}
+	disp, dparams, _ := e.Header.ContentDisposition()
+	name := dparams["filename"]
+	if name == "" {
+		name = params["name"]
+	}
+	if name != "" {
+		if dec, err := new(mime.WordDecoder).DecodeHeader(name); err == nil {
+			name = dec
+		}
+	}
+	data, err := io.ReadAll(e.Body)
+	if err != nil {
+		m.Problems = append(m.Problems, fmt.Sprintf("part %s: %v (kept as read)", mt, err))
+	}
+	p := &Part{ContentType: mt, Params: params, Disposition: strings.ToLower(disp), Name: name, Data: data}
+	isText := mt == "text/plain" || mt == "text/html"
+	if isText && p.Disposition != "attachment" && name == "" && !report {
+		text, cs := m.decodeText(data, params["charset"])
+		text = strings.ReplaceAll(text, "\r\n", "\n") // MIME canonical CRLF → Go text
+		if mt == "text/plain" && m.Text == "" {
+			m.Text, m.TextCharset = text, cs
+			return nil
+		}
+		if mt == "text/html" && m.HTML == "" {
+			m.HTML = text
+			return nil
+		}
+	}
+	if report && mt != "text/plain" {
+		m.Reports = append(m.Reports, p)
+		return nil
+	}
+	m.Attachments = append(m.Attachments, p)
+	return nil
+}
+
+// decodeText converts data from its declared charset to UTF-8 (go-message
+// leaves it as is when it has no charset reader; this package does not
+// install a global one).
+func (m *Received) decodeText(data []byte, charset string) (string, string) {
+	cs := strings.ToLower(strings.TrimSpace(charset))
+	switch cs {
+	case "", "utf-8", "utf8", "us-ascii", "ascii":
+		return string(data), cs
+	}
+	enc, err := htmlindex.Get(cs)
+	if err != nil {
+		m.Problems = append(m.Problems, fmt.Sprintf("unknown charset %q: text kept as bytes", charset))
+		return string(data), cs
+	}
+	out, err := enc.NewDecoder().Bytes(data)
+	if err != nil {
+		m.Problems = append(m.Problems, fmt.Sprintf("charset %q: %v", charset, err))
+		return string(data), cs
+	}
+	return string(out), cs
+}
+
+// IsDocumentMessage reports whether the message carries MSSanté documents:
+// an IHE_XDM.ZIP attachment (any case) or a subject starting with
+// XDM/1.0/DDM.
+func (m *Received) IsDocumentMessage() bool {
+	for _, a := range m.Attachments {
+		if strings.EqualFold(a.Name, xdm.ArchiveName) {
+			return true
+		}
+	}
+	return IsDocumentSubject(m.Subject)
+}
+
+// DisplaySubject is the subject without the XDM/1.0/DDM+ prefix.
+func (m *Received) DisplaySubject() string { return DisplaySubject(m.Subject) }
+
+// FromPatient reports whether the message comes from a Mon espace santé
+// mailbox (a patient's message, to be shown as such: SC.MSS/UX.25).
+func (m *Received) FromPatient() bool {
+	return m.From != nil && IsPatientAddress(m.From.Address)
+}
+
+// Attachment returns the first attachment named name (any case).
+func (m *Received) Attachment(name string) *Part {
+	for _, a := range m.Attachments {
+		if strings.EqualFold(a.Name, name) {
+			return a
+		}
+	}
+	return nil
+}
