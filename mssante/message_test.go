@@ -295,7 +295,7 @@ func TestSubjectAndFileName(t *testing.T) {
 		t.Errorf("file name %q", n)
 	}
 	for s, want := range map[string]string{
-		"XDM/1.0/DDM+CR X":                       "CR X",
+		"XDM/1.0/DDM+CR X": "CR X",
 		"[KO Intégration système !][902] XDM/1.0/DDM+CR X": "[KO Intégration système !][902] CR X",
 		"Bonjour": "Bonjour",
 	} {
