@@ -274,7 +274,7 @@ func (m *Received) leaf(e *message.Entity, report bool) error {
 			return nil
 		}
 	}
-	if report && mt != "text/plain" {
+	if report && (strings.HasPrefix(mt, "message/") || mt == "text/rfc822-headers") {
 		m.Reports = append(m.Reports, p)
 		return nil
 	}
@@ -306,8 +306,11 @@ func (m *Received) decodeText(data []byte, charset string) (string, string) {
 
 // IsDocumentMessage reports whether the message carries MSSanté documents:
 // an IHE_XDM.ZIP attachment (any case) or a subject starting with
-// XDM/1.0/DDM.
+// XDM/1.0/DDM. A report (MDN, DSN) never is.
 func (m *Received) IsDocumentMessage() bool {
+	if m.ContentType == "multipart/report" {
+		return false // an acknowledgement re-attaches the documents it reports on
+	}
 	for _, a := range m.Attachments {
 		if strings.EqualFold(a.Name, xdm.ArchiveName) {
 			return true
