@@ -319,3 +319,26 @@ func TestSenderLabel(t *testing.T) {
 		}
 	}
 }
+
+// A message from a client that writes ISO-8859-1: subject, display name
+// and text are converted to UTF-8.
+func TestParseLatin1(t *testing.T) {
+	raw := "From: =?iso-8859-1?q?Secr=E9tariat_Cardiologie?= <secretariat@chu-exemple.mssante.fr>\r\n" +
+		"To: dr.martin@cabinet.mssante.fr\r\n" +
+		"Subject: =?ISO-8859-1?Q?R=E9sultats_d=27=E9chographie?=\r\n" +
+		"Message-ID: <abc@chu-exemple.mssante.fr>\r\n" +
+		"Date: Tue, 24 Nov 2026 10:30:00 +0100\r\n" +
+		"MIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=iso-8859-1\r\n" +
+		"Content-Transfer-Encoding: quoted-printable\r\n" +
+		"\r\n" +
+		"Ch=E8re consoeur, voici les r=E9sultats.\r\n"
+	r := parse(t, []byte(raw))
+	if r.Subject != "Résultats d'échographie" || r.From.Name != "Secrétariat Cardiologie" ||
+		r.Text != "Chère consoeur, voici les résultats.\n" || r.TextCharset != "iso-8859-1" {
+		t.Errorf("%q %q %q %q %v", r.Subject, r.From.Name, r.Text, r.TextCharset, r.Problems)
+	}
+	if r.IsDocumentMessage() || r.FromPatient() {
+		t.Error("not a document message, not from a patient")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	netmail "net/mail"
 	"strings"
 	"time"
 
@@ -149,11 +150,25 @@ func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
 	return m, nil
 }
 
+// wordDecoder decodes RFC 2047 words in any charset golang.org/x/text
+// knows (ISO-8859-1, Windows-1252…), without a global charset reader.
+var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, in io.Reader) (io.Reader, error) {
+	enc, err := htmlindex.Get(charset)
+	if err != nil {
+		return nil, err
+	}
+	return enc.NewDecoder().Reader(in), nil
+}}
+
 func (m *Received) readHeader() {
 	h := mail.Header{Header: m.Header}
 	list := func(key string) []Address {
-		as, err := h.AddressList(key)
-		if err != nil && h.Get(key) != "" {
+		v := h.Get(key)
+		if strings.TrimSpace(v) == "" {
+			return nil
+		}
+		as, err := (&netmail.AddressParser{WordDecoder: wordDecoder}).ParseList(v)
+		if err != nil {
 			m.Problems = append(m.Problems, fmt.Sprintf("%s: %v", key, err))
 		}
 		var out []Address
@@ -167,7 +182,7 @@ func (m *Received) readHeader() {
 	}
 	m.To, m.Cc, m.ReplyTo = list("To"), list("Cc"), list("Reply-To")
 	m.DispositionNotificationTo = list("Disposition-Notification-To")
-	if s, err := h.Subject(); err == nil {
+	if s, err := wordDecoder.DecodeHeader(h.Get("Subject")); err == nil {
 		m.Subject = s
 	} else {
 		m.Subject = h.Get("Subject")
@@ -252,7 +267,7 @@ func (m *Received) leaf(e *message.Entity, report bool) error {
 		name = params["name"]
 	}
 	if name != "" {
-		if dec, err := new(mime.WordDecoder).DecodeHeader(name); err == nil {
+		if dec, err := wordDecoder.DecodeHeader(name); err == nil {
 			name = dec
 		}
 	}
