@@ -1,16 +1,24 @@
 package mssante
 
 import (
+	"bufio"
+	"encoding/base64"
+	"io"
 	"mime"
+	"mime/quotedprintable"
 	"strings"
 
 	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/textproto"
 )
 
 // fields builds a header in wire order, with the exact spelling of every
 // field name (go-message canonicalises names unless AddRaw is used, and
 // writes fields in the reverse order of addition).
-type fields struct{ lines []string }
+type fields struct {
+	lines    []string
+	boundary string
+}
 
 func newFields() *fields { return &fields{} }
 
@@ -88,4 +96,127 @@ func fold(line string) string {
 		col += len(word)
 	}
 	return b.String()
+}
+
+// multipart adds a multipart Content-Type with a fresh boundary, which
+// createMIME / (*mimeWriter).multipart then use.
+func (f *fields) multipart(mediaType string, params map[string]string) {
+	if params == nil {
+		params = map[string]string{}
+	}
+	f.boundary = boundary()
+	params["boundary"] = f.boundary
+	f.raw("Content-Type", mime.FormatMediaType(mediaType, params))
+}
+
+// mimeWriter writes a multipart body. It encodes parts itself (base64 in
+// 76-character lines, quoted-printable) with buffered writers: go-message's
+// line wrapper allocates once per line, 366,000 times for a 10 MB report.
+type mimeWriter struct{ mw *textproto.MultipartWriter }
+
+// createMIME writes the header h (which must have been given a multipart
+// Content-Type) and returns the writer of its parts.
+func createMIME(w io.Writer, h *fields) (*mimeWriter, error) {
+	if err := textproto.WriteHeader(w, h.header().Header); err != nil {
+		return nil, err
+	}
+	mw := textproto.NewMultipartWriter(w)
+	if err := mw.SetBoundary(h.boundary); err != nil {
+		return nil, err
+	}
+	return &mimeWriter{mw}, nil
+}
+
+// multipart starts a nested multipart part.
+func (m *mimeWriter) multipart(h *fields) (*mimeWriter, error) {
+	pw, err := m.mw.CreatePart(h.header().Header)
+	if err != nil {
+		return nil, err
+	}
+	mw := textproto.NewMultipartWriter(pw)
+	if err := mw.SetBoundary(h.boundary); err != nil {
+		return nil, err
+	}
+	return &mimeWriter{mw}, nil
+}
+
+// Encodings of part bodies.
+const (
+	encBase64 = "base64"
+	encQP     = "quoted-printable"
+	enc7bit   = "7bit"
+)
+
+// part writes a part header (adding Content-Transfer-Encoding for enc)
+// and returns the body writer, which encodes; it must be closed.
+func (m *mimeWriter) part(h *fields, enc string) (io.WriteCloser, error) {
+	if enc != enc7bit {
+		h.raw("Content-Transfer-Encoding", enc)
+	}
+	pw, err := m.mw.CreatePart(h.header().Header)
+	if err != nil {
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(pw, 32<<10)
+	switch enc {
+	case encBase64:
+		lw := &lineWriter{w: bw}
+		return &flushCloser{inner: base64.NewEncoder(base64.StdEncoding, lw), bw: bw}, nil
+	case encQP:
+		return &flushCloser{inner: quotedprintable.NewWriter(bw), bw: bw}, nil
+	}
+	return &flushCloser{bw: bw}, nil
+}
+
+func (m *mimeWriter) Close() error { return m.mw.Close() }
+
+// flushCloser closes the encoder, then flushes the buffer.
+type flushCloser struct {
+	inner io.WriteCloser
+	bw    *bufio.Writer
+}
+
+func (f *flushCloser) Write(p []byte) (int, error) {
+	if f.inner == nil {
+		return f.bw.Write(p)
+	}
+	return f.inner.Write(p)
+}
+
+func (f *flushCloser) Close() error {
+	if f.inner != nil {
+		if err := f.inner.Close(); err != nil {
+			return err
+		}
+	}
+	return f.bw.Flush()
+}
+
+var crlf = []byte("\r\n")
+
+// lineWriter breaks its input into lines of 76 characters (RFC 2045
+// §6.8).
+type lineWriter struct {
+	w   io.Writer
+	col int
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		k := min(76-l.col, len(p))
+		if _, err := l.w.Write(p[:k]); err != nil {
+			return n, err
+		}
+		n += k
+		l.col += k
+		p = p[k:]
+		if l.col == 76 {
+			if _, err := l.w.Write(crlf); err != nil {
+				return n, err
+			}
+			l.col = 0
+		}
+	}
+	return n, nil
 }

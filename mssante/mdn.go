@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
 )
 
@@ -212,14 +211,12 @@ func (a *Ack) write(w io.Writer) error {
 	}
 	h.raw(HeaderNIL, oneLine(a.product))
 	h.raw("MIME-Version", "1.0")
-	params := map[string]string{"boundary": boundary()}
-	ct := "multipart/mixed"
 	if a.mdn {
-		ct = "multipart/report"
-		params["report-type"] = "disposition-notification"
+		h.multipart("multipart/report", map[string]string{"report-type": "disposition-notification"})
+	} else {
+		h.multipart("multipart/mixed", nil)
 	}
-	h.raw("Content-Type", mime.FormatMediaType(ct, params))
-	mw, err := message.CreateWriter(w, h.header())
+	mw, err := createMIME(w, h)
 	if err != nil {
 		return err
 	}
@@ -229,7 +226,7 @@ func (a *Ack) write(w io.Writer) error {
 	if a.mdn {
 		ph := newFields()
 		ph.raw("Content-Type", "message/disposition-notification")
-		pw, err := mw.CreatePart(ph.header())
+		pw, err := mw.part(ph, enc7bit)
 		if err != nil {
 			return err
 		}
@@ -262,7 +259,14 @@ func (a *Ack) write(w io.Writer) error {
 	if !a.mdn {
 		oh.raw("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "message_original.eml"}))
 	}
-	pw, err := mw.CreatePart(oh.header())
+	enc := enc7bit
+	for _, c := range a.orig.Raw {
+		if c >= 0x80 {
+			enc = "8bit" // raw UTF-8 in the original (seen in the wild)
+			break
+		}
+	}
+	pw, err := mw.part(oh, enc)
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emersion/go-message"
-
 	"github.com/ecdaf744/gomss/ins"
 	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/mssante/xdm"
@@ -446,8 +444,8 @@ func (m *Message) write(w io.Writer) error {
 		h.raw(HeaderMES, "FIN")
 	}
 	h.raw("MIME-Version", "1.0")
-	h.raw("Content-Type", mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": boundary()}))
-	mw, err := message.CreateWriter(w, h.header())
+	h.multipart("multipart/mixed", nil)
+	mw, err := createMIME(w, h)
 	if err != nil {
 		return err
 	}
@@ -504,14 +502,14 @@ func typeLabel(h *cda.Header) string {
 	return n.Type.Code
 }
 
-func (m *Message) writeBody(mw *message.Writer) error {
+func (m *Message) writeBody(mw *mimeWriter) error {
 	text := m.Text
 	if m.HTML == "" {
 		return writeText(mw, "text/plain", text)
 	}
 	h := newFields()
-	h.raw("Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": boundary()}))
-	alt, err := mw.CreatePart(h.header())
+	h.multipart("multipart/alternative", nil)
+	alt, err := mw.multipart(h)
 	if err != nil {
 		return err
 	}
@@ -524,11 +522,10 @@ func (m *Message) writeBody(mw *message.Writer) error {
 	return alt.Close()
 }
 
-func writeText(mw *message.Writer, mediaType, text string) error {
+func writeText(mw *mimeWriter, mediaType, text string) error {
 	h := newFields()
 	h.raw("Content-Type", mediaType+"; charset=utf-8")
-	h.raw("Content-Transfer-Encoding", "quoted-printable")
-	pw, err := mw.CreatePart(h.header())
+	pw, err := mw.part(h, encQP)
 	if err != nil {
 		return err
 	}
@@ -538,15 +535,14 @@ func writeText(mw *message.Writer, mediaType, text string) error {
 	return pw.Close()
 }
 
-func attachmentPart(mw *message.Writer, name, contentType string) (*message.Writer, error) {
+func attachmentPart(mw *mimeWriter, name, contentType string) (io.WriteCloser, error) {
 	h := newFields()
 	h.raw("Content-Type", mime.FormatMediaType(contentType, map[string]string{"name": name}))
-	h.raw("Content-Transfer-Encoding", "base64")
 	h.raw("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	return mw.CreatePart(h.header())
+	return mw.part(h, encBase64)
 }
 
-func attach(mw *message.Writer, name, contentType string, open Opener) error {
+func attach(mw *mimeWriter, name, contentType string, open Opener) error {
 	rc, err := open()
 	if err != nil {
 		return fmt.Errorf("mssante: attachment %s: %w", name, err)
@@ -563,7 +559,7 @@ func attach(mw *message.Writer, name, contentType string, open Opener) error {
 }
 
 // writeXDM builds IHE_XDM.ZIP straight into its base64 part.
-func (m *Message) writeXDM(mw *message.Writer) error {
+func (m *Message) writeXDM(mw *mimeWriter) error {
 	pw, err := attachmentPart(mw, xdm.ArchiveName, "application/zip")
 	if err != nil {
 		return err

@@ -1,0 +1,112 @@
+package mssante_test
+
+import (
+	"bytes"
+	"compress/flate"
+	"crypto/sha1"
+	"encoding/base64"
+	"io"
+	"runtime"
+	"testing"
+
+	"github.com/ecdaf744/gomss/internal/testdocs"
+	"github.com/ecdaf744/gomss/mssante"
+)
+
+const benchPDFSize = 10 << 20
+
+func benchMessage(pdf []byte) *mssante.Message {
+	m := reportMessage()
+	m.Documents[0].PDF = mssante.BytesOpener(pdf)
+	return m
+}
+
+// allocPerPDF reports bytes allocated per operation ÷ PDF size: an upper
+// bound of the heap an operation adds at its peak.
+func allocPerPDF(b *testing.B, before *runtime.MemStats) {
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/benchPDFSize, "alloc/pdf")
+}
+
+// floor: Go's base64, deflate (level 5, as archive/zip) and SHA-1 of the
+// same PDF, nothing else.
+func floor(b *testing.B, pdf []byte) {
+	b.SetBytes(int64(len(pdf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		fw, _ := flate.NewWriter(io.Discard, 5)
+		h := sha1.New()
+		enc := base64.NewEncoder(base64.StdEncoding, io.MultiWriter(fw, h))
+		enc.Write(pdf)
+		enc.Close()
+		fw.Close()
+		h.Sum(nil)
+	}
+}
+
+// BenchmarkBuildMessage writes a complete MSSanté message carrying a 10 MB
+// PDF: CDA level 1 (base64), IHE_XDM.ZIP (deflate, SHA-1), the zip and the
+// PDF rendition base64-encoded as MIME parts.
+func BenchmarkBuildMessage(b *testing.B) {
+	pdf := testdocs.PDF("Compte rendu", benchPDFSize)
+	b.Run("gomss", func(b *testing.B) {
+		m := benchMessage(pdf)
+		b.SetBytes(int64(len(pdf)))
+		b.ReportAllocs()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		for b.Loop() {
+			if _, err := m.WriteTo(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+		allocPerPDF(b, &ms)
+	})
+	b.Run("floor", func(b *testing.B) { floor(b, pdf) })
+}
+
+// BenchmarkParseMessage parses that message, opens its archive, verifies
+// the document's SHA-1 and size and decodes the PDF from the CDA; the
+// floor decodes base64, inflates and hashes the same bytes.
+func BenchmarkParseMessage(b *testing.B) {
+	pdf := testdocs.PDF("Compte rendu", benchPDFSize)
+	var raw bytes.Buffer
+	if _, err := benchMessage(pdf).WriteTo(&raw); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("gomss", func(b *testing.B) {
+		b.SetBytes(int64(len(pdf)))
+		b.ReportAllocs()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		for b.Loop() {
+			m, err := mssante.Parse(bytes.NewReader(raw.Bytes()), nil)
+			if err != nil || m.XDM == nil {
+				b.Fatal(err, m.XDMErr)
+			}
+			if err := m.XDM.Verify(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		allocPerPDF(b, &ms)
+	})
+	var enc bytes.Buffer
+	fw, _ := flate.NewWriter(&enc, 5)
+	be := base64.NewEncoder(base64.StdEncoding, fw)
+	be.Write(pdf)
+	be.Close()
+	fw.Close()
+	wrapped := base64.StdEncoding.EncodeToString(enc.Bytes())
+	b.Run("floor", func(b *testing.B) {
+		b.SetBytes(int64(len(pdf)))
+		b.ReportAllocs()
+		for b.Loop() {
+			z, _ := base64.StdEncoding.DecodeString(wrapped)
+			h := sha1.New()
+			fr := flate.NewReader(bytes.NewReader(z))
+			io.Copy(h, fr)
+			h.Sum(nil)
+		}
+	})
+}
