@@ -1,0 +1,71 @@
+// Package mssante builds, parses and checks MSSanté messages — the e-mails
+// of the French trust space of secure health messaging — and their
+// acknowledgements.
+//
+// # Building (Référentiel socle MSSanté #2, "clients de messagerie")
+//
+// A Message is written by WriteTo, streaming: the documents' PDFs are read
+// from Openers (once for the CDA body inside IHE_XDM.ZIP, once for the PDF
+// rendition beside it) and never held; IHE_XDM.ZIP is built by package xdm
+// straight into its base64 part. Validate runs first and names every rule
+// broken (a *ValidationError of Problems with their rule IDs):
+//
+//   - From with the mailbox label (ECO.2.2.7): personal BAL
+//     <Titre>_<Prénom>_<NOM>_<Entité>, organisational or applicative BAL
+//     <Entité>;
+//   - Message-ID, Date, In-Reply-To/References (ECO.2.2.1, ECO.2.2.2), UTF-8
+//     text/plain or multipart/alternative body (ECO.2.2.3, ECO.2.2.4);
+//   - with documents: subject XDM/1.0/DDM+<libellé> <NOM> <prénom>
+//     <JJ/MM/AAAA> (ECO.2.1.3), IHE_XDM.ZIP and the PDF named
+//     <AAAAMMJJ>_<type>_<NOM>_<prénom>[_<dossier>].pdf (ECO.2.1.1, ECO.2.1.6),
+//     one patient per message;
+//   - X-MSS-CODECDA (ECO.2.4.1), X-MSS-INS O/N (ECO.2.4.2) only with
+//     documents, X-MSS-NIL on every message (ECO.2.4.3), X-MSS-MES: FIN
+//     only towards a patient (ECO.2.2.8), all written with this exact
+//     spelling;
+//   - Mon espace santé: a patient.mssante.fr recipient is the qualified INS
+//     of the documents' patient (ECO.2.2.6), a document masked to the
+//     patient cannot go there (CI-SIS send matrix), 25 Mo at most (ENS MES
+//     v1.3 §6, as reported); Reply-To, when set, is where the patient's
+//     answers go;
+//   - size limits (Limits) are enforced while writing: a *SizeError stops
+//     the output, and the transport aborts the transaction;
+//   - a replacement ("annule et remplace") is a new send whose CDA has
+//     relatedDocument RPLC and whose XDM has the RPLC association, linked
+//     to the original message (LinkTo); DeletionNotice asks recipients to
+//     delete a document.
+//
+// The DSN request (RFC 3461 NOTIFY, RET, ENVID) is part of the Envelope,
+// for the transport; ReadReceipt writes Disposition-Notification-To.
+//
+// # Parsing and checking
+//
+// Parse reads any received message (charsets such as ISO-8859-1 converted
+// to UTF-8 without installing a global charset reader), its MSSanté
+// headers, body, attachments and, when present, the XDM archive and the
+// patient's INS from its metadata. IsDocumentMessage recognises document
+// messages by attachment or subject; DisplaySubject hides the
+// XDM/1.0/DDM+ prefix (SC.MSS/UX.28); FromPatient tells patients' messages
+// apart (SC.MSS/UX.25). Check reports every rule of Rules that a message —
+// built by gomss or not — breaks.
+//
+// # Acknowledgements
+//
+// The "accusé de réception" is the DSN (RFC 3464), read by ParseDSN:
+// delivered, relayed (what Postfix reports when it hands the message to
+// Dovecot over LMTP) and expanded are successes. The "accusé de lecture"
+// is the MDN (RFC 8098) as profiled by the ANS volet "Transmission au LPS
+// d'un document CDA provenant d'un courriel MSSanté" (struct-msg-mdn,
+// error-codes): NewMDN applies its rules (only on request, not automatic
+// when Disposition-Notification-To differs from Return-Path, never to a
+// report, null return path) and writes "processed" or
+// "processed/Error: <code>^<libellé>" with the integration errors 900–906,
+// the KO subject, the original message and its attachments; NewErrorMail
+// writes the standard e-mail to an error mailbox when no MDN was asked;
+// ParseMDN reads MDNs, including the variants of the ANS example.
+//
+// Rule identifiers come from Ref#2 v1.0.1 as cited by secondary sources;
+// the project's reference notes (mssante-spec.md) list them with their
+// grades. Not found and so not enforced: an official subject for deletion
+// notices, the exact unit of "25 Mo" (25,000,000 bytes is used).
+package mssante
