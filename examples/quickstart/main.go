@@ -7,9 +7,10 @@
 // recordTarget and the XDS identifiers), then wrapping a PDF report in a
 // CI-SIS CDA level-1 document and an IHE_XDM.ZIP archive, and opening that
 // archive as the recipient would, verifying the document against its
-// metadata. Later steps (MSSanté message, send and receive on the embedded
-// test operator, acknowledgement, trace) are added as the corresponding
-// packages land.
+// metadata; then building the MSSanté message that carries it, parsing and
+// checking it as the recipient, and writing the read receipt (MDN). Later
+// steps (send and receive on the embedded test operator, trace) are added
+// as the corresponding packages land.
 //
 // Usage:
 //
@@ -29,12 +30,13 @@ import (
 	"github.com/beevik/etree"
 	"github.com/ecdaf744/gomss/ins"
 	"github.com/ecdaf744/gomss/internal/testdocs"
+	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/mssante/xdm"
 )
 
 func main() {
-	out := flag.String("out", "", "directory where the produced files (recordTarget.xml, DOC0001.XML, IHE_XDM.ZIP) are written")
+	out := flag.String("out", "", "directory where the produced files (recordTarget.xml, DOC0001.XML, IHE_XDM.ZIP, message.eml, mdn.eml) are written")
 	flag.Parse()
 	if err := run(os.Stdout, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
@@ -185,6 +187,54 @@ func run(w io.Writer, outDir string) error {
 	step(8, "archive read back: %s, patientId %s, hash and size verified, header %q, PDF identical (%d bytes)",
 		archive.Subset, archive.Metadata.SubmissionSet.PatientID, got.Header.Title, back.Len())
 
+	// 9. The MSSanté message carrying it (Ref#2 headers, subject, PDF
+	// rendition), then the receiving side: parse, check, acknowledge.
+	msg := &mssante.Message{
+		From: mssante.Sender{Address: "marcel.camparini@lilas.mssante.fr", Kind: mssante.Personal,
+			Title: "Dr", GivenName: "Marcel", FamilyName: "Camparini"},
+		To:          []string{"integration@chu-exemple.mssante.fr"},
+		Text:        "Bonjour,\nveuillez trouver ci-joint le compte rendu de consultation.\n",
+		Documents:   []mssante.Document{{Header: header, PDF: mssante.BytesOpener(pdf)}},
+		XDM:         xdm.Options{SourceID: "1.2.250.1.999.1.2", ContentType: xdm.Code{Code: "04"}, Organization: "Centre de santé des Lilas"},
+		Product:     "DEV000000", // X-MSS-NIL: the reference given by Convergence
+		ReadReceipt: true,
+		DSN:         mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
+	}
+	var eml bytes.Buffer
+	if _, err := msg.WriteTo(&eml); err != nil {
+		return err
+	}
+	step(9, "MSSanté message %s: %d bytes, subject %q", msg.MessageID, eml.Len(), msg.EffectiveSubject())
+	recv, err := mssante.Parse(bytes.NewReader(append([]byte("Return-Path: <"+msg.From.Address+">\r\n"), eml.Bytes()...)), nil)
+	if err != nil {
+		return err
+	}
+	if ps := recv.Check(); len(ps) > 0 {
+		return fmt.Errorf("the message breaks Ref#2 rules: %v", ps)
+	}
+	fmt.Fprintf(w, "   received: X-MSS-CODECDA %v, X-MSS-INS %s, patient %s, 0 rule broken, displayed as %q\n",
+		recv.MSS.CodeCDA, recv.MSS.INS, recv.PatientID, recv.DisplaySubject())
+	ack, err := mssante.NewMDN(recv, mssante.MDNOptions{
+		From:    mssante.Sender{Address: "integration@chu-exemple.mssante.fr", Kind: mssante.Applicative, Entity: "PFI CHU Exemple"},
+		Product: "DEV000000",
+	})
+	if err != nil {
+		return err
+	}
+	var mdn bytes.Buffer
+	if _, err := ack.WriteTo(&mdn); err != nil {
+		return err
+	}
+	back2, err := mssante.Parse(bytes.NewReader(mdn.Bytes()), nil)
+	if err != nil {
+		return err
+	}
+	rep, err := mssante.ParseMDN(back2)
+	if err != nil {
+		return err
+	}
+	step(10, "MDN to %s: %q, for %s", ack.To, ack.Disposition, rep.OriginalMessageID)
+
 	if outDir != "" {
 		if err := os.MkdirAll(outDir, 0o755); err != nil {
 			return err
@@ -200,7 +250,7 @@ func run(w io.Writer, outDir string) error {
 			return err
 		}
 		for name, data := range map[string][]byte{
-			"recordTarget.xml": []byte(xml), entry.URI: doc, xdm.ArchiveName: zipped.Bytes(),
+			"recordTarget.xml": []byte(xml), entry.URI: doc, xdm.ArchiveName: zipped.Bytes(), "message.eml": eml.Bytes(), "mdn.eml": mdn.Bytes(),
 		} {
 			fn := filepath.Join(outDir, name)
 			if err := os.WriteFile(fn, data, 0o644); err != nil {

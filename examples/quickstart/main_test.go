@@ -22,6 +22,8 @@ func TestQuickstart(t *testing.T) {
 		"class 10, format urn:ihe:iti:xds-sd:pdf:2008",
 		"hash and size verified",
 		"PDF identical",
+		"0 rule broken",
+		"automatic-action/MDN-sent-automatically; processed",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -31,7 +33,7 @@ func TestQuickstart(t *testing.T) {
 	if err != nil || !bytes.Contains(b, []byte("<recordTarget>")) {
 		t.Fatalf("recordTarget.xml: %v", err)
 	}
-	for _, name := range []string{"DOC0001.XML", "IHE_XDM.ZIP"} {
+	for _, name := range []string{"DOC0001.XML", "IHE_XDM.ZIP", "message.eml", "mdn.eml"} {
 		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() < 1000 {
 			t.Errorf("%s not written: %v", name, err)
 		}
