@@ -7,3 +7,5 @@ require (
 	github.com/emersion/go-message v0.18.2
 	golang.org/x/text v0.43.0
 )
+
+require golang.org/x/mod v0.42.0

@@ -1,0 +1,540 @@
+package trace
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// DefaultRetention is how long FileLog keeps events: 6 months, the
+// recommendation of Référentiel socle MSSanté #2 §5 (ANS FAQ 10217); the
+// data controller decides.
+const DefaultRetention = 183 * 24 * time.Hour
+
+// FileLogConfig configures an append-only trace file.
+type FileLogConfig struct {
+	// Path of the log (JSON Lines); checkpoints go to Path+".checkpoints".
+	Path string
+	// Origin names the log in its checkpoints, e.g.
+	// "gomss trace secretariat@lilas.mssante.fr"; "gomss/trace" when empty.
+	Origin string
+	// Signer signs checkpoints and Verifier checks them (sumdb/note,
+	// Ed25519 keys from note.GenerateKey). Both required: the log checks
+	// itself before appending. Keep the signer key away from the log's
+	// readers; give verifiers the verifier key.
+	Signer   note.Signer
+	Verifier note.Verifier
+	// Durable makes Record return only once its event is on disk (fsync;
+	// concurrent callers share one fsync: group commit). Otherwise events
+	// are buffered and written every FlushInterval, when 64 KiB are
+	// pending, and at checkpoints.
+	Durable       bool
+	FlushInterval time.Duration // default 1 s
+	// A checkpoint is signed every CheckpointEvery records (default 1,000)
+	// or CheckpointInterval (default 1 min), and at Close.
+	CheckpointEvery    int
+	CheckpointInterval time.Duration
+	// Retention: events older than this are pruned at Open and by Prune
+	// (default DefaultRetention; negative: never).
+	Retention time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// FileLog is the append-only, tamper-evident trace file: JSON Lines where
+// every record carries its sequence number and the SHA-256 of the previous
+// line, every record is a leaf of an RFC 6962 Merkle tree (sumdb/tlog),
+// and signed checkpoints (sumdb/note) fix the tree's size and root.
+// Verify detects a modified, deleted, reordered, inserted, replayed or
+// truncated record and names the first bad one.
+type FileLog struct {
+	cfg     FileLogConfig
+	mu      sync.Mutex // guards the fields below and the buffered writer
+	f       *os.File
+	bw      *bufio.Writer
+	origin  string
+	next    int64  // sequence number of the next record
+	prev    string // hash of the last line written
+	tree    frontier
+	lastCP  int64 // size of the last checkpoint
+	lastCPT time.Time
+	closed  bool
+	err     error // sticky write error
+
+	syncMu sync.Mutex // serialises fsyncs (group commit)
+	synced int64      // records known to be on disk
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+type headLine struct {
+	Head *logHead `json:"head"`
+}
+
+type logHead struct {
+	Version  int             `json:"version"`
+	Origin   string          `json:"origin"`
+	Start    int64           `json:"start"`
+	Prev     string          `json:"prev,omitempty"`
+	Frontier []frontierEntry `json:"frontier,omitempty"`
+	// Cut is the signed checkpoint of the pruned tree (size Start).
+	Cut string `json:"cut,omitempty"`
+}
+
+type frontierEntry struct {
+	Index int64     `json:"i"`
+	Hash  tlog.Hash `json:"h"`
+}
+
+type recordLine struct {
+	Seq   int64  `json:"seq"`
+	Prev  string `json:"prev"`
+	Event *Event `json:"event"`
+}
+
+type checkpointLine struct {
+	Checkpoint string `json:"checkpoint"`
+}
+
+func (c *FileLogConfig) defaults() {
+	if c.Origin == "" {
+		c.Origin = "gomss/trace"
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = time.Second
+	}
+	if c.CheckpointEvery <= 0 {
+		c.CheckpointEvery = 1000
+	}
+	if c.CheckpointInterval <= 0 {
+		c.CheckpointInterval = time.Minute
+	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// OpenFileLog opens or creates the log. An existing log is verified first
+// (against the signer's own key); an incomplete last line, left by a crash
+// during a write, is cut off (and reported by Verify before that); a log
+// that does not verify is not appended to. Events older than the
+// retention are then pruned.
+func OpenFileLog(cfg FileLogConfig) (*FileLog, error) {
+	cfg.defaults()
+	if cfg.Path == "" || cfg.Signer == nil || cfg.Verifier == nil {
+		return nil, errors.New("trace: FileLogConfig needs Path, Signer and Verifier")
+	}
+	if err := checkKeyPair(cfg.Signer, cfg.Verifier); err != nil {
+		return nil, err
+	}
+	v := cfg.Verifier
+	l := &FileLog{cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
+	f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	l.f = f
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Size() == 0 {
+		l.origin = cfg.Origin
+		h, _ := json.Marshal(headLine{Head: &logHead{Version: 1, Origin: cfg.Origin}})
+		if _, err := f.Write(append(h, '\n')); err != nil {
+			f.Close()
+			return nil, err
+		}
+		l.prev = lineHash(h)
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, err
+		}
+	} else {
+		res, err := verifyFile(cfg.Path, note.VerifierList(v), nil)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("trace: %s does not verify, refusing to append: %w", cfg.Path, err)
+		}
+		if res.IncompleteTail {
+			if err := f.Truncate(res.validBytes); err != nil {
+				f.Close()
+				return nil, err
+			}
+		}
+		l.origin, l.next, l.prev, l.tree = res.Origin, res.Start+res.Records, res.lastHash, res.tree
+		if res.LastCheckpoint != nil {
+			l.lastCP = res.LastCheckpoint.Size
+		}
+	}
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+		f.Close()
+		return nil, err
+	}
+	l.synced = l.next
+	l.lastCPT = cfg.Now()
+	l.bw = bufio.NewWriterSize(f, 64<<10)
+	if cfg.Retention > 0 {
+		if _, err := l.Prune(cfg.Now().Add(-cfg.Retention)); err != nil {
+			l.f.Close()
+			return nil, err
+		}
+	}
+	go l.flusher()
+	return l, nil
+}
+
+// checkKeyPair makes sure the verifier checks the signer's signatures.
+func checkKeyPair(s note.Signer, v note.Verifier) error {
+	msg, err := note.Sign(&note.Note{Text: "key check\n"}, s)
+	if err != nil {
+		return fmt.Errorf("trace: signer: %w", err)
+	}
+	if _, err := note.Open(msg, note.VerifierList(v)); err != nil {
+		return fmt.Errorf("trace: the verifier does not match the signer: %w", err)
+	}
+	return nil
+}
+
+func (l *FileLog) flusher() {
+	defer close(l.done)
+	t := time.NewTicker(l.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			l.mu.Lock()
+			if !l.closed && l.err == nil {
+				l.err = l.bw.Flush()
+			}
+			due := !l.closed && l.next > l.lastCP && l.cfg.Now().Sub(l.lastCPT) >= l.cfg.CheckpointInterval
+			l.mu.Unlock()
+			if due {
+				l.Checkpoint()
+			}
+		}
+	}
+}
+
+// ErrClosed is returned by a closed log.
+var ErrClosed = errors.New("trace: log closed")
+
+// Record appends an event (normalised first). With Durable it returns once
+// the event is on disk.
+func (l *FileLog) Record(ctx context.Context, e Event) error {
+	if err := e.Normalize(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	if l.err != nil {
+		err := l.err
+		l.mu.Unlock()
+		return err
+	}
+	line, err := json.Marshal(recordLine{Seq: l.next, Prev: l.prev, Event: &e})
+	if err != nil {
+		l.mu.Unlock()
+		return err
+	}
+	if _, err := l.bw.Write(line); err == nil {
+		err = l.bw.WriteByte('\n')
+		l.err = err
+	} else {
+		l.err = err
+	}
+	if l.err != nil {
+		err := l.err
+		l.mu.Unlock()
+		return err
+	}
+	seq := l.next
+	l.next++
+	l.prev = lineHash(line)
+	l.tree.add(tlog.RecordHash(line))
+	due := l.next-l.lastCP >= int64(l.cfg.CheckpointEvery)
+	l.mu.Unlock()
+	if due {
+		if _, err := l.Checkpoint(); err != nil {
+			return err
+		}
+	}
+	if l.cfg.Durable {
+		return l.syncTo(seq + 1)
+	}
+	return nil
+}
+
+// syncTo makes the first n records durable. Callers that arrive while an
+// fsync runs wait for it, then one of them syncs for all (group commit).
+func (l *FileLog) syncTo(n int64) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	if l.synced >= n {
+		return nil
+	}
+	l.mu.Lock()
+	target := l.next
+	err := l.err
+	if err == nil {
+		err = l.bw.Flush()
+		l.err = err
+	}
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := l.f.Sync(); err != nil {
+		return err
+	}
+	l.synced = target
+	return nil
+}
+
+// Checkpoint makes every record durable, then signs and appends a
+// checkpoint of the tree. It returns the checkpoint.
+func (l *FileLog) Checkpoint() (*Checkpoint, error) {
+	l.mu.Lock()
+	n := l.next
+	l.mu.Unlock()
+	if err := l.syncTo(n); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed && l.f == nil {
+		return nil, ErrClosed
+	}
+	// Records appended since n are covered too if already flushed; sign
+	// the tree as it is at n only if nothing was added, else at l.next
+	// after another flush.
+	if l.next != n {
+		if err := l.bw.Flush(); err != nil {
+			return nil, err
+		}
+		if err := l.f.Sync(); err != nil {
+			return nil, err
+		}
+	}
+	return l.checkpointLocked()
+}
+
+func (l *FileLog) checkpointLocked() (*Checkpoint, error) {
+	at := l.cfg.Now().UTC().Format(time.RFC3339)
+	text := checkpointText(l.origin, l.next, l.tree.root(), at)
+	msg, err := note.Sign(&note.Note{Text: text}, l.cfg.Signer)
+	if err != nil {
+		return nil, err
+	}
+	if err := appendCheckpoint(l.cfg.Path, string(msg)); err != nil {
+		return nil, err
+	}
+	l.lastCP, l.lastCPT = l.next, l.cfg.Now()
+	return &Checkpoint{Origin: l.origin, Size: l.next, Root: l.tree.root(), Time: at, Note: string(msg)}, nil
+}
+
+func appendCheckpoint(path, msg string) error {
+	cf, err := os.OpenFile(path+".checkpoints", os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	line, _ := json.Marshal(checkpointLine{Checkpoint: msg})
+	if _, err := cf.Write(append(line, '\n')); err != nil {
+		cf.Close()
+		return err
+	}
+	if err := cf.Sync(); err != nil {
+		cf.Close()
+		return err
+	}
+	return cf.Close()
+}
+
+// Close flushes, signs a last checkpoint and closes the file.
+func (l *FileLog) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.stop)
+	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.bw.Flush()
+	if err == nil {
+		err = l.f.Sync()
+	}
+	if err == nil && l.next > l.lastCP {
+		_, err = l.checkpointLocked()
+	}
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	l.f = nil
+	return err
+}
+
+// Prune removes the events recorded before cutoff (by their UTC time,
+// the log being in recording order) and keeps the rest verifiable: the
+// new head holds the Merkle frontier and the chain hash at the cut and a
+// checkpoint signed at the cut; checkpoints older than the cut are
+// dropped. It returns the number of records removed.
+func (l *FileLog) Prune(cutoff time.Time) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return 0, ErrClosed
+	}
+	if err := l.bw.Flush(); err != nil {
+		return 0, err
+	}
+	v := l.cfg.Verifier
+	cut := int64(-1)
+	res, err := verifyFile(l.cfg.Path, note.VerifierList(v), func(seq int64, e *Event, _ []byte) bool {
+		if cut < 0 && !e.UTC.Before(cutoff.UTC()) {
+			cut = seq
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	if cut < 0 {
+		cut = res.Start + res.Records
+	}
+	if cut <= res.Start {
+		return 0, nil
+	}
+	// Tree state and chain hash at the cut.
+	var state frontier
+	var prev string
+	var keep [][]byte
+	if res.Start > 0 {
+		state = res.startTree.clone()
+	}
+	prev = res.startPrev
+	_, err = verifyFile(l.cfg.Path, note.VerifierList(v), func(seq int64, _ *Event, line []byte) bool {
+		if seq < cut {
+			state.add(tlog.RecordHash(line))
+			prev = lineHash(line)
+		} else {
+			keep = append(keep, append([]byte(nil), line...))
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	at := l.cfg.Now().UTC().Format(time.RFC3339)
+	msg, err := note.Sign(&note.Note{Text: checkpointText(l.origin, cut, state.root(), at)}, l.cfg.Signer)
+	if err != nil {
+		return 0, err
+	}
+	head := &logHead{Version: 1, Origin: l.origin, Start: cut, Prev: prev, Cut: string(msg)}
+	for i, idx := range state.storedIndexes() {
+		head.Frontier = append(head.Frontier, frontierEntry{Index: idx, Hash: state.nodes[i]})
+	}
+	hb, _ := json.Marshal(headLine{Head: head})
+	tmp := l.cfg.Path + ".prune"
+	var buf bytes.Buffer
+	buf.Write(hb)
+	buf.WriteByte('\n')
+	for _, line := range keep {
+		buf.Write(line)
+		buf.WriteByte('\n')
+	}
+	if err := writeSync(tmp, buf.Bytes()); err != nil {
+		return 0, err
+	}
+	// Checkpoints: the cut, then those at or after it.
+	cps, _ := readCheckpointLines(l.cfg.Path)
+	var cbuf bytes.Buffer
+	for _, m := range append([]string{string(msg)}, cps...) {
+		c, err := openCheckpoint(m, note.VerifierList(v))
+		if err != nil || (c.Size < cut) || (c.Size == cut && m != string(msg)) {
+			continue
+		}
+		line, _ := json.Marshal(checkpointLine{Checkpoint: m})
+		cbuf.Write(append(line, '\n'))
+	}
+	if err := writeSync(tmp+".checkpoints", cbuf.Bytes()); err != nil {
+		return 0, err
+	}
+	if err := os.Rename(tmp+".checkpoints", l.cfg.Path+".checkpoints"); err != nil {
+		return 0, err
+	}
+	if err := os.Rename(tmp, l.cfg.Path); err != nil {
+		return 0, err
+	}
+	l.f.Close()
+	f, err := os.OpenFile(l.cfg.Path, os.O_RDWR|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	l.f, l.bw = f, bufio.NewWriterSize(f, 64<<10)
+	return cut - res.Start, nil
+}
+
+func writeSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func readCheckpointLines(path string) ([]string, error) {
+	data, err := os.ReadFile(path + ".checkpoints")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var cl checkpointLine
+		if err := json.Unmarshal(line, &cl); err != nil || cl.Checkpoint == "" {
+			return out, fmt.Errorf("checkpoints file line %d: not a checkpoint", i+1)
+		}
+		out = append(out, cl.Checkpoint)
+	}
+	return out, nil
+}

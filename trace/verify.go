@@ -1,0 +1,391 @@
+package trace
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// ErrTampered is wrapped by every *CorruptionError: the log is not what
+// was written.
+var ErrTampered = errors.New("trace: log does not verify")
+
+// CorruptionError names the first bad record (its sequence number; -1
+// for the head or the checkpoints file) and the line of the log file.
+type CorruptionError struct {
+	Record int64
+	Line   int
+	Reason string
+}
+
+func (e *CorruptionError) Error() string {
+	if e.Record < 0 {
+		return fmt.Sprintf("%v: %s", ErrTampered, e.Reason)
+	}
+	return fmt.Sprintf("%v: first bad record %d (line %d): %s", ErrTampered, e.Record, e.Line, e.Reason)
+}
+
+func (e *CorruptionError) Unwrap() error { return ErrTampered }
+
+// VerifyResult describes a log that verifies.
+type VerifyResult struct {
+	Origin string
+	// Start is the sequence number of the first record kept (after
+	// pruning); Records the number of complete records from Start.
+	Start, Records int64
+	Checkpoints    int
+	LastCheckpoint *Checkpoint
+	// IncompleteTail is set when the file ends with a partial line: a
+	// writer stopped in the middle of a write (crash). The records before
+	// it verify; OpenFileLog cuts the partial line off.
+	IncompleteTail bool
+	// Unsigned is the number of records after the last checkpoint: they
+	// are chained but no signature covers them yet.
+	Unsigned int64
+
+	validBytes int64
+	lastHash   string
+	tree       frontier
+	startTree  frontier
+	startPrev  string
+}
+
+// Verify checks a trace log against its signed checkpoints: every line
+// parses, sequence numbers follow each other, each record carries the hash
+// of the previous line, the Merkle tree recomputed from the records has
+// the root each checkpoint signs at its size, and no checkpoint covers
+// more records than the file holds. The first failure is returned as a
+// *CorruptionError naming the first bad record.
+func Verify(path string, v note.Verifier) (*VerifyResult, error) {
+	return verifyFile(path, note.VerifierList(v), nil)
+}
+
+// visitFunc sees each complete, chained record; returning false stops the
+// scan (the result then covers what was read).
+type visitFunc func(seq int64, e *Event, line []byte) bool
+
+func verifyFile(path string, verifiers note.Verifiers, visit visitFunc) (*VerifyResult, error) {
+	cpMsgs, err := readCheckpointLines(path)
+	if err != nil {
+		return nil, &CorruptionError{Record: -1, Reason: err.Error()}
+	}
+	var cps []*Checkpoint
+	for i, m := range cpMsgs {
+		c, err := openCheckpoint(m, verifiers)
+		if err != nil {
+			return nil, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint %d: %v", i+1, err)}
+		}
+		if len(cps) > 0 && c.Size < cps[len(cps)-1].Size {
+			return nil, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint %d: size %d after size %d", i+1, c.Size, cps[len(cps)-1].Size)}
+		}
+		cps = append(cps, c)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 256<<10)
+	res := &VerifyResult{}
+	lineNo := 0
+	var offset int64
+	readLine := func() ([]byte, bool, error) {
+		line, err := br.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, false, err
+		}
+		if len(line) == 0 {
+			return nil, false, nil
+		}
+		lineNo++
+		complete := line[len(line)-1] == '\n'
+		if complete {
+			offset += int64(len(line))
+			line = line[:len(line)-1]
+		}
+		return line, complete, nil
+	}
+
+	head, complete, err := readLine()
+	if err != nil {
+		return nil, err
+	}
+	bad := func(rec int64, format string, args ...any) error {
+		return &CorruptionError{Record: rec, Line: lineNo, Reason: fmt.Sprintf(format, args...)}
+	}
+	var hl headLine
+	if !complete || json.Unmarshal(head, &hl) != nil || hl.Head == nil || hl.Head.Version != 1 {
+		return nil, bad(-1, "line 1 is not the log head")
+	}
+	h := hl.Head
+	res.Origin, res.Start = h.Origin, h.Start
+	if h.Start > 0 {
+		res.startTree.size = h.Start
+		for _, fe := range h.Frontier {
+			res.startTree.nodes = append(res.startTree.nodes, fe.Hash)
+		}
+		want := res.startTree.storedIndexes()
+		if !res.startTree.valid() || len(want) != len(h.Frontier) {
+			return nil, bad(-1, "head: the Merkle frontier does not fit size %d", h.Start)
+		}
+		for i, fe := range h.Frontier {
+			if fe.Index != want[i] {
+				return nil, bad(-1, "head: frontier entry %d has index %d, want %d", i, fe.Index, want[i])
+			}
+		}
+		c, err := openCheckpoint(h.Cut, verifiers)
+		if err != nil || c.Size != h.Start || c.Root != res.startTree.root() {
+			return nil, bad(-1, "head: the checkpoint at the pruning cut does not sign this frontier (%v)", err)
+		}
+		res.startPrev = h.Prev
+	} else {
+		res.startPrev = lineHash(head)
+	}
+	for _, c := range cps {
+		if c.Origin != h.Origin {
+			return nil, bad(-1, "checkpoint origin %q, log origin %q", c.Origin, h.Origin)
+		}
+	}
+	res.tree = res.startTree.clone()
+	res.lastHash = res.startPrev
+	res.validBytes = offset
+	next := h.Start
+	ci := sort.Search(len(cps), func(i int) bool { return cps[i].Size > h.Start }) // the cut checkpoint was checked with the head
+	lastGood := h.Start // size of the last checkpoint verified
+	for {
+		line, complete, err := readLine()
+		if err != nil {
+			return nil, err
+		}
+		if line == nil {
+			break
+		}
+		if !complete {
+			res.IncompleteTail = true
+			break
+		}
+		var rl recordLine
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rl); err != nil || rl.Event == nil {
+			return nil, bad(next, "not a record (%v)", err)
+		}
+		switch {
+		case rl.Seq > next:
+			return nil, bad(next, "record %d is missing: the next line is record %d (deleted or reordered)", next, rl.Seq)
+		case rl.Seq < next:
+			return nil, bad(next, "record %d found where %d belongs (replayed, inserted or reordered)", rl.Seq, next)
+		}
+		if rl.Prev != res.lastHash {
+			if next == h.Start {
+				return nil, bad(next, "record %d does not follow the head's chain hash (modified, or records removed before it)", next)
+			}
+			return nil, bad(next-1, "record %d no longer matches the chain hash that record %d carries (record %d was modified, or %d inserted)", next-1, next, next-1, next)
+		}
+		res.tree.add(tlog.RecordHash(line))
+		res.lastHash = lineHash(line)
+		next++
+		res.Records++
+		res.validBytes = offset
+		for ci < len(cps) && cps[ci].Size == next {
+			if cps[ci].Root != res.tree.root() {
+				return nil, bad(lastGood, "the records %d to %d do not have the tree root signed at %s by checkpoint %d: one of them was changed and the chain rewritten",
+					lastGood, next-1, cps[ci].Time, ci+1)
+			}
+			lastGood = next
+			res.Checkpoints++
+			res.LastCheckpoint = cps[ci]
+			ci++
+		}
+		if visit != nil && !visit(rl.Seq, rl.Event, line) {
+			return res, nil
+		}
+	}
+	if ci < len(cps) {
+		c := cps[len(cps)-1]
+		return nil, &CorruptionError{Record: next, Line: lineNo, Reason: fmt.Sprintf(
+			"truncated: checkpoint signed at %s covers %d records, the log ends at %d", c.Time, c.Size, next)}
+	}
+	res.Unsigned = next - lastGood
+	return res, nil
+}
+
+// InclusionProof proves that a record is in a log whose size and root a
+// signed checkpoint states (RFC 6962 audit path, sumdb/tlog).
+type InclusionProof struct {
+	Index      int64
+	Proof      tlog.RecordProof
+	Checkpoint string // the signed note
+}
+
+// Prove returns the inclusion proof of record index in the latest
+// checkpoint that covers it, and the record's line. The log is verified
+// first.
+func Prove(path string, index int64, v note.Verifier) (*InclusionProof, []byte, error) {
+	stored := map[int64]tlog.Hash{}
+	reader := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			h, ok := stored[x]
+			if !ok {
+				return nil, fmt.Errorf("trace: hash %d not available (pruned)", x)
+			}
+			out[i] = h
+		}
+		return out, nil
+	})
+	// A pruned log starts from the frontier stored in its head.
+	if h, err := readHead(path); err == nil {
+		for _, fe := range h.Frontier {
+			stored[fe.Index] = fe.Hash
+		}
+	}
+	var line []byte
+	var storeErr error
+	res, err := verifyFile(path, note.VerifierList(v), func(seq int64, _ *Event, l []byte) bool {
+		hs, err := tlog.StoredHashes(seq, l, reader)
+		if err != nil {
+			storeErr = err
+			return false
+		}
+		base := tlog.StoredHashCount(seq)
+		for i, h := range hs {
+			stored[base+int64(i)] = h
+		}
+		if seq == index {
+			line = append([]byte(nil), l...)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if storeErr != nil {
+		return nil, nil, storeErr
+	}
+	if line == nil {
+		return nil, nil, fmt.Errorf("trace: record %d is not in the log (records %d to %d)", index, res.Start, res.Start+res.Records-1)
+	}
+	cps, _ := readCheckpointLines(path)
+	for i := len(cps) - 1; i >= 0; i-- {
+		c, err := openCheckpoint(cps[i], note.VerifierList(v))
+		if err != nil || c.Size <= index {
+			continue
+		}
+		p, err := tlog.ProveRecord(c.Size, index, reader)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &InclusionProof{Index: index, Proof: p, Checkpoint: c.Note}, line, nil
+	}
+	return nil, nil, fmt.Errorf("trace: no checkpoint covers record %d yet", index)
+}
+
+// VerifyInclusion checks that line is record p.Index of the log signed by
+// p.Checkpoint.
+func VerifyInclusion(p *InclusionProof, line []byte, v note.Verifier) error {
+	c, err := openCheckpoint(p.Checkpoint, note.VerifierList(v))
+	if err != nil {
+		return err
+	}
+	if err := tlog.CheckRecord(p.Proof, c.Size, c.Root, p.Index, tlog.RecordHash(line)); err != nil {
+		return fmt.Errorf("%w: record %d is not in the checkpointed log: %v", ErrTampered, p.Index, err)
+	}
+	return nil
+}
+
+func readHead(path string) (*logHead, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadBytes('\n')
+	if err != nil {
+		return nil, err
+	}
+	var hl headLine
+	if err := json.Unmarshal(line, &hl); err != nil || hl.Head == nil {
+		return nil, errors.New("trace: no log head")
+	}
+	return hl.Head, nil
+}
+
+// Filter selects events in Scan. Zero fields match everything.
+type Filter struct {
+	From, To time.Time // UTC range, To excluded
+	ActorID  string
+	Mailbox  string
+	Actions  []Action
+}
+
+func (f *Filter) match(e *Event) bool {
+	if !f.From.IsZero() && e.UTC.Before(f.From) {
+		return false
+	}
+	if !f.To.IsZero() && !e.UTC.Before(f.To) {
+		return false
+	}
+	if f.ActorID != "" && e.Actor.ID != f.ActorID && (e.OnBehalfOf == nil || e.OnBehalfOf.ID != f.ActorID) {
+		return false
+	}
+	if f.Mailbox != "" && !equalFold(e.Mailbox.Address, f.Mailbox) {
+		return false
+	}
+	if len(f.Actions) > 0 {
+		for _, a := range f.Actions {
+			if e.Action == a {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+func equalFold(a, b string) bool { return bytes.EqualFold([]byte(a), []byte(b)) }
+
+// Scan calls fn for each event of the log that matches the filter, in
+// order, reading the file as a stream. It does not verify the log (use
+// Verify); lines that do not parse are skipped and counted.
+func Scan(path string, filter Filter, fn func(seq int64, e Event) error) (skipped int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 256<<10)
+	first := true
+	for {
+		line, rerr := br.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			if first {
+				first = false
+			} else {
+				var rl recordLine
+				if json.Unmarshal(line, &rl) != nil || rl.Event == nil {
+					skipped++
+				} else if filter.match(rl.Event) {
+					if err := fn(rl.Seq, *rl.Event); err != nil {
+						return skipped, err
+					}
+				}
+			}
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return skipped, nil
+			}
+			return skipped, rerr
+		}
+	}
+}
