@@ -160,7 +160,7 @@ func verifyFile(path string, verifiers note.Verifiers, visit visitFunc) (*Verify
 	res.validBytes = offset
 	next := h.Start
 	ci := sort.Search(len(cps), func(i int) bool { return cps[i].Size > h.Start }) // the cut checkpoint was checked with the head
-	lastGood := h.Start // size of the last checkpoint verified
+	lastGood := h.Start                                                            // size of the last checkpoint verified
 	for {
 		line, complete, err := readLine()
 		if err != nil {
