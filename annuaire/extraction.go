@@ -1,0 +1,447 @@
+package annuaire
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// field identifies one of the known columns of Extraction_Correspondance_MSSante.
+type field uint8
+
+const (
+	fType field = iota
+	fAddress
+	fPPIDType
+	fPPID
+	fIDNPS
+	fStructIDType
+	fStructID
+	fService
+	fCivility
+	fFamily
+	fGiven
+	fCategory
+	fCategoryLabel
+	fProfession
+	fProfessionLabel
+	fSpecialty
+	fSpecialtyLabel
+	fDigitization
+	fName
+	fTradeName
+	fL2
+	fL3
+	fL4Number
+	fL4Suffix
+	fL4Type
+	fL4Street
+	fL5
+	fL6
+	fPostalCode
+	fDepartment
+	fCountry
+	numFields
+)
+
+// Columns lists the 31 column names of the extraction file
+// Extraction_Correspondance_MSSante, in the order of the published file.
+// Columns are found by name, so their order, extra columns and the absence
+// of optional ones do not matter; only "Adresse BAL" is required. Names are
+// matched ignoring case, accents and surrounding spaces, and the columns 21
+// to 31 are also recognised without their " structure BAL" suffix.
+var Columns = [numFields]string{
+	"Type de BAL", "Adresse BAL", "Type Identifiant PP", "Identifiant PP",
+	"Identification nationale PP", "Type identifiant structure", "Identification Structure",
+	"Service de rattachement", "Civilité d'exercice", "Nom d'exercice", "Prénom d'exercice",
+	"Catégorie profession", "Libellé de catégorie profession", "Code Profession",
+	"Libellé Profession", "Code savoir-faire", "Libellé savoir-faire", "Dématérialisation",
+	"Raison Sociale structure BAL", "Enseigne commerciale structure BAL",
+	"L2COMPLEMENTLOCALISATION structure BAL", "L3COMPLEMENTDISTRIBUTION structure BAL",
+	"L4NUMEROVOIE structure BAL", "L4COMPLEMENTNUMEROVOIE structure BAL",
+	"NL4TYPEVOIE structure BAL", "L4LIBELLEVOIE structure BAL",
+	"L5LIEUDITMENTION structure BAL", "L6LIGNEACHEMINEMENT structure BAL",
+	"Code postal structure BAL", "Département structure BAL", "Pays structure BAL",
+}
+
+// maxColumns bounds the header: a file with more columns is not an extraction.
+const maxColumns = 256
+
+// maxLine bounds one line; real lines are about 170 bytes.
+const maxLine = 64 << 10
+
+// layout maps the known fields to the columns of one file's header.
+type layout struct {
+	ncols int
+	pos   [numFields]int16 // column index of each field, -1 when absent
+	span  int              // columns to store per row: 1 + highest known column
+}
+
+// Header describes the header line of an extraction.
+type Header struct {
+	// Columns are the header's column names as written.
+	Columns []string
+	// Missing lists the known columns the header lacks (their fields stay empty).
+	Missing []string
+	// Extra lists the header's columns this package does not know (ignored).
+	Extra []string
+}
+
+func headerKey(name string) string {
+	k := strings.TrimSpace(foldString(strings.TrimSpace(name)))
+	return strings.Join(strings.Fields(k), " ")
+}
+
+// parseHeader reads the header line.
+func parseHeader(line string) (layout, Header, error) {
+	var l layout
+	var h Header
+	line = strings.TrimPrefix(line, "\uFEFF")
+	line = strings.TrimSuffix(line, "\r")
+	if strings.TrimSpace(line) == "" {
+		return l, h, fmt.Errorf("%w: line 1 is empty", ErrHeader)
+	}
+	names := strings.Split(line, "|")
+	// A trailing "|" (as in PS_LibreAcces files) adds one empty column.
+	if len(names) > 1 && strings.TrimSpace(names[len(names)-1]) == "" {
+		names = names[:len(names)-1]
+	}
+	if len(names) > maxColumns {
+		return l, h, fmt.Errorf("%w: %d columns, more than %d", ErrHeader, len(names), maxColumns)
+	}
+	known := make(map[string]field, 2*int(numFields))
+	for f, n := range Columns {
+		known[headerKey(n)] = field(f)
+		if k, ok := strings.CutSuffix(headerKey(n), " STRUCTURE BAL"); ok && f >= int(fL2) {
+			known[k] = field(f)
+		}
+	}
+	for i := range l.pos {
+		l.pos[i] = -1
+	}
+	for i, n := range names {
+		f, ok := known[headerKey(n)]
+		if !ok {
+			h.Extra = append(h.Extra, n)
+			continue
+		}
+		if l.pos[f] >= 0 {
+			return l, h, fmt.Errorf("%w: column %q appears twice (columns %d and %d)", ErrHeader, n, l.pos[f]+1, i+1)
+		}
+		l.pos[f] = int16(i)
+		if i+1 > l.span {
+			l.span = i + 1
+		}
+	}
+	for f, p := range l.pos {
+		if p < 0 {
+			h.Missing = append(h.Missing, Columns[f])
+		}
+	}
+	if l.pos[fAddress] < 0 {
+		return l, h, fmt.Errorf("%w: no %q column in %q", ErrHeader, Columns[fAddress], clip(line))
+	}
+	l.ncols = len(names)
+	h.Columns = names
+	return l, h, nil
+}
+
+// LineError reports a malformed line: which line, which column and why. The
+// line is skipped; the rest of the file is still read.
+type LineError struct {
+	Line   int    // 1-based line number (the header is line 1)
+	Column string // the column at fault, "" for the whole line
+	Err    error  // wraps ErrAddress, ErrBALType or ErrLine
+}
+
+// Error formats the error as: line N: column "C": reason.
+func (e *LineError) Error() string {
+	if e.Column == "" {
+		return fmt.Sprintf("annuaire: extraction line %d: %v", e.Line, e.Err)
+	}
+	return fmt.Sprintf("annuaire: extraction line %d: column %q: %v", e.Line, e.Column, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Warning kinds: anomalies a line may have that do not prevent its use.
+const (
+	warnShort   = iota // fewer columns than the header
+	warnLong           // more columns than the header
+	warnLuhn           // RPPS/ADELI/FINESS/SIREN/SIRET failing the Luhn check
+	warnDigit          // unknown Dématérialisation value
+	warnNoIDNPS        // PER row without a national identifier
+	numWarn
+)
+
+// Tolerated counts the anomalies that were accepted while reading: the line
+// was kept, and the value concerned was used as found (or as empty).
+type Tolerated struct {
+	ShortRows    int // rows with fewer columns than the header (missing ones empty)
+	LongRows     int // rows with more columns than the header (extra ones ignored)
+	BadChecksum  int // RPPS, ADELI, FINESS, SIREN or SIRET failing the Luhn check (kept as found)
+	Digitization int // Dématérialisation values that are none of true/false/1/0/O/N (kept as unknown)
+	NoIDNPS      int // PER rows without a national identifier (not indexed by ID)
+	Duplicates   int // rows identical to an earlier row (indexed once)
+}
+
+func (t *Tolerated) add(w *[numWarn]int) {
+	t.ShortRows += w[warnShort]
+	t.LongRows += w[warnLong]
+	t.BadChecksum += w[warnLuhn]
+	t.Digitization += w[warnDigit]
+	t.NoIDNPS += w[warnNoIDNPS]
+}
+
+// splitRow cuts line into columns, storing in starts the offset of each of
+// the first l.span columns and, at starts[l.span], a sentinel: column c is
+// line[starts[c] : starts[c+1]-1]. Missing trailing columns get empty spans.
+// It returns the number of columns found.
+func (l *layout) splitRow(line string, starts []uint16) int {
+	n := 0
+	off := 0
+	for n < l.span {
+		starts[n] = uint16(off)
+		n++
+		i := strings.IndexByte(line[off:], '|')
+		if i < 0 {
+			off = len(line) + 1
+			break
+		}
+		off += i + 1
+	}
+	found := n
+	if n == l.span && off <= len(line) {
+		// Count the remaining columns without storing them.
+		found += strings.Count(line[off:], "|") + 1
+	}
+	for ; n <= l.span; n++ {
+		starts[n] = uint16(off)
+		if off <= len(line) {
+			off = len(line) + 1
+		}
+	}
+	return found
+}
+
+// col returns the value of field f in line split by splitRow.
+func (l *layout) col(line string, starts []uint16, f field) string {
+	p := l.pos[f]
+	if p < 0 {
+		return ""
+	}
+	a, b := int(starts[p]), int(starts[p+1])-1
+	if a > len(line) || b <= a {
+		return ""
+	}
+	return line[a:b]
+}
+
+// checkRow validates a split row. It returns a *LineError for a line that
+// cannot be used, and counts tolerated anomalies in warn.
+func (l *layout) checkRow(lineNo int, line string, starts []uint16, found int, warn *[numWarn]int) error {
+	if p := l.pos[fAddress]; found <= int(p) {
+		return &LineError{Line: lineNo, Err: fmt.Errorf("%w: %d columns, the address is column %d of %d", ErrLine, found, p+1, l.ncols)}
+	}
+	switch {
+	case found < l.ncols:
+		warn[warnShort]++
+	case found > l.ncols:
+		warn[warnLong]++
+	}
+	addr := l.col(line, starts, fAddress)
+	if _, _, err := SplitAddress(addr); err != nil {
+		return &LineError{Line: lineNo, Column: Columns[fAddress], Err: err}
+	}
+	t := l.col(line, starts, fType)
+	if l.pos[fType] >= 0 && !isBALType(t) {
+		if _, err := ParseBALType(t); err != nil {
+			return &LineError{Line: lineNo, Column: Columns[fType], Err: err}
+		}
+	}
+	if _, ok := parseDigitization(l.col(line, starts, fDigitization)); !ok {
+		warn[warnDigit]++
+	}
+	// RPPS, ADELI, FINESS, SIREN and SIRET carry a Luhn key; the IDNPS
+	// (type digit + identifier) does not.
+	idnps := l.col(line, starts, fIDNPS)
+	switch l.col(line, starts, fPPIDType) {
+	case "0", "8":
+		if !luhnOK(l.col(line, starts, fPPID)) {
+			warn[warnLuhn]++
+		}
+	}
+	switch l.col(line, starts, fStructIDType) {
+	case "1", "2", "3":
+		if !luhnOK(l.col(line, starts, fStructID)) {
+			warn[warnLuhn]++
+		}
+	}
+	if idnps == "" && (t == "PER" || t == "CAB") {
+		warn[warnNoIDNPS]++
+	}
+	return nil
+}
+
+func isBALType(s string) bool { return s == "PER" || s == "ORG" || s == "APP" || s == "CAB" }
+
+// luhnOK checks the Luhn key of an all-digit identifier (RPPS, ADELI,
+// IDNPS, FINESS, SIRET all carry one). Non-digit identifiers are not judged.
+func luhnOK(s string) bool {
+	sum := 0
+	double := false
+	for i := len(s) - 1; i >= 0; i-- {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return true
+		}
+		d := int(c - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// mailbox builds the Mailbox of a split row.
+func (l *layout) mailbox(line string, starts []uint16, lineNo int) Mailbox {
+	c := func(f field) string { return l.col(line, starts, f) }
+	t := BALType(c(fType))
+	if !isBALType(string(t)) {
+		t, _ = ParseBALType(string(t))
+	}
+	d, _ := parseDigitization(c(fDigitization))
+	return Mailbox{
+		Address:      c(fAddress),
+		Type:         t,
+		Service:      c(fService),
+		Digitization: d,
+		Owner: Person{
+			IDType: c(fPPIDType), ID: c(fPPID), IDNPS: c(fIDNPS),
+			Civility: c(fCivility), Family: c(fFamily), Given: c(fGiven),
+			Category:   Code{c(fCategory), c(fCategoryLabel)},
+			Profession: Code{c(fProfession), c(fProfessionLabel)},
+			Specialty:  Code{c(fSpecialty), c(fSpecialtyLabel)},
+		},
+		Structure: Structure{
+			IDType: c(fStructIDType), ID: c(fStructID),
+			Name: c(fName), TradeName: c(fTradeName),
+			Complement: c(fL2), Distribution: c(fL3), Number: c(fL4Number),
+			NumberSuffix: c(fL4Suffix), StreetType: c(fL4Type), Street: c(fL4Street),
+			Locality: c(fL5), CityLine: c(fL6), PostalCode: c(fPostalCode),
+			Department: c(fDepartment), Country: c(fCountry),
+		},
+		Source: FromExtraction,
+		Line:   lineNo,
+	}
+}
+
+// ExtractionReader reads an Extraction_Correspondance_MSSante file (UTF-8,
+// "|"-separated, one header line) one row at a time, holding one line in
+// memory. Use NewExtractionReader, then call Next until io.EOF.
+type ExtractionReader struct {
+	br     *bufio.Reader
+	l      layout
+	header Header
+	starts []uint16
+	line   int
+	long   []byte
+	warn   [numWarn]int
+}
+
+// NewExtractionReader reads the header line of r and returns a reader of the
+// rows. It fails with ErrHeader when the header has no "Adresse BAL" column.
+func NewExtractionReader(r io.Reader) (*ExtractionReader, error) {
+	x := &ExtractionReader{br: bufio.NewReaderSize(r, 64<<10)}
+	line, err := x.readLine()
+	if err != nil {
+		if err == io.EOF {
+			return nil, fmt.Errorf("%w: empty file", ErrHeader)
+		}
+		return nil, err
+	}
+	x.l, x.header, err = parseHeader(line)
+	if err != nil {
+		return nil, err
+	}
+	x.starts = make([]uint16, x.l.span+1)
+	return x, nil
+}
+
+// Header returns what the header line held.
+func (x *ExtractionReader) Header() Header { return x.header }
+
+// Tolerated returns the anomalies accepted so far.
+func (x *ExtractionReader) Tolerated() Tolerated {
+	var t Tolerated
+	t.add(&x.warn)
+	return t
+}
+
+// readLine returns the next line without its end of line, or io.EOF.
+func (x *ExtractionReader) readLine() (string, error) {
+	x.line++
+	b, err := x.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		x.long = append(x.long[:0], b...)
+		for err == bufio.ErrBufferFull {
+			b, err = x.br.ReadSlice('\n')
+			if len(x.long) <= maxLine {
+				x.long = append(x.long, b...)
+			}
+		}
+		b = x.long
+		if len(b) > maxLine {
+			if err != nil && err != io.EOF {
+				return "", err
+			}
+			return "", &LineError{Line: x.line, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, maxLine)}
+		}
+	}
+	if err != nil && (err != io.EOF || len(b) == 0) {
+		return "", err
+	}
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	b = bytes.TrimSuffix(b, []byte{'\r'})
+	return string(b), nil
+}
+
+// Next returns the next row as a Mailbox. At the end of the input it
+// returns io.EOF. A malformed line gives a *LineError (wrapping ErrLine,
+// ErrAddress or ErrBALType) and Next may be called again to continue with
+// the following line; other errors come from the underlying reader. Blank
+// lines are skipped.
+func (x *ExtractionReader) Next() (Mailbox, error) {
+	for {
+		line, err := x.readLine()
+		if err != nil {
+			return Mailbox{}, err
+		}
+		if line == "" {
+			continue
+		}
+		if len(line) > 0xFFFE {
+			return Mailbox{}, &LineError{Line: x.line, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, 0xFFFE)}
+		}
+		found := x.l.splitRow(line, x.starts)
+		if err := x.l.checkRow(x.line, line, x.starts, found, &x.warn); err != nil {
+			return Mailbox{}, err
+		}
+		return x.l.mailbox(line, x.starts, x.line), nil
+	}
+}
+
+// IsLineError reports whether err is a *LineError, after which Next can go on.
+func IsLineError(err error) bool {
+	var le *LineError
+	return errors.As(err, &le)
+}
