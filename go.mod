@@ -8,4 +8,12 @@ require (
 	golang.org/x/text v0.43.0
 )
 
-require golang.org/x/mod v0.42.0
+require (
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
+	github.com/emersion/go-smtp v0.25.1
+	golang.org/x/mod v0.42.0
+	golang.org/x/oauth2 v0.37.0
+	software.sslmate.com/src/go-pkcs12 v0.7.4
+)
+
+require golang.org/x/crypto v0.58.0 // indirect

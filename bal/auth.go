@@ -1,0 +1,274 @@
+package bal
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/emersion/go-sasl"
+	"golang.org/x/oauth2"
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/ecdaf744/gomss/trace"
+)
+
+// Authenticator is how a client proves who it is to the operator: a TLS
+// client certificate (software certificate, CPS card), a SASL exchange
+// (Pro Santé Connect tokens), or both. One interface, three
+// implementations: Certificate, CPS (cgo) and PSC.
+type Authenticator interface {
+	// Actor is the authenticated identity recorded in every trace event.
+	Actor() trace.Actor
+	// ConfigureTLS adds the client certificate, if any, to cfg.
+	ConfigureTLS(cfg *tls.Config) error
+	// SASL returns the SASL client to run after TLS among the server's
+	// mechanisms, or nil when the TLS client certificate is enough.
+	SASL(ctx context.Context, mechanisms []string) (sasl.Client, error)
+}
+
+// ErrAuth is wrapped by authentication failures.
+var ErrAuth = errors.New("bal: authentication failed")
+
+// Certificate authenticates with an IGC-Santé software certificate (ORG
+// certificate of an organisational or applicative BAL): presented as TLS
+// client certificate, and SASL EXTERNAL when the server offers it.
+type Certificate struct {
+	Cert  tls.Certificate
+	Leaf  *x509.Certificate
+	actor trace.Actor
+}
+
+// NewCertificateFromPKCS12 decodes a PKCS#12 file (key, certificate and
+// chain) as delivered by the IGC-Santé.
+func NewCertificateFromPKCS12(pfx []byte, password string) (*Certificate, error) {
+	key, leaf, cas, err := pkcs12.DecodeChain(pfx, password)
+	if err != nil {
+		return nil, fmt.Errorf("bal: PKCS#12: %w", err)
+	}
+	c := tls.Certificate{PrivateKey: key, Leaf: leaf, Certificate: [][]byte{leaf.Raw}}
+	for _, ca := range cas {
+		c.Certificate = append(c.Certificate, ca.Raw)
+	}
+	return NewCertificate(c)
+}
+
+// NewCertificate uses a certificate already loaded (tls.X509KeyPair…).
+func NewCertificate(c tls.Certificate) (*Certificate, error) {
+	leaf := c.Leaf
+	if leaf == nil {
+		if len(c.Certificate) == 0 {
+			return nil, errors.New("bal: empty certificate")
+		}
+		var err error
+		if leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
+			return nil, err
+		}
+	}
+	return &Certificate{Cert: c, Leaf: leaf, actor: ActorFromCertificate(leaf, trace.AuthCertificate)}, nil
+}
+
+// Actor is the certificate's holder.
+func (c *Certificate) Actor() trace.Actor { return c.actor }
+
+// ConfigureTLS presents the certificate.
+func (c *Certificate) ConfigureTLS(cfg *tls.Config) error {
+	cfg.Certificates = []tls.Certificate{c.Cert}
+	return nil
+}
+
+// SASL answers EXTERNAL when the server asks for it.
+func (c *Certificate) SASL(_ context.Context, mechs []string) (sasl.Client, error) {
+	if hasMech(mechs, sasl.External) {
+		return sasl.NewExternalClient(""), nil
+	}
+	return nil, nil
+}
+
+func hasMech(mechs []string, m string) bool {
+	return slices.ContainsFunc(mechs, func(x string) bool { return strings.EqualFold(x, m) })
+}
+
+// ActorFromCertificate reads the holder of an IGC-Santé certificate: for
+// a professional (CPS), the national identifier in the CN (8+RPPS) with
+// the surname and given name; for a structure, the CN and organisation.
+func ActorFromCertificate(c *x509.Certificate, how trace.AuthMethod) trace.Actor {
+	a := trace.Actor{ID: c.Subject.CommonName, IDType: "CN", Auth: how}
+	var sn, gn string
+	for _, atv := range c.Subject.Names {
+		switch atv.Type.String() {
+		case "2.5.4.4":
+			sn, _ = atv.Value.(string)
+		case "2.5.4.42":
+			gn, _ = atv.Value.(string)
+		}
+	}
+	if len(a.ID) == 12 && (a.ID[0] == '8' || a.ID[0] == '0') && isDigits(a.ID) {
+		a.IDType = "IDNPS"
+	}
+	switch {
+	case sn != "" || gn != "":
+		a.Name = strings.TrimSpace(gn + " " + sn)
+	case len(c.Subject.Organization) > 0:
+		a.Name = c.Subject.Organization[0]
+	}
+	return a
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// PSC authenticates with Pro Santé Connect: an OAuth2 access token sent
+// through SASL XOAUTH2 (preferred, as MSSanté operators use it) or
+// OAUTHBEARER (RFC 7628). The token comes from Source (refreshed before
+// expiry by oauth2.ReuseTokenSource) and lives only in memory.
+type PSC struct {
+	// Source gives the access token; wrap it in oauth2.ReuseTokenSource.
+	Source oauth2.TokenSource
+	// Username is the mailbox address sent with the token.
+	Username string
+	// Identity is the professional the token was issued to (IDNPS and
+	// name from the PSC userinfo), recorded in traces.
+	Identity trace.Actor
+	// Host and Port are sent in OAUTHBEARER's GS2 header.
+	Host string
+	Port int
+}
+
+// Actor is the professional.
+func (p *PSC) Actor() trace.Actor {
+	a := p.Identity
+	a.Auth = trace.AuthPSC
+	return a
+}
+
+// ConfigureTLS adds nothing: the token authenticates.
+func (p *PSC) ConfigureTLS(*tls.Config) error { return nil }
+
+// SASL returns an XOAUTH2 or OAUTHBEARER client with a fresh token.
+func (p *PSC) SASL(ctx context.Context, mechs []string) (sasl.Client, error) {
+	if p.Source == nil {
+		return nil, fmt.Errorf("%w: no token source", ErrAuth)
+	}
+	tok, err := p.Source.Token()
+	if err != nil {
+		return nil, &TokenError{Err: err}
+	}
+	switch {
+	case hasMech(mechs, XOAuth2):
+		return NewXOAuth2Client(p.Username, tok.AccessToken), nil
+	case hasMech(mechs, sasl.OAuthBearer):
+		return &oauthBearer{Client: sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{
+			Username: p.Username, Token: tok.AccessToken, Host: p.Host, Port: p.Port})}, nil
+	}
+	return nil, fmt.Errorf("%w: the server offers neither XOAUTH2 nor OAUTHBEARER (%s)", ErrAuth, strings.Join(mechs, " "))
+}
+
+// TokenError: the token source failed (refresh refused, network). The
+// session must be closed: the professional has to sign in again.
+type TokenError struct{ Err error }
+
+func (e *TokenError) Error() string { return "bal: Pro Santé Connect token: " + e.Err.Error() }
+func (e *TokenError) Unwrap() error { return e.Err }
+
+// XOAuth2 is the SASL mechanism name of Google's XOAUTH2, which go-sasl
+// does not provide.
+const XOAuth2 = "XOAUTH2"
+
+// RefusedError is the server's refusal of a token: the JSON it sends as a
+// continuation ({"status":"401","schemes":"bearer","scope":"mail"}, as
+// Dovecot and MSSanté operators do) before the final NO/535.
+type RefusedError struct {
+	Mechanism string
+	Status    string
+	Schemes   string
+	Scope     string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("%v: %s token refused by the server (status %s, scope %q)", ErrAuth, e.Mechanism, e.Status, e.Scope)
+}
+
+func (e *RefusedError) Unwrap() error { return ErrAuth }
+
+// xoauth2Client is a SASL XOAUTH2 client: initial response
+// "user=<u>^Aauth=Bearer <token>^A^A"; a challenge is the server's error
+// JSON, answered with an empty response.
+type xoauth2Client struct {
+	user, token string
+	mu          sync.Mutex
+	refused     *RefusedError
+}
+
+// NewXOAuth2Client returns an XOAUTH2 client. After a failed
+// authentication, Refused (via errors.As on the protocol error wrapped
+// by the caller) tells what the server said.
+func NewXOAuth2Client(user, token string) sasl.Client {
+	return &xoauth2Client{user: user, token: token}
+}
+
+func (c *xoauth2Client) Start() (string, []byte, error) {
+	return XOAuth2, []byte("user=" + c.user + "\x01auth=Bearer " + c.token + "\x01\x01"), nil
+}
+
+func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) {
+	c.mu.Lock()
+	c.refused = parseRefusal(XOAuth2, challenge)
+	c.mu.Unlock()
+	return []byte{}, nil
+}
+
+// refusal returns the parsed server refusal, if any.
+func (c *xoauth2Client) refusal() *RefusedError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refused
+}
+
+// oauthBearer wraps go-sasl's OAUTHBEARER client to keep the server's
+// refusal (go-sasl returns it as an error from Next).
+type oauthBearer struct {
+	sasl.Client
+	refused *RefusedError
+}
+
+func (c *oauthBearer) Next(challenge []byte) ([]byte, error) {
+	c.refused = parseRefusal(sasl.OAuthBearer, challenge)
+	// RFC 7628 §3.2.2: the client answers an error challenge with %x01.
+	return []byte{0x01}, nil
+}
+
+func parseRefusal(mech string, challenge []byte) *RefusedError {
+	var j struct {
+		Status  string `json:"status"`
+		Schemes string `json:"schemes"`
+		Scope   string `json:"scope"`
+	}
+	r := &RefusedError{Mechanism: mech, Status: "unknown"}
+	if json.Unmarshal(challenge, &j) == nil {
+		r.Status, r.Schemes, r.Scope = j.Status, j.Schemes, j.Scope
+	}
+	return r
+}
+
+// refusalOf returns the refusal a SASL client saw, if it is one of ours.
+func refusalOf(c sasl.Client) *RefusedError {
+	switch x := c.(type) {
+	case *xoauth2Client:
+		return x.refusal()
+	case *oauthBearer:
+		return x.refused
+	}
+	return nil
+}

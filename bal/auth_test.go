@@ -1,0 +1,54 @@
+package bal
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/ecdaf744/gomss/trace"
+)
+
+func TestXOAuth2Client(t *testing.T) {
+	c := NewXOAuth2Client("dr.martin@cabinet.mssante.fr", "tok-123")
+	mech, ir, err := c.Start()
+	if err != nil || mech != "XOAUTH2" || string(ir) != "user=dr.martin@cabinet.mssante.fr\x01auth=Bearer tok-123\x01\x01" {
+		t.Fatalf("%s %q %v", mech, ir, err)
+	}
+	// Dovecot's (and operators') refusal: a JSON continuation answered by
+	// an empty response, then NO.
+	resp, err := c.Next([]byte(`{"status":"401","schemes":"bearer","scope":"mail"}`))
+	if err != nil || len(resp) != 0 {
+		t.Fatalf("%q %v", resp, err)
+	}
+	r := refusalOf(c)
+	if r == nil || r.Status != "401" || r.Scope != "mail" || !errors.Is(r, ErrAuth) {
+		t.Errorf("refusal %+v", r)
+	}
+}
+
+func TestActorFromCertificate(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	// CPS-like subject: multi-valued RDN with CN (8+RPPS), SN, GN.
+	subj := pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{
+		{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: "801234567890"},
+		{Type: asn1.ObjectIdentifier{2, 5, 4, 4}, Value: "CAMPARINI"},
+		{Type: asn1.ObjectIdentifier{2, 5, 4, 42}, Value: "Marcel"},
+	}}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: subj, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	a := ActorFromCertificate(c, trace.AuthCPS)
+	if a.ID != "801234567890" || a.IDType != "IDNPS" || a.Name != "Marcel CAMPARINI" || a.Auth != trace.AuthCPS {
+		t.Errorf("%+v", a)
+	}
+}

@@ -1,0 +1,351 @@
+package bal
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/ecdaf744/gomss/mssante"
+	"github.com/ecdaf744/gomss/trace"
+)
+
+// Endpoint is a server address. Submission is 587 with STARTTLS (465
+// with ImplicitTLS); IMAP 143 with STARTTLS (993 with ImplicitTLS).
+type Endpoint struct {
+	Host        string
+	Port        int
+	ImplicitTLS bool
+}
+
+func (e Endpoint) addr() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
+
+// Sender submits MSSanté messages over SMTP (RFC 6409 submission), every
+// action traced.
+type Sender struct {
+	Server Endpoint
+	// ServerName is checked against the operator's certificate (Host when
+	// empty).
+	ServerName string
+	Trust      *Trust
+	Auth       Authenticator
+	// Mailbox is the BAL sending (its address is the envelope sender).
+	Mailbox trace.Mailbox
+	// Trace receives every action; with the default FailClosed policy a
+	// send whose trace cannot be written does not happen.
+	Trace       trace.Recorder
+	TracePolicy trace.Policy
+	// Software is recorded in trace events (product name and version).
+	Software string
+	// Timeout bounds each command (60 s when zero); ctx bounds the whole.
+	Timeout time.Duration
+	// SpoolDir holds the message while it is checked and sent (os.TempDir
+	// when empty).
+	SpoolDir string
+}
+
+// SMTPError is a refusal by the server, with its reply code. Temporary
+// reports a 4xx reply: the same send may succeed later.
+type SMTPError struct {
+	Command  string // MAIL, RCPT, DATA, AUTH, STARTTLS, connect
+	Code     int
+	Enhanced string
+	Message  string
+}
+
+func (e *SMTPError) Error() string {
+	return fmt.Sprintf("bal: SMTP %s refused: %d %s %s", e.Command, e.Code, e.Enhanced, e.Message)
+}
+
+// Temporary reports a transient failure (4xx).
+func (e *SMTPError) Temporary() bool { return e.Code >= 400 && e.Code < 500 }
+
+// SendResult is the outcome of a send.
+type SendResult struct {
+	MessageID string
+	Size      int64
+	// Accepted recipients; Refused ones with the server's reply.
+	Accepted []string
+	Refused  map[string]*SMTPError
+	// DSN tells whether delivery status notifications were requested
+	// (the server offered DSN and the message asked for them).
+	DSN bool
+	// Reply is the server's answer to the end of DATA.
+	Reply string
+}
+
+// Send writes m to a spool file (so that the operator's size limits are
+// checked and the message is read only once from its sources), then
+// submits it: STARTTLS (or implicit TLS), authentication, MAIL FROM with
+// SIZE and the DSN parameters when the server offers DSN, RCPT TO for
+// every recipient (a refused recipient does not stop the others), DATA.
+// It fails with *mssante.SizeError before connecting when the message is
+// too big, *SMTPError for server refusals, trace.ErrNotRecorded when the
+// trace cannot be written (fail closed).
+func (s *Sender) Send(ctx context.Context, m *mssante.Message) (*SendResult, error) {
+	spool, err := os.CreateTemp(s.SpoolDir, "gomss-*.eml")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	size, err := m.WriteTo(spool)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	env := m.Envelope()
+	sess, err := s.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.close()
+	return sess.send(ctx, env, m.MessageID, spool, size)
+}
+
+type smtpSession struct {
+	s     *Sender
+	c     *smtp.Client
+	guard *trace.Guard
+	corr  string
+}
+
+func (s *Sender) guard() *trace.Guard {
+	return &trace.Guard{Recorder: s.Trace, Policy: s.TracePolicy}
+}
+
+func (s *Sender) event(action trace.Action, corr string, req trace.Request, resp trace.Response, msgID string) trace.Event {
+	req.Server = s.Server.addr()
+	return trace.Event{
+		Time: time.Now(), Actor: s.Auth.Actor(), Mailbox: s.Mailbox, Action: action,
+		Request: req, Response: resp, MessageID: msgID, Correlation: corr, Software: s.Software,
+	}
+}
+
+// dial connects, secures and authenticates; the login is traced.
+func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
+	if s.Auth == nil || s.Trust == nil {
+		return nil, errors.New("bal: Sender needs Trust and Auth")
+	}
+	g := s.guard()
+	corr := trace.NewID()
+	name := s.ServerName
+	if name == "" {
+		name = s.Server.Host
+	}
+	cfg, err := s.Trust.TLSConfig(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Auth.ConfigureTLS(cfg); err != nil {
+		return nil, err
+	}
+	timeout := s.Timeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	mode := "STARTTLS"
+	if s.Server.ImplicitTLS {
+		mode = "TLS"
+	}
+	// The login is traced before it is attempted (fail closed) and with
+	// its outcome.
+	if err := g.Record(ctx, s.event(trace.Login, corr, trace.Request{Command: "CONNECT", Params: []string{mode}}, trace.Response{Text: "pending"}, "")); err != nil {
+		return nil, err
+	}
+	c, err := s.connect(ctx, cfg, timeout)
+	if err != nil {
+		g.Record(ctx, s.event(trace.Login, corr, trace.Request{Command: "CONNECT", Params: []string{mode}}, failure(err), ""))
+		return nil, err
+	}
+	sess := &smtpSession{s: s, c: c, guard: g, corr: corr}
+	_, mechs := c.Extension("AUTH")
+	sc, err := s.Auth.SASL(ctx, strings.Fields(mechs))
+	if err != nil {
+		c.Close()
+		g.Record(ctx, s.event(trace.Login, corr, trace.Request{Command: "AUTH"}, failure(err), ""))
+		return nil, err
+	}
+	req := trace.Request{Command: "STARTTLS"}
+	if sc != nil {
+		mech, _, _ := sc.Start()
+		req = trace.Request{Command: "AUTH", Params: []string{mech}}
+		if err := c.Auth(sc); err != nil {
+			c.Close()
+			if r := refusalOf(sc); r != nil {
+				err = r
+			} else {
+				err = fmt.Errorf("%w: %w", ErrAuth, smtpErr("AUTH", err))
+			}
+			g.Record(ctx, s.event(trace.Login, corr, req, failure(err), ""))
+			return nil, err
+		}
+	}
+	if err := g.Record(ctx, s.event(trace.Login, corr, req, trace.Response{OK: true, Text: "authenticated"}, "")); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return sess, nil
+}
+
+func (s *Sender) connect(ctx context.Context, cfg *tls.Config, timeout time.Duration) (*smtp.Client, error) {
+	d := &net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, "tcp", s.Server.addr())
+	if err != nil {
+		return nil, &SMTPError{Command: "connect", Message: err.Error()}
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	var c *smtp.Client
+	if s.Server.ImplicitTLS {
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("bal: TLS with %s: %w", s.Server.addr(), err)
+		}
+		c = smtp.NewClient(tc)
+	} else {
+		c, err = smtp.NewClientStartTLS(conn, cfg)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("bal: STARTTLS with %s: %w", s.Server.addr(), err)
+		}
+	}
+	c.CommandTimeout = timeout
+	c.SubmissionTimeout = 4 * timeout
+	return c, nil
+}
+
+func failure(err error) trace.Response {
+	r := trace.Response{OK: false, Text: oneLine(err.Error())}
+	var se *SMTPError
+	if errors.As(err, &se) && se.Code > 0 {
+		r.Code = strconv.Itoa(se.Code)
+	}
+	return r
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 400 {
+		s = s[:400]
+	}
+	return s
+}
+
+// smtpErr converts a go-smtp error.
+func smtpErr(cmd string, err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return &SMTPError{Command: cmd, Code: se.Code, Enhanced: fmt.Sprintf("%d.%d.%d", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2]), Message: se.Message}
+	}
+	return err
+}
+
+func (ss *smtpSession) send(ctx context.Context, env mssante.Envelope, msgID string, body io.Reader, size int64) (*SendResult, error) {
+	s, c := ss.s, ss.c
+	res := &SendResult{MessageID: msgID, Size: size, Refused: map[string]*SMTPError{}}
+	dsnOK, _ := c.Extension("DSN")
+	mo := &smtp.MailOptions{Size: size}
+	if dsnOK && len(env.DSN.Notify) > 0 {
+		res.DSN = true
+		mo.EnvelopeID = env.DSN.EnvelopeID
+		switch strings.ToUpper(env.DSN.Return) {
+		case "FULL":
+			mo.Return = smtp.DSNReturnFull
+		case "HDRS":
+			mo.Return = smtp.DSNReturnHeaders
+		}
+	}
+	params := append([]string{"FROM:<" + env.From + ">"}, prefixAll("TO:", env.Recipients)...)
+	req := trace.Request{Command: "MAIL", Params: params}
+	// Traced before anything is handed to the server (fail closed).
+	if err := ss.guard.Record(ctx, s.event(trace.Send, ss.corr, req, trace.Response{Text: "pending"}, msgID)); err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*SendResult, error) {
+		ss.guard.Record(ctx, s.event(trace.Send, ss.corr, req, failure(err), msgID))
+		return res, err
+	}
+	if err := c.Mail(env.From, mo); err != nil {
+		return fail(smtpErr("MAIL", err))
+	}
+	for _, rcpt := range env.Recipients {
+		var ro *smtp.RcptOptions
+		if res.DSN {
+			ro = &smtp.RcptOptions{OriginalRecipientType: smtp.DSNAddressTypeRFC822, OriginalRecipient: rcpt}
+			for _, n := range env.DSN.Notify {
+				ro.Notify = append(ro.Notify, smtp.DSNNotify(strings.ToUpper(n)))
+			}
+		}
+		if err := c.Rcpt(rcpt, ro); err != nil {
+			var se *SMTPError
+			if errors.As(smtpErr("RCPT", err), &se) {
+				res.Refused[rcpt] = se
+				continue
+			}
+			return fail(err)
+		}
+		res.Accepted = append(res.Accepted, rcpt)
+	}
+	if len(res.Accepted) == 0 {
+		var first error
+		for _, rcpt := range env.Recipients {
+			if e := res.Refused[rcpt]; e != nil {
+				first = e
+				break
+			}
+		}
+		c.Reset()
+		return fail(first)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fail(smtpErr("DATA", err))
+	}
+	if _, err := io.Copy(w, body); err != nil {
+		w.Close()
+		return fail(fmt.Errorf("bal: DATA: %w", err))
+	}
+	dr, err := w.CloseWithResponse()
+	if err != nil {
+		return fail(smtpErr("DATA", err))
+	}
+	res.Reply = dr.StatusText
+	resp := trace.Response{OK: true, Code: "250", Text: oneLine(dr.StatusText)}
+	if len(res.Refused) > 0 {
+		resp.Text = oneLine(fmt.Sprintf("%s; %d recipient(s) refused", dr.StatusText, len(res.Refused)))
+	}
+	if err := ss.guard.Record(ctx, s.event(trace.Send, ss.corr, req, resp, msgID)); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func prefixAll(p string, xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = p + "<" + x + ">"
+	}
+	return out
+}
+
+func (ss *smtpSession) close() {
+	ss.c.Quit()
+	ss.c.Close()
+	ss.guard.Record(context.Background(), ss.s.event(trace.Logout, ss.corr, trace.Request{Command: "QUIT"}, trace.Response{OK: true}, ""))
+}
+
+var _ sasl.Client = (*xoauth2Client)(nil)
