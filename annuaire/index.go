@@ -22,29 +22,41 @@ import (
 // and domain. It is safe for concurrent use.
 //
 // Memory: the index keeps the file's text once and refers to it by offsets
-// (about 40 % of the file size on top of it for the full extraction); a
-// Mailbox returned by a lookup shares that text, allocating nothing.
+// (about 70 % of the file size on top of it, for the full national
+// extraction); a Mailbox returned by a lookup shares that text, so a lookup
+// allocates nothing.
 type Index struct {
 	data      string
 	l         layout
-	stride    int      // uint16s per record: l.span+1 column starts, then the line length
-	starts    []uint16 // per record, see splitRow; the last slot is the line length, deadLine if unused
-	lineStart []uint32 // per record, offset of its line in data; record i is line i+2
-	dup       []bool   // per record, true if identical to an earlier row
-	seed      maphash.Seed
-	addrTab   []uint32 // open addressing on lower-cased address, record+1
-	idTab     []uint32 // open addressing on IDNPS, record+1
-	names     []uint32 // records with a family name, sorted by folded family, given
-	nameKey   []uint64 // first 8 folded bytes of each names entry
-	byProf    chain
-	byPostal  chain
-	byDept    chain
-	byDomain  chain
-	generated time.Time
+	span      int              // columns stored per record (l.span)
+	lens      []uint8          // per record, span column lengths; 255: see over
+	over      map[int]int      // record*span+column → length, for columns of 255 bytes or more
+	lineStart []uint32         // per record, offset of its line in data; record i is line i+2
+	lineLen   []uint16         // per record, length of its line (without end of line)
+	bad       []bool           // per record, blank or malformed line (not indexed)
+	dup       []bool           // per record, identical to an earlier row (not indexed)
+	seed      maphash.Seed     // hash seed of the tables
+	addrTab   []uint64         // open addressing on lower-cased address: hash>>32<<32 | record+1
+	idTab     []uint64         // open addressing on IDNPS, same layout
+	names     []nameEnt        // records with a family name, sorted by folded name
+	arena     string           // folded names: per entry a length byte, then FAMILY "\x01" GIVEN
+	byProf    chain            // profession code → records
+	byPostal  chain            // postal code → records
+	byDept    chain            // department → records
+	byDomain  chain            // lower-case domain → records
+	generated time.Time        // generation time of the extraction, zero if unknown
 	report    Report
 }
 
-const deadLine = 0xFFFF
+// nameEnt is one entry of the name index.
+type nameEnt struct {
+	key uint64 // first 8 bytes of the folded name, big-endian, zero-padded
+	off uint32 // offset of the entry in arena
+	rec uint32
+}
+
+// maxIndexLine bounds the lines the index accepts (column starts are uint16).
+const maxIndexLine = 60000
 
 // Report says what loading an extraction found.
 type Report struct {
@@ -119,17 +131,20 @@ func GeneratedFromName(path string) time.Time {
 // are reported in the Report (with their line number) and skipped; only an
 // unusable header, a read error or ctx ending stop the load.
 func LoadIndex(ctx context.Context, r io.Reader, opts LoadOptions) (*Index, error) {
-	var sb strings.Builder
+	size := 64 << 10
 	if opts.SizeHint > 0 {
-		sb.Grow(int(opts.SizeHint) + 1)
+		size = int(opts.SizeHint) + 1
 	}
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, 0, size)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		n, err := r.Read(buf)
-		sb.Write(buf[:n])
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf))
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), len(buf)+4<<20)])
+		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			break
 		}
@@ -137,7 +152,22 @@ func LoadIndex(ctx context.Context, r io.Reader, opts LoadOptions) (*Index, erro
 			return nil, fmt.Errorf("annuaire: reading extraction: %w", err)
 		}
 	}
-	return indexData(ctx, sb.String(), opts)
+	// The index never writes to buf again and hands out substrings of its
+	// text: viewing the bytes as a string saves a copy of the whole file.
+	return indexData(ctx, unsafe.String(unsafe.SliceData(buf), len(buf)), opts)
+}
+
+// chunkResult is what one parsing goroutine found in its part of the file.
+type chunkResult struct {
+	from, to int // byte range in data
+	first    int // first record
+	lines    int
+	warn     [numWarn]int
+	errs     []*LineError
+	errCount int
+	over     map[int]int
+	arena    []byte
+	names    []nameEnt
 }
 
 // indexData indexes the whole text of an extraction.
@@ -151,25 +181,16 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	if ix.l, ix.report.Header, err = parseHeader(data[:hdrEnd]); err != nil {
 		return nil, err
 	}
-	ix.stride = ix.l.span + 2
+	ix.span = ix.l.span
 	body := min(hdrEnd+1, len(data))
 
-	// Phase 1: split the body in chunks at line boundaries, count their
+	// Phase 1: cut the body in chunks at line boundaries, count their
 	// lines, then parse the chunks in parallel into their record ranges.
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = min(runtime.GOMAXPROCS(0), 8)
 	}
-	type chunk struct {
-		from, to  int // byte range in data
-		first     int // first record
-		lines     int
-		warn      [numWarn]int
-		errs      []*LineError
-		errCount  int
-		maxErrors int
-	}
-	chunks := make([]chunk, 0, workers)
+	chunks := make([]chunkResult, 0, workers)
 	size := (len(data) - body) / workers
 	for from := body; from < len(data); {
 		to := len(data)
@@ -178,7 +199,7 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 				to = from + size + i + 1
 			}
 		}
-		chunks = append(chunks, chunk{from: from, to: to})
+		chunks = append(chunks, chunkResult{from: from, to: to})
 		from = to
 	}
 	maxErrors := opts.MaxErrors
@@ -199,20 +220,20 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	n := 0
 	for i := range chunks {
 		chunks[i].first = n
-		chunks[i].maxErrors = maxErrors
 		n += chunks[i].lines
 	}
 	if uint64(len(data)) > 1<<32-1 || n > 1<<31-2 {
 		return nil, fmt.Errorf("annuaire: extraction of %d bytes, %d lines: too large to index", len(data), n)
 	}
-	ix.starts = make([]uint16, n*ix.stride)
+	ix.lens = make([]uint8, n*ix.span)
 	ix.lineStart = make([]uint32, n)
+	ix.lineLen = make([]uint16, n)
+	ix.bad = make([]bool, n)
 	ix.dup = make([]bool, n)
+	addrHash := make([]uint64, n)
+	idHash := make([]uint64, n)
 	for i := range chunks {
-		wg.Go(func() {
-			c := &chunks[i]
-			ix.parseChunk(ctx, data[c.from:c.to], c.from, c.first, &c.warn, &c.errs, &c.errCount, c.maxErrors)
-		})
+		wg.Go(func() { ix.parseChunk(ctx, &chunks[i], addrHash, idHash, maxErrors) })
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -220,23 +241,33 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	}
 	rep := &ix.report
 	rep.Lines = n
+	narena, nnames := 0, 0
 	for i := range chunks {
-		rep.Tolerated.add(&chunks[i].warn)
-		rep.ErrorCount += chunks[i].errCount
+		c := &chunks[i]
+		rep.Tolerated.add(&c.warn)
+		rep.ErrorCount += c.errCount
 		if maxErrors > 0 {
-			rep.Errors = append(rep.Errors, chunks[i].errs...)
+			rep.Errors = append(rep.Errors, c.errs...)
 		}
+		for k, v := range c.over {
+			if ix.over == nil {
+				ix.over = make(map[int]int)
+			}
+			ix.over[k] = v
+		}
+		narena += len(c.arena)
+		nnames += len(c.names)
 	}
 	if maxErrors > 0 && len(rep.Errors) > maxErrors {
 		rep.Errors = rep.Errors[:maxErrors]
 	}
 
 	// Phase 2: build the indexes in parallel. Only the address table
-	// writes ix.dup; the other builders read nothing it writes.
-	wg.Go(ix.buildAddresses)
-	wg.Go(ix.buildNames)
+	// writes ix.dup; the other builders do not read it.
+	wg.Go(func() { ix.buildAddresses(addrHash) })
+	wg.Go(func() { ix.buildNames(chunks, narena, nnames) })
 	wg.Go(func() {
-		ix.buildIDs()
+		ix.buildIDs(idHash)
 		ix.buildChains()
 	})
 	wg.Wait()
@@ -251,11 +282,16 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	return ix, nil
 }
 
-// parseChunk parses the lines of one chunk into records first, first+1…
-func (ix *Index) parseChunk(ctx context.Context, s string, base, first int, warn *[numWarn]int, errs *[]*LineError, errCount *int, maxErrors int) {
-	rec := first
+// parseChunk parses the lines of one chunk into its records.
+func (ix *Index) parseChunk(ctx context.Context, c *chunkResult, addrHash, idHash []uint64, maxErrors int) {
+	s := ix.data[c.from:c.to]
+	st := make([]uint16, ix.span+1)
+	c.arena = make([]byte, 0, len(s)/12)
+	c.names = make([]nameEnt, 0, c.lines)
+	var hbuf [256]byte
+	rec := c.first
 	for off := 0; off < len(s); rec++ {
-		if (rec-first)&0xFFFF == 0 && ctx.Err() != nil {
+		if (rec-c.first)&0xFFFF == 0 && ctx.Err() != nil {
 			return
 		}
 		end := strings.IndexByte(s[off:], '\n')
@@ -268,53 +304,152 @@ func (ix *Index) parseChunk(ctx context.Context, s string, base, first int, warn
 		if strings.HasSuffix(line, "\r") {
 			line = line[:len(line)-1]
 		}
-		ix.lineStart[rec] = uint32(base + off)
-		st := ix.starts[rec*ix.stride : (rec+1)*ix.stride]
+		ix.lineStart[rec] = uint32(c.from + off)
 		off = end + 1
-		st[ix.l.span+1] = deadLine
 		if line == "" {
+			ix.bad[rec] = true
 			continue
 		}
 		lineNo := rec + 2
-		if len(line) >= deadLine-1 {
-			*errCount++
-			if len(*errs) < maxErrors {
-				*errs = append(*errs, &LineError{Line: lineNo, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, deadLine-2)})
+		var err error
+		if len(line) > maxIndexLine {
+			err = &LineError{Line: lineNo, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, maxIndexLine)}
+		} else {
+			found := ix.l.splitRow(line, st)
+			err = ix.l.checkRow(lineNo, line, st, found, &c.warn)
+		}
+		if err != nil {
+			ix.bad[rec] = true
+			c.errCount++
+			if len(c.errs) < maxErrors {
+				c.errs = append(c.errs, err.(*LineError))
 			}
 			continue
 		}
-		found := ix.l.splitRow(line, st)
-		if err := ix.l.checkRow(lineNo, line, st, found, warn); err != nil {
-			*errCount++
-			if len(*errs) < maxErrors {
-				*errs = append(*errs, err.(*LineError))
+		ix.lineLen[rec] = uint16(len(line))
+		lens := ix.lens[rec*ix.span : (rec+1)*ix.span]
+		for k := range lens {
+			a, b := int(st[k]), int(st[k+1])-1
+			w := 0
+			if a <= len(line) && b > a {
+				w = b - a
 			}
-			continue
+			if w >= 255 {
+				if c.over == nil {
+					c.over = make(map[int]int)
+				}
+				c.over[rec*ix.span+k] = w
+				w = 255
+			}
+			lens[k] = uint8(w)
 		}
-		st[ix.l.span+1] = uint16(len(line))
+		addr := ix.l.col(line, st, fAddress)
+		addrHash[rec] = maphash.Bytes(ix.seed, lowerASCII(hbuf[:0], addr))
+		if id := ix.l.col(line, st, fIDNPS); id != "" {
+			idHash[rec] = maphash.String(ix.seed, id) | 1
+		}
+		if fam := ix.l.col(line, st, fFamily); fam != "" {
+			at := len(c.arena)
+			c.arena = append(c.arena, 0)
+			c.arena = appendFolded(c.arena, fam, 254)
+			if len(c.arena)-at-1 < 254 {
+				c.arena = append(c.arena, 1)
+				c.arena = appendFolded(c.arena, ix.l.col(line, st, fGiven), 254-(len(c.arena)-at-1))
+			}
+			c.arena[at] = byte(len(c.arena) - at - 1)
+			c.names = append(c.names, nameEnt{key: key8(c.arena[at+1:]), off: uint32(at), rec: uint32(rec)})
+		}
 	}
 }
 
+// appendFolded appends the folded form of s, at most max bytes, leaving out
+// control characters (so that the "\x01" separator stays unique).
+func appendFolded(dst []byte, s string, max int) []byte {
+	f := folder{s: s}
+	for n := 0; n < max; {
+		b, ok := f.next()
+		if !ok {
+			break
+		}
+		if b < ' ' {
+			continue
+		}
+		dst = append(dst, b)
+		n++
+	}
+	return dst
+}
+
+// key8 packs the first 8 bytes of b, big-endian, zero-padded.
+func key8[S ~string | ~[]byte](b S) uint64 {
+	var k uint64
+	for i := 0; i < 8; i++ {
+		k <<= 8
+		if i < len(b) {
+			k |= uint64(b[i])
+		}
+	}
+	return k
+}
+
 // live reports whether record i is an indexed row.
-func (ix *Index) live(i int) bool {
-	return ix.starts[i*ix.stride+ix.l.span+1] != deadLine && !ix.dup[i]
-}
+func (ix *Index) live(i int) bool { return !ix.bad[i] && !ix.dup[i] }
 
-// row returns the line of record i and its column starts.
-func (ix *Index) row(i int) (string, []uint16) {
-	st := ix.starts[i*ix.stride : (i+1)*ix.stride]
+// starts fills st (len ≥ span+1) with the column starts of record i, as
+// splitRow does, and returns its line.
+func (ix *Index) starts(i int, st []uint16) string {
+	lens := ix.lens[i*ix.span : (i+1)*ix.span]
+	off := 0
+	for k, w := range lens {
+		st[k] = uint16(off)
+		n := int(w)
+		if w == 255 {
+			n = ix.over[i*ix.span+k]
+		}
+		off += n + 1
+	}
+	st[ix.span] = uint16(off)
 	a := int(ix.lineStart[i])
-	return ix.data[a : a+int(st[ix.l.span+1])], st
+	return ix.data[a : a+int(ix.lineLen[i])]
 }
 
+// field returns one column of record i.
 func (ix *Index) field(i int, f field) string {
-	line, st := ix.row(i)
-	return ix.l.col(line, st, f)
+	p := int(ix.l.pos[f])
+	if p < 0 {
+		return ""
+	}
+	lens := ix.lens[i*ix.span : (i+1)*ix.span]
+	off := 0
+	for k := 0; k < p; k++ {
+		n := int(lens[k])
+		if n == 255 {
+			n = ix.over[i*ix.span+k]
+		}
+		off += n + 1
+	}
+	n := int(lens[p])
+	if n == 255 {
+		n = ix.over[i*ix.span+p]
+	}
+	if off+n > int(ix.lineLen[i]) {
+		return ""
+	}
+	a := int(ix.lineStart[i]) + off
+	return ix.data[a : a+n]
 }
 
 func (ix *Index) mailbox(i int) Mailbox {
-	line, st := ix.row(i)
+	var buf [maxColumns + 1]uint16
+	st := buf[:ix.span+1]
+	line := ix.starts(i, st)
 	return ix.l.mailbox(line, st, i+2)
+}
+
+// lineText returns the raw line of record i.
+func (ix *Index) lineText(i int) string {
+	a := int(ix.lineStart[i])
+	return ix.data[a : a+int(ix.lineLen[i])]
 }
 
 // tableSize returns a power of two at least twice n.
@@ -328,35 +463,36 @@ func tableSize(n int) int {
 
 func (ix *Index) hashLower(s string) uint64 {
 	var buf [256]byte
-	if len(s) > len(buf) {
-		return maphash.String(ix.seed, s)
+	if len(s) > 254 {
+		return 0
 	}
-	b := lowerASCII(buf[:0], s)
-	return maphash.Bytes(ix.seed, b)
+	return maphash.Bytes(ix.seed, lowerASCII(buf[:0], s))
 }
 
-func (ix *Index) buildAddresses() {
+// slotEntry packs the high half of a hash and a record number.
+func slotEntry(h uint64, rec int) uint64 { return h&^0xFFFFFFFF | uint64(rec+1) }
+
+func (ix *Index) buildAddresses(hashes []uint64) {
 	n := len(ix.lineStart)
-	ix.addrTab = make([]uint32, tableSize(n))
+	ix.addrTab = make([]uint64, tableSize(n))
 	mask := uint64(len(ix.addrTab) - 1)
-	distinct := 0
-	dups := 0
+	distinct, dups := 0, 0
 	for i := range n {
-		if ix.starts[i*ix.stride+ix.l.span+1] == deadLine {
+		if ix.bad[i] {
 			continue
 		}
-		addr := ix.field(i, fAddress)
-		slot := ix.hashLower(addr) & mask
+		h := hashes[i]
+		slot := h & mask
 		seen := false
-		for ix.addrTab[slot] != 0 {
-			j := int(ix.addrTab[slot] - 1)
-			if other := ix.field(j, fAddress); equalFoldASCII(other, addr) {
-				seen = true
-				a, _ := ix.row(i)
-				b, _ := ix.row(j)
-				if a == b {
-					ix.dup[i] = true
-					break
+		for e := ix.addrTab[slot]; e != 0; e = ix.addrTab[slot] {
+			if e>>32 == h>>32 {
+				j := int(e&0xFFFFFFFF) - 1
+				if equalFoldASCII(ix.field(j, fAddress), ix.field(i, fAddress)) {
+					seen = true
+					if ix.lineText(i) == ix.lineText(j) {
+						ix.dup[i] = true
+						break
+					}
 				}
 			}
 			slot = (slot + 1) & mask
@@ -368,7 +504,7 @@ func (ix *Index) buildAddresses() {
 		if !seen {
 			distinct++
 		}
-		ix.addrTab[slot] = uint32(i + 1)
+		ix.addrTab[slot] = slotEntry(h, i)
 	}
 	ix.report.Addresses = distinct
 	ix.report.Tolerated.Duplicates = dups
@@ -394,45 +530,24 @@ func idKey(buf []byte, id string) []byte {
 	return append(buf, id...)
 }
 
-func (ix *Index) buildIDs() {
-	n := len(ix.lineStart)
-	ix.idTab = make([]uint32, tableSize(n/2+1))
-	mask := uint64(len(ix.idTab) - 1)
-	for i := range n {
-		if ix.starts[i*ix.stride+ix.l.span+1] == deadLine {
-			continue
+func (ix *Index) buildIDs(hashes []uint64) {
+	n := 0
+	for _, h := range hashes {
+		if h != 0 {
+			n++
 		}
-		id := ix.field(i, fIDNPS)
-		if id == "" {
-			continue
-		}
-		if 2*(i+1) > len(ix.idTab) {
-			// Should not happen for real files (ORG rows have no IDNPS);
-			// grow by rebuilding when IDs are denser than planned.
-			ix.growIDs()
-			mask = uint64(len(ix.idTab) - 1)
-		}
-		slot := maphash.String(ix.seed, id) & mask
-		for ix.idTab[slot] != 0 {
-			slot = (slot + 1) & mask
-		}
-		ix.idTab[slot] = uint32(i + 1)
 	}
-}
-
-func (ix *Index) growIDs() {
-	old := ix.idTab
-	ix.idTab = make([]uint32, 2*len(old))
+	ix.idTab = make([]uint64, tableSize(n))
 	mask := uint64(len(ix.idTab) - 1)
-	for _, v := range old {
-		if v == 0 {
+	for i, h := range hashes {
+		if h == 0 || ix.bad[i] {
 			continue
 		}
-		slot := maphash.String(ix.seed, ix.field(int(v-1), fIDNPS)) & mask
+		slot := h & mask
 		for ix.idTab[slot] != 0 {
 			slot = (slot + 1) & mask
 		}
-		ix.idTab[slot] = v
+		ix.idTab[slot] = slotEntry(h, i)
 	}
 }
 
@@ -494,11 +609,12 @@ func (ix *Index) buildChains() {
 	ix.byPostal.init(n)
 	ix.byDept.init(n)
 	ix.byDomain.init(n)
+	st := make([]uint16, ix.span+1)
 	for i := n - 1; i >= 0; i-- {
-		if ix.starts[i*ix.stride+ix.l.span+1] == deadLine {
+		if ix.bad[i] {
 			continue
 		}
-		line, st := ix.row(i)
+		line := ix.starts(i, st)
 		if p := ix.l.col(line, st, fProfession); p != "" {
 			ix.byProf.push(p, i)
 		}
@@ -518,103 +634,38 @@ func (ix *Index) buildChains() {
 	}
 }
 
-// nameKey8 packs the first 8 folded bytes of family+"\x01"+given.
-func nameKey8(family, given string) uint64 {
-	var k uint64
-	n := 0
-	f := folder{s: family}
-	for b, ok := f.next(); ok && n < 8; b, ok = f.next() {
-		k = k<<8 | uint64(b)
-		n++
-	}
-	if n < 8 {
-		k = k<<8 | 1
-		n++
-		g := folder{s: given}
-		for b, ok := g.next(); ok && n < 8; b, ok = g.next() {
-			k = k<<8 | uint64(b)
-			n++
-		}
-	}
-	return k << (8 * (8 - n))
+// name returns the folded name of an entry of the name index.
+func (ix *Index) name(e nameEnt) string {
+	n := int(ix.arena[e.off])
+	return ix.arena[e.off+1 : e.off+1+uint32(n)]
 }
 
-// compareNames compares family+"\x01"+given of two persons, folded.
-func compareNames(fa, ga, fb, gb string) int {
-	a, b := folder{s: fa}, folder{s: fb}
-	for {
-		x, okx := a.next()
-		y, oky := b.next()
-		if !okx || !oky {
-			switch {
-			case okx:
-				return 1 // a's family is longer: "\x01" < any of its bytes
-			case oky:
-				return -1
-			}
-			break
+func (ix *Index) buildNames(chunks []chunkResult, narena, nnames int) {
+	arena := make([]byte, 0, narena)
+	ix.names = make([]nameEnt, 0, nnames)
+	for i := range chunks {
+		c := &chunks[i]
+		base := uint32(len(arena))
+		arena = append(arena, c.arena...)
+		for _, e := range c.names {
+			e.off += base
+			ix.names = append(ix.names, e)
 		}
-		if x != y {
-			return int(x) - int(y)
-		}
+		c.arena, c.names = nil, nil
 	}
-	a, b = folder{s: ga}, folder{s: gb}
-	for {
-		x, okx := a.next()
-		y, oky := b.next()
-		switch {
-		case !okx && !oky:
-			return 0
-		case !okx:
-			return -1
-		case !oky:
-			return 1
-		}
-		if x != y {
-			return int(x) - int(y)
-		}
-	}
-}
-
-func (ix *Index) buildNames() {
-	type ent struct {
-		key uint64
-		id  uint32
-	}
-	n := len(ix.lineStart)
-	ents := make([]ent, 0, n)
-	for i := range n {
-		if ix.starts[i*ix.stride+ix.l.span+1] == deadLine {
-			continue
-		}
-		line, st := ix.row(i)
-		fam := ix.l.col(line, st, fFamily)
-		if fam == "" {
-			continue
-		}
-		ents = append(ents, ent{nameKey8(fam, ix.l.col(line, st, fGiven)), uint32(i)})
-	}
-	slices.SortFunc(ents, func(a, b ent) int {
+	ix.arena = string(arena)
+	slices.SortFunc(ix.names, func(a, b nameEnt) int {
 		if a.key != b.key {
 			if a.key < b.key {
 				return -1
 			}
 			return 1
 		}
-		la, sa := ix.row(int(a.id))
-		lb, sb := ix.row(int(b.id))
-		c := compareNames(ix.l.col(la, sa, fFamily), ix.l.col(la, sa, fGiven), ix.l.col(lb, sb, fFamily), ix.l.col(lb, sb, fGiven))
-		if c == 0 {
-			return int(a.id) - int(b.id)
+		if c := strings.Compare(ix.name(a), ix.name(b)); c != 0 {
+			return c
 		}
-		return c
+		return int(a.rec) - int(b.rec)
 	})
-	ix.names = make([]uint32, len(ents))
-	ix.nameKey = make([]uint64, len(ents))
-	for i, e := range ents {
-		ix.names[i] = e.id
-		ix.nameKey[i] = e.key
-	}
 }
 
 // Report returns what loading found.
