@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Index is an in-memory, read-only directory built from one
@@ -28,23 +29,23 @@ import (
 type Index struct {
 	data      string
 	l         layout
-	span      int              // columns stored per record (l.span)
-	lens      []uint8          // per record, span column lengths; 255: see over
-	over      map[int]int      // record*span+column → length, for columns of 255 bytes or more
-	lineStart []uint32         // per record, offset of its line in data; record i is line i+2
-	lineLen   []uint16         // per record, length of its line (without end of line)
-	bad       []bool           // per record, blank or malformed line (not indexed)
-	dup       []bool           // per record, identical to an earlier row (not indexed)
-	seed      maphash.Seed     // hash seed of the tables
-	addrTab   []uint64         // open addressing on lower-cased address: hash>>32<<32 | record+1
-	idTab     []uint64         // open addressing on IDNPS, same layout
-	names     []nameEnt        // records with a family name, sorted by folded name
-	arena     string           // folded names: per entry a length byte, then FAMILY "\x01" GIVEN
-	byProf    chain            // profession code → records
-	byPostal  chain            // postal code → records
-	byDept    chain            // department → records
-	byDomain  chain            // lower-case domain → records
-	generated time.Time        // generation time of the extraction, zero if unknown
+	span      int          // columns stored per record (l.span)
+	lens      []uint8      // per record, span column lengths; 255: see over
+	over      map[int]int  // record*span+column → length, for columns of 255 bytes or more
+	lineStart []uint32     // per record, offset of its line in data; record i is line i+2
+	lineLen   []uint16     // per record, length of its line (without end of line)
+	bad       []bool       // per record, blank or malformed line (not indexed)
+	dup       []bool       // per record, identical to an earlier row (not indexed)
+	seed      maphash.Seed // hash seed of the tables
+	addrTab   []uint64     // open addressing on lower-cased address: hash>>32<<32 | record+1
+	idTab     []uint64     // open addressing on IDNPS, same layout
+	names     []nameEnt    // records with a family name, sorted by folded name
+	arena     string       // folded names: per entry a length byte, then FAMILY "\x01" GIVEN
+	byProf    chain        // profession code → records
+	byPostal  chain        // postal code → records
+	byDept    chain        // department → records
+	byDomain  chain        // lower-case domain → records
+	generated time.Time    // generation time of the extraction, zero if unknown
 	report    Report
 }
 
@@ -711,6 +712,10 @@ func (ix *Index) LookupAll(addr string) []Mailbox {
 	for i := range ix.addrRecords(addr) {
 		ids = append(ids, i)
 	}
+	return ix.mailboxes(ids)
+}
+
+func (ix *Index) mailboxes(ids []int) []Mailbox {
 	slices.Sort(ids)
 	out := make([]Mailbox, len(ids))
 	for k, i := range ids {
@@ -721,12 +726,17 @@ func (ix *Index) LookupAll(addr string) []Mailbox {
 
 func (ix *Index) addrRecords(addr string) iter.Seq[int] {
 	return func(yield func(int) bool) {
-		if ix == nil || len(ix.addrTab) == 0 {
+		if ix == nil || len(ix.addrTab) == 0 || len(addr) > 254 {
 			return
 		}
+		h := ix.hashLower(addr)
 		mask := uint64(len(ix.addrTab) - 1)
-		for slot := ix.hashLower(addr) & mask; ix.addrTab[slot] != 0; slot = (slot + 1) & mask {
-			j := int(ix.addrTab[slot] - 1)
+		for slot := h & mask; ix.addrTab[slot] != 0; slot = (slot + 1) & mask {
+			e := ix.addrTab[slot]
+			if e>>32 != h>>32 {
+				continue
+			}
+			j := int(e&0xFFFFFFFF) - 1
 			if equalFoldASCII(ix.field(j, fAddress), addr) && !yield(j) {
 				return
 			}
@@ -738,102 +748,85 @@ func (ix *Index) addrRecords(addr string) iter.Seq[int] {
 // characters), an RPPS (11 digits, looked up as "8"+RPPS) or an ADELI (9
 // digits, as "0"+ADELI). Rows are in file order.
 func (ix *Index) ByID(id string) []Mailbox {
-	if ix == nil || len(ix.idTab) == 0 {
+	if ix == nil || len(ix.idTab) == 0 || len(id) > 60 {
 		return nil
 	}
 	var buf [64]byte
-	if len(id) > 60 {
-		return nil
-	}
 	key := idKey(buf[:0], id)
+	h := maphash.Bytes(ix.seed, key) | 1
 	mask := uint64(len(ix.idTab) - 1)
 	var ids []int
-	for slot := maphash.Bytes(ix.seed, key) & mask; ix.idTab[slot] != 0; slot = (slot + 1) & mask {
-		j := int(ix.idTab[slot] - 1)
+	for slot := h & mask; ix.idTab[slot] != 0; slot = (slot + 1) & mask {
+		e := ix.idTab[slot]
+		if e>>32 != h>>32 {
+			continue
+		}
+		j := int(e&0xFFFFFFFF) - 1
 		if ix.field(j, fIDNPS) == string(key) && !ix.dup[j] {
 			ids = append(ids, j)
 		}
 	}
-	slices.Sort(ids)
-	out := make([]Mailbox, len(ids))
-	for k, i := range ids {
-		out[k] = ix.mailbox(i)
-	}
-	return out
+	return ix.mailboxes(ids)
 }
 
 // SearchName iterates, in alphabetical order of family then given name,
-// over the rows whose nom d'exercice starts with family and prénom
+// over the rows whose nom d'exercice starts with family and whose prénom
 // d'exercice starts with given, both compared without case or accents
-// ("hélo" finds "HELOISE" and "Héloïse"). An empty given matches any. An
-// empty family yields nothing (use All).
+// ("hélo" finds "HELOISE" and "Héloïse"; "œ" matches "OE"). An empty given
+// matches any; an empty family yields nothing (use All).
 func (ix *Index) SearchName(family, given string) iter.Seq[Mailbox] {
 	return func(yield func(Mailbox) bool) {
 		if ix == nil || family == "" {
 			return
 		}
-		qf := foldString(family)
-		qg := foldString(given)
-		qk := nameKey8(qf, "")
-		// The key of qf alone ends with the \x01 separator: drop it.
+		qf := string(appendFolded(nil, family, 254))
+		qg := string(appendFolded(nil, given, 254))
+		if qf == "" {
+			return
+		}
 		kn := min(len(qf), 8)
-		var mask uint64 = ^uint64(0) << (8 * (8 - kn))
-		qk &= mask
-		// Lower bound: the first entry whose folded family is not below qf.
+		mask := ^uint64(0) << (8 * (8 - kn))
+		qk := key8(qf) & mask
+		// Lower bound: the first entry whose folded name is not below qf.
 		lo, hi := 0, len(ix.names)
 		for lo < hi {
 			mid := int(uint(lo+hi) >> 1)
-			var c int
-			switch k := ix.nameKey[mid] & mask; {
-			case k < qk:
-				c = -1
-			case k > qk:
-				c = 1
-			default:
-				c = comparePrefix(ix.field(int(ix.names[mid]), fFamily), qf)
+			e := ix.names[mid]
+			var less bool
+			if k := e.key & mask; k != qk {
+				less = k < qk
+			} else {
+				less = ix.name(e) < qf
 			}
-			if c < 0 {
+			if less {
 				lo = mid + 1
 			} else {
 				hi = mid
 			}
 		}
 		for p := lo; p < len(ix.names); p++ {
-			if ix.nameKey[p]&mask != qk {
+			e := ix.names[p]
+			if e.key&mask != qk {
 				return
 			}
-			id := int(ix.names[p])
-			line, st := ix.row(id)
-			if comparePrefix(ix.l.col(line, st, fFamily), qf) != 0 {
+			name := ix.name(e)
+			if !strings.HasPrefix(name, qf) {
 				return
 			}
-			if qg != "" && comparePrefix(ix.l.col(line, st, fGiven), qg) != 0 {
+			if qg != "" {
+				_, g, _ := strings.Cut(name, "\x01")
+				if !strings.HasPrefix(g, qg) {
+					continue
+				}
+			}
+			if ix.dup[e.rec] {
 				continue
 			}
-			if ix.dup[id] {
-				continue
-			}
-			if !yield(ix.l.mailbox(line, st, id+2)) {
+			if !yield(ix.mailbox(int(e.rec))) {
 				return
 			}
 		}
 	}
-}
-
-// comparePrefix compares the folded form of s, cut to the length of the
-// folded prefix q, with q: 0 when s starts with q (after folding).
-func comparePrefix(s, q string) int {
-	f := folder{s: s}
-	for i := 0; i < len(q); i++ {
-		b, ok := f.next()
-		if !ok {
-			return -1
-		}
-		if b != q[i] {
-			return int(b) - int(q[i])
-		}
-	}
-	return 0
 }
 
 // ByProfession iterates over the rows of a profession code (TRE_G15, for
@@ -878,10 +871,3 @@ func (ix *Index) chainSeq(c *chain, key string) iter.Seq[Mailbox] {
 		}
 	}
 }
-
-// lineText returns the raw line of record i (for diffs).
-func (ix *Index) lineText(i int) string {
-	s, _ := ix.row(i)
-	return s
-}
-
