@@ -300,7 +300,7 @@ func (g *gen) family() string {
 
 type place struct {
 	name, trade, l2, l3, num, suffix, stype, street, l5, cityLine, cp, dept string
-	idType, id                                                             string
+	idType, id                                                              string
 }
 
 func (g *gen) place(kind string) place {
