@@ -199,31 +199,31 @@ func (t *Tolerated) add(w *[numWarn]int) {
 
 // splitRow cuts line into columns, storing in starts the offset of each of
 // the first l.span columns and, at starts[l.span], a sentinel: column c is
-// line[starts[c] : starts[c+1]-1]. Missing trailing columns get empty spans.
-// It returns the number of columns found.
+// line[starts[c] : starts[c+1]-1]. Missing trailing columns get empty spans
+// (start past the end of the line). It returns the number of columns found.
+// line must be shorter than 65535-l.span bytes.
 func (l *layout) splitRow(line string, starts []uint16) int {
-	n := 0
-	off := 0
-	for n < l.span {
-		starts[n] = uint16(off)
-		n++
-		i := strings.IndexByte(line[off:], '|')
-		if i < 0 {
-			off = len(line) + 1
-			break
+	starts = starts[:l.span+1]
+	starts[0] = 0
+	n := 1
+	i := 0
+	for ; i < len(line); i++ {
+		if line[i] == '|' {
+			starts[n] = uint16(i + 1)
+			n++
+			if n > l.span {
+				break
+			}
 		}
-		off += i + 1
+	}
+	if n > l.span {
+		// All stored columns found; count the others.
+		return l.span + strings.Count(line[i+1:], "|") + 1
 	}
 	found := n
-	if n == l.span && off <= len(line) {
-		// Count the remaining columns without storing them.
-		found += strings.Count(line[off:], "|") + 1
-	}
-	for ; n <= l.span; n++ {
-		starts[n] = uint16(off)
-		if off <= len(line) {
-			off = len(line) + 1
-		}
+	for end := len(line) + 1; n <= l.span; n++ {
+		starts[n] = uint16(end)
+		end++
 	}
 	return found
 }

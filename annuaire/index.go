@@ -38,9 +38,9 @@ type Index struct {
 	dup       []bool       // per record, identical to an earlier row (not indexed)
 	seed      maphash.Seed // hash seed of the tables
 	addrTab   []uint64     // open addressing on lower-cased address: hash>>32<<32 | record+1
-	idTab     []uint64     // open addressing on IDNPS, same layout
+	idTab     []uint32     // open addressing on IDNPS: record+1
 	names     []nameEnt    // records with a family name, sorted by folded name
-	arena     string       // folded names: per entry a length byte, then FAMILY "\x01" GIVEN
+	arenas    [][]byte     // folded names per parsing chunk: a length byte, then FAMILY "\x01" GIVEN
 	byProf    chain        // profession code → records
 	byPostal  chain        // postal code → records
 	byDept    chain        // department → records
@@ -52,9 +52,12 @@ type Index struct {
 // nameEnt is one entry of the name index.
 type nameEnt struct {
 	key uint64 // first 8 bytes of the folded name, big-endian, zero-padded
-	off uint32 // offset of the entry in arena
+	off uint32 // chunk<<arenaShift | offset of the entry in that chunk's arena
 	rec uint32
 }
+
+// arenaShift splits nameEnt.off into chunk number and offset.
+const arenaShift = 28
 
 // maxIndexLine bounds the lines the index accepts (column starts are uint16).
 const maxIndexLine = 60000
@@ -99,13 +102,53 @@ func LoadIndexFile(ctx context.Context, path string, opts LoadOptions) (*Index, 
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && opts.SizeHint == 0 {
-		opts.SizeHint = fi.Size()
-	}
 	if opts.Generated.IsZero() {
 		opts.Generated = GeneratedFromName(path)
 	}
-	return LoadIndex(ctx, f, opts)
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() <= 0 || fi.Size() > 1<<32-1 {
+		return LoadIndex(ctx, f, opts)
+	}
+	// A regular file is read by several goroutines at once: most of the
+	// time of a read is the first touch of fresh memory, which then
+	// happens on all cores.
+	buf := make([]byte, fi.Size())
+	parts := max(1, min(workers(opts), 8))
+	var wg sync.WaitGroup
+	errs := make([]error, parts)
+	step := (len(buf) + parts - 1) / parts
+	for p := range parts {
+		wg.Go(func() {
+			from := min(p*step, len(buf))
+			to := min(from+step, len(buf))
+			for off := from; off < to; {
+				if err := ctx.Err(); err != nil {
+					errs[p] = err
+					return
+				}
+				n, err := f.ReadAt(buf[off:min(to, off+4<<20)], int64(off))
+				off += n
+				if err != nil && !(err == io.EOF && off == to) {
+					errs[p] = fmt.Errorf("annuaire: reading %s: %w", path, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return indexData(ctx, unsafe.String(unsafe.SliceData(buf), len(buf)), opts)
+}
+
+func workers(opts LoadOptions) int {
+	if opts.Workers > 0 {
+		return min(opts.Workers, 8)
+	}
+	return min(runtime.GOMAXPROCS(0), 8)
 }
 
 // GeneratedFromName returns the time in an ANS extraction file name such as
@@ -167,8 +210,7 @@ type chunkResult struct {
 	errs     []*LineError
 	errCount int
 	over     map[int]int
-	arena    []byte
-	names    []nameEnt
+	nnames   int // name entries written from names[first]
 }
 
 // indexData indexes the whole text of an extraction.
@@ -187,10 +229,7 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 
 	// Phase 1: cut the body in chunks at line boundaries, count their
 	// lines, then parse the chunks in parallel into their record ranges.
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = min(runtime.GOMAXPROCS(0), 8)
-	}
+	workers := workers(opts)
 	chunks := make([]chunkResult, 0, workers)
 	size := (len(data) - body) / workers
 	for from := body; from < len(data); {
@@ -231,10 +270,10 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	ix.lineLen = make([]uint16, n)
 	ix.bad = make([]bool, n)
 	ix.dup = make([]bool, n)
-	addrHash := make([]uint64, n)
-	idHash := make([]uint64, n)
+	ix.names = make([]nameEnt, n)
+	ix.arenas = make([][]byte, len(chunks))
 	for i := range chunks {
-		wg.Go(func() { ix.parseChunk(ctx, &chunks[i], addrHash, idHash, maxErrors) })
+		wg.Go(func() { ix.parseChunk(ctx, i, &chunks[i], maxErrors) })
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -242,7 +281,6 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	}
 	rep := &ix.report
 	rep.Lines = n
-	narena, nnames := 0, 0
 	for i := range chunks {
 		c := &chunks[i]
 		rep.Tolerated.add(&c.warn)
@@ -256,8 +294,6 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 			}
 			ix.over[k] = v
 		}
-		narena += len(c.arena)
-		nnames += len(c.names)
 	}
 	if maxErrors > 0 && len(rep.Errors) > maxErrors {
 		rep.Errors = rep.Errors[:maxErrors]
@@ -265,10 +301,10 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 
 	// Phase 2: build the indexes in parallel. Only the address table
 	// writes ix.dup; the other builders do not read it.
-	wg.Go(func() { ix.buildAddresses(addrHash) })
-	wg.Go(func() { ix.buildNames(chunks, narena, nnames) })
+	wg.Go(ix.buildAddresses)
+	wg.Go(func() { ix.buildNames(chunks) })
 	wg.Go(func() {
-		ix.buildIDs(idHash)
+		ix.buildIDs()
 		ix.buildChains()
 	})
 	wg.Wait()
@@ -283,13 +319,12 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	return ix, nil
 }
 
-// parseChunk parses the lines of one chunk into its records.
-func (ix *Index) parseChunk(ctx context.Context, c *chunkResult, addrHash, idHash []uint64, maxErrors int) {
+// parseChunk parses the lines of chunk number k into its records.
+func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxErrors int) {
 	s := ix.data[c.from:c.to]
 	st := make([]uint16, ix.span+1)
-	c.arena = make([]byte, 0, len(s)/12)
-	c.names = make([]nameEnt, 0, c.lines)
-	var hbuf [256]byte
+	arena := make([]byte, 0, len(s)/12)
+	names := ix.names[c.first : c.first+c.lines]
 	rec := c.first
 	for off := 0; off < len(s); rec++ {
 		if (rec-c.first)&0xFFFF == 0 && ctx.Err() != nil {
@@ -329,38 +364,34 @@ func (ix *Index) parseChunk(ctx context.Context, c *chunkResult, addrHash, idHas
 		}
 		ix.lineLen[rec] = uint16(len(line))
 		lens := ix.lens[rec*ix.span : (rec+1)*ix.span]
-		for k := range lens {
-			a, b := int(st[k]), int(st[k+1])-1
+		for j := range lens {
 			w := 0
-			if a <= len(line) && b > a {
+			if a, b := int(st[j]), int(st[j+1])-1; a <= len(line) && b > a {
 				w = b - a
 			}
 			if w >= 255 {
 				if c.over == nil {
 					c.over = make(map[int]int)
 				}
-				c.over[rec*ix.span+k] = w
+				c.over[rec*ix.span+j] = w
 				w = 255
 			}
-			lens[k] = uint8(w)
+			lens[j] = uint8(w)
 		}
-		addr := ix.l.col(line, st, fAddress)
-		addrHash[rec] = maphash.Bytes(ix.seed, lowerASCII(hbuf[:0], addr))
-		if id := ix.l.col(line, st, fIDNPS); id != "" {
-			idHash[rec] = maphash.String(ix.seed, id) | 1
-		}
-		if fam := ix.l.col(line, st, fFamily); fam != "" {
-			at := len(c.arena)
-			c.arena = append(c.arena, 0)
-			c.arena = appendFolded(c.arena, fam, 254)
-			if len(c.arena)-at-1 < 254 {
-				c.arena = append(c.arena, 1)
-				c.arena = appendFolded(c.arena, ix.l.col(line, st, fGiven), 254-(len(c.arena)-at-1))
+		if fam := ix.l.col(line, st, fFamily); fam != "" && len(arena) < 1<<arenaShift-512 {
+			at := len(arena)
+			arena = append(arena, 0)
+			arena = appendFolded(arena, fam, 254)
+			if len(arena)-at-1 < 254 {
+				arena = append(arena, 1)
+				arena = appendFolded(arena, ix.l.col(line, st, fGiven), 254-(len(arena)-at-1))
 			}
-			c.arena[at] = byte(len(c.arena) - at - 1)
-			c.names = append(c.names, nameEnt{key: key8(c.arena[at+1:]), off: uint32(at), rec: uint32(rec)})
+			arena[at] = byte(len(arena) - at - 1)
+			names[c.nnames] = nameEnt{key: key8(arena[at+1:]), off: uint32(k)<<arenaShift | uint32(at), rec: uint32(rec)}
+			c.nnames++
 		}
 	}
+	ix.arenas[k] = arena
 }
 
 // appendFolded appends the folded form of s, at most max bytes, leaving out
@@ -473,7 +504,7 @@ func (ix *Index) hashLower(s string) uint64 {
 // slotEntry packs the high half of a hash and a record number.
 func slotEntry(h uint64, rec int) uint64 { return h&^0xFFFFFFFF | uint64(rec+1) }
 
-func (ix *Index) buildAddresses(hashes []uint64) {
+func (ix *Index) buildAddresses() {
 	n := len(ix.lineStart)
 	ix.addrTab = make([]uint64, tableSize(n))
 	mask := uint64(len(ix.addrTab) - 1)
@@ -482,13 +513,14 @@ func (ix *Index) buildAddresses(hashes []uint64) {
 		if ix.bad[i] {
 			continue
 		}
-		h := hashes[i]
+		addr := ix.field(i, fAddress)
+		h := ix.hashLower(addr)
 		slot := h & mask
 		seen := false
 		for e := ix.addrTab[slot]; e != 0; e = ix.addrTab[slot] {
 			if e>>32 == h>>32 {
 				j := int(e&0xFFFFFFFF) - 1
-				if equalFoldASCII(ix.field(j, fAddress), ix.field(i, fAddress)) {
+				if equalFoldASCII(ix.field(j, fAddress), addr) {
 					seen = true
 					if ix.lineText(i) == ix.lineText(j) {
 						ix.dup[i] = true
@@ -531,41 +563,73 @@ func idKey(buf []byte, id string) []byte {
 	return append(buf, id...)
 }
 
-func (ix *Index) buildIDs(hashes []uint64) {
-	n := 0
-	for _, h := range hashes {
-		if h != 0 {
-			n++
-		}
-	}
-	ix.idTab = make([]uint64, tableSize(n))
+func (ix *Index) buildIDs() {
+	n := len(ix.lineStart)
+	ix.idTab = make([]uint32, tableSize(n))
 	mask := uint64(len(ix.idTab) - 1)
-	for i, h := range hashes {
-		if h == 0 || ix.bad[i] {
+	for i := range n {
+		if ix.bad[i] {
 			continue
 		}
-		slot := h & mask
+		id := ix.field(i, fIDNPS)
+		if id == "" {
+			continue
+		}
+		slot := maphash.String(ix.seed, id) & mask
 		for ix.idTab[slot] != 0 {
 			slot = (slot + 1) & mask
 		}
-		ix.idTab[slot] = slotEntry(h, i)
+		ix.idTab[slot] = uint32(i + 1)
 	}
 }
 
 // chain is a multi-valued index: the records of a key form a linked list
-// through next, in file order.
+// through next, in file order. Keys of 1 to 5 digits (profession codes,
+// postal codes, departments) have their list heads in an array, others in
+// a map.
 type chain struct {
+	num  []int32 // heads of numeric keys, by numKey; -1 when none
 	head map[string]int32
 	next []int32
 }
 
-func (c *chain) init(n int) {
+// numBase[L] is where the numeric keys of L digits start in chain.num.
+var numBase = [...]int{0, 0, 10, 110, 1110, 11110, 111110}
+
+// numKey returns the slot of a key of 1 to 5 ASCII digits, or -1.
+func numKey(key string) int {
+	if len(key) == 0 || len(key) > 5 {
+		return -1
+	}
+	v := 0
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c < '0' || c > '9' {
+			return -1
+		}
+		v = v*10 + int(c-'0')
+	}
+	return numBase[len(key)] + v
+}
+
+func (c *chain) init(n int, numeric bool) {
 	c.head = make(map[string]int32)
 	c.next = make([]int32, n)
+	if numeric {
+		c.num = make([]int32, numBase[6])
+		for i := range c.num {
+			c.num[i] = -1
+		}
+	}
 }
 
 // push prepends record i to key's list (build in reverse file order).
 func (c *chain) push(key string, i int) {
+	if k := numKey(key); k >= 0 && c.num != nil {
+		c.next[i] = c.num[k]
+		c.num[k] = int32(i)
+		return
+	}
 	if h, ok := c.head[key]; ok {
 		c.next[i] = h
 	} else {
@@ -576,9 +640,11 @@ func (c *chain) push(key string, i int) {
 
 func (c *chain) all(key string) iter.Seq[int] {
 	return func(yield func(int) bool) {
-		h, ok := c.head[key]
-		if !ok {
-			return
+		h := int32(-1)
+		if k := numKey(key); k >= 0 && c.num != nil {
+			h = c.num[k]
+		} else if v, ok := c.head[key]; ok {
+			h = v
 		}
 		for i := h; i >= 0; i = c.next[i] {
 			if !yield(int(i)) {
@@ -606,10 +672,10 @@ func departmentOf(dept, cp string) string {
 
 func (ix *Index) buildChains() {
 	n := len(ix.lineStart)
-	ix.byProf.init(n)
-	ix.byPostal.init(n)
-	ix.byDept.init(n)
-	ix.byDomain.init(n)
+	ix.byProf.init(n, true)
+	ix.byPostal.init(n, true)
+	ix.byDept.init(n, true)
+	ix.byDomain.init(n, false)
 	st := make([]uint16, ix.span+1)
 	for i := n - 1; i >= 0; i-- {
 		if ix.bad[i] {
@@ -637,36 +703,67 @@ func (ix *Index) buildChains() {
 
 // name returns the folded name of an entry of the name index.
 func (ix *Index) name(e nameEnt) string {
-	n := int(ix.arena[e.off])
-	return ix.arena[e.off+1 : e.off+1+uint32(n)]
+	a := ix.arenas[e.off>>arenaShift]
+	off := e.off & (1<<arenaShift - 1)
+	n := uint32(a[off])
+	b := a[off+1 : off+1+n]
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-func (ix *Index) buildNames(chunks []chunkResult, narena, nnames int) {
-	arena := make([]byte, 0, narena)
-	ix.names = make([]nameEnt, 0, nnames)
+func (ix *Index) buildNames(chunks []chunkResult) {
+	// Compact the per-chunk regions of ix.names, then sort.
+	n := 0
 	for i := range chunks {
 		c := &chunks[i]
-		base := uint32(len(arena))
-		arena = append(arena, c.arena...)
-		for _, e := range c.names {
-			e.off += base
-			ix.names = append(ix.names, e)
-		}
-		c.arena, c.names = nil, nil
+		n += copy(ix.names[n:], ix.names[c.first:c.first+c.nnames])
 	}
-	ix.arena = string(arena)
-	slices.SortFunc(ix.names, func(a, b nameEnt) int {
-		if a.key != b.key {
-			if a.key < b.key {
-				return -1
-			}
-			return 1
+	ix.names = ix.names[:n:n]
+	ix.sortNames()
+}
+
+// sortNames sorts the name index: a byte-wise LSD radix sort on the 8-byte
+// keys (passes where all keys share the byte are skipped), then a
+// comparison sort of each run of equal keys on the full folded names.
+func (ix *Index) sortNames() {
+	a := ix.names
+	tmp := make([]nameEnt, len(a))
+	for shift := uint(0); shift < 64; shift += 8 {
+		var count [257]int
+		for _, e := range a {
+			count[(e.key>>shift)&0xFF+1]++
 		}
-		if c := strings.Compare(ix.name(a), ix.name(b)); c != 0 {
-			return c
+		if count[(a[0].key>>shift)&0xFF+1] == len(a) {
+			continue
 		}
-		return int(a.rec) - int(b.rec)
-	})
+		for i := 1; i < 257; i++ {
+			count[i] += count[i-1]
+		}
+		for _, e := range a {
+			d := (e.key >> shift) & 0xFF
+			tmp[count[d]] = e
+			count[d]++
+		}
+		a, tmp = tmp, a
+	}
+	if &a[0] != &ix.names[0] {
+		copy(ix.names, a)
+	}
+	a = ix.names
+	for i := 0; i < len(a); {
+		j := i + 1
+		for j < len(a) && a[j].key == a[i].key {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(a[i:j], func(x, y nameEnt) int {
+				if c := strings.Compare(ix.name(x), ix.name(y)); c != 0 {
+					return c
+				}
+				return int(x.rec) - int(y.rec)
+			})
+		}
+		i = j
+	}
 }
 
 // Report returns what loading found.
@@ -753,15 +850,10 @@ func (ix *Index) ByID(id string) []Mailbox {
 	}
 	var buf [64]byte
 	key := idKey(buf[:0], id)
-	h := maphash.Bytes(ix.seed, key) | 1
 	mask := uint64(len(ix.idTab) - 1)
 	var ids []int
-	for slot := h & mask; ix.idTab[slot] != 0; slot = (slot + 1) & mask {
-		e := ix.idTab[slot]
-		if e>>32 != h>>32 {
-			continue
-		}
-		j := int(e&0xFFFFFFFF) - 1
+	for slot := maphash.Bytes(ix.seed, key) & mask; ix.idTab[slot] != 0; slot = (slot + 1) & mask {
+		j := int(ix.idTab[slot]) - 1
 		if ix.field(j, fIDNPS) == string(key) && !ix.dup[j] {
 			ids = append(ids, j)
 		}
