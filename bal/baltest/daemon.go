@@ -1,0 +1,160 @@
+package baltest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ecdaf744/gomss/internal/testenv"
+)
+
+// startTimeout bounds how long a daemon may take to listen on its ports.
+const startTimeout = 15 * time.Second
+
+// freePort returns a TCP port that was free on 127.0.0.1 a moment ago. A
+// daemon started on it may still lose a race with another process; the
+// launchers retry with new ports when the daemon reports the address in use.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// freePorts returns n distinct free ports.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("baltest: choosing a free port: %w", err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// requireRoot stops the test when the process is not root: Dovecot and
+// Postfix are started as root and switch to their own users.
+func requireRoot(t testing.TB, component string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, component, fmt.Sprintf("starting %s needs root (euid is %d)", component, os.Geteuid()))
+	}
+}
+
+// daemonDir creates a temporary directory other users can traverse (the
+// daemons' unprivileged processes read their files from it), removed when
+// the test ends. t.TempDir cannot be used: its parent is private to root.
+func daemonDir(t testing.TB, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "baltest-"+prefix+"-")
+	if err != nil {
+		t.Fatalf("baltest: %v", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatalf("baltest: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// mkdirs creates directories (mode 0755) under dir.
+func mkdirs(dir string, names ...string) error {
+	for _, n := range names {
+		if err := os.MkdirAll(dir+"/"+n, 0o755); err != nil {
+			return fmt.Errorf("baltest: %w", err)
+		}
+	}
+	return nil
+}
+
+// waitListening waits until every address accepts TCP connections, alive
+// reports that the daemon has not exited, or the timeout expires.
+func waitListening(addrs []string, alive func() error, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for _, a := range addrs {
+		for {
+			c, err := net.DialTimeout("tcp", a, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if aerr := alive(); aerr != nil {
+				return aerr
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("nothing listens on %s after %v: %w", a, timeout, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// logTail returns the last lines of a log file, for error messages.
+func logTail(path string, lines int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(log %s: %v)", path, err)
+	}
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return "log " + path + ":\n\t" + strings.Join(all, "\n\t")
+}
+
+// run runs a command with a timeout and returns its combined output in the
+// error when it fails.
+func run(ctx context.Context, env []string, name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.Bytes(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return out.Bytes(), nil
+}
+
+// processAlive reports whether a process with this PID exists.
+func processAlive(pid int) bool {
+	return syscall.Kill(pid, 0) == nil
+}
+
+// killWait sends SIGTERM to pid, waits up to grace for it to go, then sends
+// SIGKILL.
+func killWait(pid int, grace time.Duration) {
+	if pid <= 0 {
+		return
+	}
+	syscall.Kill(pid, syscall.SIGTERM)
+	deadline := time.Now().Add(grace)
+	for processAlive(pid) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if processAlive(pid) {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
