@@ -92,26 +92,40 @@ type SendResult struct {
 // too big, *SMTPError for server refusals, trace.ErrNotRecorded when the
 // trace cannot be written (fail closed).
 func (s *Sender) Send(ctx context.Context, m *mssante.Message) (*SendResult, error) {
+	return s.sendSpooled(ctx, trace.Send, m.WriteTo, m.Envelope, func() string { return m.MessageID })
+}
+
+// SendAck sends an acknowledgement (MDN or error e-mail) built by package
+// mssante; an MDN goes with a null envelope sender (MAIL FROM:<>).
+func (s *Sender) SendAck(ctx context.Context, a *mssante.Ack) (*SendResult, error) {
+	action := trace.Send
+	if a.Disposition != "" {
+		action = trace.MDNSent
+	}
+	return s.sendSpooled(ctx, action, a.WriteTo, a.Envelope, func() string { return a.MessageID })
+}
+
+func (s *Sender) sendSpooled(ctx context.Context, action trace.Action, writeTo func(io.Writer) (int64, error), envelope func() mssante.Envelope, id func() string) (*SendResult, error) {
 	spool, err := os.CreateTemp(s.SpoolDir, "gomss-*.eml")
 	if err != nil {
 		return nil, err
 	}
 	defer os.Remove(spool.Name())
 	defer spool.Close()
-	size, err := m.WriteTo(spool)
+	size, err := writeTo(spool)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	env := m.Envelope()
+	env := envelope()
 	sess, err := s.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer sess.close()
-	return sess.send(ctx, env, m.MessageID, spool, size)
+	return sess.send(ctx, action, env, id(), spool, size)
 }
 
 type smtpSession struct {
@@ -254,7 +268,7 @@ func smtpErr(cmd string, err error) error {
 	return err
 }
 
-func (ss *smtpSession) send(ctx context.Context, env mssante.Envelope, msgID string, body io.Reader, size int64) (*SendResult, error) {
+func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssante.Envelope, msgID string, body io.Reader, size int64) (*SendResult, error) {
 	s, c := ss.s, ss.c
 	res := &SendResult{MessageID: msgID, Size: size, Refused: map[string]*SMTPError{}}
 	dsnOK, _ := c.Extension("DSN")
@@ -272,11 +286,11 @@ func (ss *smtpSession) send(ctx context.Context, env mssante.Envelope, msgID str
 	params := append([]string{"FROM:<" + env.From + ">"}, prefixAll("TO:", env.Recipients)...)
 	req := trace.Request{Command: "MAIL", Params: params}
 	// Traced before anything is handed to the server (fail closed).
-	if err := ss.guard.Record(ctx, s.event(trace.Send, ss.corr, req, trace.Response{Text: "pending"}, msgID)); err != nil {
+	if err := ss.guard.Record(ctx, s.event(action, ss.corr, req, trace.Response{Text: "pending"}, msgID)); err != nil {
 		return nil, err
 	}
 	fail := func(err error) (*SendResult, error) {
-		ss.guard.Record(ctx, s.event(trace.Send, ss.corr, req, failure(err), msgID))
+		ss.guard.Record(ctx, s.event(action, ss.corr, req, failure(err), msgID))
 		return res, err
 	}
 	if err := c.Mail(env.From, mo); err != nil {
@@ -328,7 +342,7 @@ func (ss *smtpSession) send(ctx context.Context, env mssante.Envelope, msgID str
 	if len(res.Refused) > 0 {
 		resp.Text = oneLine(fmt.Sprintf("%s; %d recipient(s) refused", dr.StatusText, len(res.Refused)))
 	}
-	if err := ss.guard.Record(ctx, s.event(trace.Send, ss.corr, req, resp, msgID)); err != nil {
+	if err := ss.guard.Record(ctx, s.event(action, ss.corr, req, resp, msgID)); err != nil {
 		return res, err
 	}
 	return res, nil

@@ -1,0 +1,352 @@
+package bal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/ecdaf744/gomss/mssante"
+	"github.com/ecdaf744/gomss/trace"
+)
+
+// Receiver opens IMAP sessions on a BAL (RFC 9051 / 3501 through
+// go-imap v2), every action traced.
+type Receiver struct {
+	Server      Endpoint
+	ServerName  string
+	Trust       *Trust
+	Auth        Authenticator
+	Mailbox     trace.Mailbox
+	Trace       trace.Recorder
+	TracePolicy trace.Policy
+	Software    string
+	// Timeout bounds the connection (30 s when zero).
+	Timeout time.Duration
+}
+
+// Session is an authenticated IMAP session.
+type Session struct {
+	r       *Receiver
+	c       *imapclient.Client
+	guard   *trace.Guard
+	corr    string
+	newMail chan struct{}
+}
+
+// IMAPError is a refusal by the IMAP server (NO or BAD).
+type IMAPError struct {
+	Command string
+	Err     error
+}
+
+func (e *IMAPError) Error() string { return fmt.Sprintf("bal: IMAP %s: %v", e.Command, e.Err) }
+func (e *IMAPError) Unwrap() error { return e.Err }
+
+func (r *Receiver) event(action trace.Action, corr string, req trace.Request, resp trace.Response, msgID string) trace.Event {
+	req.Server = r.Server.addr()
+	return trace.Event{Time: time.Now(), Actor: r.Auth.Actor(), Mailbox: r.Mailbox, Action: action,
+		Request: req, Response: resp, MessageID: msgID, Correlation: corr, Software: r.Software}
+}
+
+// Open connects (STARTTLS or implicit TLS), authenticates and returns the
+// session. The login is traced before and after (fail closed).
+func (r *Receiver) Open(ctx context.Context) (*Session, error) {
+	if r.Auth == nil || r.Trust == nil {
+		return nil, errors.New("bal: Receiver needs Trust and Auth")
+	}
+	name := r.ServerName
+	if name == "" {
+		name = r.Server.Host
+	}
+	cfg, err := r.Trust.TLSConfig(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Auth.ConfigureTLS(cfg); err != nil {
+		return nil, err
+	}
+	timeout := r.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	s := &Session{r: r, guard: &trace.Guard{Recorder: r.Trace, Policy: r.TracePolicy}, corr: trace.NewID(), newMail: make(chan struct{}, 1)}
+	req := trace.Request{Command: "CONNECT", Params: []string{map[bool]string{true: "TLS", false: "STARTTLS"}[r.Server.ImplicitTLS]}}
+	if err := s.guard.Record(ctx, r.event(trace.Login, s.corr, req, trace.Response{Text: "pending"}, "")); err != nil {
+		return nil, err
+	}
+	opts := &imapclient.Options{
+		TLSConfig: cfg,
+		Dialer:    &net.Dialer{Timeout: timeout},
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+				if d.NumMessages != nil {
+					select {
+					case s.newMail <- struct{}{}:
+					default:
+					}
+				}
+			},
+		},
+	}
+	var c *imapclient.Client
+	if r.Server.ImplicitTLS {
+		c, err = imapclient.DialTLS(r.Server.addr(), opts)
+	} else {
+		c, err = imapclient.DialStartTLS(r.Server.addr(), opts)
+	}
+	if err == nil {
+		err = c.WaitGreeting()
+	}
+	if err != nil {
+		if c != nil {
+			c.Close()
+		}
+		err = fmt.Errorf("bal: IMAP connection to %s: %w", r.Server.addr(), err)
+		s.guard.Record(ctx, r.event(trace.Login, s.corr, req, failure(err), ""))
+		return nil, err
+	}
+	s.c = c
+	var mechs []string
+	for cp := range c.Caps() {
+		if m, ok := strings.CutPrefix(string(cp), "AUTH="); ok {
+			mechs = append(mechs, m)
+		}
+	}
+	sc, err := r.Auth.SASL(ctx, mechs)
+	if err == nil && sc != nil {
+		mech, _, _ := sc.Start()
+		req = trace.Request{Command: "AUTHENTICATE", Params: []string{mech}}
+		if aerr := c.Authenticate(sc); aerr != nil {
+			if rf := refusalOf(sc); rf != nil {
+				err = rf
+			} else {
+				err = fmt.Errorf("%w: %w", ErrAuth, aerr)
+			}
+		}
+	} else if err == nil {
+		err = fmt.Errorf("%w: the IMAP server needs a SASL mechanism this authenticator lacks (%s)", ErrAuth, strings.Join(mechs, " "))
+	}
+	if err != nil {
+		c.Close()
+		s.guard.Record(ctx, r.event(trace.Login, s.corr, req, failure(err), ""))
+		return nil, err
+	}
+	if err := s.guard.Record(ctx, r.event(trace.Login, s.corr, req, trace.Response{OK: true, Text: "authenticated"}, "")); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// traced records an action before and after it runs.
+func (s *Session) traced(ctx context.Context, action trace.Action, req trace.Request, msgID string, run func() (string, error)) error {
+	if err := s.guard.Record(ctx, s.r.event(action, s.corr, req, trace.Response{Text: "pending"}, msgID)); err != nil {
+		return err
+	}
+	text, err := run()
+	resp := trace.Response{OK: err == nil, Code: "OK", Text: oneLine(text)}
+	if err != nil {
+		resp = failure(err)
+		resp.Code = "NO"
+	}
+	if rerr := s.guard.Record(ctx, s.r.event(action, s.corr, req, resp, msgID)); rerr != nil && err == nil {
+		return rerr
+	}
+	return err
+}
+
+// Folders lists the mailbox's folders.
+func (s *Session) Folders(ctx context.Context) ([]string, error) {
+	var out []string
+	err := s.traced(ctx, trace.Fetch, trace.Request{Command: "LIST", Params: []string{`""`, "*"}}, "", func() (string, error) {
+		list, err := s.c.List("", "*", nil).Collect()
+		if err != nil {
+			return "", &IMAPError{"LIST", err}
+		}
+		for _, l := range list {
+			out = append(out, l.Mailbox)
+		}
+		return fmt.Sprintf("%d folders", len(out)), nil
+	})
+	return out, err
+}
+
+// State is where a reader stopped in a folder: its UIDVALIDITY and the
+// last UID seen. Keep it between runs.
+type State struct {
+	UIDValidity uint32
+	LastUID     imap.UID
+}
+
+// Fetched is a message read from the server.
+type Fetched struct {
+	UID     imap.UID
+	Raw     []byte
+	Message *mssante.Received
+	// ParseErr is set when the message could not be parsed; Raw is kept.
+	ParseErr error
+}
+
+// ErrUIDValidity is reported (wrapped, with the new state) when a folder's
+// UIDVALIDITY changed: UIDs were renumbered, so the folder is read again
+// from the start; the caller must deduplicate by Message-ID.
+var ErrUIDValidity = errors.New("bal: UIDVALIDITY changed: folder read again from the start")
+
+// FetchNew selects folder and fetches, without marking them seen, the
+// messages whose UID is above st.LastUID (all of them when UIDVALIDITY
+// changed), parsed with package mssante. It returns the new state.
+func (s *Session) FetchNew(ctx context.Context, folder string, st State) ([]*Fetched, State, error) {
+	var sel *imap.SelectData
+	err := s.traced(ctx, trace.Fetch, trace.Request{Command: "SELECT", Params: []string{folder}}, "", func() (string, error) {
+		var err error
+		sel, err = s.c.Select(folder, nil).Wait()
+		if err != nil {
+			return "", &IMAPError{"SELECT", err}
+		}
+		return fmt.Sprintf("%d messages, UIDVALIDITY %d, UIDNEXT %d", sel.NumMessages, sel.UIDValidity, sel.UIDNext), nil
+	})
+	if err != nil {
+		return nil, st, err
+	}
+	var changed error
+	if st.UIDValidity != 0 && st.UIDValidity != sel.UIDValidity {
+		changed = fmt.Errorf("%w (%d → %d)", ErrUIDValidity, st.UIDValidity, sel.UIDValidity)
+		st.LastUID = 0
+	}
+	st.UIDValidity = sel.UIDValidity
+	if sel.NumMessages == 0 || (sel.UIDNext != 0 && sel.UIDNext <= st.LastUID+1) {
+		return nil, st, changed
+	}
+	var set imap.UIDSet
+	set.AddRange(st.LastUID+1, 0)
+	section := &imap.FetchItemBodySection{Peek: true}
+	var out []*Fetched
+	err = s.traced(ctx, trace.Fetch, trace.Request{Command: "UID FETCH", Params: []string{set.String(), "BODY.PEEK[]"}}, "", func() (string, error) {
+		msgs, err := s.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+		if err != nil {
+			return "", &IMAPError{"FETCH", err}
+		}
+		for _, m := range msgs {
+			if m.UID <= st.LastUID { // "n:*" returns the last message even below n
+				continue
+			}
+			raw := m.FindBodySection(section)
+			f := &Fetched{UID: m.UID, Raw: raw}
+			f.Message, f.ParseErr = mssante.Parse(bytes.NewReader(raw), nil)
+			out = append(out, f)
+		}
+		return fmt.Sprintf("%d messages", len(out)), nil
+	})
+	if err != nil {
+		return nil, st, err
+	}
+	for _, f := range out {
+		if f.UID > st.LastUID {
+			st.LastUID = f.UID
+		}
+		id := ""
+		if f.Message != nil {
+			id = f.Message.MessageID
+		}
+		s.guard.Record(ctx, s.r.event(trace.Read, s.corr, trace.Request{Command: "UID FETCH", Params: []string{strconv.FormatUint(uint64(f.UID), 10)}},
+			trace.Response{OK: f.ParseErr == nil, Text: fmt.Sprintf("%d bytes", len(f.Raw))}, id))
+	}
+	return out, st, changed
+}
+
+// MarkSeen sets \Seen on a message of the selected folder.
+func (s *Session) MarkSeen(ctx context.Context, uid imap.UID, msgID string) error {
+	return s.traced(ctx, trace.MarkSeen, trace.Request{Command: "UID STORE", Params: []string{uidStr(uid), "+FLAGS", `\Seen`}}, msgID, func() (string, error) {
+		if err := s.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
+			return "", &IMAPError{"STORE", err}
+		}
+		return "seen", nil
+	})
+}
+
+// Move moves a message of the selected folder to dest (created if
+// missing).
+func (s *Session) Move(ctx context.Context, uid imap.UID, dest, msgID string) error {
+	return s.traced(ctx, trace.Move, trace.Request{Command: "UID MOVE", Params: []string{uidStr(uid), dest}}, msgID, func() (string, error) {
+		if _, err := s.c.Move(imap.UIDSetNum(uid), dest).Wait(); err != nil {
+			if cerr := s.c.Create(dest, nil).Wait(); cerr != nil {
+				return "", &IMAPError{"MOVE", err}
+			}
+			if _, err := s.c.Move(imap.UIDSetNum(uid), dest).Wait(); err != nil {
+				return "", &IMAPError{"MOVE", err}
+			}
+		}
+		return "moved to " + dest, nil
+	})
+}
+
+// Delete flags a message \Deleted and expunges it.
+func (s *Session) Delete(ctx context.Context, uid imap.UID, msgID string) error {
+	return s.traced(ctx, trace.Delete, trace.Request{Command: "UID EXPUNGE", Params: []string{uidStr(uid)}}, msgID, func() (string, error) {
+		if err := s.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			return "", &IMAPError{"STORE", err}
+		}
+		if err := s.c.UIDExpunge(imap.UIDSetNum(uid)).Close(); err != nil {
+			return "", &IMAPError{"EXPUNGE", err}
+		}
+		return "deleted", nil
+	})
+}
+
+// Append stores a raw message in folder (e.g. "Sent"), seen.
+func (s *Session) Append(ctx context.Context, folder string, raw []byte, msgID string) error {
+	return s.traced(ctx, trace.Append, trace.Request{Command: "APPEND", Params: []string{folder, strconv.Itoa(len(raw)) + " bytes"}}, msgID, func() (string, error) {
+		cmd := s.c.Append(folder, int64(len(raw)), &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}})
+		if _, err := cmd.Write(raw); err != nil {
+			return "", &IMAPError{"APPEND", err}
+		}
+		if err := cmd.Close(); err != nil {
+			return "", &IMAPError{"APPEND", err}
+		}
+		if _, err := cmd.Wait(); err != nil {
+			return "", &IMAPError{"APPEND", err}
+		}
+		return "appended", nil
+	})
+}
+
+// WaitNew waits in IDLE until the selected folder announces new messages,
+// ctx ends or the connection breaks (the error says which). IDLE is
+// restarted by go-imap before the 29-minute limit.
+func (s *Session) WaitNew(ctx context.Context) error {
+	idle, err := s.c.Idle()
+	if err != nil {
+		return &IMAPError{"IDLE", err}
+	}
+	select {
+	case <-s.newMail:
+	case <-ctx.Done():
+	case <-s.c.Closed():
+		return &IMAPError{"IDLE", errors.New("connection closed")}
+	}
+	if err := idle.Close(); err != nil {
+		return &IMAPError{"IDLE", err}
+	}
+	if err := idle.Wait(); err != nil {
+		return &IMAPError{"IDLE", err}
+	}
+	return ctx.Err()
+}
+
+// Close logs out.
+func (s *Session) Close() error {
+	err := s.c.Logout().Wait()
+	s.c.Close()
+	s.guard.Record(context.Background(), s.r.event(trace.Logout, s.corr, trace.Request{Command: "LOGOUT"}, trace.Response{OK: err == nil}, ""))
+	return err
+}
+
+func uidStr(uid imap.UID) string { return strconv.FormatUint(uint64(uid), 10) }

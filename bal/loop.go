@@ -1,0 +1,200 @@
+package bal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ecdaf744/gomss/mssante"
+	"github.com/ecdaf744/gomss/trace"
+)
+
+// Handler integrates one received document message into the vendor's
+// software. It returns nil on success; on failure, an
+// mssante.IntegrationError gives the code of the acknowledgement (906,
+// "Erreur 'Autre'", for any other error).
+type Handler func(ctx context.Context, m *mssante.Received) error
+
+// Loop is the receive loop of an applicative BAL (the PFI pattern of the
+// ANS volet "Transmission au LPS d'un document CDA provenant d'un courriel
+// MSSanté"): for each new document message, call the handler; then, and
+// only then, acknowledge and file the message: on success the requested
+// MDN (processed) and a move to Processed; on failure the MDN with the
+// integration error (or the standard error e-mail to ErrorMailbox when no
+// MDN was requested) and a move to Failed. Reports (DSN, MDN) are traced
+// and moved to Processed; other messages are left in the folder.
+type Loop struct {
+	Receiver *Receiver
+	// Sender sends the acknowledgements.
+	Sender *Sender
+	// From is the applicative BAL (Final-Recipient of the MDNs).
+	From    mssante.Sender
+	Product string // X-MSS-NIL of the acknowledgements
+	// Folders: Folder is read ("INBOX" when empty); Processed and Failed
+	// receive the messages ("Traites" and "Erreurs" when empty).
+	Folder, Processed, Failed string
+	// ErrorMailbox receives the error e-mails when no MDN was requested
+	// (none sent when empty).
+	ErrorMailbox string
+	Handler      Handler
+	// State is where the loop stopped; keep it between runs.
+	State State
+	// OnError receives errors the loop survives (acknowledgement not
+	// sent, connection lost…).
+	OnError func(error)
+	// Backoff between reconnections (5 s when zero).
+	Backoff time.Duration
+}
+
+func (l *Loop) folders() (string, string, string) {
+	f, p, e := l.Folder, l.Processed, l.Failed
+	if f == "" {
+		f = "INBOX"
+	}
+	if p == "" {
+		p = "Traites"
+	}
+	if e == "" {
+		e = "Erreurs"
+	}
+	return f, p, e
+}
+
+func (l *Loop) report(err error) {
+	if err != nil && l.OnError != nil {
+		l.OnError(err)
+	}
+}
+
+// Run processes what is there, then waits for new messages with IDLE,
+// reconnecting after a failure, until ctx ends.
+func (l *Loop) Run(ctx context.Context) error {
+	backoff := l.Backoff
+	if backoff == 0 {
+		backoff = 5 * time.Second
+	}
+	for ctx.Err() == nil {
+		s, err := l.Receiver.Open(ctx)
+		if err != nil {
+			l.report(err)
+			if errors.Is(err, trace.ErrNotRecorded) {
+				return err // fail closed: no action without trace
+			}
+			sleep(ctx, backoff)
+			continue
+		}
+		for ctx.Err() == nil {
+			if _, err = l.process(ctx, s); err != nil {
+				break
+			}
+			if err = s.WaitNew(ctx); err != nil {
+				break
+			}
+		}
+		s.Close()
+		if ctx.Err() != nil {
+			break
+		}
+		l.report(err)
+		if errors.Is(err, trace.ErrNotRecorded) {
+			return err
+		}
+		sleep(ctx, backoff)
+	}
+	return ctx.Err()
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// ProcessOnce opens a session, processes the new messages once and closes
+// it. It returns how many messages were handled.
+func (l *Loop) ProcessOnce(ctx context.Context) (int, error) {
+	s, err := l.Receiver.Open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	return l.process(ctx, s)
+}
+
+func (l *Loop) process(ctx context.Context, s *Session) (int, error) {
+	folder, processed, failed := l.folders()
+	msgs, st, err := s.FetchNew(ctx, folder, l.State)
+	if err != nil && !errors.Is(err, ErrUIDValidity) {
+		return 0, err
+	}
+	l.report(err)
+	n := 0
+	for _, f := range msgs {
+		l.State = st
+		m := f.Message
+		if m == nil {
+			l.report(fmt.Errorf("bal: message UID %d unreadable: %w", f.UID, f.ParseErr))
+			continue
+		}
+		switch {
+		case m.ContentType == "multipart/report":
+			action := trace.MDNReceived
+			if m.ReportType == "delivery-status" {
+				action = trace.DSNReceived
+			}
+			s.guard.Record(ctx, l.Receiver.event(action, s.corr, trace.Request{Command: "UID FETCH", Params: []string{uidStr(f.UID)}},
+				trace.Response{OK: true, Text: m.ReportType}, m.MessageID))
+			if err := s.Move(ctx, f.UID, processed, m.MessageID); err != nil {
+				return n, err
+			}
+		case m.IsDocumentMessage():
+			herr := l.Handler(ctx, m)
+			// The handler has returned: acknowledge, then file.
+			l.acknowledge(ctx, m, herr)
+			dest := processed
+			if herr != nil {
+				dest = failed
+			}
+			if err := s.Move(ctx, f.UID, dest, m.MessageID); err != nil {
+				return n, err
+			}
+		default:
+			continue
+		}
+		n++
+	}
+	l.State = st
+	return n, nil
+}
+
+func (l *Loop) acknowledge(ctx context.Context, m *mssante.Received, herr error) {
+	var ie *mssante.IntegrationError
+	if herr != nil {
+		var x mssante.IntegrationError
+		if errors.As(herr, &x) {
+			ie = &x
+		} else {
+			other := mssante.IntegrationOther
+			ie = &other
+		}
+	}
+	ack, err := mssante.NewMDN(m, mssante.MDNOptions{From: l.From, Error: ie, Product: l.Product})
+	switch {
+	case err == nil:
+		_, err = l.Sender.SendAck(ctx, ack)
+		l.report(err)
+	case errors.Is(err, mssante.ErrNoMDNRequested) && ie != nil && l.ErrorMailbox != "":
+		mail, merr := mssante.NewErrorMail(m, l.From, l.ErrorMailbox, *ie, l.Product)
+		if merr == nil {
+			_, merr = l.Sender.SendAck(ctx, mail)
+		}
+		l.report(merr)
+	case errors.Is(err, mssante.ErrNoMDNRequested):
+	default:
+		l.report(err) // e.g. needs the user's confirmation: not sent automatically
+	}
+}
