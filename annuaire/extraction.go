@@ -247,12 +247,6 @@ func (l *layout) checkRow(lineNo int, line string, starts []uint16, found int, w
 	if p := l.pos[fAddress]; found <= int(p) {
 		return &LineError{Line: lineNo, Err: fmt.Errorf("%w: %d columns, the address is column %d of %d", ErrLine, found, p+1, l.ncols)}
 	}
-	switch {
-	case found < l.ncols:
-		warn[warnShort]++
-	case found > l.ncols:
-		warn[warnLong]++
-	}
 	addr := l.col(line, starts, fAddress)
 	if _, _, err := SplitAddress(addr); err != nil {
 		return &LineError{Line: lineNo, Column: Columns[fAddress], Err: err}
@@ -262,6 +256,13 @@ func (l *layout) checkRow(lineNo int, line string, starts []uint16, found int, w
 		if _, err := ParseBALType(t); err != nil {
 			return &LineError{Line: lineNo, Column: Columns[fType], Err: err}
 		}
+	}
+	// The line is kept: count what was tolerated.
+	switch {
+	case found < l.ncols:
+		warn[warnShort]++
+	case found > l.ncols:
+		warn[warnLong]++
 	}
 	if _, ok := parseDigitization(l.col(line, starts, fDigitization)); !ok {
 		warn[warnDigit]++

@@ -1,0 +1,267 @@
+package annuaire
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecdaf744/gomss/annuaire/annuairetest"
+)
+
+func loadFixture(t testing.TB, path string) *Index {
+	t.Helper()
+	ix, err := LoadIndexFile(context.Background(), path, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+func addrsOf(seq func(func(Mailbox) bool)) []string {
+	var out []string
+	for m := range seq {
+		out = append(out, m.Address)
+	}
+	return out
+}
+
+func TestIndexFixture(t *testing.T) {
+	ix := loadFixture(t, fixtureOld)
+	rep := ix.Report()
+	if rep.Lines != 22 || rep.Mailboxes != 21 || rep.Addresses != 20 || rep.Tolerated.Duplicates != 1 || rep.ErrorCount != 0 {
+		t.Errorf("report: lines %d mailboxes %d addresses %d duplicates %d errors %d; want 22 21 20 1 0",
+			rep.Lines, rep.Mailboxes, rep.Addresses, rep.Tolerated.Duplicates, rep.ErrorCount)
+	}
+	want := time.Date(2026, 8, 25, 2, 15, 0, 0, time.FixedZone("CEST", 2*3600))
+	if !ix.Generated().Equal(want) {
+		t.Errorf("Generated %v, want %v", ix.Generated(), want)
+	}
+
+	// Exact lookup, case-insensitive.
+	m, ok := ix.Lookup("PAUL.MARTIN-TEST@CH-EXEMPLE.MSSANTE.FR")
+	if !ok || m.Address != "Paul.Martin-Test@ch-exemple.mssante.fr" || m.Owner.Family != "MARTIN-TEST" || m.Line != 11 {
+		t.Errorf("Lookup upper case: %v %+v", ok, m)
+	}
+	if _, ok := ix.Lookup("inconnu@medecin.mssante.fr"); ok {
+		t.Error("Lookup found an unknown address")
+	}
+	// One mailbox linked to two structures: two rows, first one by Lookup.
+	all := ix.LookupAll("raphael.cab@clinique-hélios.mssante.fr")
+	if len(all) != 2 || all[0].Structure.Name != "CLINIQUE HELIOS (FICTIVE)" || all[1].Structure.Name != "CABINET MEDICAL EXEMPLE" {
+		t.Errorf("LookupAll shared address: %+v", all)
+	}
+	// Identical duplicate row indexed once.
+	if all := ix.LookupAll("noel.doe@pharmacien.mssante.fr"); len(all) != 1 {
+		t.Errorf("duplicate row: %d rows", len(all))
+	}
+
+	// By identifier: RPPS, IDNPS, ADELI.
+	if got := ix.ByID("10000000025"); len(got) != 1 || got[0].Address != "heloise.fictif@medecin.mssante.fr" {
+		t.Errorf("ByID(RPPS) = %v", got)
+	}
+	if got := ix.ByID("810000000025"); len(got) != 1 || got[0].Owner.Given != "Héloïse" {
+		t.Errorf("ByID(IDNPS) = %v", got)
+	}
+	if got := ix.ByID("750000010"); len(got) != 1 || got[0].Owner.Family != "ADELI" {
+		t.Errorf("ByID(ADELI) = %v", got)
+	}
+	if got := ix.ByID("10000000132"); len(got) != 2 {
+		t.Errorf("ByID of the practitioner with two structures: %d rows", len(got))
+	}
+
+	// Names: accents, case, ligature, apostrophe, prefix, given filter.
+	for _, tc := range []struct {
+		family, given string
+		want          []string
+	}{
+		{"exemple", "", []string{"jeanne.exemple@medecin.mssante.fr", "marie.exemple@ch-exemple.mssante.fr"}},
+		{"EXEMPLE", "mar", []string{"marie.exemple@ch-exemple.mssante.fr"}},
+		{"fictif", "heloise", []string{"heloise.fictif@medecin.mssante.fr"}},
+		{"Fictif", "Hélo", []string{"heloise.fictif@medecin.mssante.fr"}},
+		{"oeuvre", "zoe", []string{"zoe.oeuvre@infirmier.mssante.fr"}},
+		{"d’alm", "", []string{"agnes.dalmeida@masseur-kinesitherapeute.mssante.fr"}},
+		{"lefevre", "jerome", []string{"jerome.lefevre@chirurgien-dentiste.mssante.fr"}},
+		{"le g", "", []string{"camille.legall@sage-femme.mssante.fr"}},
+		{"zzz", "", nil},
+		{"", "jeanne", nil},
+	} {
+		if got := addrsOf(ix.SearchName(tc.family, tc.given)); !slices.Equal(got, tc.want) {
+			t.Errorf("SearchName(%q, %q) = %q, want %q", tc.family, tc.given, got, tc.want)
+		}
+	}
+
+	// Listings.
+	if got := addrsOf(ix.ByProfession("21")); !slices.Equal(got, []string{"noel.doe@pharmacien.mssante.fr"}) {
+		t.Errorf("ByProfession(21) = %q", got)
+	}
+	if got := addrsOf(ix.ByPostalCode("13005")); len(got) != 6 {
+		t.Errorf("ByPostalCode(13005): %d rows, want 6: %q", len(got), got)
+	}
+	if got := addrsOf(ix.ByDepartment("2A")); !slices.Equal(got, []string{"hugo.corse@medecin.mssante.fr"}) {
+		t.Errorf("ByDepartment(2A) = %q", got)
+	}
+	if got := addrsOf(ix.ByDepartment("974")); !slices.Equal(got, []string{"ines.reunion@medecin.mssante.fr"}) {
+		t.Errorf("ByDepartment(974) = %q", got)
+	}
+	if got := addrsOf(ix.ByDomain("CH-Exemple.MSSante.fr")); len(got) != 4 {
+		t.Errorf("ByDomain: %q", got)
+	}
+	if d := ix.Domains(); d["medecin.mssante.fr"] != 6 || d["clinique-hélios.mssante.fr"] != 3 {
+		t.Errorf("Domains: %v", d)
+	}
+}
+
+func TestIndexReportsMalformedLines(t *testing.T) {
+	ix := loadFixture(t, "testdata/extraction_tolerance.txt")
+	rep := ix.Report()
+	var lines []int
+	for _, e := range rep.Errors {
+		lines = append(lines, e.Line)
+	}
+	if !slices.Equal(lines, []int{3, 4, 9}) || rep.ErrorCount != 3 {
+		t.Errorf("error lines %v (count %d), want [3 4 9]", lines, rep.ErrorCount)
+	}
+	if rep.Mailboxes != 4 || rep.Tolerated.ShortRows != 1 || rep.Tolerated.LongRows != 1 || rep.Tolerated.BadChecksum != 1 {
+		t.Errorf("report %+v", rep)
+	}
+	if m, ok := ix.Lookup("ok.six@medecin.mssante.fr"); !ok || m.Owner.Given != "Émile" || m.Line != 8 {
+		t.Errorf("long row: %v %+v", ok, m)
+	}
+	// MaxErrors bounds the list, not the count.
+	data, _ := os.ReadFile("testdata/extraction_tolerance.txt")
+	ix2, err := LoadIndex(context.Background(), bytes.NewReader(data), LoadOptions{MaxErrors: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ix2.Report(); len(r.Errors) != 1 || r.ErrorCount != 3 {
+		t.Errorf("MaxErrors 1: %d kept, %d counted", len(r.Errors), r.ErrorCount)
+	}
+}
+
+// TestIndexAgreesWithReader loads a generated extraction both ways and
+// checks every lookup against a brute-force answer from the streaming reader.
+func TestIndexAgreesWithReader(t *testing.T) {
+	var buf bytes.Buffer
+	st, err := annuairetest.WriteExtraction(&buf, annuairetest.ExtractionOptions{Rows: 6000, Domains: 300, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	rows, errs, _ := readAll(t, bytes.NewReader(data))
+	if len(errs) != 0 || len(rows) != st.Rows {
+		t.Fatalf("reader: %d rows, %d errors; generator wrote %d", len(rows), len(errs), st.Rows)
+	}
+	for _, w := range []int{1, 2, 3, 7} {
+		ix, err := LoadIndex(context.Background(), bytes.NewReader(data), LoadOptions{Workers: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ix.Len() != len(rows) || ix.Report().Addresses != len(rows)-st.SharedAddrs {
+			t.Fatalf("workers %d: %d indexed, %d addresses; want %d, %d", w, ix.Len(), ix.Report().Addresses, len(rows), len(rows)-st.SharedAddrs)
+		}
+		byAddr := map[string][]Mailbox{}
+		byID := map[string][]Mailbox{}
+		for _, m := range rows {
+			k := strings.ToLower(m.Address)
+			byAddr[k] = append(byAddr[k], m)
+			if m.Owner.IDNPS != "" {
+				byID[m.Owner.IDNPS] = append(byID[m.Owner.IDNPS], m)
+			}
+		}
+		for i, m := range rows {
+			if i%7 != 0 && w != 2 {
+				continue
+			}
+			got := ix.LookupAll(strings.ToUpper(m.Address))
+			if !slices.Equal(got, byAddr[strings.ToLower(m.Address)]) {
+				t.Fatalf("workers %d: LookupAll(%s) = %v, want %v", w, m.Address, got, byAddr[strings.ToLower(m.Address)])
+			}
+			if m.Owner.ID != "" {
+				if got := ix.ByID(m.Owner.ID); !slices.Equal(got, byID[m.Owner.IDNPS]) {
+					t.Fatalf("ByID(%s) = %d rows, want %d", m.Owner.ID, len(got), len(byID[m.Owner.IDNPS]))
+				}
+			}
+		}
+		if all := slices.Collect(ix.All()); !slices.Equal(all, rows) {
+			t.Fatalf("workers %d: All differs from the reader", w)
+		}
+		// Name search against a brute-force scan.
+		for _, q := range [][2]string{{"MAR", ""}, {"martin", "j"}, {"lef", ""}, {"BA", "é"}, {"d'", ""}, {"LE ", ""}} {
+			qf, qg := foldString(q[0]), foldString(q[1])
+			var want []Mailbox
+			for _, m := range rows {
+				if strings.HasPrefix(foldString(m.Owner.Family), qf) && strings.HasPrefix(foldString(m.Owner.Given), qg) && m.Owner.Family != "" {
+					want = append(want, m)
+				}
+			}
+			got := slices.Collect(ix.SearchName(q[0], q[1]))
+			if len(got) != len(want) {
+				t.Fatalf("SearchName(%q, %q): %d rows, brute force %d", q[0], q[1], len(got), len(want))
+			}
+			for k := 1; k < len(got); k++ {
+				a := foldString(got[k-1].Owner.Family) + "\x01" + foldString(got[k-1].Owner.Given)
+				b := foldString(got[k].Owner.Family) + "\x01" + foldString(got[k].Owner.Given)
+				if a > b {
+					t.Fatalf("SearchName(%q) out of order: %q before %q", q[0], a, b)
+				}
+			}
+		}
+		// Listings against brute force.
+		count := func(pred func(Mailbox) bool) int {
+			n := 0
+			for _, m := range rows {
+				if pred(m) {
+					n++
+				}
+			}
+			return n
+		}
+		if got, want := len(slices.Collect(ix.ByProfession("10"))), count(func(m Mailbox) bool { return m.Owner.Profession.Code == "10" }); got != want {
+			t.Fatalf("ByProfession(10) %d, want %d", got, want)
+		}
+		if got, want := len(slices.Collect(ix.ByDepartment("2B"))), count(func(m Mailbox) bool { return m.Structure.Department == "2B" }); got != want || want == 0 {
+			t.Fatalf("ByDepartment(2B) %d, want %d", got, want)
+		}
+		if got, want := len(slices.Collect(ix.ByDomain("medecin.mssante.fr"))), count(func(m Mailbox) bool { return strings.HasSuffix(m.Address, "@medecin.mssante.fr") }); got != want || want == 0 {
+			t.Fatalf("ByDomain %d, want %d", got, want)
+		}
+	}
+}
+
+func TestIndexCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := LoadIndexFile(ctx, fixtureOld, LoadOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err %v, want context.Canceled", err)
+	}
+}
+
+func TestIndexReadError(t *testing.T) {
+	boom := errors.New("disk on fire")
+	r := io.MultiReader(strings.NewReader("Adresse BAL\na@b.fr\n"), errReader{boom})
+	if _, err := LoadIndex(context.Background(), r, LoadOptions{}); !errors.Is(err, boom) {
+		t.Errorf("err %v, want the reader's error", err)
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func TestGeneratedFromName(t *testing.T) {
+	if g := GeneratedFromName("/x/Extraction_Correspondance_MSSante_202601151230.txt"); g.Year() != 2026 || g.Hour() != 12 || g.Minute() != 30 {
+		t.Errorf("got %v", g)
+	}
+	for _, n := range []string{"extraction.txt", "a_2026.txt", "Extraction_Correspondance_MSSante_20260115123x.txt"} {
+		if g := GeneratedFromName(n); !g.IsZero() {
+			t.Errorf("%s: %v, want zero", n, g)
+		}
+	}
+}
