@@ -265,3 +265,81 @@ func TestGeneratedFromName(t *testing.T) {
 		}
 	}
 }
+
+func TestCompareAndDirectorySwap(t *testing.T) {
+	oldIx, newIx := loadFixture(t, fixtureOld), loadFixture(t, fixtureNew)
+	d := Compare(oldIx, newIx)
+	addrs := func(cs []Change) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Address)
+		}
+		return out
+	}
+	if got := addrs(d.Created); !slices.Equal(got, []string{"nouveau.confrere@medecin.mssante.fr"}) {
+		t.Errorf("created %q", got)
+	}
+	if got := addrs(d.Deleted); !slices.Equal(got, []string{"zoe.oeuvre@infirmier.mssante.fr"}) {
+		t.Errorf("deleted %q", got)
+	}
+	if len(d.Changed) != 1 || d.Changed[0].Address != "heloise.fictif@medecin.mssante.fr" ||
+		!slices.Equal(d.Changed[0].Fields, []string{"Dématérialisation"}) {
+		t.Errorf("changed %+v", d.Changed)
+	}
+	// Line numbers moved (a row was removed above some rows) but nothing
+	// else changed for them: not reported.
+	if back := Compare(newIx, oldIx); len(back.Created) != 1 || len(back.Deleted) != 1 || len(back.Changed) != 1 {
+		t.Errorf("reverse diff %d/%d/%d, want 1/1/1", len(back.Created), len(back.Deleted), len(back.Changed))
+	}
+
+	var dir Directory
+	if _, ok := dir.Lookup("nouveau.confrere@medecin.mssante.fr"); ok {
+		t.Error("zero Directory found an address")
+	}
+	if _, err := dir.LoadFile(context.Background(), fixtureNew, LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dir.LoadFile(context.Background(), fixtureOld, LoadOptions{}); !errors.Is(err, ErrOlder) {
+		t.Errorf("older reload: err %v, want ErrOlder", err)
+	}
+	if _, ok := dir.Lookup("nouveau.confrere@medecin.mssante.fr"); !ok {
+		t.Error("the newer index was replaced by the older one")
+	}
+}
+
+// TestDirectorySwapUnderLoad swaps indexes while lookups run (go test -race).
+func TestDirectorySwapUnderLoad(t *testing.T) {
+	a, b := loadFixture(t, fixtureOld), loadFixture(t, fixtureNew)
+	a.generated, b.generated = time.Time{}, time.Time{}
+	var dir Directory
+	if err := dir.Swap(a); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	errc := make(chan string, 1)
+	go func() {
+		defer close(done)
+		for i := 0; i < 2000; i++ {
+			m, ok := dir.Lookup("jeanne.exemple@medecin.mssante.fr")
+			if !ok || m.Owner.Family != "EXEMPLE" {
+				errc <- "lookup failed during swaps"
+				return
+			}
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		ix := a
+		if i%2 == 1 {
+			ix = b
+		}
+		if err := dir.Swap(ix); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	select {
+	case e := <-errc:
+		t.Fatal(e)
+	default:
+	}
+}
