@@ -158,3 +158,14 @@ func killWait(pid int, grace time.Duration) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
+
+// findBinary returns name from PATH, or else the absolute path fallback
+// (PATH often lacks /usr/sbin for non-login shells), or stops the test
+// through testenv.Missing.
+func findBinary(t testing.TB, component, name, fallback string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	return testenv.LookPath(t, component, fallback)
+}

@@ -1,0 +1,62 @@
+package baltest
+
+import (
+	"fmt"
+	"net"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+)
+
+// lmtpDeliver delivers msg to the recipients over LMTP (RFC 2033) and
+// returns one reply per recipient after DATA ("250 ..." or the refusal); a
+// recipient refused at RCPT gets its RCPT reply instead.
+func lmtpDeliver(t testing.TB, addr, from string, rcpts []string, msg string) map[string]string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	tp := textproto.NewConn(conn)
+	expect := func(code int, format string, args ...any) string {
+		t.Helper()
+		if format != "" {
+			if err := tp.PrintfLine(format, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, text, err := tp.ReadResponse(0)
+		if code != 0 && got != code {
+			t.Fatalf("LMTP %q: %d %s %v", fmt.Sprintf(format, args...), got, text, err)
+		}
+		return fmt.Sprintf("%d %s", got, text)
+	}
+	expect(220, "")
+	expect(250, "LHLO localhost")
+	expect(250, "MAIL FROM:<%s>", from)
+	replies := map[string]string{}
+	var accepted []string
+	for _, r := range rcpts {
+		reply := expect(0, "RCPT TO:<%s>", r)
+		if strings.HasPrefix(reply, "250") {
+			accepted = append(accepted, r)
+		} else {
+			replies[r] = reply
+		}
+	}
+	if len(accepted) == 0 {
+		return replies
+	}
+	expect(354, "DATA")
+	w := tp.DotWriter()
+	w.Write([]byte(msg))
+	w.Close()
+	for _, r := range accepted {
+		replies[r] = expect(0, "")
+	}
+	expect(221, "QUIT")
+	return replies
+}
