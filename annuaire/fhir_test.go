@@ -385,7 +385,12 @@ func TestLimiterSpacing(t *testing.T) {
 	var slept []time.Duration
 	l := NewLimiter(17)
 	l.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	l.sleep = func(_ context.Context, d time.Duration) error { mu.Lock(); slept = append(slept, d); mu.Unlock(); return nil }
+	l.sleep = func(_ context.Context, d time.Duration) error {
+		mu.Lock()
+		slept = append(slept, d)
+		mu.Unlock()
+		return nil
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < 34; i++ {
 		wg.Go(func() {

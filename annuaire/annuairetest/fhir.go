@@ -159,10 +159,34 @@ func set(s string) map[string]bool {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	status := s.handle(w, r)
-	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.Form, Status: status, Time: time.Now()})
-	s.mu.Unlock()
+	r.ParseForm()
+	s.handle(&logWriter{ResponseWriter: w, s: s, r: r}, r)
+}
+
+// logWriter records a request in the log when its status is written, so
+// that a client that has read the answer finds the request logged.
+type logWriter struct {
+	http.ResponseWriter
+	s      *Server
+	r      *http.Request
+	logged bool
+}
+
+func (lw *logWriter) WriteHeader(code int) {
+	if !lw.logged {
+		lw.logged = true
+		lw.s.mu.Lock()
+		lw.s.requests = append(lw.s.requests, Request{Method: lw.r.Method, Path: lw.r.URL.Path, Query: lw.r.Form, Status: code, Time: time.Now()})
+		lw.s.mu.Unlock()
+	}
+	lw.ResponseWriter.WriteHeader(code)
+}
+
+func (lw *logWriter) Write(b []byte) (int, error) {
+	if !lw.logged {
+		lw.WriteHeader(http.StatusOK)
+	}
+	return lw.ResponseWriter.Write(b)
 }
 
 func outcome(w http.ResponseWriter, status int, code, diag string) int {
