@@ -726,6 +726,9 @@ func (ix *Index) buildNames(chunks []chunkResult) {
 // comparison sort of each run of equal keys on the full folded names.
 func (ix *Index) sortNames() {
 	a := ix.names
+	if len(a) < 2 {
+		return
+	}
 	tmp := make([]nameEnt, len(a))
 	for shift := uint(0); shift < 64; shift += 8 {
 		var count [257]int

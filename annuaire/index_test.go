@@ -343,3 +343,24 @@ func TestDirectorySwapUnderLoad(t *testing.T) {
 	default:
 	}
 }
+
+func TestIndexEmptyAndNameless(t *testing.T) {
+	for _, in := range []string{
+		"Type de BAL|Adresse BAL\n",
+		"Type de BAL|Adresse BAL",
+		"Type de BAL|Adresse BAL|Nom d'exercice\nORG|a@b.mssante.fr|\n",
+		"Type de BAL|Adresse BAL|Nom d'exercice\nPER|a@b.mssante.fr|SEUL\n",
+	} {
+		ix, err := LoadIndex(context.Background(), strings.NewReader(in), LoadOptions{})
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		n := strings.Count(in, "@")
+		if ix.Len() != n {
+			t.Errorf("%q: %d rows, want %d", in, ix.Len(), n)
+		}
+		if got := addrsOf(ix.SearchName("seul", "")); len(got) != strings.Count(in, "SEUL") {
+			t.Errorf("%q: SearchName = %q", in, got)
+		}
+	}
+}

@@ -1,0 +1,163 @@
+package annuaire
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+)
+
+// FuzzExtractionLine feeds arbitrary lines under the real header: every line
+// is either returned as a row or reported as a *LineError with its line
+// number; nothing is lost, and the index agrees with the reader.
+func FuzzExtractionLine(f *testing.F) {
+	data, err := os.ReadFile(fixtureOld)
+	if err != nil {
+		f.Fatal(err)
+	}
+	header, body, _ := strings.Cut(string(data), "\n")
+	for _, l := range strings.Split(body, "\n")[:5] {
+		f.Add(l)
+	}
+	f.Add("PER|a@b|||||||||||||||||||||||||||||||||||||")
+	f.Add("XYZ|a@b")
+	f.Add("PER|a@@b")
+	f.Add("PER|\xff@b|8|1|81")
+	f.Add("\r")
+	f.Fuzz(func(t *testing.T, line string) {
+		if strings.ContainsAny(line, "\n") {
+			return
+		}
+		in := header + "\n" + line + "\n" + line + "\n"
+		x, err := NewExtractionReader(strings.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, bad := 0, 0
+		for {
+			m, err := x.Next()
+			if err == io.EOF {
+				break
+			}
+			var le *LineError
+			if errors.As(err, &le) {
+				if le.Line < 2 || le.Line > 3 || !strings.Contains(le.Error(), "line") {
+					t.Fatalf("line error %v", le)
+				}
+				bad++
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := SplitAddress(m.Address); err != nil {
+				t.Fatalf("row with a bad address %q", m.Address)
+			}
+			rows++
+		}
+		blank := strings.TrimSuffix(line, "\r") == ""
+		if !blank && rows+bad != 2 {
+			t.Fatalf("%d rows + %d errors for 2 lines", rows, bad)
+		}
+		ix, err := LoadIndex(context.Background(), strings.NewReader(in), LoadOptions{Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := ix.Report()
+		if rep.ErrorCount != bad {
+			t.Fatalf("index: %d errors, reader %d", rep.ErrorCount, bad)
+		}
+		if want := min(rows, 1); ix.Len() != want {
+			t.Fatalf("index holds %d rows, want %d (the second line duplicates the first)", ix.Len(), want)
+		}
+		for m := range ix.All() {
+			if got, ok := ix.Lookup(m.Address); !ok || got != m {
+				t.Fatalf("Lookup(%q) = %v %v", m.Address, ok, got)
+			}
+			if m.Owner.Family != "" {
+				found := false
+				for n := range ix.SearchName(m.Owner.Family, m.Owner.Given) {
+					found = found || n == m
+				}
+				if !found && foldString(m.Owner.Family) == string(appendFolded(nil, m.Owner.Family, 254)) {
+					t.Fatalf("SearchName(%q, %q) misses the row", m.Owner.Family, m.Owner.Given)
+				}
+			}
+		}
+	})
+}
+
+// FuzzListeBlanche: any input is a list or an error wrapping
+// ErrListeBlanche; a list answers Contains for each of its names.
+func FuzzListeBlanche(f *testing.F) {
+	data, err := os.ReadFile("testdata/listeblanche.xml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add(append(bytes.Clone(data), []byte("</ListeBlancheMSSante>")...))
+	f.Add([]byte(`<ListeBlancheMSSante xmlns="https://listeblanche.mssante.fr/schema"><ListeDomaines><Domaine><Nom>ü.fr</Nom></Domaine></ListeDomaines>`))
+	f.Add([]byte(`<x/>`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		lb, err := ParseListeBlanche(bytes.NewReader(in))
+		if err != nil {
+			if !errors.Is(err, ErrListeBlanche) {
+				t.Fatalf("error %v does not wrap ErrListeBlanche", err)
+			}
+			return
+		}
+		for _, d := range lb.Domains {
+			if !lb.Contains(d.Name) || !lb.Contains(d.ASCII) {
+				t.Fatalf("Contains(%q) false for a listed name", d.Name)
+			}
+		}
+	})
+}
+
+// FuzzBundle decodes arbitrary JSON as a FHIR Bundle: no panic, errors
+// wrap ErrBundle, and every mailbox found has its source set.
+func FuzzBundle(f *testing.F) {
+	for _, name := range []string{"practitioner.json", "practitionerrole.json", "organization.json", "practitioner-v1.json"} {
+		b, err := os.ReadFile("testdata/fhir/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + string(b) + `,"search":{"mode":"match"}}]}`))
+	}
+	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":null}]}`))
+	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Practitioner","telecom":7}}]}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var b Bundle
+		if err := json.Unmarshal(in, &b); err != nil {
+			return
+		}
+		_ = b.Next()
+		rs, err := b.Decode()
+		if err != nil {
+			if !errors.Is(err, ErrBundle) {
+				t.Fatalf("error %v does not wrap ErrBundle", err)
+			}
+			return
+		}
+		var ms []Mailbox
+		for _, p := range rs.Practitioners {
+			ms = append(ms, p.Mailboxes()...)
+			_ = p.Person()
+		}
+		for _, r := range rs.PractitionerRoles {
+			ms = append(ms, r.Mailboxes()...)
+		}
+		for _, o := range rs.Organizations {
+			ms = append(ms, o.Mailboxes()...)
+		}
+		for _, m := range ms {
+			if m.Source != FromAPI || m.Address == "" || m.Type == "" {
+				t.Fatalf("mailbox %+v", m)
+			}
+		}
+	})
+}
