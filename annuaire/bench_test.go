@@ -1,0 +1,193 @@
+package annuaire
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecdaf744/gomss/annuaire/annuairetest"
+	"github.com/ecdaf744/gomss/internal/testenv"
+)
+
+// BenchmarkExtraction measures, on a generated extraction of the national
+// size (536,000 rows, ≈ 88 MB, made once in a temporary directory):
+//
+//   - load+index: LoadIndexFile, all indexes built (MB/s and ns/op);
+//   - python-csv: the peer, Python's csv module streaming the same file
+//     (/usr/bin/python3, timed inside the interpreter, start-up excluded),
+//     with the ratio to load+index as "x-slower-than-go";
+//   - peak-rss: a fresh process loading the file, its VmHWM (peak
+//     resident set) in MB and as a multiple of the file size;
+//   - lookup: exact address lookups (case-insensitive);
+//   - search-name: name-prefix searches, first 20 results.
+func BenchmarkExtraction(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "Extraction_Correspondance_MSSante_202608250215.txt")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := annuairetest.WriteExtraction(f, annuairetest.ExtractionOptions{Seed: 1})
+	if err2 := f.Close(); err == nil {
+		err = err2
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	var goNs float64
+	b.Run("load+index", func(b *testing.B) {
+		b.SetBytes(st.Bytes)
+		b.ReportAllocs()
+		for b.Loop() {
+			ix, err := LoadIndexFile(context.Background(), path, LoadOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ix.Len() != st.Rows {
+				b.Fatalf("%d rows indexed, want %d", ix.Len(), st.Rows)
+			}
+		}
+		goNs = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	b.Run("python-csv", func(b *testing.B) {
+		py := testenv.LookPath(b, "python3", "/usr/bin/python3")
+		script := `import csv, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+total, rows = 0.0, 0
+for _ in range(n):
+    t = time.perf_counter()
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = sum(1 for _ in csv.reader(f, delimiter="|"))
+    total += time.perf_counter() - t
+print(total, rows)
+`
+		b.SetBytes(st.Bytes)
+		out, err := exec.Command(py, "-c", script, path, strconv.Itoa(b.N)).Output()
+		if err != nil {
+			b.Fatalf("python: %v", err)
+		}
+		var secs float64
+		var rows int
+		if _, err := fmt.Sscan(string(out), &secs, &rows); err != nil || rows != st.Rows+1 {
+			b.Fatalf("python printed %q (want %d rows with the header)", out, st.Rows+1)
+		}
+		ns := secs * 1e9 / float64(b.N)
+		b.ReportMetric(ns, "ns/op")
+		b.ReportMetric(float64(st.Bytes)/secs*float64(b.N)/1e6, "MB/s")
+		if goNs > 0 {
+			b.ReportMetric(ns/goNs, "x-slower-than-go")
+		}
+	})
+	b.Run("peak-rss", func(b *testing.B) {
+		exe, err := os.Executable()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var hwm, elapsed float64
+		for b.Loop() {
+			cmd := exec.Command(exe, "-test.run=^TestLoadChild$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "MSS_ANNUAIRE_LOAD="+path)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				b.Fatalf("child: %v\n%s", err, out)
+			}
+			kb, ns, ok := parseChild(string(out))
+			if !ok {
+				b.Fatalf("child printed %q", out)
+			}
+			hwm = max(hwm, kb)
+			elapsed += ns
+		}
+		b.ReportMetric(hwm/1024, "peak-MB")
+		b.ReportMetric(hwm*1024/float64(st.Bytes), "peak/file")
+		b.ReportMetric(elapsed/float64(b.N)/1e6, "cold-load-ms")
+	})
+	ix, err := LoadIndexFile(context.Background(), path, LoadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var addrs []string
+	rng := rand.New(rand.NewPCG(1, 2))
+	for m := range ix.All() {
+		if rng.IntN(500) == 0 {
+			addrs = append(addrs, m.Address)
+		}
+	}
+	b.Run("lookup", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, ok := ix.Lookup(addrs[i%len(addrs)]); !ok {
+				b.Fatal("not found")
+			}
+			i++
+		}
+	})
+	queries := []string{"mar", "dup", "lef", "ber", "rob", "mor", "gar", "leg", "ch", "s", "dubois", "vin", "fa", "ri", "pet", "lamb"}
+	b.Run("search-name", func(b *testing.B) {
+		b.ReportAllocs()
+		i, found := 0, 0
+		for b.Loop() {
+			n := 0
+			for range ix.SearchName(queries[i%len(queries)], "") {
+				n++
+				if n == 20 {
+					break
+				}
+			}
+			found += n
+			i++
+		}
+		if found == 0 {
+			b.Fatal("no name found")
+		}
+	})
+}
+
+// parseChild reads "VmHWM <kB> elapsed <ns>" from the child's output.
+func parseChild(out string) (kb, ns float64, ok bool) {
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var a, b float64
+		if n, _ := fmt.Sscanf(sc.Text(), "annuaire-child VmHWM %g elapsed %g", &a, &b); n == 2 {
+			return a, b, true
+		}
+	}
+	return 0, 0, false
+}
+
+// TestLoadChild is the child process of the peak-rss benchmark: it loads
+// the file named by MSS_ANNUAIRE_LOAD and prints its peak resident set.
+// Without the variable it does nothing.
+func TestLoadChild(t *testing.T) {
+	path := os.Getenv("MSS_ANNUAIRE_LOAD")
+	if path == "" {
+		t.Skip("child of BenchmarkExtraction/peak-rss only")
+	}
+	start := time.Now()
+	ix, err := LoadIndexFile(context.Background(), path, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			fmt.Printf("annuaire-child VmHWM %g elapsed %d\n", kb, elapsed.Nanoseconds())
+		}
+	}
+	if ix.Len() == 0 {
+		t.Fatal("empty index")
+	}
+}
