@@ -175,13 +175,11 @@ const (
 	systemRPPSv1     = "http://rpps.fr"
 	systemIDNPS      = "urn:oid:1.2.250.1.71.4.2.1"
 	systemIDNST      = "urn:oid:1.2.250.1.71.4.2.2"
-	systemFINESS     = "https://finess.esante.gouv.fr"
 	systemSIRENSIRET = "https://sirene.fr"
 	systemRPPSRang   = "https://rppsrang.esante.gouv.fr"
 	tagG15           = "TRE_G15-ProfessionSante"
 	tagR09           = "TRE_R09-CategorieProfessionnelle"
 	tagR38           = "TRE_R38-SpecialiteOrdinale"
-	tagR21           = "TRE_R21-Fonction"
 )
 
 // isV1MailboxExt recognises the legacy API v1 resource extension MailboxMSS

@@ -336,10 +336,7 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 		} else {
 			end += off
 		}
-		line := s[off:end]
-		if strings.HasSuffix(line, "\r") {
-			line = line[:len(line)-1]
-		}
+		line := strings.TrimSuffix(s[off:end], "\r")
 		ix.lineStart[rec] = uint32(c.from + off)
 		off = end + 1
 		if line == "" {

@@ -250,15 +250,14 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) int {
 	if path == "_page" {
 		return s.page(w, r.Form.Get("id"))
 	}
-	typ, search := path, false
+	typ := path
 	if r.Method == http.MethodPost {
 		t, ok := strings.CutSuffix(path, "/_search")
 		if !ok {
 			return outcome(w, http.StatusMethodNotAllowed, "not-supported", "POST is only allowed on [type]/_search")
 		}
-		typ, search = t, true
+		typ = t
 	}
-	_ = search
 	if !knownTypes[typ] {
 		return outcome(w, http.StatusNotFound, "processing", fmt.Sprintf("HAPI-0302: Unknown resource type '%s' - Server knows how to handle: [Practitioner, PractitionerRole, Device, Organization, HealthcareService]", typ))
 	}
