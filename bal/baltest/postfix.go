@@ -1,0 +1,209 @@
+package baltest
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// PostfixConfig configures [StartPostfix]. The zero value gives a Postfix
+// relaying to a new Dovecot with a new PKI.
+type PostfixConfig struct {
+	// Dovecot receives the mail of the test domains over LMTP. Nil means
+	// StartDovecot(t, DovecotConfig{PKI: PKI}).
+	Dovecot *Dovecot
+
+	// PKI provides the server certificate and the authorities client
+	// certificates must chain to. Nil means the Dovecot's PKI (or a new one
+	// when Dovecot is nil too).
+	PKI *PKI
+
+	// Domains are the mail domains relayed to Dovecot; mail to any other
+	// domain is bounced with 5.1.2. Empty means the domains of the Dovecot
+	// users.
+	Domains []string
+
+	// DeniedCerts are refused at RCPT by fingerprint (check_ccert_access),
+	// in addition to the PKI's Revoked certificate: Postfix does not read
+	// CRLs.
+	DeniedCerts []*x509.Certificate
+
+	// Binary is the postfix command. Empty means "postfix" on PATH, then
+	// /usr/sbin/postfix.
+	Binary string
+}
+
+// Postfix is a running Postfix 3 (Debian package postfix) on loopback,
+// started by [StartPostfix]: a submission service that accepts mail only
+// over STARTTLS from clients presenting a certificate of the PKI, advertises
+// DSN (RFC 3461), and relays to Dovecot's LMTP.
+type Postfix struct {
+	// SubmissionAddr is the SMTP submission listener (STARTTLS required),
+	// as host:port.
+	SubmissionAddr string
+	// Dir holds the configuration (Dir/etc), the queue and the log.
+	Dir string
+	// LogPath is Postfix's log file.
+	LogPath string
+	// PKI and Dovecot are the ones the server uses.
+	PKI     *PKI
+	Dovecot *Dovecot
+
+	bin, confDir string
+	stopOnce     sync.Once
+}
+
+// StartPostfix starts Postfix as root from a temporary directory (its own
+// configuration directory, postfix -c) and stops it when the test ends. It
+// skips the test (fails under MSS_REQUIRE=all) when Postfix or Dovecot is
+// not installed or the process is not root, and fails it when Postfix does
+// not start; the error then holds the end of its log. When the test fails,
+// the end of Postfix's log is logged.
+func StartPostfix(t testing.TB, cfg PostfixConfig) *Postfix {
+	t.Helper()
+	bin := cfg.Binary
+	if bin == "" {
+		bin = findBinary(t, "postfix", "postfix", "/usr/sbin/postfix")
+	}
+	requireRoot(t, "postfix")
+	p := cfg.PKI
+	if p == nil && cfg.Dovecot != nil {
+		p = cfg.Dovecot.PKI
+	}
+	if p == nil {
+		var err error
+		if p, err = NewPKI(nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dv := cfg.Dovecot
+	if dv == nil {
+		dv = StartDovecot(t, DovecotConfig{PKI: p})
+	}
+	pf, err := startPostfix(t, bin, cfg, p, dv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pf
+}
+
+func startPostfix(t testing.TB, bin string, cfg PostfixConfig, p *PKI, dv *Dovecot) (*Postfix, error) {
+	pfUser, err := user.Lookup("postfix")
+	if err != nil {
+		return nil, fmt.Errorf("baltest: Postfix's user (created by the Debian package): %w", err)
+	}
+	uid, _ := strconv.Atoi(pfUser.Uid)
+	gid, _ := strconv.Atoi(pfUser.Gid)
+
+	dir := daemonDir(t, "postfix")
+	if err := mkdirs(dir, "etc", "pki", "queue", "data", "log"); err != nil {
+		return nil, err
+	}
+	if err := os.Chown(filepath.Join(dir, "data"), uid, gid); err != nil {
+		return nil, fmt.Errorf("baltest: %w", err)
+	}
+	files, err := p.WriteFiles(filepath.Join(dir, "pki"))
+	if err != nil {
+		return nil, err
+	}
+	doms := cfg.Domains
+	if len(doms) == 0 {
+		doms = domains(dv.Users)
+	}
+	pf := &Postfix{Dir: dir, LogPath: filepath.Join(dir, "log", "postfix.log"), PKI: p, Dovecot: dv, bin: bin, confDir: filepath.Join(dir, "etc")}
+	params := postfixParams{
+		Dir:      dir,
+		Hostname: DefaultServerName,
+		Domains:  strings.Join(doms, ", "),
+		LMTPAddr: dv.LMTPAddr,
+		Files:    files,
+	}
+	denied := append([]*x509.Certificate{p.Revoked.Cert}, cfg.DeniedCerts...)
+	for attempt := 1; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, fmt.Errorf("baltest: choosing a free port: %w", err)
+		}
+		pf.SubmissionAddr = fmt.Sprintf("127.0.0.1:%d", port)
+		params.SubmissionAddr = pf.SubmissionAddr
+		if err := writePostfixFiles(params, denied); err != nil {
+			return nil, err
+		}
+		err = pf.start()
+		if err == nil {
+			t.Cleanup(pf.Stop)
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("Postfix %s", logTail(pf.LogPath, 40))
+				}
+			})
+			return pf, nil
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "Address already in use") {
+			return nil, err
+		}
+	}
+}
+
+// start checks the configuration (which also creates the queue tree),
+// starts the master and waits until the submission port answers.
+func (pf *Postfix) start() error {
+	ctx := context.Background()
+	if _, err := run(ctx, nil, pf.bin, "-c", pf.confDir, "start"); err != nil {
+		pf.kill()
+		return fmt.Errorf("baltest: starting Postfix: %w\n%s", err, logTail(pf.LogPath, 20))
+	}
+	alive := func() error {
+		if pid := pf.masterPID(); pid != 0 && !processAlive(pid) {
+			return fmt.Errorf("Postfix master %d exited", pid)
+		}
+		return nil
+	}
+	if err := waitListening([]string{pf.SubmissionAddr}, alive, startTimeout); err != nil {
+		pf.kill()
+		return fmt.Errorf("baltest: Postfix did not start: %v\n%s", err, logTail(pf.LogPath, 30))
+	}
+	return nil
+}
+
+// masterPID reads the master's PID file (0 when absent).
+func (pf *Postfix) masterPID() int {
+	b, err := os.ReadFile(filepath.Join(pf.Dir, "queue", "pid", "master.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+// Stop stops Postfix ("postfix stop", then SIGTERM and SIGKILL to the
+// master if it is still there after 5 seconds). It is called when the test
+// ends; calling it earlier is allowed.
+func (pf *Postfix) Stop() {
+	pf.stopOnce.Do(pf.kill)
+}
+
+func (pf *Postfix) kill() {
+	pid := pf.masterPID()
+	exec.Command(pf.bin, "-c", pf.confDir, "stop").Run()
+	deadline := time.Now().Add(5 * time.Second)
+	for pid != 0 && processAlive(pid) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	killWait(pid, time.Second)
+}
+
+// Log returns Postfix's log so far.
+func (pf *Postfix) Log() string {
+	b, _ := os.ReadFile(pf.LogPath)
+	return string(b)
+}
