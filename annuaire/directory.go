@@ -101,7 +101,7 @@ func Compare(old, new *Index) *Diff {
 // their rows.
 func (ix *Index) byAddress() iter.Seq2[string, []Mailbox] {
 	return func(yield func(string, []Mailbox) bool) {
-		for i := range ix.lineStart {
+		for i := range ix.n {
 			if !ix.live(i) {
 				continue
 			}

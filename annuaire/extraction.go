@@ -78,6 +78,7 @@ type layout struct {
 	ncols int
 	pos   [numFields]int16 // column index of each field, -1 when absent
 	span  int              // columns to store per row: 1 + highest known column
+	field [maxColumns]int8 // field of each column, -1 when unknown
 }
 
 // Header describes the header line of an extraction.
@@ -122,6 +123,9 @@ func parseHeader(line string) (layout, Header, error) {
 	for i := range l.pos {
 		l.pos[i] = -1
 	}
+	for i := range l.field {
+		l.field[i] = -1
+	}
 	for i, n := range names {
 		f, ok := known[headerKey(n)]
 		if !ok {
@@ -132,6 +136,7 @@ func parseHeader(line string) (layout, Header, error) {
 			return l, h, fmt.Errorf("%w: column %q appears twice (columns %d and %d)", ErrHeader, n, l.pos[f]+1, i+1)
 		}
 		l.pos[f] = int16(i)
+		l.field[i] = int8(f)
 		if i+1 > l.span {
 			l.span = i + 1
 		}
@@ -315,31 +320,52 @@ func luhnOK(s string) bool {
 
 // mailbox builds the Mailbox of a split row.
 func (l *layout) mailbox(line string, starts []uint16, lineNo int) Mailbox {
-	c := func(f field) string { return l.col(line, starts, f) }
-	t := BALType(c(fType))
+	var m Mailbox
+	l.fill(&m, line, starts, lineNo)
+	return m
+}
+
+// fill sets *m from a split row.
+func (l *layout) fill(m *Mailbox, line string, starts []uint16, lineNo int) {
+	var v [numFields]string
+	for f, p := range l.pos {
+		if p < 0 {
+			continue
+		}
+		a, b := int(starts[p]), int(starts[p+1])-1
+		if a <= len(line) && b > a {
+			v[f] = line[a:b]
+		}
+	}
+	l.set(m, &v, lineNo)
+}
+
+// set sets *m from the values of the known fields.
+func (l *layout) set(m *Mailbox, v *[numFields]string, lineNo int) {
+	t := BALType(v[fType])
 	if !isBALType(string(t)) {
 		t, _ = ParseBALType(string(t))
 	}
-	d, _ := parseDigitization(c(fDigitization))
-	return Mailbox{
-		Address:      c(fAddress),
+	d, _ := parseDigitization(v[fDigitization])
+	*m = Mailbox{
+		Address:      v[fAddress],
 		Type:         t,
-		Service:      c(fService),
+		Service:      v[fService],
 		Digitization: d,
 		Owner: Person{
-			IDType: c(fPPIDType), ID: c(fPPID), IDNPS: c(fIDNPS),
-			Civility: c(fCivility), Family: c(fFamily), Given: c(fGiven),
-			Category:   Code{c(fCategory), c(fCategoryLabel)},
-			Profession: Code{c(fProfession), c(fProfessionLabel)},
-			Specialty:  Code{c(fSpecialty), c(fSpecialtyLabel)},
+			IDType: v[fPPIDType], ID: v[fPPID], IDNPS: v[fIDNPS],
+			Civility: v[fCivility], Family: v[fFamily], Given: v[fGiven],
+			Category:   Code{v[fCategory], v[fCategoryLabel]},
+			Profession: Code{v[fProfession], v[fProfessionLabel]},
+			Specialty:  Code{v[fSpecialty], v[fSpecialtyLabel]},
 		},
 		Structure: Structure{
-			IDType: c(fStructIDType), ID: c(fStructID),
-			Name: c(fName), TradeName: c(fTradeName),
-			Complement: c(fL2), Distribution: c(fL3), Number: c(fL4Number),
-			NumberSuffix: c(fL4Suffix), StreetType: c(fL4Type), Street: c(fL4Street),
-			Locality: c(fL5), CityLine: c(fL6), PostalCode: c(fPostalCode),
-			Department: c(fDepartment), Country: c(fCountry),
+			IDType: v[fStructIDType], ID: v[fStructID],
+			Name: v[fName], TradeName: v[fTradeName],
+			Complement: v[fL2], Distribution: v[fL3], Number: v[fL4Number],
+			NumberSuffix: v[fL4Suffix], StreetType: v[fL4Type], Street: v[fL4Street],
+			Locality: v[fL5], CityLine: v[fL6], PostalCode: v[fPostalCode],
+			Department: v[fDepartment], Country: v[fCountry],
 		},
 		Source: FromExtraction,
 		Line:   lineNo,

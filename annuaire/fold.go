@@ -1,6 +1,7 @@
 package annuaire
 
 import (
+	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -92,14 +93,27 @@ func foldString(s string) string {
 
 // lowerASCII appends s to dst with ASCII letters lower-cased (addresses and
 // domains are compared case-insensitively; non-ASCII domains are handled by
-// the liste blanche's IDNA form, not here).
+// the liste blanche's IDNA form, not here). Eight bytes are handled at a
+// time: in each byte below 0x80, the bit 0x20 is set when the byte is
+// within 'A'..'Z'.
 func lowerASCII(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
+	const ones = 0x0101010101010101
+	n := len(dst)
+	dst = append(dst, s...)
+	b := dst[n:]
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		x := w & (0x7f * ones)
+		ge := x + (0x80-'A')*ones   // high bit set where x >= 'A'
+		gt := x + (0x80-'Z'-1)*ones // high bit set where x > 'Z'
+		upper := ge &^ gt &^ w & (0x80 * ones)
+		binary.LittleEndian.PutUint64(b[i:], w|upper>>2)
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
 		}
-		dst = append(dst, c)
 	}
 	return dst
 }

@@ -2,6 +2,7 @@ package annuaire
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -30,10 +31,10 @@ type Index struct {
 	data      string
 	l         layout
 	span      int          // columns stored per record (l.span)
-	lens      []uint8      // per record, span column lengths; 255: see over
+	n         int          // records: one per line after the header
+	stride    int          // bytes per record in recs: 6 + span
+	recs      []byte       // per record: line offset (uint32 LE), line length (uint16 LE), span column lengths (255: see over)
 	over      map[int]int  // record*span+column → length, for columns of 255 bytes or more
-	lineStart []uint32     // per record, offset of its line in data; record i is line i+2
-	lineLen   []uint16     // per record, length of its line (without end of line)
 	bad       []bool       // per record, blank or malformed line (not indexed)
 	dup       []bool       // per record, identical to an earlier row (not indexed)
 	seed      maphash.Seed // hash seed of the tables
@@ -265,9 +266,9 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	if uint64(len(data)) > 1<<32-1 || n > 1<<31-2 {
 		return nil, fmt.Errorf("annuaire: extraction of %d bytes, %d lines: too large to index", len(data), n)
 	}
-	ix.lens = make([]uint8, n*ix.span)
-	ix.lineStart = make([]uint32, n)
-	ix.lineLen = make([]uint16, n)
+	ix.n = n
+	ix.stride = 6 + ix.span
+	ix.recs = make([]byte, n*ix.stride)
 	ix.bad = make([]bool, n)
 	ix.dup = make([]bool, n)
 	ix.names = make([]nameEnt, n)
@@ -337,7 +338,8 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 			end += off
 		}
 		line := strings.TrimSuffix(s[off:end], "\r")
-		ix.lineStart[rec] = uint32(c.from + off)
+		r := ix.recs[rec*ix.stride : (rec+1)*ix.stride]
+		binary.LittleEndian.PutUint32(r, uint32(c.from+off))
 		off = end + 1
 		if line == "" {
 			ix.bad[rec] = true
@@ -359,8 +361,8 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 			}
 			continue
 		}
-		ix.lineLen[rec] = uint16(len(line))
-		lens := ix.lens[rec*ix.span : (rec+1)*ix.span]
+		binary.LittleEndian.PutUint16(r[4:], uint16(len(line)))
+		lens := r[6:]
 		for j := range lens {
 			w := 0
 			if a, b := int(st[j]), int(st[j+1])-1; a <= len(line) && b > a {
@@ -424,10 +426,17 @@ func key8[S ~string | ~[]byte](b S) uint64 {
 // live reports whether record i is an indexed row.
 func (ix *Index) live(i int) bool { return !ix.bad[i] && !ix.dup[i] }
 
+// line returns the line of record i and its column lengths.
+func (ix *Index) line(i int) (string, []byte) {
+	r := ix.recs[i*ix.stride : (i+1)*ix.stride]
+	a := int(binary.LittleEndian.Uint32(r))
+	return ix.data[a : a+int(binary.LittleEndian.Uint16(r[4:]))], r[6:]
+}
+
 // starts fills st (len ≥ span+1) with the column starts of record i, as
 // splitRow does, and returns its line.
 func (ix *Index) starts(i int, st []uint16) string {
-	lens := ix.lens[i*ix.span : (i+1)*ix.span]
+	line, lens := ix.line(i)
 	off := 0
 	for k, w := range lens {
 		st[k] = uint16(off)
@@ -438,8 +447,7 @@ func (ix *Index) starts(i int, st []uint16) string {
 		off += n + 1
 	}
 	st[ix.span] = uint16(off)
-	a := int(ix.lineStart[i])
-	return ix.data[a : a+int(ix.lineLen[i])]
+	return line
 }
 
 // field returns one column of record i.
@@ -448,11 +456,11 @@ func (ix *Index) field(i int, f field) string {
 	if p < 0 {
 		return ""
 	}
-	lens := ix.lens[i*ix.span : (i+1)*ix.span]
+	line, lens := ix.line(i)
 	off := 0
-	for k := 0; k < p; k++ {
-		n := int(lens[k])
-		if n == 255 {
+	for k, w := range lens[:p] {
+		n := int(w)
+		if w == 255 {
 			n = ix.over[i*ix.span+k]
 		}
 		off += n + 1
@@ -461,24 +469,40 @@ func (ix *Index) field(i int, f field) string {
 	if n == 255 {
 		n = ix.over[i*ix.span+p]
 	}
-	if off+n > int(ix.lineLen[i]) {
+	if off+n > len(line) {
 		return ""
 	}
-	a := int(ix.lineStart[i]) + off
-	return ix.data[a : a+n]
+	return line[off : off+n]
 }
 
 func (ix *Index) mailbox(i int) Mailbox {
-	var buf [maxColumns + 1]uint16
-	st := buf[:ix.span+1]
-	line := ix.starts(i, st)
-	return ix.l.mailbox(line, st, i+2)
+	var m Mailbox
+	ix.fill(&m, i)
+	return m
+}
+
+// fill sets *m from record i, in one pass over its column lengths.
+func (ix *Index) fill(m *Mailbox, i int) {
+	line, lens := ix.line(i)
+	var v [numFields]string
+	off := 0
+	for k, w := range lens {
+		n := int(w)
+		if w == 255 {
+			n = ix.over[i*ix.span+k]
+		}
+		if f := ix.l.field[k]; f >= 0 && n > 0 && off+n <= len(line) {
+			v[f] = line[off : off+n]
+		}
+		off += n + 1
+	}
+	ix.l.set(m, &v, i+2)
 }
 
 // lineText returns the raw line of record i.
 func (ix *Index) lineText(i int) string {
-	a := int(ix.lineStart[i])
-	return ix.data[a : a+int(ix.lineLen[i])]
+	line, _ := ix.line(i)
+	return line
 }
 
 // tableSize returns a power of two at least twice n.
@@ -502,7 +526,7 @@ func (ix *Index) hashLower(s string) uint64 {
 func slotEntry(h uint64, rec int) uint64 { return h&^0xFFFFFFFF | uint64(rec+1) }
 
 func (ix *Index) buildAddresses() {
-	n := len(ix.lineStart)
+	n := ix.n
 	ix.addrTab = make([]uint64, tableSize(n))
 	mask := uint64(len(ix.addrTab) - 1)
 	distinct, dups := 0, 0
@@ -561,7 +585,7 @@ func idKey(buf []byte, id string) []byte {
 }
 
 func (ix *Index) buildIDs() {
-	n := len(ix.lineStart)
+	n := ix.n
 	ix.idTab = make([]uint32, tableSize(n))
 	mask := uint64(len(ix.idTab) - 1)
 	for i := range n {
@@ -668,7 +692,7 @@ func departmentOf(dept, cp string) string {
 }
 
 func (ix *Index) buildChains() {
-	n := len(ix.lineStart)
+	n := ix.n
 	ix.byProf.init(n, true)
 	ix.byPostal.init(n, true)
 	ix.byDept.init(n, true)
@@ -778,7 +802,7 @@ func (ix *Index) Len() int { return ix.report.Mailboxes }
 // All iterates over the indexed rows in file order.
 func (ix *Index) All() iter.Seq[Mailbox] {
 	return func(yield func(Mailbox) bool) {
-		for i := range ix.lineStart {
+		for i := range ix.n {
 			if ix.live(i) && !yield(ix.mailbox(i)) {
 				return
 			}
@@ -791,16 +815,27 @@ func (ix *Index) All() iter.Seq[Mailbox] {
 // An address attached to several structures has several rows: see
 // LookupAll.
 func (ix *Index) Lookup(addr string) (m Mailbox, ok bool) {
+	if ix == nil || len(ix.addrTab) == 0 || len(addr) > 254 {
+		return Mailbox{}, false
+	}
+	h := ix.hashLower(addr)
+	mask := uint64(len(ix.addrTab) - 1)
 	best := -1
-	for i := range ix.addrRecords(addr) {
-		if best < 0 || i < best {
-			best = i
+	for slot := h & mask; ix.addrTab[slot] != 0; slot = (slot + 1) & mask {
+		e := ix.addrTab[slot]
+		if e>>32 != h>>32 {
+			continue
+		}
+		j := int(e&0xFFFFFFFF) - 1
+		if (best < 0 || j < best) && equalFoldASCII(ix.field(j, fAddress), addr) {
+			best = j
 		}
 	}
 	if best < 0 {
 		return Mailbox{}, false
 	}
-	return ix.mailbox(best), true
+	ix.fill(&m, best)
+	return m, true
 }
 
 // LookupAll returns every row for an address, in file order.
