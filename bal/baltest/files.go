@@ -30,6 +30,10 @@ type Files struct {
 
 	// Leaf certificates (followed by their chain) and PKCS#8 keys.
 	Server, CPS, ORG, Revoked, Expired, WrongHost LeafFiles
+
+	// ORGPKCS12 holds the ORG certificate, its chain and its key as a
+	// PKCS#12 file (org.p12) protected by PKCS12Password.
+	ORGPKCS12 string
 }
 
 // LeafFiles are the files of one leaf certificate.
@@ -68,6 +72,11 @@ func (p *PKI) WriteFiles(dir string) (Files, error) {
 	f.Revoked = w.leaf("revoked", p.Revoked)
 	f.Expired = w.leaf("expired", p.Expired)
 	f.WrongHost = w.leaf("wronghost", p.WrongHost)
+	p12, err := p.ORG.PKCS12(PKCS12Password)
+	if err != nil {
+		return Files{}, err
+	}
+	f.ORGPKCS12 = w.file("org.p12", p12, 0o600)
 	if w.err != nil {
 		return Files{}, w.err
 	}

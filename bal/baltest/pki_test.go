@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
@@ -203,5 +204,51 @@ func TestPKICRL(t *testing.T) {
 	}
 	if srv.Requests() != 2 {
 		t.Errorf("server counted %d requests, want 2", srv.Requests())
+	}
+}
+
+// TestPKCS12OpenSSL decodes the ORG PKCS#12 file with OpenSSL: right
+// password gives back the key and the chain, a wrong one fails the MAC.
+func TestPKCS12OpenSSL(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl not installed")
+	}
+	p := sharedPKI(t)
+	f, err := p.WriteFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(openssl, "pkcs12", "-in", f.ORGPKCS12, "-passin", "pass:"+PKCS12Password, "-nodes").CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl pkcs12: %v\n%s", err, out)
+	}
+	var certs [][]byte
+	var key []byte
+	for rest := out; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		switch b.Type {
+		case "CERTIFICATE":
+			certs = append(certs, b.Bytes)
+		case "PRIVATE KEY":
+			key = b.Bytes
+		}
+	}
+	if len(certs) != 2 || !bytes.Equal(certs[0], p.ORG.Cert.Raw) || !bytes.Equal(certs[1], p.ElementaireOrganisations.Cert.Raw) {
+		t.Errorf("certificates in the PKCS#12 file: %d, want the ORG leaf then its intermediate", len(certs))
+	}
+	k, err := x509.ParsePKCS8PrivateKey(key)
+	if err != nil || !p.ORG.Key.Equal(k) {
+		t.Errorf("key in the PKCS#12 file: %v", err)
+	}
+	if !strings.Contains(string(out), "localKeyID") || !strings.Contains(string(out), "friendlyName: baltest") {
+		t.Errorf("bag attributes missing:\n%s", out)
+	}
+	out, err = exec.Command(openssl, "pkcs12", "-in", f.ORGPKCS12, "-passin", "pass:faux", "-nodes").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Mac verify error") {
+		t.Errorf("wrong password: %v\n%s", err, out)
 	}
 }
