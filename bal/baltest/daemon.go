@@ -108,17 +108,24 @@ func waitListening(addrs []string, alive func() error, timeout time.Duration) er
 	return nil
 }
 
-// logTail returns the last lines of a log file, for error messages.
+// logTail returns the last lines of a log file, for error messages,
+// leaving out the OpenSSL state trace Dovecot's verbose_ssl writes
+// ("Debug: SSL: where=..."), which would crowd out everything else.
 func logTail(path string, lines int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Sprintf("(log %s: %v)", path, err)
 	}
-	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(all) > lines {
-		all = all[len(all)-lines:]
+	var kept []string
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		if !strings.Contains(l, "Debug: SSL: where=") {
+			kept = append(kept, l)
+		}
 	}
-	return "log " + path + ":\n\t" + strings.Join(all, "\n\t")
+	if len(kept) > lines {
+		kept = kept[len(kept)-lines:]
+	}
+	return "log " + path + ":\n\t" + strings.Join(kept, "\n\t")
 }
 
 // run runs a command with a timeout and returns its combined output in the
@@ -168,4 +175,15 @@ func findBinary(t testing.TB, component, name, fallback string) string {
 		return p
 	}
 	return testenv.LookPath(t, component, fallback)
+}
+
+// writeServerFiles writes the PKI's files into dir, with leaf (when not
+// nil) as the server certificate.
+func writeServerFiles(dir string, p *PKI, leaf *Leaf) (Files, error) {
+	files, err := p.WriteFiles(dir)
+	if err != nil || leaf == nil {
+		return files, err
+	}
+	files.Server, err = WriteLeaf(dir, "server-presented", leaf)
+	return files, err
 }

@@ -28,6 +28,11 @@ type DovecotConfig struct {
 	// Users are the mailboxes. Empty means DefaultUsers(PKI).
 	Users []MailUser
 
+	// ServerLeaf is the certificate the server presents. Nil means
+	// PKI.Server; PKI.WrongHost or PKI.Expired let a test check that a
+	// client refuses the operator.
+	ServerLeaf *Leaf
+
 	// RequireClientCert makes every authentication need a valid client
 	// certificate, whatever the mechanism (Dovecot's
 	// auth_ssl_require_client_cert). By default only EXTERNAL needs one, so
@@ -134,7 +139,7 @@ func startDovecot(t testing.TB, bin string, cfg DovecotConfig) (*Dovecot, error)
 	if err := os.Chown(filepath.Join(dir, "mail"), uid, gid); err != nil {
 		return nil, fmt.Errorf("baltest: %w", err)
 	}
-	files, err := p.WriteFiles(filepath.Join(dir, "pki"))
+	files, err := writeServerFiles(filepath.Join(dir, "pki"), p, cfg.ServerLeaf)
 	if err != nil {
 		return nil, err
 	}

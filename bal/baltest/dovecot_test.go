@@ -3,6 +3,8 @@ package baltest
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +133,22 @@ func TestDovecotTLS12PKCS1(t *testing.T) {
 	lmtpDeliver(t, d.LMTPAddr, ORGUser, []string{CPSUser}, testMessage)
 	if n, err := d.WaitMessages(ctx, CPSUser, 1); err != nil || n != 1 {
 		t.Errorf("WaitMessages: %d, %v", n, err)
+	}
+}
+
+// TestDovecotServerLeaf serves the WrongHost certificate: a client checking
+// the host name refuses the server.
+func TestDovecotServerLeaf(t *testing.T) {
+	p := sharedPKI(t)
+	d := StartDovecot(t, DovecotConfig{PKI: p, ServerLeaf: p.WrongHost})
+	_, err := dialIMAP(t, d.IMAPSAddr, false, p.ClientTLSConfig(p.CPS))
+	var hostErr x509.HostnameError
+	if !errors.As(err, &hostErr) || hostErr.Certificate.Subject.CommonName != WrongHostName {
+		t.Errorf("handshake with the wrong-host certificate: %v, want an x509.HostnameError", err)
+	}
+	cfg := p.ClientTLSConfig(p.CPS)
+	cfg.ServerName = WrongHostName
+	if _, err := dialIMAP(t, d.IMAPSAddr, false, cfg); err != nil {
+		t.Errorf("handshake naming %s: %v", WrongHostName, err)
 	}
 }

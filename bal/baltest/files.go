@@ -83,6 +83,14 @@ func (p *PKI) WriteFiles(dir string) (Files, error) {
 	return f, nil
 }
 
+// WriteLeaf writes a leaf's certificate (with its chain) and key into dir
+// as <name>.pem and <name>.key.
+func WriteLeaf(dir, name string, l *Leaf) (LeafFiles, error) {
+	w := writer{dir: dir}
+	f := w.leaf(name, l)
+	return f, w.err
+}
+
 // writer writes files into dir and keeps the first error.
 type writer struct {
 	dir string

@@ -27,6 +27,10 @@ type PostfixConfig struct {
 	// when Dovecot is nil too).
 	PKI *PKI
 
+	// ServerLeaf is the certificate the server presents. Nil means
+	// PKI.Server.
+	ServerLeaf *Leaf
+
 	// Domains are the mail domains relayed to Dovecot; mail to any other
 	// domain is bounced with 5.1.2. Empty means the domains of the Dovecot
 	// users.
@@ -111,7 +115,7 @@ func startPostfix(t testing.TB, bin string, cfg PostfixConfig, p *PKI, dv *Dovec
 	if err := os.Chown(filepath.Join(dir, "data"), uid, gid); err != nil {
 		return nil, fmt.Errorf("baltest: %w", err)
 	}
-	files, err := p.WriteFiles(filepath.Join(dir, "pki"))
+	files, err := writeServerFiles(filepath.Join(dir, "pki"), p, cfg.ServerLeaf)
 	if err != nil {
 		return nil, err
 	}
