@@ -35,8 +35,7 @@ type Index struct {
 	stride    int          // bytes per record in recs: 6 + span
 	recs      []byte       // per record: line offset (uint32 LE), line length (uint16 LE), span column lengths (255: see over)
 	over      map[int]int  // record*span+column → length, for columns of 255 bytes or more
-	bad       []bool       // per record, blank or malformed line (not indexed)
-	dup       []bool       // per record, identical to an earlier row (not indexed)
+	dup       bitset       // per record, identical to an earlier row (not indexed)
 	seed      maphash.Seed // hash seed of the tables
 	addrTab   []uint64     // open addressing on lower-cased address: hash>>32<<32 | record+1
 	idTab     []uint32     // open addressing on IDNPS: record+1
@@ -269,8 +268,7 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	ix.n = n
 	ix.stride = 6 + ix.span
 	ix.recs = make([]byte, n*ix.stride)
-	ix.bad = make([]bool, n)
-	ix.dup = make([]bool, n)
+	ix.dup = make(bitset, (n+63)/64)
 	ix.names = make([]nameEnt, n)
 	ix.arenas = make([][]byte, len(chunks))
 	for i := range chunks {
@@ -301,7 +299,8 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	}
 
 	// Phase 2: build the indexes in parallel. Only the address table
-	// writes ix.dup; the other builders do not read it.
+	// writes ix.dup; the other builders do not read it (a bitset shared
+	// by goroutines would race on its words).
 	wg.Go(ix.buildAddresses)
 	wg.Go(func() { ix.buildNames(chunks) })
 	wg.Go(func() {
@@ -342,7 +341,7 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 		binary.LittleEndian.PutUint32(r, uint32(c.from+off))
 		off = end + 1
 		if line == "" {
-			ix.bad[rec] = true
+			binary.LittleEndian.PutUint16(r[4:], badLine)
 			continue
 		}
 		lineNo := rec + 2
@@ -354,7 +353,7 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 			err = ix.l.checkRow(lineNo, line, st, found, &c.warn)
 		}
 		if err != nil {
-			ix.bad[rec] = true
+			binary.LittleEndian.PutUint16(r[4:], badLine)
 			c.errCount++
 			if len(c.errs) < maxErrors {
 				c.errs = append(c.errs, err.(*LineError))
@@ -424,7 +423,22 @@ func key8[S ~string | ~[]byte](b S) uint64 {
 }
 
 // live reports whether record i is an indexed row.
-func (ix *Index) live(i int) bool { return !ix.bad[i] && !ix.dup[i] }
+func (ix *Index) live(i int) bool { return !ix.bad(i) && !ix.dup.has(i) }
+
+// badLine marks, in place of its length, a record whose line is blank or
+// malformed (lines are at most maxIndexLine bytes).
+const badLine = 0xFFFF
+
+// bad reports whether record i is a blank or malformed line.
+func (ix *Index) bad(i int) bool {
+	return binary.LittleEndian.Uint16(ix.recs[i*ix.stride+4:]) == badLine
+}
+
+// bitset is a set of record numbers.
+type bitset []uint64
+
+func (b bitset) has(i int) bool { return b[i>>6]&(1<<(i&63)) != 0 }
+func (b bitset) set(i int)      { b[i>>6] |= 1 << (i & 63) }
 
 // line returns the line of record i and its column lengths.
 func (ix *Index) line(i int) (string, []byte) {
@@ -531,7 +545,7 @@ func (ix *Index) buildAddresses() {
 	mask := uint64(len(ix.addrTab) - 1)
 	distinct, dups := 0, 0
 	for i := range n {
-		if ix.bad[i] {
+		if ix.bad(i) {
 			continue
 		}
 		addr := ix.field(i, fAddress)
@@ -544,14 +558,14 @@ func (ix *Index) buildAddresses() {
 				if equalFoldASCII(ix.field(j, fAddress), addr) {
 					seen = true
 					if ix.lineText(i) == ix.lineText(j) {
-						ix.dup[i] = true
+						ix.dup.set(i)
 						break
 					}
 				}
 			}
 			slot = (slot + 1) & mask
 		}
-		if ix.dup[i] {
+		if ix.dup.has(i) {
 			dups++
 			continue
 		}
@@ -589,7 +603,7 @@ func (ix *Index) buildIDs() {
 	ix.idTab = make([]uint32, tableSize(n))
 	mask := uint64(len(ix.idTab) - 1)
 	for i := range n {
-		if ix.bad[i] {
+		if ix.bad(i) {
 			continue
 		}
 		id := ix.field(i, fIDNPS)
@@ -633,11 +647,13 @@ func numKey(key string) int {
 	return numBase[len(key)] + v
 }
 
-func (c *chain) init(n int, numeric bool) {
+// init prepares a chain of n records whose keys of up to digits digits
+// (0 for none) are held in an array.
+func (c *chain) init(n int, digits int) {
 	c.head = make(map[string]int32)
 	c.next = make([]int32, n)
-	if numeric {
-		c.num = make([]int32, numBase[6])
+	if digits > 0 {
+		c.num = make([]int32, numBase[digits+1])
 		for i := range c.num {
 			c.num[i] = -1
 		}
@@ -646,7 +662,7 @@ func (c *chain) init(n int, numeric bool) {
 
 // push prepends record i to key's list (build in reverse file order).
 func (c *chain) push(key string, i int) {
-	if k := numKey(key); k >= 0 && c.num != nil {
+	if k := numKey(key); k >= 0 && k < len(c.num) {
 		c.next[i] = c.num[k]
 		c.num[k] = int32(i)
 		return
@@ -662,7 +678,7 @@ func (c *chain) push(key string, i int) {
 func (c *chain) all(key string) iter.Seq[int] {
 	return func(yield func(int) bool) {
 		h := int32(-1)
-		if k := numKey(key); k >= 0 && c.num != nil {
+		if k := numKey(key); k >= 0 && k < len(c.num) {
 			h = c.num[k]
 		} else if v, ok := c.head[key]; ok {
 			h = v
@@ -693,13 +709,13 @@ func departmentOf(dept, cp string) string {
 
 func (ix *Index) buildChains() {
 	n := ix.n
-	ix.byProf.init(n, true)
-	ix.byPostal.init(n, true)
-	ix.byDept.init(n, true)
-	ix.byDomain.init(n, false)
+	ix.byProf.init(n, 3) // TRE_G15 codes: 2 digits
+	ix.byPostal.init(n, 5)
+	ix.byDept.init(n, 3) // 01–95, 971–976
+	ix.byDomain.init(n, 0)
 	st := make([]uint16, ix.span+1)
 	for i := n - 1; i >= 0; i-- {
-		if ix.bad[i] {
+		if ix.bad(i) {
 			continue
 		}
 		line := ix.starts(i, st)
@@ -889,7 +905,7 @@ func (ix *Index) ByID(id string) []Mailbox {
 	var ids []int
 	for slot := maphash.Bytes(ix.seed, key) & mask; ix.idTab[slot] != 0; slot = (slot + 1) & mask {
 		j := int(ix.idTab[slot]) - 1
-		if ix.field(j, fIDNPS) == string(key) && !ix.dup[j] {
+		if ix.field(j, fIDNPS) == string(key) && !ix.dup.has(j) {
 			ids = append(ids, j)
 		}
 	}
@@ -946,7 +962,7 @@ func (ix *Index) SearchName(family, given string) iter.Seq[Mailbox] {
 					continue
 				}
 			}
-			if ix.dup[e.rec] {
+			if ix.dup.has(int(e.rec)) {
 				continue
 			}
 			if !yield(ix.mailbox(int(e.rec))) {
@@ -978,7 +994,7 @@ func (ix *Index) Domains() map[string]int {
 	out := make(map[string]int, len(ix.byDomain.head))
 	for d := range ix.byDomain.head {
 		for i := range ix.byDomain.all(d) {
-			if !ix.dup[i] {
+			if !ix.dup.has(i) {
 				out[d]++
 			}
 		}
@@ -992,7 +1008,7 @@ func (ix *Index) chainSeq(c *chain, key string) iter.Seq[Mailbox] {
 			return
 		}
 		for i := range c.all(key) {
-			if !ix.dup[i] && !yield(ix.mailbox(i)) {
+			if !ix.dup.has(i) && !yield(ix.mailbox(i)) {
 				return
 			}
 		}
