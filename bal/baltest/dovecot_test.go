@@ -152,3 +152,17 @@ func TestDovecotServerLeaf(t *testing.T) {
 		t.Errorf("handshake naming %s: %v", WrongHostName, err)
 	}
 }
+
+// TestDovecotSkipCRL shows that the refusal of the revoked certificate
+// comes from the CRL: without CRL checking the same certificate logs in.
+func TestDovecotSkipCRL(t *testing.T) {
+	p := sharedPKI(t)
+	d := StartDovecot(t, DovecotConfig{PKI: p, SkipCRL: true})
+	c, err := dialIMAP(t, d.IMAPAddr, true, p.ClientTLSConfig(p.Revoked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.authenticate("EXTERNAL", nil); err != nil {
+		t.Errorf("revoked certificate without CRL checking: %v", err)
+	}
+}
