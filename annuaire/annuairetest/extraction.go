@@ -21,8 +21,8 @@ type ExtractionOptions struct {
 	// Rows is the number of data rows (default 536,000, the real file's size).
 	Rows int
 	// Domains is the number of mail domains (default 5,000), spread with a
-	// heavy tail: one national domain holds about 12 % of the rows, the
-	// median domain a handful.
+	// heavy tail: the national domain of physicians holds about 12 % of
+	// the rows, the median domain about 5.
 	Domains int
 	// Seed selects the data; the same options always give the same bytes.
 	Seed uint64
@@ -75,7 +75,8 @@ var professions = []struct {
 }
 
 // nationalDomains: the order-wide domains of the national operator carry
-// the head of the distribution (first: about 12 % of all rows).
+// the head of the distribution: 30 % of a profession's personal mailboxes
+// (medecin.mssante.fr: about 12 % of all rows).
 var nationalDomains = []string{
 	"medecin.mssante.fr", "pharmacien.mssante.fr", "infirmier.mssante.fr",
 	"masseur-kinesitherapeute.mssante.fr", "chirurgien-dentiste.mssante.fr",
@@ -189,14 +190,16 @@ func (g *gen) setup(nd int) {
 		cum += p.weight
 		g.profCum = append(g.profCum, cum)
 	}
-	// Domain weights: 7 national domains (about 30 % of rows, 12 % for the
-	// first), then a Zipf-like tail over the others.
+	// Domain weights: the 7 national domains are mostly reached through
+	// their profession (see per); the others follow a Zipf-like tail.
 	g.domains = append(g.domains, nationalDomains...)
-	head := []float64{0.12, 0.05, 0.05, 0.03, 0.02, 0.015, 0.01}
+	head := []float64{0.001, 0.001, 0.001, 0.001, 0.001, 0.001, 0.001}
 	rest := nd - len(nationalDomains)
 	tail := 0.0
+	// 1/(k+5)^1.5 puts about 7 % of the rows on the largest of these
+	// domains and 4 to 5 on the median one, as in the real file.
 	for k := 1; k <= rest; k++ {
-		tail += 1 / math.Pow(float64(k), 1.25)
+		tail += 1 / math.Pow(float64(k+5), 1.5)
 	}
 	cum = 0
 	for _, h := range head {
@@ -205,7 +208,7 @@ func (g *gen) setup(nd int) {
 	}
 	left := 1 - cum
 	for k := 1; k <= rest; k++ {
-		cum += left * (1 / math.Pow(float64(k), 1.25)) / tail
+		cum += left * (1 / math.Pow(float64(k+5), 1.5)) / tail
 		g.domCum = append(g.domCum, cum)
 		g.domains = append(g.domains, g.domainName(k))
 	}
@@ -385,7 +388,7 @@ func (g *gen) per(shared bool) {
 	pr := professions[pi]
 	fam, giv := g.family(), givens[g.r.IntN(len(givens))]
 	var dom string
-	if pi < len(nationalDomains) && g.r.IntN(2) == 0 {
+	if pi < len(nationalDomains) && g.r.IntN(10) < 3 {
 		dom = nationalDomains[min(pi, len(nationalDomains)-1)]
 		g.domUsed[min(pi, len(nationalDomains)-1)] = true
 	} else {
