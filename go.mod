@@ -9,6 +9,7 @@ require (
 )
 
 require (
+	github.com/ThalesGroup/crypto11 v1.6.0
 	github.com/emersion/go-imap/v2 v2.0.0-beta.8
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
@@ -17,4 +18,9 @@ require (
 	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
-require golang.org/x/crypto v0.58.0 // indirect
+require (
+	github.com/miekg/pkcs11 v1.1.1 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
+	github.com/thales-e-security/pool v0.0.2 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+)

@@ -1,0 +1,5 @@
+//go:build cgo
+
+package bal
+
+import _ "github.com/ThalesGroup/crypto11"
