@@ -78,8 +78,11 @@ func (l *Loop) Run(ctx context.Context) error {
 		s, err := l.Receiver.Open(ctx)
 		if err != nil {
 			l.report(err)
-			if errors.Is(err, trace.ErrNotRecorded) {
-				return err // fail closed: no action without trace
+			var te *TokenError
+			if errors.Is(err, trace.ErrNotRecorded) || errors.As(err, &te) {
+				// fail closed: no action without trace; and a token that
+				// cannot be refreshed ends the session for good.
+				return err
 			}
 			sleep(ctx, backoff)
 			continue

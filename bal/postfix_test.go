@@ -186,3 +186,53 @@ func TestSendFailClosed(t *testing.T) {
 		t.Errorf("%d messages delivered although their trace could not be written", n)
 	}
 }
+
+// The loop waits with IDLE: a message delivered while it waits is handled
+// without polling; a token that can no longer be refreshed stops it.
+func TestLoopIdle(t *testing.T) {
+	e := newEnv(t)
+	pf := baltest.StartPostfix(t, baltest.PostfixConfig{PKI: e.pki, Dovecot: e.dc})
+	cps, _ := bal.NewCertificate(e.pki.CPS.TLSCertificate())
+	got := make(chan string, 4)
+	loop := &bal.Loop{
+		Receiver: e.receiver(t, cps, baltest.CPSUser),
+		Sender:   e.sender(t, pf, e.pki.CPS, baltest.CPSUser),
+		From:     mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Applicative, Entity: "PFI de test"},
+		Product:  "DEV000000",
+		Handler:  func(_ context.Context, m *mssante.Received) error { got <- m.MessageID; return nil },
+		Backoff:  100 * time.Millisecond,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- loop.Run(ctx) }()
+	time.Sleep(1500 * time.Millisecond) // the loop is now in IDLE
+	m := report(baltest.CPSUser)
+	m.ReadReceipt = false
+	if _, err := e.sender(t, pf, e.pki.ORG, baltest.ORGUser).Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-got:
+		if id != m.MessageID {
+			t.Errorf("handled %s, sent %s", id, m.MessageID)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the loop did not wake up on delivery\n%s", e.dc.Log())
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run: %v", err)
+	}
+
+	// Pro Santé Connect whose refresh fails: Run stops with a TokenError.
+	loop.Receiver = e.receiver(t, &bal.PSC{Source: failingSource{}, Username: baltest.CPSUser, Identity: trace.Actor{ID: "810002813839"}}, baltest.CPSUser)
+	err := loop.Run(context.Background())
+	var te *bal.TokenError
+	if !errors.As(err, &te) {
+		t.Errorf("Run with a dead token: %v", err)
+	}
+}
+
+type failingSource struct{}
+
+func (failingSource) Token() (*oauth2Token, error) { return nil, errors.New("refresh refused: session expired") }
