@@ -235,4 +235,6 @@ func TestLoopIdle(t *testing.T) {
 
 type failingSource struct{}
 
-func (failingSource) Token() (*oauth2Token, error) { return nil, errors.New("refresh refused: session expired") }
+func (failingSource) Token() (*oauth2Token, error) {
+	return nil, errors.New("refresh refused: session expired")
+}
