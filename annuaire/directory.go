@@ -146,7 +146,7 @@ func changedFields(a, b Mailbox) []string {
 	var out []string
 	for f := range va {
 		if va[f] != vb[f] {
-			out = append(out, Columns[f])
+			out = append(out, columnNames[f])
 		}
 	}
 	return out

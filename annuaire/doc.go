@@ -48,7 +48,7 @@
 //     urn:oid:1.2.250.1.71.4.2.2 (TRE_G07 type digit + identifier): FR Core
 //     and the IG's DP examples. RPPS, ADELI, FINESS, SIREN and SIRET carry a
 //     Luhn key (checked on real rows; failures are tolerated and counted).
-//   - Extraction: 31 "|"-separated columns (Columns), UTF-8, one header
+//   - Extraction: 31 "|"-separated columns (ColumnNames), UTF-8, one header
 //     line, no trailing "|", about 536,000 rows and 89 MB in August 2026,
 //     some addresses on two rows (two structures); the Dématérialisation
 //     raw format is not published, so true/1/O/oui and false/0/N/non are

@@ -47,13 +47,16 @@ const (
 	numFields
 )
 
-// Columns lists the 31 column names of the extraction file
+// ColumnNames returns the 31 column names of the extraction file
 // Extraction_Correspondance_MSSante, in the order of the published file.
 // Columns are found by name, so their order, extra columns and the absence
 // of optional ones do not matter; only "Adresse BAL" is required. Names are
 // matched ignoring case, accents and surrounding spaces, and the columns 21
 // to 31 are also recognised without their " structure BAL" suffix.
-var Columns = [numFields]string{
+func ColumnNames() []string { return append([]string(nil), columnNames[:]...) }
+
+// columnNames are the known columns, indexed by field.
+var columnNames = [numFields]string{
 	"Type de BAL", "Adresse BAL", "Type Identifiant PP", "Identifiant PP",
 	"Identification nationale PP", "Type identifiant structure", "Identification Structure",
 	"Service de rattachement", "Civilité d'exercice", "Nom d'exercice", "Prénom d'exercice",
@@ -114,7 +117,7 @@ func parseHeader(line string) (layout, Header, error) {
 		return l, h, fmt.Errorf("%w: %d columns, more than %d", ErrHeader, len(names), maxColumns)
 	}
 	known := make(map[string]field, 2*int(numFields))
-	for f, n := range Columns {
+	for f, n := range columnNames {
 		known[headerKey(n)] = field(f)
 		if k, ok := strings.CutSuffix(headerKey(n), " STRUCTURE BAL"); ok && f >= int(fL2) {
 			known[k] = field(f)
@@ -143,11 +146,11 @@ func parseHeader(line string) (layout, Header, error) {
 	}
 	for f, p := range l.pos {
 		if p < 0 {
-			h.Missing = append(h.Missing, Columns[f])
+			h.Missing = append(h.Missing, columnNames[f])
 		}
 	}
 	if l.pos[fAddress] < 0 {
-		return l, h, fmt.Errorf("%w: no %q column in %q", ErrHeader, Columns[fAddress], clip(line))
+		return l, h, fmt.Errorf("%w: no %q column in %q", ErrHeader, columnNames[fAddress], clip(line))
 	}
 	l.ncols = len(names)
 	h.Columns = names
@@ -254,12 +257,12 @@ func (l *layout) checkRow(lineNo int, line string, starts []uint16, found int, w
 	}
 	addr := l.col(line, starts, fAddress)
 	if _, _, err := SplitAddress(addr); err != nil {
-		return &LineError{Line: lineNo, Column: Columns[fAddress], Err: err}
+		return &LineError{Line: lineNo, Column: columnNames[fAddress], Err: err}
 	}
 	t := l.col(line, starts, fType)
 	if l.pos[fType] >= 0 && !isBALType(t) {
 		if _, err := ParseBALType(t); err != nil {
-			return &LineError{Line: lineNo, Column: Columns[fType], Err: err}
+			return &LineError{Line: lineNo, Column: columnNames[fType], Err: err}
 		}
 	}
 	// The line is kept: count what was tolerated.
