@@ -80,6 +80,15 @@ type Dovecot struct {
 	stderr    bytes.Buffer
 	introspec *introspection
 	stopOnce  sync.Once
+	bin       string
+}
+
+// Restart stops Dovecot (SIGTERM, as an operator restart does: open
+// sessions are cut) and starts it again on the same ports with the same
+// mailboxes, for fault tests.
+func (d *Dovecot) Restart() error {
+	d.kill()
+	return d.start(d.bin)
 }
 
 // StartDovecot starts Dovecot as root from a temporary directory and stops
@@ -143,7 +152,7 @@ func startDovecot(t testing.TB, bin string, cfg DovecotConfig) (*Dovecot, error)
 	if err != nil {
 		return nil, err
 	}
-	d := &Dovecot{Dir: dir, LogPath: filepath.Join(dir, "dovecot.log"), PKI: p, Users: users}
+	d := &Dovecot{Dir: dir, LogPath: filepath.Join(dir, "dovecot.log"), PKI: p, Users: users, bin: bin}
 	introspectionURL := cfg.IntrospectionURL
 	if introspectionURL == "" {
 		if d.introspec, err = startIntrospection(); err != nil {

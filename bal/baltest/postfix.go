@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -204,6 +205,68 @@ func (pf *Postfix) kill() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	killWait(pid, time.Second)
+}
+
+// Crash kills the Postfix master and every process it started
+// (SIGKILL, no clean shutdown): connections in progress are cut, as when
+// the server machine fails. Start it again with Restart.
+func (pf *Postfix) Crash() {
+	master := pf.masterPID()
+	if master == 0 {
+		return
+	}
+	for _, pid := range descendants(master) {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	syscall.Kill(master, syscall.SIGKILL)
+	killWait(master, time.Second)
+	os.Remove(filepath.Join(pf.Dir, "queue", "pid", "master.pid"))
+}
+
+// Restart starts Postfix again (after Crash or Stop) on the same port
+// with the same queue.
+func (pf *Postfix) Restart() error {
+	pf.kill()
+	return pf.start()
+}
+
+// descendants lists the processes whose parent chain leads to pid
+// (/proc/<pid>/stat field 4).
+func descendants(pid int) []int {
+	parent := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// "pid (comm) state ppid ...": comm may hold spaces; cut after ')'.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		if pp, err := strconv.Atoi(f[1]); err == nil {
+			parent[p] = pp
+		}
+	}
+	var out []int
+	for p := range parent {
+		for q := parent[p]; q > 1; q = parent[q] {
+			if q == pid {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // Log returns Postfix's log so far.
