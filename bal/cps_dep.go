@@ -1,5 +1,0 @@
-//go:build cgo
-
-package bal
-
-import _ "github.com/ThalesGroup/crypto11"

@@ -1,0 +1,44 @@
+package bal_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+
+	"github.com/ecdaf744/gomss/bal"
+)
+
+type fakeDNS map[string][]*net.SRV
+
+func (f fakeDNS) LookupSRV(_ context.Context, service, proto, name string) (string, []*net.SRV, error) {
+	k := "_" + service + "._" + proto + "." + name
+	if srvs, ok := f[k]; ok {
+		return k, srvs, nil
+	}
+	return "", nil, &net.DNSError{Err: "no such host", Name: k, IsNotFound: true}
+}
+
+func TestDiscover(t *testing.T) {
+	dns := fakeDNS{
+		"_submission._tcp.lilas.mssante.fr": {{Target: "smtp.operateur.fr.", Port: 587, Priority: 0}},
+		"_imaps._tcp.lilas.mssante.fr":      {{Target: "imap.operateur.fr.", Port: 993}},
+		"_imap._tcp.lilas.mssante.fr":       {{Target: ".", Port: 0}},
+	}
+	op, err := bal.Discover(context.Background(), "lilas.mssante.fr", dns, bal.Operator{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.SMTP != (bal.Endpoint{Host: "smtp.operateur.fr", Port: 587}) || op.IMAP != (bal.Endpoint{Host: "imap.operateur.fr", Port: 993, ImplicitTLS: true}) {
+		t.Errorf("%+v", op)
+	}
+	// Explicit configuration wins.
+	over := bal.Operator{SMTP: bal.Endpoint{Host: "relais.local", Port: 2587}}
+	op, _ = bal.Discover(context.Background(), "lilas.mssante.fr", dns, over)
+	if op.SMTP != over.SMTP {
+		t.Errorf("override lost: %+v", op)
+	}
+	if _, err := bal.Discover(context.Background(), "inconnu.mssante.fr", dns, bal.Operator{}); !errors.Is(err, bal.ErrNoService) {
+		t.Errorf("unknown domain: %v", err)
+	}
+}
