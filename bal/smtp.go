@@ -1,6 +1,7 @@
 package bal
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -106,19 +107,12 @@ func (s *Sender) SendAck(ctx context.Context, a *mssante.Ack) (*SendResult, erro
 }
 
 func (s *Sender) sendSpooled(ctx context.Context, action trace.Action, writeTo func(io.Writer) (int64, error), envelope func() mssante.Envelope, id func() string) (*SendResult, error) {
-	spool, err := os.CreateTemp(s.SpoolDir, "gomss-*.eml")
+	spool, size, err := s.spool(writeTo)
 	if err != nil {
 		return nil, err
 	}
 	defer os.Remove(spool.Name())
 	defer spool.Close()
-	size, err := writeTo(spool)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
 	env := envelope()
 	sess, err := s.dial(ctx)
 	if err != nil {
@@ -126,6 +120,75 @@ func (s *Sender) sendSpooled(ctx context.Context, action trace.Action, writeTo f
 	}
 	defer sess.close()
 	return sess.send(ctx, action, env, id(), spool, size)
+}
+
+// spool writes a message to a temporary file and rewinds it.
+func (s *Sender) spool(writeTo func(io.Writer) (int64, error)) (*os.File, int64, error) {
+	f, err := os.CreateTemp(s.SpoolDir, "gomss-*.eml")
+	if err != nil {
+		return nil, 0, err
+	}
+	size, err := writeTo(f)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, 0, err
+	}
+	return f, size, nil
+}
+
+// Batch is an open submission session that sends several messages on one
+// connection (one TLS handshake and one authentication for all).
+type Batch struct {
+	s    *Sender
+	sess *smtpSession
+}
+
+// Batch connects and authenticates once for several sends.
+func (s *Sender) Batch(ctx context.Context) (*Batch, error) {
+	sess, err := s.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Batch{s: s, sess: sess}, nil
+}
+
+// Send sends m on the batch's connection. After an error other than a
+// refusal of the message by the server (*SMTPError), close the batch and
+// open another.
+func (b *Batch) Send(ctx context.Context, m *mssante.Message) (*SendResult, error) {
+	spool, size, err := b.s.spool(m.WriteTo)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	res, err := b.sess.send(ctx, trace.Send, m.Envelope(), m.MessageID, spool, size)
+	var se *SMTPError
+	if errors.As(err, &se) {
+		b.sess.c.Reset()
+	}
+	return res, err
+}
+
+// SendRaw sends a message already in RFC 5322 form (built by
+// mssante.Message.WriteTo, or by other software) with its envelope.
+func (b *Batch) SendRaw(ctx context.Context, env mssante.Envelope, msgID string, raw []byte) (*SendResult, error) {
+	res, err := b.sess.send(ctx, trace.Send, env, msgID, bytes.NewReader(raw), int64(len(raw)))
+	var se *SMTPError
+	if errors.As(err, &se) {
+		b.sess.c.Reset()
+	}
+	return res, err
+}
+
+// Close ends the session (QUIT).
+func (b *Batch) Close() error {
+	b.sess.close()
+	return nil
 }
 
 type smtpSession struct {
