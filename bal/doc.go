@@ -1,16 +1,41 @@
 // Package bal is the mailbox client of an MSSanté BAL (boîte aux
-// lettres): it connects to the operator, authenticates, sends and receives
-// MSSanté messages, and traces every action (package trace).
+// lettres): it finds the operator's servers, trusts only IGC-Santé,
+// authenticates, sends and receives MSSanté messages, and traces every
+// action through package trace.
 //
-// Status: IN PROGRESS. Done: operator trust (IGC-Santé roots supplied by
-// the caller, TLS 1.2 minimum, host name, CRL checks with a cache keeping
-// the last valid CRL), the Authenticator interface with the software
-// certificate (PKCS#12, SASL EXTERNAL) and Pro Santé Connect (XOAUTH2,
-// written here since go-sasl has none, and OAUTHBEARER, with the server's
-// refusal as a typed error), and SMTP submission (spooled message, size
-// limits before connecting, DSN parameters when offered, per-recipient
-// results, 4xx/5xx typed errors, fail-closed traces before and after each
-// action). Not done yet: the CPS card through PKCS#11, DNS SRV discovery,
-// IMAP (fetch, IDLE, move, delete, append), the receive loop of an
-// applicative BAL, and the tests against real Dovecot and Postfix.
+//   - Operator: Discover reads DNS SRV records (RFC 6186: submission 587
+//     with STARTTLS, IMAP 143 with STARTTLS; implicit TLS 465/993 as
+//     fallback); explicit Endpoints win.
+//   - Trust: IGC-Santé roots supplied by the caller (system roots off by
+//     default, Ref#2 ECO.1.1.10), TLS 1.2 minimum, host name checked, every
+//     certificate of the operator's chain checked against the CRL of its
+//     distribution point through a cache keeping the last valid CRL.
+//   - Authenticator, one interface, three implementations: Certificate (an
+//     IGC-Santé software certificate, PKCS#12, for organisational and
+//     applicative BALs; SASL EXTERNAL when asked), CPS (the CPS card
+//     through PKCS#11, cgo only, TLS 1.3 RSA-PSS or TLS 1.2 PKCS#1 v1.5),
+//     PSC (Pro Santé Connect: an oauth2.TokenSource feeding SASL XOAUTH2 —
+//     written here, go-sasl has none — or OAUTHBEARER; a refused token is a
+//     *RefusedError carrying the server's JSON; a token that cannot be
+//     refreshed is a *TokenError that ends the session).
+//   - Sender: spools the message (size limits before connecting), MAIL
+//     FROM with SIZE and the DSN parameters (RET, ENVID, NOTIFY, ORCPT)
+//     when the server offers DSN, per-recipient results, *SMTPError with
+//     Temporary() for 4xx; Batch reuses one connection.
+//   - Receiver/Session: folders, new messages by UID with UIDVALIDITY
+//     tracking, parsed by package mssante, mark seen, move, delete,
+//     append, IDLE.
+//   - Loop: the receive loop of an applicative BAL (the PFI pattern): the
+//     handler first, then the MDN (or error e-mail) and the move — nothing
+//     is moved or deleted before the handler returns; reconnects after
+//     failures.
+//
+// Every action is traced before it is attempted and with its outcome
+// (fail closed by default: an action whose trace cannot be written does
+// not happen); requests and responses are traced, message content never.
+//
+// Tested against a real Dovecot 2.3 and Postfix 3.7 started by bal/baltest
+// on loopback (see the tests). Not done: SMTP authentication by token on
+// the real Postfix (the launcher has no SASL; the in-process operator
+// covers it).
 package bal
