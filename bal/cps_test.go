@@ -1,0 +1,537 @@
+//go:build cgo
+
+package bal_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"math/big"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ThalesGroup/crypto11"
+	"github.com/emersion/go-sasl"
+
+	"github.com/ecdaf744/gomss/bal"
+	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/trace"
+)
+
+// cpsToken creates a SoftHSM token holding the test PKI's CPS key and
+// certificate (ID 01, label "auth").
+func cpsToken(t *testing.T) (*baltest.PKI, *baltest.Token) {
+	t.Helper()
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pki, baltest.NewSoftHSMToken(t, "", "", pki.CPS.TLSCertificate())
+}
+
+// pinCounter is a PIN callback that counts how often it is asked.
+type pinCounter struct {
+	pin   string
+	err   error
+	asked int
+}
+
+func (p *pinCounter) PIN(context.Context) (string, error) {
+	p.asked++
+	return p.pin, p.err
+}
+
+func openCPS(t *testing.T, cfg bal.CPSConfig) *bal.CPS {
+	t.Helper()
+	c, err := bal.OpenCPS(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// tokenSerial reads the token's serial number with softhsm2-util.
+func tokenSerial(t *testing.T, tk *baltest.Token) string {
+	t.Helper()
+	out, err := exec.Command("softhsm2-util", "--show-slots").CombinedOutput()
+	if err != nil {
+		t.Fatalf("softhsm2-util --show-slots: %v\n%s", err, out)
+	}
+	// Slots are listed with "Label:" then "Serial number:" of their token.
+	re := regexp.MustCompile(`(?m)Serial number:\s+(\S+)\s*\n(?:.*\n)*?\s*Label:\s+` + regexp.QuoteMeta(tk.TokenLabel) + `\s*$`)
+	m := re.FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("no serial for token %q in:\n%s", tk.TokenLabel, out)
+	}
+	return m[1]
+}
+
+func TestOpenCPS(t *testing.T) {
+	pki, tk := cpsToken(t)
+	ctx := context.Background()
+	slot := int(tk.Slot)
+	serial := tokenSerial(t, tk)
+
+	t.Run("selection", func(t *testing.T) {
+		for name, cfg := range map[string]bal.CPSConfig{
+			"label":           {TokenLabel: tk.TokenLabel},
+			"slot":            {SlotNumber: &slot},
+			"serial":          {TokenSerial: serial},
+			"label+key label": {TokenLabel: tk.TokenLabel, KeyLabel: tk.KeyLabel},
+			"label+key id":    {TokenLabel: tk.TokenLabel, KeyID: tk.KeyID},
+		} {
+			pin := &pinCounter{pin: tk.PIN}
+			cfg.ModulePath, cfg.PIN = tk.ModulePath, pin.PIN
+			c, err := bal.OpenCPS(ctx, cfg)
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			if !c.Certificate().Equal(pki.CPS.Cert) {
+				t.Errorf("%s: certificate %s, want the CPS certificate", name, c.Certificate().Subject)
+			}
+			if pin.asked != 1 {
+				t.Errorf("%s: PIN asked %d times, want 1", name, pin.asked)
+			}
+			if err := c.Close(); err != nil {
+				t.Errorf("%s: Close: %v", name, err)
+			}
+			if err := c.Close(); err != nil {
+				t.Errorf("%s: second Close: %v", name, err)
+			}
+		}
+	})
+
+	t.Run("identity", func(t *testing.T) {
+		c := openCPS(t, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN})
+		want := trace.Actor{ID: "810002813839", IDType: "IDNPS", Name: "JEAN DUPONT", Auth: trace.AuthCPS}
+		if a := c.Actor(); a != want {
+			t.Errorf("Actor = %+v, want %+v", a, want)
+		}
+		wantID := bal.CPSIdentity{IDNPS: "810002813839", Surname: "DUPONT", GivenName: "JEAN", Title: "Médecin"}
+		if id := c.Identity(); id != wantID {
+			t.Errorf("Identity = %+v, want %+v", id, wantID)
+		}
+		if c.Mode() != bal.CPSModeTLS13PSS {
+			t.Errorf("zero Mode = %v", c.Mode())
+		}
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		absent := 0
+		for _, tc := range []struct {
+			name      string
+			cfg       bal.CPSConfig
+			pin       pinCounter
+			is        error
+			wantText  []string
+			wantAsked int
+		}{
+			{name: "wrong PIN", cfg: bal.CPSConfig{TokenLabel: tk.TokenLabel}, pin: pinCounter{pin: "9999"},
+				is: bal.ErrCPSPINIncorrect, wantText: []string{"PIN incorrect", `token "CPS"`}, wantAsked: 1},
+			{name: "missing token", cfg: bal.CPSConfig{TokenLabel: "ABSENTE"}, pin: pinCounter{pin: tk.PIN},
+				is: bal.ErrCPSNotFound, wantText: []string{`token "ABSENTE"`, "card"}},
+			{name: "missing serial", cfg: bal.CPSConfig{TokenSerial: "0000"}, pin: pinCounter{pin: tk.PIN},
+				is: bal.ErrCPSNotFound, wantText: []string{`serial "0000"`}},
+			{name: "missing slot", cfg: bal.CPSConfig{SlotNumber: &absent}, pin: pinCounter{pin: tk.PIN},
+				is: bal.ErrCPSNotFound, wantText: []string{"slot 0"}},
+			{name: "PIN entry cancelled", cfg: bal.CPSConfig{TokenLabel: tk.TokenLabel}, pin: pinCounter{err: io.ErrUnexpectedEOF},
+				is: io.ErrUnexpectedEOF, wantText: []string{"PIN entry"}, wantAsked: 1},
+			{name: "no selection", pin: pinCounter{pin: tk.PIN}, wantText: []string{"exactly one of TokenLabel, TokenSerial and SlotNumber (got 0"}},
+			{name: "two selections", cfg: bal.CPSConfig{TokenLabel: tk.TokenLabel, SlotNumber: &slot}, pin: pinCounter{pin: tk.PIN},
+				wantText: []string{"got 2: TokenLabel, SlotNumber"}},
+			{name: "missing module", cfg: bal.CPSConfig{ModulePath: "/nonexistent/libcps.so", TokenLabel: tk.TokenLabel},
+				pin: pinCounter{pin: tk.PIN}, wantText: []string{"/nonexistent/libcps.so"}},
+			{name: "unknown key label", cfg: bal.CPSConfig{TokenLabel: tk.TokenLabel, KeyLabel: "sign"}, pin: pinCounter{pin: tk.PIN},
+				wantText: []string{`label "sign"`}, wantAsked: 1},
+			{name: "unknown mode", cfg: bal.CPSConfig{TokenLabel: tk.TokenLabel, Mode: 7}, pin: pinCounter{pin: tk.PIN},
+				wantText: []string{"CPSMode(7)"}},
+			{name: "expired", cfg: bal.CPSConfig{TokenLabel: tk.TokenLabel, Now: func() time.Time { return pki.CPS.Cert.NotAfter.Add(time.Hour) }},
+				pin: pinCounter{pin: tk.PIN}, wantText: []string{`"810002813839" valid from`}, wantAsked: 1},
+		} {
+			if tc.cfg.ModulePath == "" {
+				tc.cfg.ModulePath = tk.ModulePath
+			}
+			tc.cfg.PIN = tc.pin.PIN
+			c, err := bal.OpenCPS(ctx, tc.cfg)
+			if err == nil {
+				c.Close()
+				t.Errorf("%s: no error", tc.name)
+				continue
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("%s: %v, want errors.Is %v", tc.name, err, tc.is)
+			}
+			for _, s := range tc.wantText {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("%s: %q does not say %q", tc.name, err, s)
+				}
+			}
+			if tc.pin.pin != "" && strings.Contains(err.Error(), tc.pin.pin) {
+				t.Errorf("%s: the error shows the PIN: %v", tc.name, err)
+			}
+			if tc.pin.asked != tc.wantAsked {
+				t.Errorf("%s: PIN asked %d times, want %d", tc.name, tc.pin.asked, tc.wantAsked)
+			}
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := bal.OpenCPS(cctx, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN}); !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled context: %v", err)
+		}
+		// The right PIN still opens the card after the wrong one.
+		openCPS(t, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN})
+	})
+}
+
+// TestCPSKeyChoice puts a signature key (non-repudiation) and then a second
+// authentication key beside the CPS key: without KeyID or KeyLabel the
+// authentication key is found while it is the only one.
+func TestCPSKeyChoice(t *testing.T) {
+	pki, tk := cpsToken(t)
+	ctx := context.Background()
+	addPair := func(id byte, label string, usage x509.KeyUsage, ext []x509.ExtKeyUsage) {
+		t.Helper()
+		c11, err := crypto11.Configure(&crypto11.Config{Path: tk.ModulePath, TokenLabel: tk.TokenLabel, Pin: tk.PIN})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c11.Close()
+		key, err := c11.GenerateRSAKeyPairWithLabel([]byte{id}, []byte(label), 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(id)), Subject: pkix.Name{CommonName: "810002813839-" + label},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: usage, ExtKeyUsage: ext}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, pki.CPS.Chain[0], key.Public(), caKeyOf(t, pki, pki.CPS.Chain[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, _ := x509.ParseCertificate(der)
+		if err := c11.ImportCertificateWithLabel([]byte{id}, []byte(label), cert); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func() (*bal.CPS, error) {
+		return bal.OpenCPS(ctx, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN})
+	}
+
+	addPair(2, "sign", x509.KeyUsageContentCommitment, nil)
+	c, err := open()
+	if err != nil {
+		t.Fatalf("with a signature key beside: %v", err)
+	}
+	if !c.Certificate().Equal(pki.CPS.Cert) {
+		t.Errorf("found %s, want the authentication certificate", c.Certificate().Subject.CommonName)
+	}
+	c.Close()
+
+	addPair(3, "auth2", x509.KeyUsageDigitalSignature, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth})
+	if c, err := open(); err == nil || !strings.Contains(err.Error(), "2 key pairs") || !strings.Contains(err.Error(), "KeyLabel") {
+		if c != nil {
+			c.Close()
+		}
+		t.Errorf("two authentication keys: %v, want an error asking for KeyID or KeyLabel", err)
+	}
+	c = openCPS(t, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, KeyLabel: "auth2", PIN: (&pinCounter{pin: tk.PIN}).PIN})
+	if c.Certificate().Subject.CommonName != "810002813839-auth2" {
+		t.Errorf("KeyLabel auth2 found %s", c.Certificate().Subject.CommonName)
+	}
+}
+
+// caKeyOf returns the private key of the PKI authority whose certificate
+// is cert.
+func caKeyOf(t *testing.T, pki *baltest.PKI, cert *x509.Certificate) crypto.Signer {
+	t.Helper()
+	for _, ca := range pki.CAs() {
+		if ca.Cert.Equal(cert) {
+			return ca.Key
+		}
+	}
+	t.Fatalf("no authority %s", cert.Subject)
+	return nil
+}
+
+// TestCPSConfigureTLS checks what each mode puts into the TLS
+// configuration, without a server.
+func TestCPSConfigureTLS(t *testing.T) {
+	pki, tk := cpsToken(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		mode    bal.CPSMode
+		max     uint16
+		schemes []tls.SignatureScheme
+	}{
+		{bal.CPSModeTLS13PSS, 0, []tls.SignatureScheme{tls.PSSWithSHA256, tls.PSSWithSHA384, tls.PSSWithSHA512}},
+		{bal.CPSModeTLS12PKCS1, tls.VersionTLS12, []tls.SignatureScheme{tls.PKCS1WithSHA256, tls.PKCS1WithSHA384, tls.PKCS1WithSHA512}},
+	} {
+		c := openCPS(t, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN,
+			Mode: tc.mode, Chain: pki.CPS.Chain})
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if err := c.ConfigureTLS(cfg); err != nil {
+			t.Fatalf("%v: %v", tc.mode, err)
+		}
+		if cfg.MaxVersion != tc.max {
+			t.Errorf("%v: MaxVersion %#x, want %#x", tc.mode, cfg.MaxVersion, tc.max)
+		}
+		if cfg.GetClientCertificate == nil {
+			t.Fatalf("%v: no GetClientCertificate", tc.mode)
+		}
+		allSchemes := []tls.SignatureScheme{tls.PSSWithSHA256, tls.PKCS1WithSHA256, tls.ECDSAWithP256AndSHA256}
+		cert, err := cfg.GetClientCertificate(&tls.CertificateRequestInfo{Version: tls.VersionTLS12, SignatureSchemes: allSchemes})
+		if err != nil {
+			t.Fatalf("%v: GetClientCertificate for TLS 1.2: %v", tc.mode, err)
+		}
+		// The server's request must allow one of the mode's schemes.
+		for _, req := range []struct {
+			version uint16
+			schemes []tls.SignatureScheme
+			ok      bool
+			why     string
+		}{
+			{tls.VersionTLS13, allSchemes, tc.mode == bal.CPSModeTLS13PSS, "TLS 1.3 forbids the PKCS#1 v1.5 signatures"},
+			{tls.VersionTLS12, []tls.SignatureScheme{tls.PKCS1WithSHA512}, tc.mode == bal.CPSModeTLS12PKCS1, "accepts none of the signatures of CPSModeTLS13PSS"},
+			{tls.VersionTLS12, []tls.SignatureScheme{tls.PSSWithSHA384}, tc.mode == bal.CPSModeTLS13PSS, "accepts none of the signatures of CPSModeTLS12PKCS1"},
+		} {
+			_, err := cfg.GetClientCertificate(&tls.CertificateRequestInfo{Version: req.version, SignatureSchemes: req.schemes})
+			if (err == nil) != req.ok {
+				t.Errorf("%v: server request %s %v: %v, want accepted %v", tc.mode, tls.VersionName(req.version), req.schemes, err, req.ok)
+			}
+			if err != nil && (!strings.Contains(err.Error(), "rules out the card's certificate") || !strings.Contains(err.Error(), req.why)) {
+				t.Errorf("%v: refusal %q does not say %q", tc.mode, err, req.why)
+			}
+		}
+		if !slicesEqual(cert.SupportedSignatureAlgorithms, tc.schemes) {
+			t.Errorf("%v: signature schemes %v, want %v", tc.mode, cert.SupportedSignatureAlgorithms, tc.schemes)
+		}
+		if len(cert.Certificate) != 2 || string(cert.Certificate[0]) != string(pki.CPS.Cert.Raw) || string(cert.Certificate[1]) != string(pki.CPS.Chain[0].Raw) {
+			t.Errorf("%v: certificate chain of %d, want the CPS certificate then its authority", tc.mode, len(cert.Certificate))
+		}
+		if _, ok := cert.PrivateKey.(*rsa.PrivateKey); ok {
+			t.Errorf("%v: the private key is in memory, want the card's signer", tc.mode)
+		}
+		if err := c.ConfigureTLS(&tls.Config{MinVersion: tls.VersionTLS13}); (err != nil) != (tc.mode == bal.CPSModeTLS12PKCS1) {
+			t.Errorf("%v with TLS 1.3 minimum: %v", tc.mode, err)
+		}
+		if sc, err := c.SASL(ctx, []string{"PLAIN", "external"}); err != nil || sc == nil {
+			t.Errorf("SASL with EXTERNAL offered: %v, %v", sc, err)
+		} else if mech, _, _ := sc.Start(); mech != sasl.External {
+			t.Errorf("SASL mechanism %s", mech)
+		}
+		if sc, err := c.SASL(ctx, []string{"PLAIN", "XOAUTH2"}); sc != nil || err != nil {
+			t.Errorf("SASL without EXTERNAL: %v, %v; want nil, nil", sc, err)
+		}
+		c.Close()
+		if err := c.ConfigureTLS(&tls.Config{}); !errors.Is(err, bal.ErrCPSClosed) {
+			t.Errorf("ConfigureTLS after Close: %v", err)
+		}
+		if _, err := cfg.GetClientCertificate(&tls.CertificateRequestInfo{Version: tls.VersionTLS12, SignatureSchemes: allSchemes}); !errors.Is(err, bal.ErrCPSClosed) {
+			t.Errorf("handshake after Close: %v", err)
+		}
+	}
+}
+
+func slicesEqual[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// observedAuth wraps an Authenticator to record, for each handshake, the
+// TLS version and the options the card's signer was called with, and to
+// check each signature against the certificate's public key.
+type observedAuth struct {
+	bal.Authenticator
+	pub *rsa.PublicKey
+
+	mu       sync.Mutex
+	versions []uint16
+	opts     []crypto.SignerOpts
+	sigErrs  []error
+}
+
+func (o *observedAuth) ConfigureTLS(cfg *tls.Config) error {
+	if err := o.Authenticator.ConfigureTLS(cfg); err != nil {
+		return err
+	}
+	if len(cfg.Certificates) != 0 || cfg.GetClientCertificate == nil {
+		return errors.New("observedAuth: the authenticator did not set GetClientCertificate alone")
+	}
+	get := cfg.GetClientCertificate
+	cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		c, err := get(cri)
+		if err != nil {
+			return nil, err
+		}
+		rec := *c
+		rec.PrivateKey = &recordingSigner{Signer: c.PrivateKey.(crypto.Signer), o: o}
+		return &rec, nil
+	}
+	next := cfg.VerifyConnection
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		o.mu.Lock()
+		o.versions = append(o.versions, cs.Version)
+		o.mu.Unlock()
+		if next != nil {
+			return next(cs)
+		}
+		return nil
+	}
+	return nil
+}
+
+type recordingSigner struct {
+	crypto.Signer
+	o *observedAuth
+}
+
+func (s *recordingSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	sig, err := s.Signer.Sign(r, digest, opts)
+	if err == nil {
+		if pss, ok := opts.(*rsa.PSSOptions); ok {
+			err = rsa.VerifyPSS(s.o.pub, pss.Hash, digest, sig, pss)
+		} else {
+			err = rsa.VerifyPKCS1v15(s.o.pub, opts.HashFunc(), digest, sig)
+		}
+	}
+	s.o.mu.Lock()
+	s.o.opts = append(s.o.opts, opts)
+	s.o.sigErrs = append(s.o.sigErrs, err)
+	s.o.mu.Unlock()
+	return sig, err
+}
+
+// TestCPSDovecot logs into a real Dovecot as the CPS holder (SASL
+// EXTERNAL after the card signed the TLS handshake) in both modes, several
+// sessions at once on one card, and checks the TLS version, the signature
+// scheme the card was asked for, and the actor in the trace.
+func TestCPSDovecot(t *testing.T) {
+	e := newEnv(t)
+	tk := baltest.NewSoftHSMToken(t, "", "", e.pki.CPS.TLSCertificate())
+	ctx := context.Background()
+	for _, tc := range []struct {
+		mode     bal.CPSMode
+		version  uint16
+		pss      bool
+		sessions int
+		chain    []*x509.Certificate
+	}{
+		{mode: bal.CPSModeTLS13PSS, version: tls.VersionTLS13, pss: true, sessions: 3},
+		{mode: bal.CPSModeTLS12PKCS1, version: tls.VersionTLS12, pss: false, sessions: 1, chain: e.pki.CPS.Chain},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			start := time.Now()
+			c := openCPS(t, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN,
+				Mode: tc.mode, Chain: tc.chain})
+			t.Logf("OpenCPS: %v", time.Since(start))
+			o := &observedAuth{Authenticator: c, pub: e.pki.CPS.Cert.PublicKey.(*rsa.PublicKey)}
+			r := e.receiver(t, o, baltest.CPSUser)
+			var wg sync.WaitGroup
+			errs := make([]error, tc.sessions)
+			start = time.Now()
+			for i := range tc.sessions {
+				wg.Go(func() {
+					s, err := r.Open(ctx)
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					defer s.Close()
+					folders, err := s.Folders(ctx)
+					if err == nil && len(folders) == 0 {
+						err = errors.New("no folders")
+					}
+					errs[i] = err
+				})
+			}
+			wg.Wait()
+			t.Logf("%d sessions (login + LIST): %v", tc.sessions, time.Since(start))
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("session %d: %v\n%s", i, err, e.dc.Log())
+				}
+			}
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			if len(o.versions) != tc.sessions {
+				t.Errorf("%d handshakes seen, want %d", len(o.versions), tc.sessions)
+			}
+			for _, v := range o.versions {
+				if v != tc.version {
+					t.Errorf("TLS version %s, want %s", tls.VersionName(v), tls.VersionName(tc.version))
+				}
+			}
+			if len(o.opts) != tc.sessions {
+				t.Errorf("the card signed %d times, want once per handshake (%d)", len(o.opts), tc.sessions)
+			}
+			for i, opts := range o.opts {
+				_, isPSS := opts.(*rsa.PSSOptions)
+				if isPSS != tc.pss {
+					t.Errorf("signature %d: options %T, want PSS %v", i, opts, tc.pss)
+				}
+				if h := opts.HashFunc(); h != crypto.SHA256 && h != crypto.SHA384 && h != crypto.SHA512 {
+					t.Errorf("signature %d: hash %v", i, h)
+				}
+				if o.sigErrs[i] != nil {
+					t.Errorf("signature %d by the card: %v", i, o.sigErrs[i])
+				}
+			}
+		})
+	}
+	// A card without PSS configured as if it had it cannot sign for TLS 1.3:
+	// the handshake fails and says why, rather than going on without a
+	// client certificate to an unexplained EXTERNAL refusal.
+	t.Run("PKCS1 card in TLS 1.3", func(t *testing.T) {
+		c := openCPS(t, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN,
+			Mode: bal.CPSModeTLS12PKCS1})
+		_, err := e.receiver(t, uncapped{c}, baltest.CPSUser).Open(ctx)
+		if err == nil || errors.Is(err, bal.ErrAuth) || !strings.Contains(err.Error(), "TLS 1.3 forbids the PKCS#1 v1.5 signatures of CPSModeTLS12PKCS1") {
+			t.Errorf("Open: %v, want the handshake refused by the CPS", err)
+		}
+	})
+	e.log.Close()
+	logins := 0
+	if _, err := trace.Scan(e.path, trace.Filter{}, func(_ int64, ev trace.Event) error {
+		if ev.Action == trace.Login && ev.Response.OK {
+			logins++
+			if want := (trace.Actor{ID: "810002813839", IDType: "IDNPS", Name: "JEAN DUPONT", Auth: trace.AuthCPS}); ev.Actor != want {
+				t.Errorf("trace actor %+v, want %+v", ev.Actor, want)
+			}
+			if ev.Mailbox.Address != baltest.CPSUser {
+				t.Errorf("trace mailbox %s", ev.Mailbox.Address)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if logins != 4 {
+		t.Errorf("%d successful logins traced, want 4", logins)
+	}
+}
+
+// uncapped undoes CPSModeTLS12PKCS1's TLS 1.2 cap.
+type uncapped struct{ bal.Authenticator }
+
+func (u uncapped) ConfigureTLS(cfg *tls.Config) error {
+	err := u.Authenticator.ConfigureTLS(cfg)
+	cfg.MaxVersion = 0
+	return err
+}
