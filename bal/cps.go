@@ -172,6 +172,11 @@ const tokenNotFound = "could not find PKCS#11 token"
 // the authentication certificate and key. The token is looked up before
 // the PIN is asked, so a missing card is reported (ErrCPSNotFound) without
 // asking for a PIN; a refused PIN is ErrCPSPINIncorrect or ErrCPSPINLocked.
+//
+// Open a card once per process and share the *CPS: PKCS#11 logs in a
+// whole application, and crypto11 takes "already logged in" as success,
+// so while a CPS is open on a card another OpenCPS on the same card
+// succeeds whatever PIN it is given.
 func OpenCPS(ctx context.Context, cfg CPSConfig) (*CPS, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
