@@ -1,6 +1,7 @@
 package annuaire
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -37,14 +39,15 @@ type Index struct {
 	over      map[int]int  // record*span+column → length, for columns of 255 bytes or more
 	dup       bitset       // per record, identical to an earlier row (not indexed)
 	seed      maphash.Seed // hash seed of the tables
-	addrTab   []uint64     // open addressing on lower-cased address: hash>>32<<32 | record+1
-	idTab     []uint32     // open addressing on IDNPS: record+1
+	addrTab   []uint64     // open addressing on lower-cased address: hash>>32<<32 | record+1 (every well-formed row)
+	idTab     []uint64     // open addressing on IDNPS: hash>>32<<32 | record+1
 	names     []nameEnt    // records with a family name, sorted by folded name
 	arenas    [][]byte     // folded names per parsing chunk: a length byte, then FAMILY "\x01" GIVEN
-	byProf    chain        // profession code → records
-	byPostal  chain        // postal code → records
-	byDept    chain        // department → records
-	byDomain  chain        // lower-case domain → records
+	byProf    lazyChain    // profession code → records
+	byPostal  lazyChain    // postal code → records
+	byDept    lazyChain    // department → records
+	byDomain  lazyChain    // lower-case domain → records
+	workers   int          // goroutines for the lazy listings
 	generated time.Time    // generation time of the extraction, zero if unknown
 	report    Report
 }
@@ -112,7 +115,7 @@ func LoadIndexFile(ctx context.Context, path string, opts LoadOptions) (*Index, 
 	// A regular file is read by several goroutines at once: most of the
 	// time of a read is the first touch of fresh memory, which then
 	// happens on all cores.
-	buf := make([]byte, fi.Size())
+	buf := makeLarge[byte](int(fi.Size()))
 	parts := max(1, min(workers(opts), 8))
 	var wg sync.WaitGroup
 	errs := make([]error, parts)
@@ -179,7 +182,7 @@ func LoadIndex(ctx context.Context, r io.Reader, opts LoadOptions) (*Index, erro
 	if opts.SizeHint > 0 {
 		size = int(opts.SizeHint) + 1
 	}
-	buf := make([]byte, 0, size)
+	buf := makeLarge[byte](size)[:0]
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -210,10 +213,21 @@ type chunkResult struct {
 	errs     []*LineError
 	errCount int
 	over     map[int]int
-	nnames   int // name entries written from names[first]
+	good     int      // well-formed rows
+	nnames   int      // name entries written from names[first]
+	same     []uint32 // records met in the address table with an equal address (see insertAddr)
 }
 
 // indexData indexes the whole text of an extraction.
+//
+// All the work is done by one goroutine per chunk of lines, in one pass:
+// each parses its lines, inserts them in the shared address and IDNPS
+// tables (lock-free: compare-and-swap on empty slots), folds the names and
+// sorts its part of the name index. What remains is sequential and short:
+// merging the sorted name runs, and telling apart, among the few rows
+// whose address appeared more than once, shared addresses from identical
+// duplicates. The listings (profession, postal code, department, domain)
+// are built on first use (see lazyChain).
 func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, error) {
 	ix := &Index{data: data, seed: maphash.MakeSeed(), generated: opts.Generated}
 	hdrEnd := strings.IndexByte(data, '\n')
@@ -227,9 +241,9 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	ix.span = ix.l.span
 	body := min(hdrEnd+1, len(data))
 
-	// Phase 1: cut the body in chunks at line boundaries, count their
-	// lines, then parse the chunks in parallel into their record ranges.
+	// Cut the body in chunks at line boundaries and count their lines.
 	workers := workers(opts)
+	ix.workers = workers
 	chunks := make([]chunkResult, 0, workers)
 	size := (len(data) - body) / workers
 	for from := body; from < len(data); {
@@ -267,12 +281,16 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	}
 	ix.n = n
 	ix.stride = 6 + ix.span
-	ix.recs = make([]byte, n*ix.stride)
+	ix.recs = makeLarge[byte](n * ix.stride)
 	ix.dup = make(bitset, (n+63)/64)
-	ix.names = make([]nameEnt, n)
+	ix.names = makeLarge[nameEnt](n)
 	ix.arenas = make([][]byte, len(chunks))
+	ix.addrTab = makeLarge[uint64](tableSize(n))
+	ix.idTab = makeLarge[uint64](tableSize(n))
+	// tmp is the scratch space of the name sorts, then the merged index.
+	tmp := makeLarge[nameEnt](n)
 	for i := range chunks {
-		wg.Go(func() { ix.parseChunk(ctx, i, &chunks[i], maxErrors) })
+		wg.Go(func() { ix.parseChunk(ctx, i, &chunks[i], maxErrors, tmp) })
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -280,10 +298,13 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	}
 	rep := &ix.report
 	rep.Lines = n
+	good := 0
+	var same []uint32
 	for i := range chunks {
 		c := &chunks[i]
 		rep.Tolerated.add(&c.warn)
 		rep.ErrorCount += c.errCount
+		good += c.good
 		if maxErrors > 0 {
 			rep.Errors = append(rep.Errors, c.errs...)
 		}
@@ -293,37 +314,27 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 			}
 			ix.over[k] = v
 		}
+		same = append(same, c.same...)
 	}
 	if maxErrors > 0 && len(rep.Errors) > maxErrors {
 		rep.Errors = rep.Errors[:maxErrors]
 	}
-
-	// Phase 2: build the indexes in parallel. Only the address table
-	// writes ix.dup; the other builders do not read it (a bitset shared
-	// by goroutines would race on its words).
-	wg.Go(ix.buildAddresses)
-	wg.Go(func() { ix.buildNames(chunks) })
-	wg.Go(func() {
-		ix.buildIDs()
-		ix.buildChains()
-	})
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for i := range n {
-		if ix.live(i) {
-			rep.Mailboxes++
-		}
-	}
+	later := ix.resolveSame(same)
+	rep.Addresses = good - later
+	rep.Mailboxes = good - rep.Tolerated.Duplicates
+	ix.names = mergeNames(ix, chunks, ix.names, tmp)
 	return ix, nil
 }
 
-// parseChunk parses the lines of chunk number k into its records.
-func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxErrors int) {
+// parseChunk parses the lines of chunk number k into its records, inserts
+// them in the address and IDNPS tables, and sorts the chunk's part of the
+// name index (tmp is scratch space, shared by the chunks by record range).
+func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxErrors int, tmp []nameEnt) {
 	s := ix.data[c.from:c.to]
 	st := make([]uint16, ix.span+1)
-	arena := make([]byte, 0, len(s)/12)
+	scratch := make([]uint16, ix.span+1)
+	var lower [256]byte
+	arena := make([]byte, 0, len(s)/10)
 	names := ix.names[c.first : c.first+c.lines]
 	rec := c.first
 	for off := 0; off < len(s); rec++ {
@@ -360,6 +371,7 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 			}
 			continue
 		}
+		c.good++
 		binary.LittleEndian.PutUint16(r[4:], uint16(len(line)))
 		lens := r[6:]
 		for j := range lens {
@@ -376,6 +388,16 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 			}
 			lens[j] = uint8(w)
 		}
+		// The record is complete: it may now be published in the tables
+		// (checkRow bounded the address to 254 bytes).
+		addr := ix.l.col(line, st, fAddress)
+		h := maphash.Bytes(ix.seed, lowerASCII(lower[:0], addr))
+		if j := ix.insertAddr(h, rec, addr, scratch); j >= 0 {
+			c.same = append(c.same, uint32(rec), uint32(j))
+		}
+		if id := ix.l.col(line, st, fIDNPS); id != "" {
+			insertID(ix.idTab, maphash.String(ix.seed, id), rec)
+		}
 		if fam := ix.l.col(line, st, fFamily); fam != "" && len(arena) < 1<<arenaShift-512 {
 			at := len(arena)
 			arena = append(arena, 0)
@@ -390,6 +412,117 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 		}
 	}
 	ix.arenas[k] = arena
+	sortNames(names[:c.nnames], tmp[c.first:c.first+c.nnames], arena)
+}
+
+// insertAddr adds record rec, whose address addr has hash h (of its lower
+// case form), to the address table, which other goroutines fill at the same
+// time: a slot goes from empty to its final entry by compare-and-swap, and
+// is never changed again, so linear probing stays correct. It returns a
+// record with an equal address met on the way (inserted earlier by time,
+// not necessarily by line), or -1. Of the rows sharing an address, every
+// one but the first inserted meets another, and the first inserted is met:
+// all of them end up in the chunks' "same" lists.
+func (ix *Index) insertAddr(h uint64, rec int, addr string, scratch []uint16) int {
+	tab := ix.addrTab
+	mask := uint64(len(tab) - 1)
+	e := slotEntry(h, rec)
+	match := -1
+	for slot := h & mask; ; slot = (slot + 1) & mask {
+		p := &tab[slot]
+		cur := atomic.LoadUint64(p)
+		if cur == 0 {
+			if atomic.CompareAndSwapUint64(p, 0, e) {
+				return match
+			}
+			cur = atomic.LoadUint64(p)
+		}
+		if match < 0 && cur>>32 == h>>32 {
+			// The other record was published by its compare-and-swap
+			// after its record was written; its long columns (ix.over)
+			// are not merged yet, so its line is split again.
+			j := int(cur&0xFFFFFFFF) - 1
+			if equalFoldASCII(ix.addrAt(j, scratch), addr) {
+				match = j
+			}
+		}
+	}
+}
+
+// addrAt returns the address of record j by splitting its line again.
+func (ix *Index) addrAt(j int, st []uint16) string {
+	line := ix.lineText(j)
+	ix.l.splitRow(line, st)
+	return ix.l.col(line, st, fAddress)
+}
+
+// insertID adds record rec, whose IDNPS has hash h, to an IDNPS table
+// filled concurrently (see insertAddr).
+func insertID(tab []uint64, h uint64, rec int) {
+	mask := uint64(len(tab) - 1)
+	e := slotEntry(h, rec)
+	for slot := h & mask; ; slot = (slot + 1) & mask {
+		if atomic.LoadUint64(&tab[slot]) == 0 && atomic.CompareAndSwapUint64(&tab[slot], 0, e) {
+			return
+		}
+	}
+}
+
+// resolveSame reads the records met with an equal address while filling
+// the table (pairs in any order, with repeats): grouped by address and
+// taken in file order, each record after the first of its group is a
+// later row of a shared address, and a duplicate if its line equals an
+// earlier one's. It sets ix.dup, counts the duplicates and returns the
+// number of later rows.
+func (ix *Index) resolveSame(same []uint32) (later int) {
+	if len(same) == 0 {
+		return 0
+	}
+	type member struct {
+		h   uint64
+		rec uint32
+	}
+	var lower [256]byte
+	ms := make([]member, len(same))
+	for k, r := range same {
+		ms[k] = member{maphash.Bytes(ix.seed, lowerASCII(lower[:0], ix.field(int(r), fAddress))), r}
+	}
+	slices.SortFunc(ms, func(a, b member) int {
+		if a.h != b.h {
+			return cmp.Compare(a.h, b.h)
+		}
+		return cmp.Compare(a.rec, b.rec)
+	})
+	ms = slices.Compact(ms)
+	for i := 0; i < len(ms); {
+		j := i + 1
+		for j < len(ms) && ms[j].h == ms[i].h {
+			j++
+		}
+		// ms[i:j] share a hash, in file order; a 64-bit hash collision
+		// between different addresses is told apart by comparing them.
+		g := ms[i:j]
+		for a := range g {
+			ra := int(g[a].rec)
+			addr := ix.field(ra, fAddress)
+			for b := range a {
+				rb := int(g[b].rec)
+				if equalFoldASCII(ix.field(rb, fAddress), addr) {
+					later++
+					break
+				}
+			}
+			for b := range a {
+				if rb := int(g[b].rec); !ix.dup.has(rb) && ix.lineText(rb) == ix.lineText(ra) {
+					ix.dup.set(ra)
+					ix.report.Tolerated.Duplicates++
+					break
+				}
+			}
+		}
+		i = j
+	}
+	return later
 }
 
 // appendFolded appends the folded form of s, at most max bytes, leaving out
@@ -519,10 +652,11 @@ func (ix *Index) lineText(i int) string {
 	return line
 }
 
-// tableSize returns a power of two at least twice n.
+// tableSize returns a power of two at least 1.5 times n (a load factor of
+// at most 2/3 for linear probing).
 func tableSize(n int) int {
 	s := 1024
-	for s < 2*n {
+	for s < n+n/2 {
 		s <<= 1
 	}
 	return s
@@ -538,45 +672,6 @@ func (ix *Index) hashLower(s string) uint64 {
 
 // slotEntry packs the high half of a hash and a record number.
 func slotEntry(h uint64, rec int) uint64 { return h&^0xFFFFFFFF | uint64(rec+1) }
-
-func (ix *Index) buildAddresses() {
-	n := ix.n
-	ix.addrTab = make([]uint64, tableSize(n))
-	mask := uint64(len(ix.addrTab) - 1)
-	distinct, dups := 0, 0
-	for i := range n {
-		if ix.bad(i) {
-			continue
-		}
-		addr := ix.field(i, fAddress)
-		h := ix.hashLower(addr)
-		slot := h & mask
-		seen := false
-		for e := ix.addrTab[slot]; e != 0; e = ix.addrTab[slot] {
-			if e>>32 == h>>32 {
-				j := int(e&0xFFFFFFFF) - 1
-				if equalFoldASCII(ix.field(j, fAddress), addr) {
-					seen = true
-					if ix.lineText(i) == ix.lineText(j) {
-						ix.dup.set(i)
-						break
-					}
-				}
-			}
-			slot = (slot + 1) & mask
-		}
-		if ix.dup.has(i) {
-			dups++
-			continue
-		}
-		if !seen {
-			distinct++
-		}
-		ix.addrTab[slot] = slotEntry(h, i)
-	}
-	ix.report.Addresses = distinct
-	ix.report.Tolerated.Duplicates = dups
-}
 
 // idKey normalises an identifier query: an RPPS (11 digits) becomes its
 // IDNPS "8"+RPPS, an ADELI (9 digits) "0"+ADELI; other values are kept.
@@ -596,26 +691,6 @@ func idKey(buf []byte, id string) []byte {
 		buf = append(buf, '0')
 	}
 	return append(buf, id...)
-}
-
-func (ix *Index) buildIDs() {
-	n := ix.n
-	ix.idTab = make([]uint32, tableSize(n))
-	mask := uint64(len(ix.idTab) - 1)
-	for i := range n {
-		if ix.bad(i) {
-			continue
-		}
-		id := ix.field(i, fIDNPS)
-		if id == "" {
-			continue
-		}
-		slot := maphash.String(ix.seed, id) & mask
-		for ix.idTab[slot] != 0 {
-			slot = (slot + 1) & mask
-		}
-		ix.idTab[slot] = uint32(i + 1)
-	}
 }
 
 // chain is a multi-valued index: the records of a key form a linked list
@@ -660,21 +735,6 @@ func (c *chain) init(n int, digits int) {
 	}
 }
 
-// push prepends record i to key's list (build in reverse file order).
-func (c *chain) push(key string, i int) {
-	if k := numKey(key); k >= 0 && k < len(c.num) {
-		c.next[i] = c.num[k]
-		c.num[k] = int32(i)
-		return
-	}
-	if h, ok := c.head[key]; ok {
-		c.next[i] = h
-	} else {
-		c.next[i] = -1
-	}
-	c.head[key] = int32(i)
-}
-
 func (c *chain) all(key string) iter.Seq[int] {
 	return func(yield func(int) bool) {
 		h := int32(-1)
@@ -707,88 +767,55 @@ func departmentOf(dept, cp string) string {
 	return cp[:2]
 }
 
-func (ix *Index) buildChains() {
-	n := ix.n
-	ix.byProf.init(n, 3) // TRE_G15 codes: 2 digits
-	ix.byPostal.init(n, 5)
-	ix.byDept.init(n, 3) // 01–95, 971–976
-	ix.byDomain.init(n, 0)
-	st := make([]uint16, ix.span+1)
-	for i := n - 1; i >= 0; i-- {
-		if ix.bad(i) {
-			continue
-		}
-		line := ix.starts(i, st)
-		if p := ix.l.col(line, st, fProfession); p != "" {
-			ix.byProf.push(p, i)
-		}
-		cp := ix.l.col(line, st, fPostalCode)
-		if cp != "" {
-			ix.byPostal.push(cp, i)
-		}
-		if d := departmentOf(ix.l.col(line, st, fDepartment), cp); d != "" {
-			ix.byDept.push(d, i)
-		}
-		addr := ix.l.col(line, st, fAddress)
-		dom := addr[strings.IndexByte(addr, '@')+1:]
-		if hasUpperASCII(dom) {
-			dom = strings.ToLower(dom)
-		}
-		ix.byDomain.push(dom, i)
-	}
-}
-
 // name returns the folded name of an entry of the name index.
-func (ix *Index) name(e nameEnt) string {
-	a := ix.arenas[e.off>>arenaShift]
-	off := e.off & (1<<arenaShift - 1)
+func (ix *Index) name(e nameEnt) string { return arenaName(ix.arenas[e.off>>arenaShift], e.off) }
+
+// arenaName returns the folded name at the offset held in off.
+func arenaName(a []byte, off uint32) string {
+	off &= 1<<arenaShift - 1
 	n := uint32(a[off])
 	b := a[off+1 : off+1+n]
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-func (ix *Index) buildNames(chunks []chunkResult) {
-	// Compact the per-chunk regions of ix.names, then sort.
-	n := 0
-	for i := range chunks {
-		c := &chunks[i]
-		n += copy(ix.names[n:], ix.names[c.first:c.first+c.nnames])
+// compareNames orders name entries by folded name, then by record.
+func compareNames(x, y nameEnt, nx, ny string) int {
+	if c := strings.Compare(nx, ny); c != 0 {
+		return c
 	}
-	ix.names = ix.names[:n:n]
-	ix.sortNames()
+	return cmp.Compare(x.rec, y.rec)
 }
 
-// sortNames sorts the name index: a byte-wise LSD radix sort on the 8-byte
-// keys (passes where all keys share the byte are skipped), then a
-// comparison sort of each run of equal keys on the full folded names.
-func (ix *Index) sortNames() {
-	a := ix.names
+// sortNames sorts the name entries of one chunk, whose names are in arena:
+// a byte-wise LSD radix sort on the 8-byte keys (passes where all keys
+// share the byte are skipped), then a comparison sort of each run of equal
+// keys on the full folded names. tmp is scratch space of the same length.
+func sortNames(a, tmp []nameEnt, arena []byte) {
 	if len(a) < 2 {
 		return
 	}
-	tmp := make([]nameEnt, len(a))
+	src, dst := a, tmp
 	for shift := uint(0); shift < 64; shift += 8 {
 		var count [257]int
-		for _, e := range a {
+		for _, e := range src {
 			count[(e.key>>shift)&0xFF+1]++
 		}
-		if count[(a[0].key>>shift)&0xFF+1] == len(a) {
+		if count[(src[0].key>>shift)&0xFF+1] == len(src) {
 			continue
 		}
 		for i := 1; i < 257; i++ {
 			count[i] += count[i-1]
 		}
-		for _, e := range a {
+		for _, e := range src {
 			d := (e.key >> shift) & 0xFF
-			tmp[count[d]] = e
+			dst[count[d]] = e
 			count[d]++
 		}
-		a, tmp = tmp, a
+		src, dst = dst, src
 	}
-	if &a[0] != &ix.names[0] {
-		copy(ix.names, a)
+	if &src[0] != &a[0] {
+		copy(a, src)
 	}
-	a = ix.names
 	for i := 0; i < len(a); {
 		j := i + 1
 		for j < len(a) && a[j].key == a[i].key {
@@ -796,13 +823,199 @@ func (ix *Index) sortNames() {
 		}
 		if j-i > 1 {
 			slices.SortFunc(a[i:j], func(x, y nameEnt) int {
-				if c := strings.Compare(ix.name(x), ix.name(y)); c != 0 {
-					return c
-				}
-				return int(x.rec) - int(y.rec)
+				return compareNames(x, y, arenaName(arena, x.off), arenaName(arena, y.off))
 			})
 		}
 		i = j
+	}
+}
+
+// mergeNames merges the sorted name runs of the chunks (in names, each at
+// its chunk's first record) into one sorted index, using tmp (as long as
+// names) as the other buffer; it returns the index, in names or in tmp.
+func mergeNames(ix *Index, chunks []chunkResult, names, tmp []nameEnt) []nameEnt {
+	runs := make([][]nameEnt, len(chunks))
+	for i := range chunks {
+		c := &chunks[i]
+		runs[i] = names[c.first : c.first+c.nnames]
+	}
+	if len(runs) == 0 {
+		return names[:0:0]
+	}
+	dst, other := tmp, names
+	for len(runs) > 1 {
+		// Merge the runs two by two into dst, packed from its start.
+		var next [][]nameEnt
+		at := 0
+		var wg sync.WaitGroup
+		for r := 0; r < len(runs); r += 2 {
+			if r+1 == len(runs) {
+				copy(dst[at:], runs[r])
+				next = append(next, dst[at:at+len(runs[r])])
+				at += len(runs[r])
+				continue
+			}
+			x, y := runs[r], runs[r+1]
+			out := dst[at : at+len(x)+len(y)]
+			wg.Go(func() { ix.merge2(out, x, y) })
+			next = append(next, out)
+			at += len(out)
+		}
+		wg.Wait()
+		runs = next
+		dst, other = other, dst
+	}
+	r := runs[0]
+	return r[:len(r):len(r)]
+}
+
+// merge2 merges the sorted runs x and y into out.
+func (ix *Index) merge2(out, x, y []nameEnt) {
+	i, j := 0, 0
+	for k := range out {
+		var takeX bool
+		switch {
+		case j == len(y):
+			takeX = true
+		case i == len(x):
+			takeX = false
+		case x[i].key != y[j].key:
+			takeX = x[i].key < y[j].key
+		default:
+			takeX = compareNames(x[i], y[j], ix.name(x[i]), ix.name(y[j])) < 0
+		}
+		if takeX {
+			out[k] = x[i]
+			i++
+		} else {
+			out[k] = y[j]
+			j++
+		}
+	}
+}
+
+// lazyChain is a listing built on first use, once, even when several
+// goroutines ask for it at the same time.
+type lazyChain struct {
+	once sync.Once
+	c    chain
+}
+
+// listingKey returns the key of record i in a listing (line split in st),
+// "" for none; buf is scratch space the key may live in.
+type listingKey func(ix *Index, line string, st []uint16, buf []byte) string
+
+func profKey(ix *Index, line string, st []uint16, _ []byte) string {
+	return ix.l.col(line, st, fProfession)
+}
+
+func postalKey(ix *Index, line string, st []uint16, _ []byte) string {
+	return ix.l.col(line, st, fPostalCode)
+}
+
+func deptKey(ix *Index, line string, st []uint16, _ []byte) string {
+	return departmentOf(ix.l.col(line, st, fDepartment), ix.l.col(line, st, fPostalCode))
+}
+
+func domainKey(ix *Index, line string, st []uint16, buf []byte) string {
+	addr := ix.l.col(line, st, fAddress)
+	dom := addr[strings.IndexByte(addr, '@')+1:]
+	if hasUpperASCII(dom) {
+		b := lowerASCII(buf[:0], dom)
+		return unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	return dom
+}
+
+// listing returns the chain of lc, building it on first use with keys of
+// up to digits digits in an array (0: none).
+func (ix *Index) listing(lc *lazyChain, digits int, key listingKey) *chain {
+	lc.once.Do(func() { ix.buildChain(&lc.c, digits, key) })
+	return &lc.c
+}
+
+// chainPart is one goroutine's share of a listing: the heads and tails of
+// the lists of its range of records.
+type chainPart struct {
+	from, to         int
+	numHead, numTail []int32
+	headTail         map[string][2]int32
+}
+
+// buildChain builds a listing: the records are shared out in ranges
+// between goroutines, each links its range's records of a key (writing
+// c.next for its records only), then the ranges' lists are joined end to
+// end, key by key.
+func (ix *Index) buildChain(c *chain, digits int, key listingKey) {
+	n := ix.n
+	c.init(n, digits)
+	parts := max(1, min(ix.workers, n/16384))
+	ps := make([]chainPart, parts)
+	var wg sync.WaitGroup
+	for p := range ps {
+		ps[p].from, ps[p].to = p*n/parts, (p+1)*n/parts
+		wg.Go(func() { ix.chainRange(c, &ps[p], digits, key) })
+	}
+	wg.Wait()
+	// Join from the last range back: a range's tail points to the head of
+	// the following ranges' list.
+	for p := parts - 1; p >= 0; p-- {
+		cp := &ps[p]
+		for k, h := range cp.numHead {
+			if h >= 0 {
+				c.next[cp.numTail[k]] = c.num[k]
+				c.num[k] = h
+			}
+		}
+		for key, ht := range cp.headTail {
+			if h, ok := c.head[key]; ok {
+				c.next[ht[1]] = h
+			} else {
+				c.next[ht[1]] = -1
+			}
+			c.head[key] = ht[0]
+		}
+	}
+}
+
+// chainRange links the records of one range, in reverse file order.
+func (ix *Index) chainRange(c *chain, cp *chainPart, digits int, key listingKey) {
+	if digits > 0 {
+		cp.numHead = make([]int32, numBase[digits+1])
+		cp.numTail = make([]int32, numBase[digits+1])
+		for k := range cp.numHead {
+			cp.numHead[k] = -1
+		}
+	}
+	cp.headTail = make(map[string][2]int32)
+	st := make([]uint16, ix.span+1)
+	var buf [256]byte
+	for i := cp.to - 1; i >= cp.from; i-- {
+		if ix.bad(i) {
+			continue
+		}
+		line := ix.starts(i, st)
+		k := key(ix, line, st, buf[:])
+		if k == "" {
+			continue
+		}
+		if s := numKey(k); s >= 0 && s < len(cp.numHead) {
+			if h := cp.numHead[s]; h >= 0 {
+				c.next[i] = h
+			} else {
+				c.next[i] = -1
+				cp.numTail[s] = int32(i)
+			}
+			cp.numHead[s] = int32(i)
+			continue
+		}
+		if ht, ok := cp.headTail[k]; ok {
+			c.next[i] = ht[0]
+			cp.headTail[k] = [2]int32{int32(i), ht[1]}
+		} else {
+			c.next[i] = -1
+			cp.headTail[strings.Clone(k)] = [2]int32{int32(i), int32(i)}
+		}
 	}
 }
 
@@ -837,6 +1050,8 @@ func (ix *Index) Lookup(addr string) (m Mailbox, ok bool) {
 	h := ix.hashLower(addr)
 	mask := uint64(len(ix.addrTab) - 1)
 	best := -1
+	// The first row of an address is never a duplicate (its copies come
+	// after it), so the smallest matching record is the answer.
 	for slot := h & mask; ix.addrTab[slot] != 0; slot = (slot + 1) & mask {
 		e := ix.addrTab[slot]
 		if e>>32 != h>>32 {
@@ -872,6 +1087,8 @@ func (ix *Index) mailboxes(ids []int) []Mailbox {
 	return out
 }
 
+// addrRecords iterates over the indexed rows of an address (duplicates
+// left out), in no particular order.
 func (ix *Index) addrRecords(addr string) iter.Seq[int] {
 	return func(yield func(int) bool) {
 		if ix == nil || len(ix.addrTab) == 0 || len(addr) > 254 {
@@ -885,7 +1102,7 @@ func (ix *Index) addrRecords(addr string) iter.Seq[int] {
 				continue
 			}
 			j := int(e&0xFFFFFFFF) - 1
-			if equalFoldASCII(ix.field(j, fAddress), addr) && !yield(j) {
+			if !ix.dup.has(j) && equalFoldASCII(ix.field(j, fAddress), addr) && !yield(j) {
 				return
 			}
 		}
@@ -901,10 +1118,15 @@ func (ix *Index) ByID(id string) []Mailbox {
 	}
 	var buf [64]byte
 	key := idKey(buf[:0], id)
+	h := maphash.Bytes(ix.seed, key)
 	mask := uint64(len(ix.idTab) - 1)
 	var ids []int
-	for slot := maphash.Bytes(ix.seed, key) & mask; ix.idTab[slot] != 0; slot = (slot + 1) & mask {
-		j := int(ix.idTab[slot]) - 1
+	for slot := h & mask; ix.idTab[slot] != 0; slot = (slot + 1) & mask {
+		e := ix.idTab[slot]
+		if e>>32 != h>>32 {
+			continue
+		}
+		j := int(e&0xFFFFFFFF) - 1
 		if ix.field(j, fIDNPS) == string(key) && !ix.dup.has(j) {
 			ids = append(ids, j)
 		}
@@ -973,27 +1195,41 @@ func (ix *Index) SearchName(family, given string) iter.Seq[Mailbox] {
 }
 
 // ByProfession iterates over the rows of a profession code (TRE_G15, for
-// example "10" médecin), in file order.
-func (ix *Index) ByProfession(code string) iter.Seq[Mailbox] { return ix.chainSeq(&ix.byProf, code) }
+// example "10" médecin), in file order. The listings by profession, postal
+// code, department and domain are each built on first use (tens of
+// milliseconds for the national file; see BenchmarkExtraction).
+func (ix *Index) ByProfession(code string) iter.Seq[Mailbox] {
+	return ix.chainSeq(func() *chain { return ix.listing(&ix.byProf, 3, profKey) }, code) // TRE_G15 codes: 2 digits
+}
 
 // ByPostalCode iterates over the rows whose structure has this postal code.
-func (ix *Index) ByPostalCode(cp string) iter.Seq[Mailbox] { return ix.chainSeq(&ix.byPostal, cp) }
+func (ix *Index) ByPostalCode(cp string) iter.Seq[Mailbox] {
+	return ix.chainSeq(func() *chain { return ix.listing(&ix.byPostal, 5, postalKey) }, cp)
+}
 
 // ByDepartment iterates over the rows of a department: the "Département
 // structure BAL" column, or, when it is empty, the department of the postal
 // code (97x/98x overseas; "20" for Corsica).
-func (ix *Index) ByDepartment(dept string) iter.Seq[Mailbox] { return ix.chainSeq(&ix.byDept, dept) }
+func (ix *Index) ByDepartment(dept string) iter.Seq[Mailbox] {
+	return ix.chainSeq(func() *chain { return ix.listing(&ix.byDept, 3, deptKey) }, dept) // 01–95, 971–976
+}
 
 // ByDomain iterates over the mailboxes of a domain (case-insensitive).
 func (ix *Index) ByDomain(domain string) iter.Seq[Mailbox] {
-	return ix.chainSeq(&ix.byDomain, strings.ToLower(domain))
+	return ix.chainSeq(ix.domains, strings.ToLower(domain))
 }
+
+func (ix *Index) domains() *chain { return ix.listing(&ix.byDomain, 0, domainKey) }
 
 // Domains returns the number of rows per domain (lower case).
 func (ix *Index) Domains() map[string]int {
-	out := make(map[string]int, len(ix.byDomain.head))
-	for d := range ix.byDomain.head {
-		for i := range ix.byDomain.all(d) {
+	if ix == nil {
+		return map[string]int{}
+	}
+	c := ix.domains()
+	out := make(map[string]int, len(c.head))
+	for d := range c.head {
+		for i := range c.all(d) {
 			if !ix.dup.has(i) {
 				out[d]++
 			}
@@ -1002,12 +1238,12 @@ func (ix *Index) Domains() map[string]int {
 	return out
 }
 
-func (ix *Index) chainSeq(c *chain, key string) iter.Seq[Mailbox] {
+func (ix *Index) chainSeq(get func() *chain, key string) iter.Seq[Mailbox] {
 	return func(yield func(Mailbox) bool) {
 		if ix == nil {
 			return
 		}
-		for i := range c.all(key) {
+		for i := range get().all(key) {
 			if !ix.dup.has(i) && !yield(ix.mailbox(i)) {
 				return
 			}
