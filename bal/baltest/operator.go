@@ -60,7 +60,8 @@ type OperatorConfig struct {
 // implicit TLS on the SMTPSAddr and IMAPSAddr listeners), ask for a client
 // certificate and verify it against the PKI's roots; an expired or revoked
 // certificate (revocation as in the PKI's CRLs, see [PKI.IsRevoked]) fails
-// the TLS handshake. Authentication, required before anything else and
+// the TLS handshake, while a client without a certificate is let in to
+// authenticate with a token or a password. Authentication, required before anything else and
 // only over TLS, is by SASL:
 //
 //   - EXTERNAL: the client certificate's common name is looked up in the
@@ -86,7 +87,9 @@ type OperatorConfig struct {
 // (imapmemserver): IMAP4rev1 and IMAP4rev2 with IDLE, MOVE, UIDPLUS (UID
 // EXPUNGE), APPEND, NAMESPACE, LIST-STATUS; each user has an INBOX
 // (recreated at the next delivery if deleted); other folders are created
-// by the client. The ID command is not supported.
+// by the client. The ID command is not supported: sent before
+// authentication, it closes the connection (imapserver's defence against
+// cross-protocol attacks), as any unknown command does.
 //
 // Nothing is written to disk. Message contents are never logged.
 type Operator struct {
@@ -99,11 +102,12 @@ type Operator struct {
 	// PKI is the PKI the server certificate comes from; PKI.ClientTLSConfig
 	// gives a client configuration that trusts it.
 	PKI *PKI
-	// Users are the mailboxes.
-	Users []MailUser
-	// Domain is the operator's host name (see OperatorConfig.Domain).
-	Domain string
-	// MaxMessageBytes is the size limit in force (0: none).
+	// Users are the mailboxes, Domain the operator's host name (see
+	// OperatorConfig.Domain) and MaxMessageBytes the size limit in force
+	// (0: none). They are read-only: changing them has no effect or races
+	// with the servers.
+	Users           []MailUser
+	Domain          string
 	MaxMessageBytes int64
 
 	t         testing.TB
@@ -137,6 +141,15 @@ type opMailbox struct {
 // ends (or at Close). It fails the test when the configuration is wrong
 // or a listener cannot be opened. When the test fails, the operator's log
 // (connections, authentications, refusals, deliveries) is logged.
+//
+//	op := baltest.NewOperator(t, nil) // new PKI, DefaultUsers
+//	op.AddToken("psc-token", baltest.CPSUser)
+//	// submit to op.SMTPAddr with op.PKI.ORG as client certificate,
+//	// trusting op.PKI.RootFort and op.PKI.RootElementaire, then:
+//	if err := op.WaitMessages(ctx, baltest.CPSUser, 1); err != nil {
+//		t.Fatal(err)
+//	}
+//	raw := op.Messages(baltest.CPSUser, "INBOX")[0]
 func NewOperator(t testing.TB, cfg *OperatorConfig) *Operator {
 	t.Helper()
 	op, err := newOperator(t, cfg)
@@ -346,7 +359,7 @@ func (op *Operator) logf(format string, args ...any) {
 	}
 }
 
-// Printf and Println make the operator the logger of the servers.
+// opLogger writes the servers' error messages to the operator's log.
 type opLogger struct{ op *Operator }
 
 func (l opLogger) Printf(format string, args ...any) {

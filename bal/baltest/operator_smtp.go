@@ -198,7 +198,7 @@ func (s *smtpSession) successDSN(rcpts []smtpRcpt, body []byte, arrival time.Tim
 	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n", boundary)
 	fmt.Fprintf(&b, "Reporting-MTA: dns; %s\r\n", s.op.Domain)
 	if s.mailOpts.EnvelopeID != "" {
-		fmt.Fprintf(&b, "Original-Envelope-Id: %s\r\n", s.mailOpts.EnvelopeID)
+		fmt.Fprintf(&b, "Original-Envelope-Id: %s\r\n", fieldValue(s.mailOpts.EnvelopeID))
 	}
 	fmt.Fprintf(&b, "Arrival-Date: %s\r\n", arrival.Format(time.RFC1123Z))
 	for _, rc := range rcpts {
@@ -208,7 +208,7 @@ func (s *smtpSession) successDSN(rcpts []smtpRcpt, body []byte, arrival time.Tim
 			if typ == "" {
 				typ = "rfc822"
 			}
-			fmt.Fprintf(&b, "Original-Recipient: %s; %s\r\n", typ, rc.opts.OriginalRecipient)
+			fmt.Fprintf(&b, "Original-Recipient: %s; %s\r\n", fieldValue(typ), fieldValue(rc.opts.OriginalRecipient))
 		}
 		fmt.Fprintf(&b, "Action: delivered\r\nStatus: 2.0.0\r\n")
 	}
@@ -222,6 +222,17 @@ func (s *smtpSession) successDSN(rcpts []smtpRcpt, body []byte, arrival time.Tim
 		return
 	}
 	s.op.logf("SMTP %s: success DSN for %d recipient(s) delivered to %s", s.remote(), len(rcpts), sender.user.Address)
+}
+
+// fieldValue drops the control characters an xtext-decoded parameter may
+// hold, so that it cannot end a header field.
+func fieldValue(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // headerBlock returns the header of a message, up to and without the

@@ -22,9 +22,9 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
-// opSASL is a net/smtp Auth (and a go-sasl client for imapclient) that
-// sends a fixed initial response and records the server's challenges,
-// answering each with an empty response.
+// opSASL is a net/smtp Auth that sends a fixed initial response and
+// records the server's challenges, answering each with an empty
+// response.
 type opSASL struct {
 	mech string
 	ir   []byte
@@ -45,7 +45,7 @@ func (a *opSASL) Next(fromServer []byte, more bool) ([]byte, error) {
 	return []byte{}, nil
 }
 
-// saslClient adapts opSASL to go-sasl's Client for imapclient.
+// opSASLClient adapts opSASL to go-sasl's Client for imapclient.
 type opSASLClient struct{ *opSASL }
 
 func (c opSASLClient) Start() (string, []byte, error) { return c.mech, c.ir, nil }
@@ -210,6 +210,24 @@ func TestOperatorSMTPExternal(t *testing.T) {
 	}
 	if err := c.Quit(); err != nil {
 		t.Error(err)
+	}
+
+	// Implicit TLS (port 465 style) with the CPS certificate.
+	tc, err := tls.Dial("tcp", op.SMTPSAddr, opClientTLS(op.PKI, op.PKI.CPS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	tc.SetDeadline(time.Now().Add(20 * time.Second))
+	c, err = smtp.NewClient(tc, "localhost")
+	if err == nil {
+		err = c.Auth(&opSASL{mech: "EXTERNAL"})
+	}
+	if err == nil {
+		err = opSend(c, CPSUser, []string{OtherUser}, opMessage(CPSUser, OtherUser, "en TLS implicite"))
+	}
+	if err != nil {
+		t.Errorf("implicit TLS submission with the CPS certificate: %v", err)
 	}
 
 	// The copy in the recipient's INBOX, read back over IMAP with the CPS
@@ -646,13 +664,19 @@ func TestOperatorHelpers(t *testing.T) {
 	}
 
 	rec := &opRecorder{TB: t}
-	op2 := &Operator{t: rec, boxes: op.boxes, PKI: op.PKI, IMAPSAddr: op.IMAPSAddr, secret: op.secret}
+	op2 := NewOperator(rec, &OperatorConfig{PKI: op.PKI})
+	op2.AddToken("jeton", "inconnu@"+TestDomain)
 	op2.Deliver("inconnu@"+TestDomain, []byte("x"))
 	if op2.Messages(CPSUser, "Absent") != nil || op2.Messages("inconnu@"+TestDomain, "INBOX") != nil {
 		t.Error("Messages of a missing folder or mailbox returned messages")
 	}
-	if len(rec.errors) != 3 {
-		t.Errorf("errors reported: %q, want 3", rec.errors)
+	if len(rec.errors) != 4 {
+		t.Errorf("errors reported: %q, want 4", rec.errors)
+	}
+	for _, e := range rec.errors {
+		if !strings.Contains(e, "inconnu@") && !strings.Contains(e, "Absent") {
+			t.Errorf("error %q names neither the mailbox nor the folder", e)
+		}
 	}
 }
 
