@@ -8,13 +8,13 @@ import (
 	"hash/maphash"
 	"io"
 	"iter"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -213,21 +213,23 @@ type chunkResult struct {
 	errs     []*LineError
 	errCount int
 	over     map[int]int
-	good     int      // well-formed rows
-	nnames   int      // name entries written from names[first]
-	same     []uint32 // records met in the address table with an equal address (see insertAddr)
+	good     int // well-formed rows: address entries written from addrEnts[first]
+	nids     int // IDNPS entries written from idEnts[first]
+	nnames   int // name entries written from names[first]
 }
 
 // indexData indexes the whole text of an extraction.
 //
-// All the work is done by one goroutine per chunk of lines, in one pass:
-// each parses its lines, inserts them in the shared address and IDNPS
-// tables (lock-free: compare-and-swap on empty slots), folds the names and
-// sorts its part of the name index. What remains is sequential and short:
-// merging the sorted name runs, and telling apart, among the few rows
-// whose address appeared more than once, shared addresses from identical
-// duplicates. The listings (profession, postal code, department, domain)
-// are built on first use (see lazyChain).
+// The work is done by one goroutine per chunk of lines, in one pass: each
+// parses its lines, folds the names, and prepares the entries of the
+// address and IDNPS tables; it then sorts its part of the name index and
+// its table entries by home slot. What remains is short and sequential in
+// memory: merging the sorted runs, which fills the tables from their first
+// slot to their last (instead of one cache miss per row at random) and
+// brings the rows of an address together, so that shared addresses and
+// identical duplicates are told apart on the way. The listings
+// (profession, postal code, department, domain) are built on first use
+// (see lazyChain).
 func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, error) {
 	ix := &Index{data: data, seed: maphash.MakeSeed(), generated: opts.Generated}
 	hdrEnd := strings.IndexByte(data, '\n')
@@ -287,10 +289,13 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	ix.arenas = make([][]byte, len(chunks))
 	ix.addrTab = makeLarge[uint64](tableSize(n))
 	ix.idTab = makeLarge[uint64](tableSize(n))
-	// tmp is the scratch space of the name sorts, then the merged index.
-	tmp := makeLarge[nameEnt](n)
+	w := &work{
+		addrEnts: makeLarge[uint64](n),
+		idEnts:   makeLarge[uint64](n),
+		tmp:      makeLarge[nameEnt](n),
+	}
 	for i := range chunks {
-		wg.Go(func() { ix.parseChunk(ctx, i, &chunks[i], maxErrors, tmp) })
+		wg.Go(func() { ix.parseChunk(ctx, i, &chunks[i], maxErrors, w) })
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -299,7 +304,6 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	rep := &ix.report
 	rep.Lines = n
 	good := 0
-	var same []uint32
 	for i := range chunks {
 		c := &chunks[i]
 		rep.Tolerated.add(&c.warn)
@@ -314,26 +318,44 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 			}
 			ix.over[k] = v
 		}
-		same = append(same, c.same...)
 	}
 	if maxErrors > 0 && len(rep.Errors) > maxErrors {
 		rep.Errors = rep.Errors[:maxErrors]
 	}
-	later := ix.resolveSame(same)
+	// Merge the sorted runs: the two tables and the name index at once.
+	addrRuns := make([][]uint64, len(chunks))
+	idRuns := make([][]uint64, len(chunks))
+	for i := range chunks {
+		c := &chunks[i]
+		addrRuns[i] = w.addrEnts[c.first : c.first+c.good]
+		idRuns[i] = w.idEnts[c.first : c.first+c.nids]
+	}
+	later := 0
+	wg.Go(func() { later = ix.fillAddresses(addrRuns) })
+	wg.Go(func() { fillTable(ix.idTab, idRuns, nil) })
+	ix.names = mergeNames(ix, chunks, ix.names, w.tmp)
+	wg.Wait()
 	rep.Addresses = good - later
 	rep.Mailboxes = good - rep.Tolerated.Duplicates
-	ix.names = mergeNames(ix, chunks, ix.names, tmp)
 	return ix, nil
 }
 
-// parseChunk parses the lines of chunk number k into its records, inserts
-// them in the address and IDNPS tables, and sorts the chunk's part of the
-// name index (tmp is scratch space, shared by the chunks by record range).
-func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxErrors int, tmp []nameEnt) {
+// work holds the scratch arrays of a load, shared by the chunks by record
+// range: chunk c uses [c.first, c.first+c.lines) of each.
+type work struct {
+	addrEnts []uint64  // address table entries (slotEntry), then sorted by home slot
+	idEnts   []uint64  // IDNPS table entries, likewise
+	tmp      []nameEnt // scratch of the sorts, then the merged name index
+}
+
+// parseChunk parses the lines of chunk number k into its records and the
+// entries of the tables and of the name index, then sorts them.
+func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxErrors int, w *work) {
 	s := ix.data[c.from:c.to]
 	st := make([]uint16, ix.span+1)
-	scratch := make([]uint16, ix.span+1)
 	var lower [256]byte
+	addrEnts := w.addrEnts[c.first : c.first+c.lines]
+	idEnts := w.idEnts[c.first : c.first+c.lines]
 	arena := make([]byte, 0, len(s)/10)
 	names := ix.names[c.first : c.first+c.lines]
 	rec := c.first
@@ -371,7 +393,6 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 			}
 			continue
 		}
-		c.good++
 		binary.LittleEndian.PutUint16(r[4:], uint16(len(line)))
 		lens := r[6:]
 		for j := range lens {
@@ -388,15 +409,13 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 			}
 			lens[j] = uint8(w)
 		}
-		// The record is complete: it may now be published in the tables
-		// (checkRow bounded the address to 254 bytes).
-		addr := ix.l.col(line, st, fAddress)
-		h := maphash.Bytes(ix.seed, lowerASCII(lower[:0], addr))
-		if j := ix.insertAddr(h, rec, addr, scratch); j >= 0 {
-			c.same = append(c.same, uint32(rec), uint32(j))
-		}
+		// checkRow bounded the address to 254 bytes.
+		h := maphash.Bytes(ix.seed, lowerASCII(lower[:0], ix.l.col(line, st, fAddress)))
+		addrEnts[c.good] = slotEntry(h, rec)
+		c.good++
 		if id := ix.l.col(line, st, fIDNPS); id != "" {
-			insertID(ix.idTab, maphash.String(ix.seed, id), rec)
+			idEnts[c.nids] = slotEntry(maphash.String(ix.seed, id), rec)
+			c.nids++
 		}
 		if fam := ix.l.col(line, st, fFamily); fam != "" && len(arena) < 1<<arenaShift-512 {
 			at := len(arena)
@@ -412,116 +431,131 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 		}
 	}
 	ix.arenas[k] = arena
-	sortNames(names[:c.nnames], tmp[c.first:c.first+c.nnames], arena)
+	tmp := w.tmp[c.first : c.first+c.lines]
+	sortNames(names[:c.nnames], tmp, arena)
+	// The name sort is done with tmp: its bytes serve the entry sorts (a
+	// nameEnt holds two uint64, and no pointer).
+	scratch := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(tmp))), 2*len(tmp))
+	sortBySlot(addrEnts[:c.good], scratch, uint64(len(ix.addrTab)-1))
+	sortBySlot(idEnts[:c.nids], scratch, uint64(len(ix.idTab)-1))
 }
 
-// insertAddr adds record rec, whose address addr has hash h (of its lower
-// case form), to the address table, which other goroutines fill at the same
-// time: a slot goes from empty to its final entry by compare-and-swap, and
-// is never changed again, so linear probing stays correct. It returns a
-// record with an equal address met on the way (inserted earlier by time,
-// not necessarily by line), or -1. Of the rows sharing an address, every
-// one but the first inserted meets another, and the first inserted is met:
-// all of them end up in the chunks' "same" lists.
-func (ix *Index) insertAddr(h uint64, rec int, addr string, scratch []uint16) int {
-	tab := ix.addrTab
-	mask := uint64(len(tab) - 1)
-	e := slotEntry(h, rec)
-	match := -1
-	for slot := h & mask; ; slot = (slot + 1) & mask {
-		p := &tab[slot]
-		cur := atomic.LoadUint64(p)
-		if cur == 0 {
-			if atomic.CompareAndSwapUint64(p, 0, e) {
-				return match
-			}
-			cur = atomic.LoadUint64(p)
+// slotEntry packs the high half of a hash and a record number: a table
+// entry. The home slot of an entry is its high half masked by the table
+// size; the high half is also the tag compared before the key.
+func slotEntry(h uint64, rec int) uint64 { return h&^0xFFFFFFFF | uint64(rec+1) }
+
+// homeSlot returns the first slot probed for a hash or an entry.
+func homeSlot(h, mask uint64) uint64 { return h >> 32 & mask }
+
+// sortBySlot sorts table entries by home slot, keeping the order of
+// entries of the same slot (an LSD radix sort of at most 11 bits a pass).
+// tmp is scratch space at least as long as a.
+func sortBySlot(a, tmp []uint64, mask uint64) {
+	nbits := bits.Len64(mask)
+	if len(a) < 2 || nbits == 0 {
+		return
+	}
+	passes := (nbits + 10) / 11
+	width := (nbits + passes - 1) / passes
+	src, dst := a, tmp[:len(a)]
+	for shift := 0; shift < nbits; shift += width {
+		d := uint(32 + shift)
+		m := uint64(1)<<min(width, nbits-shift) - 1
+		var count [1<<11 + 1]int
+		for _, e := range src {
+			count[e>>d&m+1]++
 		}
-		if match < 0 && cur>>32 == h>>32 {
-			// The other record was published by its compare-and-swap
-			// after its record was written; its long columns (ix.over)
-			// are not merged yet, so its line is split again.
-			j := int(cur&0xFFFFFFFF) - 1
-			if equalFoldASCII(ix.addrAt(j, scratch), addr) {
-				match = j
-			}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
 		}
+		for _, e := range src {
+			k := e >> d & m
+			dst[count[k]] = e
+			count[k]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &a[0] {
+		copy(a, src)
 	}
 }
 
-// addrAt returns the address of record j by splitting its line again.
-func (ix *Index) addrAt(j int, st []uint16) string {
-	line := ix.lineText(j)
-	ix.l.splitRow(line, st)
-	return ix.l.col(line, st, fAddress)
-}
-
-// insertID adds record rec, whose IDNPS has hash h, to an IDNPS table
-// filled concurrently (see insertAddr).
-func insertID(tab []uint64, h uint64, rec int) {
+// fillTable merges runs of entries sorted by home slot (runs in record
+// order: a tie goes to the earlier run) and places each in tab by linear
+// probing. In that order the probing only moves forward in memory: the
+// slots from an entry's home to the end of the previous entry's cluster
+// are all taken. Each entry is passed to seen, if not nil, before it is
+// placed, with the entries of the same home slot placed before it.
+func fillTable(tab []uint64, runs [][]uint64, seen func(e uint64, sameSlot []uint64)) {
 	mask := uint64(len(tab) - 1)
-	e := slotEntry(h, rec)
-	for slot := h & mask; ; slot = (slot + 1) & mask {
-		if atomic.LoadUint64(&tab[slot]) == 0 && atomic.CompareAndSwapUint64(&tab[slot], 0, e) {
+	end := uint64(0) // one past the last slot filled, not wrapped around
+	var run []uint64
+	runSlot := ^uint64(0)
+	heads := make([]int, len(runs))
+	for {
+		best := -1
+		var bs uint64
+		for r, h := range heads {
+			if h < len(runs[r]) {
+				if s := homeSlot(runs[r][h], mask); best < 0 || s < bs {
+					best, bs = r, s
+				}
+			}
+		}
+		if best < 0 {
 			return
 		}
+		e := runs[best][heads[best]]
+		heads[best]++
+		if seen != nil {
+			if bs != runSlot {
+				run, runSlot = run[:0], bs
+			}
+			seen(e, run)
+			run = append(run, e)
+		}
+		pos := max(bs, end)
+		for tab[pos&mask] != 0 {
+			pos++
+		}
+		tab[pos&mask] = e
+		end = pos + 1
 	}
 }
 
-// resolveSame reads the records met with an equal address while filling
-// the table (pairs in any order, with repeats): grouped by address and
-// taken in file order, each record after the first of its group is a
-// later row of a shared address, and a duplicate if its line equals an
-// earlier one's. It sets ix.dup, counts the duplicates and returns the
-// number of later rows.
-func (ix *Index) resolveSame(same []uint32) (later int) {
-	if len(same) == 0 {
-		return 0
-	}
-	type member struct {
-		h   uint64
-		rec uint32
-	}
-	var lower [256]byte
-	ms := make([]member, len(same))
-	for k, r := range same {
-		ms[k] = member{maphash.Bytes(ix.seed, lowerASCII(lower[:0], ix.field(int(r), fAddress))), r}
-	}
-	slices.SortFunc(ms, func(a, b member) int {
-		if a.h != b.h {
-			return cmp.Compare(a.h, b.h)
+// fillAddresses fills the address table from sorted runs of entries. The
+// rows of an address share a hash, hence a home slot, and come in file
+// order: each row after the first of its address is counted as later (the
+// return value), and marked as a duplicate when its line equals that of an
+// earlier row that is not one.
+func (ix *Index) fillAddresses(runs [][]uint64) (later int) {
+	fillTable(ix.addrTab, runs, func(e uint64, sameSlot []uint64) {
+		var addr string
+		i := int(e&0xFFFFFFFF) - 1
+		shared := false
+		for _, o := range sameSlot {
+			if o>>32 != e>>32 {
+				continue
+			}
+			if addr == "" {
+				addr = ix.field(i, fAddress)
+			}
+			j := int(o&0xFFFFFFFF) - 1
+			if !equalFoldASCII(ix.field(j, fAddress), addr) {
+				continue
+			}
+			shared = true
+			if !ix.dup.has(j) && ix.lineText(j) == ix.lineText(i) {
+				ix.dup.set(i)
+				ix.report.Tolerated.Duplicates++
+				break
+			}
 		}
-		return cmp.Compare(a.rec, b.rec)
+		if shared {
+			later++
+		}
 	})
-	ms = slices.Compact(ms)
-	for i := 0; i < len(ms); {
-		j := i + 1
-		for j < len(ms) && ms[j].h == ms[i].h {
-			j++
-		}
-		// ms[i:j] share a hash, in file order; a 64-bit hash collision
-		// between different addresses is told apart by comparing them.
-		g := ms[i:j]
-		for a := range g {
-			ra := int(g[a].rec)
-			addr := ix.field(ra, fAddress)
-			for b := range a {
-				rb := int(g[b].rec)
-				if equalFoldASCII(ix.field(rb, fAddress), addr) {
-					later++
-					break
-				}
-			}
-			for b := range a {
-				if rb := int(g[b].rec); !ix.dup.has(rb) && ix.lineText(rb) == ix.lineText(ra) {
-					ix.dup.set(ra)
-					ix.report.Tolerated.Duplicates++
-					break
-				}
-			}
-		}
-		i = j
-	}
 	return later
 }
 
@@ -670,9 +704,6 @@ func (ix *Index) hashLower(s string) uint64 {
 	return maphash.Bytes(ix.seed, lowerASCII(buf[:0], s))
 }
 
-// slotEntry packs the high half of a hash and a record number.
-func slotEntry(h uint64, rec int) uint64 { return h&^0xFFFFFFFF | uint64(rec+1) }
-
 // idKey normalises an identifier query: an RPPS (11 digits) becomes its
 // IDNPS "8"+RPPS, an ADELI (9 digits) "0"+ADELI; other values are kept.
 func idKey(buf []byte, id string) []byte {
@@ -789,12 +820,12 @@ func compareNames(x, y nameEnt, nx, ny string) int {
 // sortNames sorts the name entries of one chunk, whose names are in arena:
 // a byte-wise LSD radix sort on the 8-byte keys (passes where all keys
 // share the byte are skipped), then a comparison sort of each run of equal
-// keys on the full folded names. tmp is scratch space of the same length.
+// keys on the full folded names. tmp is scratch space at least as long.
 func sortNames(a, tmp []nameEnt, arena []byte) {
 	if len(a) < 2 {
 		return
 	}
-	src, dst := a, tmp
+	src, dst := a, tmp[:len(a)]
 	for shift := uint(0); shift < 64; shift += 8 {
 		var count [257]int
 		for _, e := range src {
@@ -1052,7 +1083,7 @@ func (ix *Index) Lookup(addr string) (m Mailbox, ok bool) {
 	best := -1
 	// The first row of an address is never a duplicate (its copies come
 	// after it), so the smallest matching record is the answer.
-	for slot := h & mask; ix.addrTab[slot] != 0; slot = (slot + 1) & mask {
+	for slot := homeSlot(h, mask); ix.addrTab[slot] != 0; slot = (slot + 1) & mask {
 		e := ix.addrTab[slot]
 		if e>>32 != h>>32 {
 			continue
@@ -1096,7 +1127,7 @@ func (ix *Index) addrRecords(addr string) iter.Seq[int] {
 		}
 		h := ix.hashLower(addr)
 		mask := uint64(len(ix.addrTab) - 1)
-		for slot := h & mask; ix.addrTab[slot] != 0; slot = (slot + 1) & mask {
+		for slot := homeSlot(h, mask); ix.addrTab[slot] != 0; slot = (slot + 1) & mask {
 			e := ix.addrTab[slot]
 			if e>>32 != h>>32 {
 				continue
@@ -1121,7 +1152,7 @@ func (ix *Index) ByID(id string) []Mailbox {
 	h := maphash.Bytes(ix.seed, key)
 	mask := uint64(len(ix.idTab) - 1)
 	var ids []int
-	for slot := h & mask; ix.idTab[slot] != 0; slot = (slot + 1) & mask {
+	for slot := homeSlot(h, mask); ix.idTab[slot] != 0; slot = (slot + 1) & mask {
 		e := ix.idTab[slot]
 		if e>>32 != h>>32 {
 			continue
