@@ -66,7 +66,7 @@ func BenchmarkSendPostfix(b *testing.B) {
 	msg := func() *mssante.Message {
 		m := report(baltest.CPSUser)
 		m.ReadReceipt, m.DSN = false, mssante.DSN{}
-		m.Documents[0].PDF = mssante.BytesOpener(testdocs.PDF("CR", 70_000))
+		m.Documents[0].PDF = mssante.BytesOpener(testdocs.PDF("CR", 36_000)) // a message of about 100 KB
 		return m
 	}
 	var raw bytes.Buffer
@@ -86,7 +86,10 @@ func BenchmarkSendPostfix(b *testing.B) {
 		b.ReportMetric(float64(stored-got), "lost")
 		stored = got
 	}
-	perSec := func(b *testing.B) { b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s") }
+	perSec := func(b *testing.B) {
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		b.ReportMetric(float64(raw.Len()), "bytes/msg")
+	}
 	ctx := context.Background()
 
 	b.Run("gomss-build-and-send", func(b *testing.B) {
