@@ -56,19 +56,23 @@ func (f *folder) next() (b byte, ok bool) {
 		return c, true
 	}
 	r, size := utf8.DecodeRuneInString(f.s[f.i:])
-	var rep string
-	switch {
-	case r >= 0xC0 && r < 0x180:
-		rep = foldTable[r-0xC0]
-	case r == '\u2019' || r == '\u02BC' || r == '\u2018':
-		rep = "'"
-	}
-	if rep == "" {
-		rep = f.s[f.i : f.i+size]
-	}
+	rep := foldRune(r, f.s[f.i:f.i+size])
 	f.i += size
 	b, f.pending = rep[0], rep[1:]
 	return b, true
+}
+
+// foldRune returns the folded form of a non-ASCII rune r written raw.
+func foldRune(r rune, raw string) string {
+	switch {
+	case r >= 0xC0 && r < 0x180:
+		if rep := foldTable[r-0xC0]; rep != "" {
+			return rep
+		}
+	case r == '\u2019' || r == '\u02BC' || r == '\u2018':
+		return "'"
+	}
+	return raw
 }
 
 // foldString returns the folded form of s (allocating only when it differs).

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -356,7 +357,7 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 	var lower [256]byte
 	addrEnts := w.addrEnts[c.first : c.first+c.lines]
 	idEnts := w.idEnts[c.first : c.first+c.lines]
-	arena := make([]byte, 0, len(s)/10)
+	arena := makeLarge[byte](len(s) / 10)[:0]
 	names := ix.names[c.first : c.first+c.lines]
 	rec := c.first
 	for off := 0; off < len(s); rec++ {
@@ -560,19 +561,33 @@ func (ix *Index) fillAddresses(runs [][]uint64) (later int) {
 }
 
 // appendFolded appends the folded form of s, at most max bytes, leaving out
-// control characters (so that the "\x01" separator stays unique).
+// control characters (so that the "\x01" separator stays unique). It gives
+// the bytes of a folder, ASCII bytes being folded in line.
 func appendFolded(dst []byte, s string, max int) []byte {
-	f := folder{s: s}
-	for n := 0; n < max; {
-		b, ok := f.next()
-		if !ok {
-			break
-		}
-		if b < ' ' {
+	n := 0
+	for i := 0; i < len(s) && n < max; {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			if c < ' ' {
+				continue
+			}
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			dst = append(dst, c)
+			n++
 			continue
 		}
-		dst = append(dst, b)
-		n++
+		r, size := utf8.DecodeRuneInString(s[i:])
+		rep := foldRune(r, s[i:i+size])
+		i += size
+		for j := 0; j < len(rep) && n < max; j++ {
+			if rep[j] >= ' ' {
+				dst = append(dst, rep[j])
+				n++
+			}
+		}
 	}
 	return dst
 }
@@ -847,18 +862,54 @@ func sortNames(a, tmp []nameEnt, arena []byte) {
 	if &src[0] != &a[0] {
 		copy(a, src)
 	}
+	var ties []tieEnt
 	for i := 0; i < len(a); {
 		j := i + 1
 		for j < len(a) && a[j].key == a[i].key {
 			j++
 		}
 		if j-i > 1 {
-			slices.SortFunc(a[i:j], func(x, y nameEnt) int {
-				return compareNames(x, y, arenaName(arena, x.off), arenaName(arena, y.off))
-			})
+			ties = sortTies(a[i:j], arena, ties[:0])
 		}
 		i = j
 	}
+}
+
+// tieEnt is a name entry whose first 8 bytes tie with others, with the
+// next 8 bytes of its name as a second key.
+type tieEnt struct {
+	key2 uint64
+	e    nameEnt
+	long bool // the name is longer than 16 bytes
+}
+
+// sortTies sorts entries of equal keys by folded name, then record, on
+// their second key first: two names equal on 16 zero-padded bytes (and
+// holding no zero byte) are either both longer than 16 bytes, or equal.
+func sortTies(a []nameEnt, arena []byte, buf []tieEnt) []tieEnt {
+	for _, e := range a {
+		name := arenaName(arena, e.off)
+		t := tieEnt{e: e, long: len(name) > 16}
+		if len(name) > 8 {
+			t.key2 = key8(name[8:])
+		}
+		buf = append(buf, t)
+	}
+	slices.SortFunc(buf, func(x, y tieEnt) int {
+		if x.key2 != y.key2 {
+			return cmp.Compare(x.key2, y.key2)
+		}
+		if x.long {
+			if c := strings.Compare(arenaName(arena, x.e.off)[16:], arenaName(arena, y.e.off)[16:]); c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(x.e.rec, y.e.rec)
+	})
+	for k := range buf {
+		a[k] = buf[k].e
+	}
+	return buf
 }
 
 // mergeNames merges the sorted name runs of the chunks (in names, each at
