@@ -8,6 +8,13 @@
 //     certificate, an ORG software certificate for an applicative mailbox, an
 //     operator server certificate, revoked, expired and wrong-host variants,
 //     and CRLs with distribution points that [PKI.ServeCRL] answers.
+//   - [NewOperator]: an in-process test operator in one line (go-smtp
+//     submission + go-imap v2 server sharing in-memory mailboxes): STARTTLS
+//     and implicit TLS, client certificates checked against the PKI (revoked
+//     and expired refused), SASL EXTERNAL, XOAUTH2, OAUTHBEARER and PLAIN,
+//     550 5.1.1 / 5.1.2 refusals, SIZE, success DSNs, IDLE. No root and no
+//     Debian package needed: the fast option for a vendor's CI; the real
+//     daemons below are the realistic one.
 //   - [StartDovecot]: a real Dovecot (Debian package dovecot-imapd and
 //     dovecot-lmtpd) with IMAP over STARTTLS and implicit TLS, LMTP, client
 //     certificates checked against the PKI and its CRLs (SASL EXTERNAL),
