@@ -1016,6 +1016,10 @@ func (ix *Index) listing(lc *lazyChain, digits int, key listingKey) *chain {
 	return &lc.c
 }
 
+// listingPartRows is the least number of rows given to a goroutine
+// building a listing (a variable for the tests).
+var listingPartRows = 16384
+
 // chainPart is one goroutine's share of a listing: the heads and tails of
 // the lists of its range of records.
 type chainPart struct {
@@ -1031,7 +1035,7 @@ type chainPart struct {
 func (ix *Index) buildChain(c *chain, digits int, key listingKey) {
 	n := ix.n
 	c.init(n, digits)
-	parts := max(1, min(ix.workers, n/16384))
+	parts := max(1, min(ix.workers, n/listingPartRows))
 	ps := make([]chainPart, parts)
 	var wg sync.WaitGroup
 	for p := range ps {
