@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -71,6 +72,10 @@ var (
 	ErrCPSPINLocked = errors.New("bal: CPS PIN blocked")
 	// ErrCPSClosed: the CPS was used after Close.
 	ErrCPSClosed = errors.New("bal: CPS closed")
+	// ErrCPSAlreadyOpen: the card is already open in this process. PKCS#11
+	// logs in a whole application, so a second OpenCPS would otherwise
+	// succeed with any PIN: share the open *CPS instead.
+	ErrCPSAlreadyOpen = errors.New("bal: CPS card already open in this process")
 )
 
 // CPSConfig says which PKCS#11 module, token and key hold the
@@ -162,6 +167,7 @@ type CPS struct {
 
 	mu  sync.Mutex
 	ctx *crypto11.Context // nil once closed
+	key [32]byte          // entry in openCards
 }
 
 // tokenNotFound is crypto11 v1.6.0's (unexported) error when no token
@@ -175,8 +181,9 @@ const tokenNotFound = "could not find PKCS#11 token"
 //
 // Open a card once per process and share the *CPS: PKCS#11 logs in a
 // whole application, and crypto11 takes "already logged in" as success,
-// so while a CPS is open on a card another OpenCPS on the same card
-// succeeds whatever PIN it is given.
+// so while a CPS is open another OpenCPS on the same card would succeed
+// whatever PIN it is given. OpenCPS therefore refuses a card (identified
+// by its certificate) that is already open, with ErrCPSAlreadyOpen.
 func OpenCPS(ctx context.Context, cfg CPSConfig) (*CPS, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -212,8 +219,26 @@ func OpenCPS(ctx context.Context, cfg CPSConfig) (*CPS, error) {
 		c11.Close()
 		return nil, err
 	}
+	key := sha256.Sum256(c.cert.Raw)
+	openCardsMu.Lock()
+	if openCards[key] {
+		openCardsMu.Unlock()
+		// crypto11 counts the contexts of a module: closing this one
+		// leaves the open CPS logged in.
+		c11.Close()
+		return nil, fmt.Errorf("%w (%s)", ErrCPSAlreadyOpen, sel)
+	}
+	openCards[key] = true
+	openCardsMu.Unlock()
+	c.key = key
 	return c, nil
 }
+
+// openCards are the cards open in this process, by certificate hash.
+var (
+	openCardsMu sync.Mutex
+	openCards   = map[[32]byte]bool{}
+)
 
 // check validates the configuration before the module is loaded.
 func (cfg *CPSConfig) check() error {
@@ -482,6 +507,9 @@ func (c *CPS) Close() error {
 	if c11 == nil {
 		return nil
 	}
+	openCardsMu.Lock()
+	delete(openCards, c.key)
+	openCardsMu.Unlock()
 	if err := c11.Close(); err != nil {
 		return fmt.Errorf("bal: CPS close: %w", err)
 	}

@@ -535,3 +535,37 @@ func (u uncapped) ConfigureTLS(cfg *tls.Config) error {
 	cfg.MaxVersion = 0
 	return err
 }
+
+// While a card is open, a second OpenCPS on it is refused — with a wrong
+// PIN as with the right one (PKCS#11 would accept any PIN once logged in);
+// after Close it opens again.
+func TestCPSOpenTwice(t *testing.T) {
+	_, tk := cpsToken(t)
+	cfg := func(pin string) bal.CPSConfig {
+		return bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: pin}).PIN}
+	}
+	c := openCPS(t, cfg(tk.PIN))
+	for _, pin := range []string{"0000", tk.PIN} {
+		if c2, err := bal.OpenCPS(context.Background(), cfg(pin)); !errors.Is(err, bal.ErrCPSAlreadyOpen) {
+			if c2 != nil {
+				c2.Close()
+			}
+			t.Errorf("second open with PIN %q: %v, want ErrCPSAlreadyOpen", pin, err)
+		}
+	}
+	// The first one is still open: it can still give its client
+	// certificate.
+	tc := &tls.Config{}
+	if err := c.ConfigureTLS(tc); err != nil || tc.GetClientCertificate == nil {
+		t.Fatalf("the open CPS no longer configures TLS: %v", err)
+	}
+	c.Close()
+	c3, err := bal.OpenCPS(context.Background(), cfg(tk.PIN))
+	if err != nil {
+		t.Fatalf("reopen after Close: %v", err)
+	}
+	c3.Close()
+	if _, err := bal.OpenCPS(context.Background(), cfg("0000")); !errors.Is(err, bal.ErrCPSPINIncorrect) {
+		t.Errorf("wrong PIN after Close: %v", err)
+	}
+}
