@@ -85,6 +85,9 @@ type layout struct {
 	pos   [numFields]int16 // column index of each field, -1 when absent
 	span  int              // columns to store per row: 1 + highest known column
 	field [maxColumns]int8 // field of each column, -1 when unknown
+	// inOrder: the columns are the known fields in their published
+	// order, column k holding field k (the real files).
+	inOrder bool
 }
 
 // Header describes the header line of an extraction.
@@ -157,6 +160,10 @@ func parseHeader(line string) (layout, Header, error) {
 	}
 	l.ncols = len(names)
 	h.Columns = names
+	l.inOrder = l.span == int(numFields)
+	for f, p := range l.pos {
+		l.inOrder = l.inOrder && int(p) == f
+	}
 	return l, h, nil
 }
 

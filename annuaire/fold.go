@@ -101,18 +101,12 @@ func foldString(s string) string {
 // time: in each byte below 0x80, the bit 0x20 is set when the byte is
 // within 'A'..'Z'.
 func lowerASCII(dst []byte, s string) []byte {
-	const ones = 0x0101010101010101
 	n := len(dst)
 	dst = append(dst, s...)
 	b := dst[n:]
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		x := w & (0x7f * ones)
-		ge := x + (0x80-'A')*ones   // high bit set where x >= 'A'
-		gt := x + (0x80-'Z'-1)*ones // high bit set where x > 'Z'
-		upper := ge &^ gt &^ w & (0x80 * ones)
-		binary.LittleEndian.PutUint64(b[i:], w|upper>>2)
+		binary.LittleEndian.PutUint64(b[i:], lower8(binary.LittleEndian.Uint64(b[i:])))
 	}
 	for ; i < len(b); i++ {
 		if c := b[i]; 'A' <= c && c <= 'Z' {
@@ -120,6 +114,16 @@ func lowerASCII(dst []byte, s string) []byte {
 		}
 	}
 	return dst
+}
+
+// lower8 lower-cases the ASCII letters of the eight bytes of w.
+func lower8(w uint64) uint64 {
+	const ones = 0x0101010101010101
+	x := w & (0x7f * ones)
+	ge := x + (0x80-'A')*ones   // high bit set where x >= 'A'
+	gt := x + (0x80-'Z'-1)*ones // high bit set where x > 'Z'
+	upper := ge &^ gt &^ w & (0x80 * ones)
+	return w | upper>>2
 }
 
 // hasUpperASCII reports whether s holds an ASCII upper-case letter.

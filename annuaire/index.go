@@ -33,23 +33,23 @@ import (
 type Index struct {
 	data      string
 	l         layout
-	span      int          // columns stored per record (l.span)
-	n         int          // records: one per line after the header
-	stride    int          // bytes per record in recs: 6 + span
-	recs      []byte       // per record: line offset (uint32 LE), line length (uint16 LE), span column lengths (255: see over)
-	over      map[int]int  // record*span+column → length, for columns of 255 bytes or more
-	dup       bitset       // per record, identical to an earlier row (not indexed)
-	seed      maphash.Seed // hash seed of the tables
-	addrTab   []uint64     // open addressing on lower-cased address: hash>>32<<32 | record+1 (every well-formed row)
-	idTab     []uint64     // open addressing on IDNPS: hash>>32<<32 | record+1
-	names     []nameEnt    // records with a family name, sorted by folded name
-	arenas    [][]byte     // folded names per parsing chunk: a length byte, then FAMILY "\x01" GIVEN
-	byProf    lazyChain    // profession code → records
-	byPostal  lazyChain    // postal code → records
-	byDept    lazyChain    // department → records
-	byDomain  lazyChain    // lower-case domain → records
-	workers   int          // goroutines for the lazy listings
-	generated time.Time    // generation time of the extraction, zero if unknown
+	span      int         // columns stored per record (l.span)
+	n         int         // records: one per line after the header
+	stride    int         // bytes per record in recs: 6 + span
+	recs      []byte      // per record: line offset (uint32 LE), line length (uint16 LE), span column lengths (255: see over)
+	over      map[int]int // record*span+column → length, for columns of 255 bytes or more
+	dup       bitset      // per record, identical to an earlier row (not indexed)
+	seed      uint64      // hash seed of the tables (random per index)
+	addrTab   []uint64    // open addressing on lower-cased address: hash>>32<<32 | record+1 (every well-formed row)
+	idTab     []uint64    // open addressing on IDNPS: hash>>32<<32 | record+1
+	names     []nameEnt   // records with a family name, sorted by folded name
+	arenas    [][]byte    // folded names per parsing chunk: a length byte, then FAMILY "\x01" GIVEN
+	byProf    lazyChain   // profession code → records
+	byPostal  lazyChain   // postal code → records
+	byDept    lazyChain   // department → records
+	byDomain  lazyChain   // lower-case domain → records
+	workers   int         // goroutines for the lazy listings
+	generated time.Time   // generation time of the extraction, zero if unknown
 	report    Report
 }
 
@@ -232,7 +232,7 @@ type chunkResult struct {
 // (profession, postal code, department, domain) are built on first use
 // (see lazyChain).
 func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, error) {
-	ix := &Index{data: data, seed: maphash.MakeSeed(), generated: opts.Generated}
+	ix := &Index{data: data, seed: maphash.String(maphash.MakeSeed(), "annuaire") | 1, generated: opts.Generated}
 	hdrEnd := strings.IndexByte(data, '\n')
 	if hdrEnd < 0 {
 		hdrEnd = len(data)
@@ -354,7 +354,6 @@ type work struct {
 func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxErrors int, w *work) {
 	s := ix.data[c.from:c.to]
 	st := make([]uint16, ix.span+1)
-	var lower [256]byte
 	addrEnts := w.addrEnts[c.first : c.first+c.lines]
 	idEnts := w.idEnts[c.first : c.first+c.lines]
 	arena := makeLarge[byte](len(s) / 10)[:0]
@@ -411,11 +410,11 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 			lens[j] = uint8(w)
 		}
 		// checkRow bounded the address to 254 bytes.
-		h := maphash.Bytes(ix.seed, lowerASCII(lower[:0], ix.l.col(line, st, fAddress)))
+		h := ix.hashLower(ix.l.col(line, st, fAddress))
 		addrEnts[c.good] = slotEntry(h, rec)
 		c.good++
 		if id := ix.l.col(line, st, fIDNPS); id != "" {
-			idEnts[c.nids] = slotEntry(maphash.String(ix.seed, id), rec)
+			idEnts[c.nids] = slotEntry(ix.hash(id), rec)
 			c.nids++
 		}
 		if fam := ix.l.col(line, st, fFamily); fam != "" && len(arena) < 1<<arenaShift-512 {
@@ -682,15 +681,27 @@ func (ix *Index) fill(m *Mailbox, i int) {
 	line, lens := ix.line(i)
 	var v [numFields]string
 	off := 0
-	for k, w := range lens {
-		n := int(w)
-		if w == 255 {
-			n = ix.over[i*ix.span+k]
+	if ix.l.inOrder && ix.over == nil {
+		// The published header: column k is field k, no long column.
+		for k := range v {
+			if n := int(lens[k]); n > 0 {
+				v[k] = line[off : off+n]
+				off += n + 1
+			} else {
+				off++
+			}
 		}
-		if f := ix.l.field[k]; f >= 0 && n > 0 && off+n <= len(line) {
-			v[f] = line[off : off+n]
+	} else {
+		for k, w := range lens {
+			n := int(w)
+			if w == 255 {
+				n = ix.over[i*ix.span+k]
+			}
+			if f := ix.l.field[k]; f >= 0 && n > 0 && off+n <= len(line) {
+				v[f] = line[off : off+n]
+			}
+			off += n + 1
 		}
-		off += n + 1
 	}
 	ix.l.set(m, &v, i+2)
 }
@@ -711,12 +722,37 @@ func tableSize(n int) int {
 	return s
 }
 
-func (ix *Index) hashLower(s string) uint64 {
-	var buf [256]byte
-	if len(s) > 254 {
-		return 0
+// hashLower hashes s with its ASCII letters lower-cased, eight bytes at a
+// time and without copying s; hash is the same without lower-casing. Each
+// word is mixed into the state by a 64×64→128-bit multiplication whose
+// halves are folded, from a random seed per index.
+func (ix *Index) hashLower(s string) uint64 { return hashWords(ix.seed, s, true) }
+
+func (ix *Index) hash(s string) uint64 { return hashWords(ix.seed, s, false) }
+
+func hashWords(seed uint64, s string, lower bool) uint64 {
+	const k1, k2 = 0x9E3779B97F4A7C15, 0xD6E8FEB86659FD93
+	h := seed ^ uint64(len(s))*k1
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	for len(b) > 0 {
+		var w uint64
+		if len(b) >= 8 {
+			w = binary.LittleEndian.Uint64(b)
+			b = b[8:]
+		} else {
+			for i := len(b) - 1; i >= 0; i-- {
+				w = w<<8 | uint64(b[i])
+			}
+			b = nil
+		}
+		if lower {
+			w = lower8(w)
+		}
+		hi, lo := bits.Mul64(h^w, k2)
+		h = hi ^ lo
 	}
-	return maphash.Bytes(ix.seed, lowerASCII(buf[:0], s))
+	hi, lo := bits.Mul64(h, k1)
+	return hi ^ lo
 }
 
 // idKey normalises an identifier query: an RPPS (11 digits) becomes its
@@ -1135,17 +1171,18 @@ func (ix *Index) Lookup(addr string) (m Mailbox, ok bool) {
 	}
 	h := ix.hashLower(addr)
 	mask := uint64(len(ix.addrTab) - 1)
+	// The rows of an address share a home slot and were placed in file
+	// order (see fillTable): the first one met is the first in the file,
+	// and never a duplicate (its copies come after it).
 	best := -1
-	// The first row of an address is never a duplicate (its copies come
-	// after it), so the smallest matching record is the answer.
 	for slot := homeSlot(h, mask); ix.addrTab[slot] != 0; slot = (slot + 1) & mask {
 		e := ix.addrTab[slot]
 		if e>>32 != h>>32 {
 			continue
 		}
-		j := int(e&0xFFFFFFFF) - 1
-		if (best < 0 || j < best) && equalFoldASCII(ix.field(j, fAddress), addr) {
+		if j := int(e&0xFFFFFFFF) - 1; equalFoldASCII(ix.field(j, fAddress), addr) {
 			best = j
+			break
 		}
 	}
 	if best < 0 {
@@ -1204,7 +1241,7 @@ func (ix *Index) ByID(id string) []Mailbox {
 	}
 	var buf [64]byte
 	key := idKey(buf[:0], id)
-	h := maphash.Bytes(ix.seed, key)
+	h := ix.hash(unsafe.String(unsafe.SliceData(key), len(key)))
 	mask := uint64(len(ix.idTab) - 1)
 	var ids []int
 	for slot := homeSlot(h, mask); ix.idTab[slot] != 0; slot = (slot + 1) & mask {
