@@ -39,6 +39,11 @@ type DovecotConfig struct {
 	// that passwords and bearer tokens can be tested on the same server.
 	// Note that with a valid certificate Dovecot always takes the user name
 	// from it, whatever name the client gives.
+	//
+	// This concerns IMAP only: Postfix checks the certificates of its
+	// clients itself and does not pass them on to Dovecot's authentication
+	// (see [Dovecot.AuthSocket]), so with RequireClientCert every SMTP
+	// AUTH through Postfix is refused.
 	RequireClientCert bool
 
 	// SkipCRL turns CRL checking off (ssl_require_crl = no); by default a
@@ -70,6 +75,13 @@ type Dovecot struct {
 	Dir string
 	// LogPath is Dovecot's log file.
 	LogPath string
+	// AuthSocket is the path of the unix socket of Dovecot's
+	// authentication service for an SMTP server (Postfix's
+	// smtpd_sasl_type = dovecot), owned by the postfix user; empty when
+	// that user does not exist. A request on it names the mechanism and
+	// says whether the SMTP connection is secured, but carries no client
+	// certificate: the user name is the one in the SASL exchange.
+	AuthSocket string
 	// PKI is the PKI the server certificate comes from.
 	PKI *PKI
 	// Users are the mailboxes.
@@ -170,6 +182,13 @@ func startDovecot(t testing.TB, bin string, cfg DovecotConfig) (*Dovecot, error)
 		RequireCRL:        yesNo(!cfg.SkipCRL),
 		RequireClientCert: yesNo(cfg.RequireClientCert),
 		IntrospectionURL:  introspectionURL,
+	}
+	// Postfix's smtpd runs as the postfix user and opens the socket
+	// itself (no chroot, see postfixMaster).
+	if pf, err := user.Lookup("postfix"); err == nil {
+		// Relative to base_dir (Dir/run).
+		params.AuthSocket, params.AuthSocketUser = "auth-postfix", pf.Username
+		d.AuthSocket = filepath.Join(dir, "run", params.AuthSocket)
 	}
 	// A port chosen free may be taken before Dovecot binds it: try again
 	// with new ports when that happens.

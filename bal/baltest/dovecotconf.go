@@ -88,6 +88,15 @@ service lmtp {
 service auth {
   user = $default_internal_user
   drop_priv_before_exec = yes
+{{- if .AuthSocket}}
+  # SMTP AUTH for Postfix (smtpd_sasl_type = dovecot): a client socket
+  # (the name does not end in -login, -master or -userdb) that only
+  # Postfix's processes may open.
+  unix_listener {{.AuthSocket}} {
+    user = {{.AuthSocketUser}}
+    mode = 0600
+  }
+{{- end}}
 }
 # ... and so must read its configuration as that user.
 service config {
@@ -126,6 +135,9 @@ type dovecotParams struct {
 	RequireCRL, RequireClientCert string
 	IMAPPort, IMAPSPort, LMTPPort int
 	IntrospectionURL              string
+	// AuthSocket is the name in base_dir of the authentication socket for
+	// Postfix, owned by AuthSocketUser; empty for none.
+	AuthSocket, AuthSocketUser string
 }
 
 func yesNo(b bool) string {

@@ -42,6 +42,18 @@ type PostfixConfig struct {
 	// CRLs.
 	DeniedCerts []*x509.Certificate
 
+	// ClientCertOptional lets a client without a certificate submit after
+	// SMTP AUTH (XOAUTH2 or OAUTHBEARER with a token given to
+	// [Dovecot.AddToken], PLAIN or LOGIN with a password), as a personal
+	// BAL does with a Pro Santé Connect token. By default a certificate of
+	// the PKI is required even from clients that authenticate. A
+	// certificate presented is checked either way (a revoked or expired
+	// one is refused).
+	//
+	// The Dovecot must not have RequireClientCert: Postfix does not pass
+	// client certificates on to Dovecot's authentication.
+	ClientCertOptional bool
+
 	// Binary is the postfix command. Empty means "postfix" on PATH, then
 	// /usr/sbin/postfix.
 	Binary string
@@ -49,8 +61,14 @@ type PostfixConfig struct {
 
 // Postfix is a running Postfix 3 (Debian package postfix) on loopback,
 // started by [StartPostfix]: a submission service that accepts mail only
-// over STARTTLS from clients presenting a certificate of the PKI, advertises
-// DSN (RFC 3461), and relays to Dovecot's LMTP.
+// over STARTTLS from clients presenting a certificate of the PKI (or,
+// with PostfixConfig.ClientCertOptional, logged in with SMTP AUTH),
+// advertises DSN (RFC 3461), and relays to Dovecot's LMTP.
+//
+// SMTP AUTH (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER) is offered after
+// STARTTLS and checked by Dovecot's authentication service
+// ([Dovecot.AuthSocket]); a client logged in that way may only send from
+// its own address (or with the null sender).
 type Postfix struct {
 	// SubmissionAddr is the SMTP submission listener (STARTTLS required),
 	// as host:port.
@@ -94,6 +112,9 @@ func StartPostfix(t testing.TB, cfg PostfixConfig) *Postfix {
 	if dv == nil {
 		dv = StartDovecot(t, DovecotConfig{PKI: p})
 	}
+	if dv.AuthSocket == "" {
+		t.Fatal("baltest: the Dovecot has no authentication socket for Postfix (started before the postfix user existed?)")
+	}
 	pf, err := startPostfix(t, bin, cfg, p, dv)
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +152,15 @@ func startPostfix(t testing.TB, bin string, cfg PostfixConfig, p *PKI, dv *Dovec
 		Domains:  strings.Join(doms, ", "),
 		LMTPAddr: dv.LMTPAddr,
 		Files:    files,
+
+		AuthSocket:  dv.AuthSocket,
+		RequireCert: "yes",
+	}
+	if cfg.ClientCertOptional {
+		params.RequireCert = "no"
+	}
+	for _, u := range dv.Users {
+		params.Logins = append(params.Logins, strings.ToLower(u.Address))
 	}
 	denied := append([]*x509.Certificate{p.Revoked.Cert}, cfg.DeniedCerts...)
 	for attempt := 1; ; attempt++ {

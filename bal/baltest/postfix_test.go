@@ -3,6 +3,7 @@ package baltest
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/smtp"
 	"os"
 	"strings"
@@ -14,6 +15,12 @@ import (
 // certificate, asking for DSNs of every outcome. It returns the first error
 // with the step that failed.
 func submit(pf *Postfix, leaf *Leaf, from string, to []string, msg string) error {
+	return submitAuth(pf, leaf, nil, from, to, msg)
+}
+
+// submitAuth is submit with SMTP AUTH after STARTTLS when auth is not nil
+// (leaf may then be nil).
+func submitAuth(pf *Postfix, leaf *Leaf, auth smtp.Auth, from string, to []string, msg string) error {
 	c, err := smtp.Dial(pf.SubmissionAddr)
 	if err != nil {
 		return err
@@ -32,6 +39,11 @@ func submit(pf *Postfix, leaf *Leaf, from string, to []string, msg string) error
 	}
 	if ok, _ := c.Extension("DSN"); !ok {
 		return fmt.Errorf("DSN not advertised after STARTTLS")
+	}
+	if auth != nil {
+		if err := c.Auth(auth); err != nil {
+			return fmt.Errorf("AUTH: %w", err)
+		}
 	}
 	// net/smtp has no DSN parameters: MAIL and RCPT through its textproto
 	// connection.
@@ -126,5 +138,87 @@ func TestPostfix(t *testing.T) {
 	}
 	if n, _ := d.CountMessages(CPSUser); n != 1 {
 		t.Errorf("INBOX of %s holds %d messages after the refusals, want 1", CPSUser, n)
+	}
+}
+
+// xoauth2 is an SMTP XOAUTH2 client for net/smtp; it keeps the error
+// challenge (JSON) the server sends before refusing a token.
+type xoauth2 struct {
+	user, token string
+	challenge   string
+}
+
+func (a *xoauth2) Start(*smtp.ServerInfo) (string, []byte, error) {
+	return "XOAUTH2", []byte("user=" + a.user + "\x01auth=Bearer " + a.token + "\x01\x01"), nil
+}
+
+func (a *xoauth2) Next(fromServer []byte, more bool) ([]byte, error) {
+	if !more {
+		return nil, nil
+	}
+	a.challenge = string(fromServer)
+	return []byte{}, nil
+}
+
+// SMTP AUTH through Dovecot's authentication service: with
+// ClientCertOptional a client without certificate submits after PLAIN or
+// XOAUTH2, only from its own address; a certificate presented does not
+// change the SASL login name.
+func TestPostfixSASL(t *testing.T) {
+	p := sharedPKI(t)
+	d := StartDovecot(t, DovecotConfig{PKI: p})
+	pf := StartPostfix(t, PostfixConfig{Dovecot: d, ClientCertOptional: true})
+	d.AddToken("jeton-de-jean", CPSUser)
+	// net/smtp sends PLAIN only to the host it dialed.
+	host, _, _ := net.SplitHostPort(pf.SubmissionAddr)
+	plain := smtp.PlainAuth("", OtherUser, DefaultPassword, host)
+
+	for _, tc := range []struct {
+		name    string
+		leaf    *Leaf
+		auth    smtp.Auth
+		from    string
+		wantErr string
+	}{
+		{"plain", nil, plain, OtherUser, ""},
+		{"xoauth2", nil, &xoauth2{user: CPSUser, token: "jeton-de-jean"}, CPSUser, ""},
+		// The ORG certificate is checked by Postfix only: Dovecot logs in
+		// the token's user, not the certificate's (ORGUser), so the
+		// sender check accepts CPSUser.
+		{"xoauth2 with another certificate", p.ORG, &xoauth2{user: CPSUser, token: "jeton-de-jean"}, CPSUser, ""},
+		{"null sender", nil, plain, "", ""},
+		{"no authentication", nil, nil, OtherUser, "Access denied"},
+		{"wrong password", nil, smtp.PlainAuth("", OtherUser, "faux", host), OtherUser, "5.7.8"},
+		{"bad token", nil, &xoauth2{user: CPSUser, token: "faux"}, CPSUser, "5.7.8"},
+		{"sender not owned", nil, plain, ORGUser, "not owned by user " + OtherUser},
+		{"revoked certificate", p.Revoked, plain, OtherUser, "client certificate revoked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := submitAuth(pf, tc.leaf, tc.auth, tc.from, []string{ORGUser}, testMessage)
+			if tc.wantErr == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("submission: %v, want an error containing %q", err, tc.wantErr)
+			}
+			if x, ok := tc.auth.(*xoauth2); ok && tc.wantErr != "" {
+				// Dovecot's XOAUTH2 refusal reaches the client through
+				// Postfix as a 334 challenge.
+				if !strings.Contains(x.challenge, `"status":"401"`) {
+					t.Errorf("XOAUTH2 challenge %q, want Dovecot's JSON with status 401", x.challenge)
+				}
+			}
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if n, err := d.WaitMessages(ctx, ORGUser, 4); err != nil {
+		t.Fatalf("%d messages delivered, want 4: %v\n%s", n, err, pf.Log())
+	}
+	log := pf.Log()
+	for _, want := range []string{"sasl_method=PLAIN, sasl_username=" + OtherUser, "sasl_method=XOAUTH2, sasl_username=" + CPSUser} {
+		if !strings.Contains(log, want) {
+			t.Errorf("Postfix's log does not contain %q", want)
+		}
 	}
 }

@@ -41,18 +41,32 @@ default_transport = error:5.1.2 domain outside the test operator
 relay_transport = $default_transport
 
 # Submission over STARTTLS only, with a client certificate issued by the
-# test PKI. Postfix does not read CRLs: revoked certificates are refused by
-# fingerprint.
+# test PKI (required unless ClientCertOptional), or SMTP AUTH. Postfix does
+# not read CRLs: revoked certificates are refused by fingerprint.
 smtpd_tls_chain_files = {{.Files.Server.Key}}, {{.Files.Server.Cert}}
 smtpd_tls_CAfile = {{.Files.CABundle}}
 smtpd_tls_security_level = encrypt
 smtpd_tls_ask_ccert = yes
-smtpd_tls_req_ccert = yes
+smtpd_tls_req_ccert = {{.RequireCert}}
 smtpd_tls_loglevel = 1
 smtpd_tls_received_header = yes
 smtpd_tls_fingerprint_digest = sha256
-smtpd_relay_restrictions = check_ccert_access texthash:{{.Dir}}/etc/denied_certificates, permit_tls_all_clientcerts, reject
+smtpd_relay_restrictions = check_ccert_access texthash:{{.Dir}}/etc/denied_certificates, permit_tls_all_clientcerts, permit_sasl_authenticated, reject
 smtpd_recipient_restrictions =
+
+# SMTP AUTH after STARTTLS, checked by Dovecot's authentication service:
+# passwords (PLAIN, LOGIN) and bearer tokens (XOAUTH2, OAUTHBEARER).
+# EXTERNAL is not offered (Postfix's default mechanism filter): Postfix
+# does not pass the client certificate on to Dovecot. A client logged in
+# with SASL may only use its own address as envelope sender (the null
+# sender of DSNs and MDNs is not checked); certificate clients are not
+# restricted.
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = {{.AuthSocket}}
+smtpd_tls_auth_only = yes
+smtpd_sender_login_maps = texthash:{{.Dir}}/etc/sender_logins
+smtpd_sender_restrictions = reject_authenticated_sender_login_mismatch
 
 # Retry soon after a failure (an LMTP server stopped by a test).
 queue_run_delay = 1s
@@ -91,11 +105,15 @@ postlog     unix-dgram n - n - 1 postlogd
 
 type postfixParams struct {
 	Dir, Hostname, Domains, LMTPAddr, SubmissionAddr string
+	AuthSocket, RequireCert                          string
 	Files                                            Files
+	// Logins are the addresses a SASL login name may send from, by
+	// login name (Dovecot's user name: the lower-cased address).
+	Logins []string
 }
 
-// writePostfixFiles writes main.cf, master.cf and the table of denied
-// certificates into Dir/etc.
+// writePostfixFiles writes main.cf, master.cf, the table of denied
+// certificates and the sender login map into Dir/etc.
 func writePostfixFiles(p postfixParams, denied []*x509.Certificate) error {
 	etc := filepath.Join(p.Dir, "etc")
 	for name, tmpl := range map[string]*template.Template{"main.cf": postfixMain, "master.cf": postfixMaster} {
@@ -115,6 +133,13 @@ func writePostfixFiles(p postfixParams, denied []*x509.Certificate) error {
 		fmt.Fprintf(&table, "%s REJECT client certificate revoked\n", fingerprint(c.RawSubjectPublicKeyInfo))
 	}
 	if err := os.WriteFile(filepath.Join(etc, "denied_certificates"), []byte(table.String()), 0o644); err != nil {
+		return fmt.Errorf("baltest: %w", err)
+	}
+	var logins strings.Builder
+	for _, l := range p.Logins {
+		fmt.Fprintf(&logins, "%s %s\n", l, l)
+	}
+	if err := os.WriteFile(filepath.Join(etc, "sender_logins"), []byte(logins.String()), 0o644); err != nil {
 		return fmt.Errorf("baltest: %w", err)
 	}
 	return nil
