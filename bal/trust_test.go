@@ -2,11 +2,16 @@ package bal_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
@@ -53,5 +58,67 @@ func TestTLS11ServerRefused(t *testing.T) {
 	}
 	if _, err := (&bal.Trust{}).TLSConfig("x"); !errors.Is(err, bal.ErrNoRoots) {
 		t.Errorf("no roots: %v", err)
+	}
+}
+
+// The operator's own certificate revoked (listed in its authority's CRL)
+// or expired: refused, the revocation with ErrRevoked.
+func TestOperatorCertificateRevokedOrExpired(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := pki.ServeCRL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer crl.Close()
+	ca := pki.ElementaireOrganisations
+	serverCert := func(serial *big.Int, notAfter time.Time) tls.Certificate {
+		key, _ := rsa.GenerateKey(rand.Reader, 2048)
+		tmpl := &x509.Certificate{
+			SerialNumber: serial, Subject: pkix.Name{CommonName: "mss.test.mssante.fr"},
+			DNSNames: []string{"localhost"}, NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: notAfter,
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			CRLDistributionPoints: pki.Server.Cert.CRLDistributionPoints,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tls.Certificate{Certificate: [][]byte{der, ca.Cert.Raw}, PrivateKey: key}
+	}
+	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}}
+	auth, _ := bal.NewCertificate(pki.ORG.TLSCertificate())
+	rec := trace.RecorderFunc(func(context.Context, trace.Event) error { return nil })
+	for name, c := range map[string]struct {
+		cert tls.Certificate
+		want func(error) bool
+	}{
+		// the revoked ORG certificate's serial: the authority's CRL lists it
+		"revoked": {serverCert(pki.Revoked.Cert.SerialNumber, time.Now().Add(24*time.Hour)), func(err error) bool { return errors.Is(err, bal.ErrRevoked) }},
+		"expired": {serverCert(big.NewInt(777001), time.Now().Add(-time.Hour)), func(err error) bool { return err != nil && strings.Contains(err.Error(), "expired") }},
+		"valid":   {serverCert(big.NewInt(777002), time.Now().Add(24*time.Hour)), func(err error) bool { return err != nil && !errors.Is(err, bal.ErrRevoked) && !strings.Contains(err.Error(), "certificate") }},
+	} {
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{c.cert}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() { conn.(*tls.Conn).Handshake(); conn.Close() }()
+			}
+		}()
+		r := &bal.Receiver{Server: endpoint(t, ln.Addr().String(), true), ServerName: "localhost", Trust: trust, Auth: auth,
+			Mailbox: trace.Mailbox{Address: "a@b.mssante.fr"}, Trace: rec}
+		_, err = r.Open(context.Background())
+		if !c.want(err) {
+			t.Errorf("%s operator certificate: %v", name, err)
+		}
+		ln.Close()
 	}
 }
