@@ -98,7 +98,9 @@ func TestOperatorCertificateRevokedOrExpired(t *testing.T) {
 		// the revoked ORG certificate's serial: the authority's CRL lists it
 		"revoked": {serverCert(pki.Revoked.Cert.SerialNumber, time.Now().Add(24*time.Hour)), func(err error) bool { return errors.Is(err, bal.ErrRevoked) }},
 		"expired": {serverCert(big.NewInt(777001), time.Now().Add(-time.Hour)), func(err error) bool { return err != nil && strings.Contains(err.Error(), "expired") }},
-		"valid":   {serverCert(big.NewInt(777002), time.Now().Add(24*time.Hour)), func(err error) bool { return err != nil && !errors.Is(err, bal.ErrRevoked) && !strings.Contains(err.Error(), "certificate") }},
+		"valid": {serverCert(big.NewInt(777002), time.Now().Add(24*time.Hour)), func(err error) bool {
+			return err != nil && !errors.Is(err, bal.ErrRevoked) && !strings.Contains(err.Error(), "certificate")
+		}},
 	} {
 		ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{c.cert}})
 		if err != nil {
