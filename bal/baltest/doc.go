@@ -21,8 +21,11 @@
 //     passwords (PLAIN, LOGIN) and OAuth2 bearer tokens (XOAUTH2,
 //     OAUTHBEARER) checked by an introspection endpoint served by the test.
 //   - [StartPostfix]: a real Postfix (Debian package postfix) accepting
-//     submissions only over TLS with a client certificate from the PKI and
-//     relaying to the Dovecot LMTP, with real DSNs.
+//     submissions only over TLS, with a client certificate from the PKI
+//     (CPS card, software certificate) or, with
+//     PostfixConfig.ClientCertOptional, SMTP AUTH checked by Dovecot
+//     (XOAUTH2/OAUTHBEARER tokens, PLAIN), relaying to the Dovecot LMTP,
+//     with real DSNs.
 //   - [NewSoftHSMToken]: a SoftHSM2 token (Debian packages softhsm2 and
 //     opensc) holding the CPS key and certificate, a stand-in for a CPS card
 //     read through PKCS#11.
