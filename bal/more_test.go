@@ -1,0 +1,136 @@
+package bal_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"golang.org/x/oauth2"
+
+	"github.com/ecdaf744/gomss/bal"
+	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/trace"
+)
+
+// The software certificate as the IGC-Santé delivers it: a PKCS#12 file.
+func TestCertificateFromPKCS12(t *testing.T) {
+	e := newEnv(t)
+	pfx, err := e.pki.ORG.PKCS12("secret-p12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bal.NewCertificateFromPKCS12(pfx, "wrong"); err == nil {
+		t.Error("a wrong PKCS#12 password was accepted")
+	}
+	c, err := bal.NewCertificateFromPKCS12(pfx, "secret-p12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.Actor(); a.ID != e.pki.ORG.Cert.Subject.CommonName || a.Auth != trace.AuthCertificate || a.Name == "" {
+		t.Errorf("actor %+v", a)
+	}
+	if len(c.Cert.Certificate) < 2 {
+		t.Errorf("the chain of the PKCS#12 file was not kept (%d certificates)", len(c.Cert.Certificate))
+	}
+	s, err := e.receiver(t, c, baltest.ORGUser).Open(context.Background())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, e.dc.Log())
+	}
+	s.Close()
+}
+
+// onlyMech offers the wrapped authenticator a single server mechanism.
+type onlyMech struct {
+	bal.Authenticator
+	mech string
+}
+
+func (o onlyMech) SASL(ctx context.Context, mechs []string) (sasl.Client, error) {
+	for _, m := range mechs {
+		if m == o.mech {
+			return o.Authenticator.SASL(ctx, []string{m})
+		}
+	}
+	return nil, errors.New("server does not offer " + o.mech)
+}
+
+// Pro Santé Connect through OAUTHBEARER (RFC 7628) on the real Dovecot,
+// and its refusal (Dovecot answers status "invalid_token").
+func TestIMAPWithPSCOAuthBearer(t *testing.T) {
+	e := newEnv(t)
+	e.dc.AddToken("jeton-ob", baltest.CPSUser)
+	host, port := "localhost", 0
+	psc := &bal.PSC{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "jeton-ob"}), Username: baltest.CPSUser,
+		Identity: trace.Actor{ID: "810002813839", IDType: "IDNPS"}, Host: host, Port: port}
+	s, err := e.receiver(t, onlyMech{psc, "OAUTHBEARER"}, baltest.CPSUser).Open(context.Background())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, e.dc.Log())
+	}
+	s.Close()
+	psc.Source = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "jeton-inconnu"})
+	_, err = e.receiver(t, onlyMech{psc, "OAUTHBEARER"}, baltest.CPSUser).Open(context.Background())
+	var refused *bal.RefusedError
+	if !errors.As(err, &refused) || refused.Mechanism != "OAUTHBEARER" || !errors.Is(err, bal.ErrAuth) {
+		t.Fatalf("refused OAUTHBEARER token: %v", err)
+	}
+	t.Logf("OAUTHBEARER refusal: status %q", refused.Status)
+}
+
+// The CRL cache keeps the last valid CRL when the distribution point is
+// unreachable, and without a cached CRL the revocation status is unknown:
+// refused.
+func TestCRLCache(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := pki.ServeCRL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", pki.ServerTLSConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { c.(*tls.Conn).Handshake(); c.Close() }()
+		}
+	}()
+	auth, _ := bal.NewCertificate(pki.ORG.TLSCertificate())
+	open := func(cache *bal.CRLCache) error {
+		r := &bal.Receiver{Server: endpoint(t, ln.Addr().String(), true), ServerName: "localhost",
+			Trust: &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, CRLs: cache},
+			Auth:  auth, Mailbox: trace.Mailbox{Address: "a@b.mssante.fr"},
+			Trace: trace.RecorderFunc(func(context.Context, trace.Event) error { return nil })}
+		_, err := r.Open(context.Background())
+		return err
+	}
+	cache := &bal.CRLCache{Client: &http.Client{Timeout: 2 * time.Second}}
+	// The test server closes after the handshake: an error that is not
+	// about revocation means the TLS stage passed.
+	if err := open(cache); errors.Is(err, bal.ErrRevocationUnknown) || errors.Is(err, bal.ErrRevoked) {
+		t.Fatalf("first open: %v", err)
+	}
+	fetched := crl.Requests()
+	if fetched == 0 {
+		t.Fatal("no CRL was fetched")
+	}
+	crl.Close() // distribution point now unreachable
+	if err := open(cache); errors.Is(err, bal.ErrRevocationUnknown) || errors.Is(err, bal.ErrRevoked) {
+		t.Errorf("with the cached CRL: %v", err)
+	}
+	if err := open(&bal.CRLCache{Client: &http.Client{Timeout: 2 * time.Second}}); !errors.Is(err, bal.ErrRevocationUnknown) {
+		t.Errorf("no CRL at all: %v, want ErrRevocationUnknown", err)
+	}
+}
