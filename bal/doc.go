@@ -35,7 +35,8 @@
 // not happen); requests and responses are traced, message content never.
 //
 // Tested against a real Dovecot 2.3 and Postfix 3.7 started by bal/baltest
-// on loopback (see the tests). Not done: SMTP authentication by token on
-// the real Postfix (the launcher has no SASL; the in-process operator
-// covers it).
+// on loopback: the three authentication modes on IMAP and on submission,
+// both CPS TLS modes, DSNs, the receive loop with MDNs, IDLE, faults
+// (Postfix killed during DATA, Dovecot restarted during IDLE) and a
+// negative TLS matrix (see the tests).
 package bal
