@@ -284,25 +284,17 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	}
 	ix.n = n
 	ix.stride = 6 + ix.span
+	ix.recs = makeLarge[byte](n * ix.stride)
 	ix.dup = make(bitset, (n+63)/64)
+	ix.names = makeLarge[nameEnt](n)
 	ix.arenas = make([][]byte, len(chunks))
-	// Reused memory is zeroed by the allocating goroutine: the large
-	// arrays are allocated in parallel.
-	w := &work{}
-	wg.Go(func() { ix.recs = makeLarge[byte](n * ix.stride) })
-	wg.Go(func() {
-		ix.names = makeLarge[nameEnt](n)
-		w.tmp = makeLarge[nameEnt](n)
-	})
-	wg.Go(func() {
-		ix.addrTab = makeLarge[uint64](tableSize(n))
-		ix.idTab = makeLarge[uint64](tableSize(n))
-	})
-	wg.Go(func() {
-		w.addrEnts = makeLarge[uint64](n)
-		w.idEnts = makeLarge[uint64](n)
-	})
-	wg.Wait()
+	ix.addrTab = makeLarge[uint64](tableSize(n))
+	ix.idTab = makeLarge[uint64](tableSize(n))
+	w := &work{
+		addrEnts: makeLarge[uint64](n),
+		idEnts:   makeLarge[uint64](n),
+		tmp:      makeLarge[nameEnt](n),
+	}
 	for i := range chunks {
 		wg.Go(func() { ix.parseChunk(ctx, i, &chunks[i], maxErrors, w) })
 	}
