@@ -59,18 +59,8 @@ func (r *Receiver) event(action trace.Action, corr string, req trace.Request, re
 // Open connects (STARTTLS or implicit TLS), authenticates and returns the
 // session. The login is traced before and after (fail closed).
 func (r *Receiver) Open(ctx context.Context) (*Session, error) {
-	if r.Auth == nil || r.Trust == nil {
-		return nil, errors.New("bal: Receiver needs Trust and Auth")
-	}
-	name := r.ServerName
-	if name == "" {
-		name = r.Server.Host
-	}
-	cfg, err := r.Trust.TLSConfig(name)
+	cfg, err := clientTLS("Receiver", r.Trust, r.Auth, r.Server, r.ServerName)
 	if err != nil {
-		return nil, err
-	}
-	if err := r.Auth.ConfigureTLS(cfg); err != nil {
 		return nil, err
 	}
 	timeout := r.Timeout

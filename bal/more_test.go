@@ -2,7 +2,6 @@ package bal_test
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"net/http"
@@ -93,23 +92,10 @@ func TestCRLCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", pki.ServerTLSConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { c.(*tls.Conn).Handshake(); c.Close() }()
-		}
-	}()
+	addr := handshakeServer(t, pki.ServerTLSConfig())
 	auth, _ := bal.NewCertificate(pki.ORG.TLSCertificate())
 	open := func(cache *bal.CRLCache) error {
-		r := &bal.Receiver{Server: endpoint(t, ln.Addr().String(), true), ServerName: "localhost",
+		r := &bal.Receiver{Server: endpoint(t, addr, true), ServerName: "localhost",
 			Trust: &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, CRLs: cache},
 			Auth:  auth, Mailbox: trace.Mailbox{Address: "a@b.mssante.fr"},
 			Trace: trace.RecorderFunc(func(context.Context, trace.Event) error { return nil })}

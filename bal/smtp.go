@@ -30,6 +30,26 @@ type Endpoint struct {
 
 func (e Endpoint) addr() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
 
+// clientTLS is the TLS configuration of a connection to ep: the trust's
+// checks for serverName (the endpoint's host when empty) and the
+// authenticator's client certificate.
+func clientTLS(who string, trust *Trust, auth Authenticator, ep Endpoint, serverName string) (*tls.Config, error) {
+	if auth == nil || trust == nil {
+		return nil, fmt.Errorf("bal: %s needs Trust and Auth", who)
+	}
+	if serverName == "" {
+		serverName = ep.Host
+	}
+	cfg, err := trust.TLSConfig(serverName)
+	if err != nil {
+		return nil, err
+	}
+	if err := auth.ConfigureTLS(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
 // Sender submits MSSanté messages over SMTP (RFC 6409 submission), every
 // action traced.
 type Sender struct {
@@ -212,22 +232,12 @@ func (s *Sender) event(action trace.Action, corr string, req trace.Request, resp
 
 // dial connects, secures and authenticates; the login is traced.
 func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
-	if s.Auth == nil || s.Trust == nil {
-		return nil, errors.New("bal: Sender needs Trust and Auth")
-	}
-	g := s.guard()
-	corr := trace.NewID()
-	name := s.ServerName
-	if name == "" {
-		name = s.Server.Host
-	}
-	cfg, err := s.Trust.TLSConfig(name)
+	cfg, err := clientTLS("Sender", s.Trust, s.Auth, s.Server, s.ServerName)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Auth.ConfigureTLS(cfg); err != nil {
-		return nil, err
-	}
+	g := s.guard()
+	corr := trace.NewID()
 	timeout := s.Timeout
 	if timeout == 0 {
 		timeout = 60 * time.Second

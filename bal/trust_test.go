@@ -27,23 +27,10 @@ func TestTLS11ServerRefused(t *testing.T) {
 	}
 	cfg := pki.ServerTLSConfig()
 	cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { c.(*tls.Conn).Handshake(); c.Close() }()
-		}
-	}()
+	addr := handshakeServer(t, cfg)
 	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true}
 	auth, _ := bal.NewCertificate(pki.ORG.TLSCertificate())
-	ep := endpoint(t, ln.Addr().String(), true)
+	ep := endpoint(t, addr, true)
 	rec := trace.RecorderFunc(func(context.Context, trace.Event) error { return nil })
 	r := &bal.Receiver{Server: ep, ServerName: "localhost", Trust: trust, Auth: auth, Mailbox: trace.Mailbox{Address: "a@b.mssante.fr"}, Trace: rec}
 	if _, err := r.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "version") {
@@ -102,25 +89,12 @@ func TestOperatorCertificateRevokedOrExpired(t *testing.T) {
 			return err != nil && !errors.Is(err, bal.ErrRevoked) && !strings.Contains(err.Error(), "certificate")
 		}},
 	} {
-		ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{c.cert}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			for {
-				conn, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() { conn.(*tls.Conn).Handshake(); conn.Close() }()
-			}
-		}()
-		r := &bal.Receiver{Server: endpoint(t, ln.Addr().String(), true), ServerName: "localhost", Trust: trust, Auth: auth,
+		addr := handshakeServer(t, &tls.Config{Certificates: []tls.Certificate{c.cert}})
+		r := &bal.Receiver{Server: endpoint(t, addr, true), ServerName: "localhost", Trust: trust, Auth: auth,
 			Mailbox: trace.Mailbox{Address: "a@b.mssante.fr"}, Trace: rec}
 		_, err = r.Open(context.Background())
 		if !c.want(err) {
 			t.Errorf("%s operator certificate: %v", name, err)
 		}
-		ln.Close()
 	}
 }
