@@ -34,6 +34,21 @@ import (
 //   - search-name: name-prefix searches, first 20 results, as ns/search;
 //   - listings-first-use: building the listings by profession, postal
 //     code, department and domain, which happens on their first use.
+//
+// Figures of go test -run '^$' -bench Extraction -benchtime 5x -count 5
+// (min–median–max of the five runs) on the 2-vCPU benchmark machine, a
+// virtual machine shared with other jobs (load average 1.6–2 during the
+// run; with 3–6, loads took 0.3–1.8 s and the Python ratio fell to 1–2.7):
+//
+//   - load+index 231–249–280 ms (before the one-pass load: 412–454–609 ms);
+//   - python-csv 943–1236–1257 ms, 3.8–5.0–5.1 times the median load
+//     (before: 1055–1276–1445 ms, 2.8 times the median load then);
+//   - peak-rss 1.90–1.92 times the file, cold load in a fresh process
+//     215–253–263 ms (before: 2.00 times, 857–1401 ms);
+//   - lookup 146–152–232 ns; lookup-spread 809–862–935 ns (the original
+//     index measured with this benchmark: 197–385 ns and 964–998 ns);
+//   - search-name 1.78–1.83–4.72 µs;
+//   - listings-first-use 23–40 ms a listing, 100–124 ms the four.
 func BenchmarkExtraction(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "Extraction_Correspondance_MSSante_202608250215.txt")
 	f, err := os.Create(path)

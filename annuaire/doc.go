@@ -62,6 +62,20 @@
 //     Unicode, compared in IDNA form (RFC 3492 Punycode, DomainASCII).
 //   - Mon espace santé addresses: <matricule INS>@patient.mssante.fr.
 //
+// # Performance
+//
+// LoadIndexFile reads and indexes a file in one parallel pass (one
+// goroutine per core, up to 8): parsing, the address and IDNPS tables and
+// the name index; the listings by profession, postal code, department and
+// domain are built on their first use. On the 536,000-row synthetic
+// extraction (88 MB) and a 2-vCPU virtual machine, BenchmarkExtraction
+// measured a load in 0.23–0.28 s (0.3–0.5 s, and worse, while other jobs
+// held the cores), against 0.94–1.26 s for merely parsing the file with
+// Python's csv module, at a peak resident set of 1.9 times the file;
+// Lookup 0.15–0.23 µs for rows in the processor caches (0.8–0.9 µs
+// otherwise), SearchName about 2 µs for 20 rows, the first use of a
+// listing 23–40 ms.
+//
 // # Errors and health data
 //
 // Errors wrap sentinels (ErrAddress, ErrBALType, ErrHeader, ErrLine,

@@ -27,9 +27,17 @@ import (
 // and domain. It is safe for concurrent use.
 //
 // Memory: the index keeps the file's text once and refers to it by offsets
-// (about 70 % of the file size on top of it, for the full national
-// extraction); a Mailbox returned by a lookup shares that text, so a lookup
-// allocates nothing.
+// (about 60 % of the file size on top of it for the full national
+// extraction, and 10 % more once the listings by profession, postal code,
+// department and domain have been used, as they are built on first use);
+// a Mailbox returned by a lookup shares that text, so a lookup allocates
+// nothing.
+//
+// Speed, on the 536,000-row synthetic extraction (88 MB) and two cores
+// (BenchmarkExtraction): LoadIndexFile about 0.25 s, at a peak resident set
+// of 1.9 times the file; Lookup about 0.15 µs when the rows looked up are in
+// the processor caches, about 0.85 µs when they are not; SearchName about
+// 2 µs for the first 20 rows; the first use of a listing about 25 ms.
 type Index struct {
 	data      string
 	l         layout
