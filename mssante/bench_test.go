@@ -21,30 +21,6 @@ func benchMessage(pdf []byte) *mssante.Message {
 	return m
 }
 
-// allocPerPDF reports bytes allocated per operation ÷ PDF size: an upper
-// bound of the heap an operation adds at its peak.
-func allocPerPDF(b *testing.B, before *runtime.MemStats) {
-	var after runtime.MemStats
-	runtime.ReadMemStats(&after)
-	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/benchPDFSize, "alloc/pdf")
-}
-
-// floor: Go's base64, deflate (level 5, as archive/zip) and SHA-1 of the
-// same PDF, nothing else.
-func floor(b *testing.B, pdf []byte) {
-	b.SetBytes(int64(len(pdf)))
-	b.ReportAllocs()
-	for b.Loop() {
-		fw, _ := flate.NewWriter(io.Discard, 5)
-		h := sha1.New()
-		enc := base64.NewEncoder(base64.StdEncoding, io.MultiWriter(fw, h))
-		enc.Write(pdf)
-		enc.Close()
-		fw.Close()
-		h.Sum(nil)
-	}
-}
-
 // BenchmarkBuildMessage writes a complete MSSanté message carrying a 10 MB
 // PDF: CDA level 1 (base64), IHE_XDM.ZIP (deflate, SHA-1), the zip and the
 // PDF rendition base64-encoded as MIME parts.
@@ -61,9 +37,15 @@ func BenchmarkBuildMessage(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		allocPerPDF(b, &ms)
+		testdocs.ReportAllocPer(b, &ms, benchPDFSize)
 	})
-	b.Run("floor", func(b *testing.B) { floor(b, pdf) })
+	b.Run("floor", func(b *testing.B) {
+		b.SetBytes(int64(len(pdf)))
+		b.ReportAllocs()
+		for b.Loop() {
+			testdocs.Floor(pdf)
+		}
+	})
 }
 
 // BenchmarkParseMessage parses that message, opens its archive, verifies
@@ -89,7 +71,7 @@ func BenchmarkParseMessage(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		allocPerPDF(b, &ms)
+		testdocs.ReportAllocPer(b, &ms, benchPDFSize)
 	})
 	var enc bytes.Buffer
 	fw, _ := flate.NewWriter(&enc, 5)

@@ -16,16 +16,6 @@ import (
 
 const benchPDFSize = 10 << 20
 
-// reportAlloc adds the bytes allocated per operation as a multiple of the
-// PDF size: an upper bound of the heap growth an operation causes (the
-// live heap at its peak cannot exceed what was allocated).
-func reportAlloc(b *testing.B, before *runtime.MemStats) {
-	var after runtime.MemStats
-	runtime.ReadMemStats(&after)
-	per := float64(after.TotalAlloc-before.TotalAlloc) / float64(b.N)
-	b.ReportMetric(per/benchPDFSize, "alloc/pdf")
-}
-
 // BenchmarkBuild measures PDF → CDA level 1 → IHE_XDM.ZIP for a 10 MB PDF,
 // and, in the same run, the floor: Go's base64 encoding, SHA-1 and deflate
 // (level 5, as archive/zip) of the same bytes, with nothing else.
@@ -49,19 +39,13 @@ func BenchmarkBuild(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		reportAlloc(b, &ms)
+		testdocs.ReportAllocPer(b, &ms, benchPDFSize)
 	})
 	b.Run("floor", func(b *testing.B) {
 		b.SetBytes(int64(len(pdf)))
 		b.ReportAllocs()
 		for b.Loop() {
-			fw, _ := flate.NewWriter(io.Discard, 5)
-			hs := sha1.New()
-			enc := base64.NewEncoder(base64.StdEncoding, io.MultiWriter(fw, hs))
-			enc.Write(pdf)
-			enc.Close()
-			fw.Close()
-			hs.Sum(nil)
+			testdocs.Floor(pdf)
 		}
 	})
 }
@@ -108,7 +92,7 @@ func BenchmarkRead(b *testing.B) {
 			}
 			rc.Close()
 		}
-		reportAlloc(b, &ms)
+		testdocs.ReportAllocPer(b, &ms, benchPDFSize)
 	})
 	// The floor works on the same deflated base64 stream.
 	var enc bytes.Buffer
