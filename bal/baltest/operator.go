@@ -159,6 +159,25 @@ func NewOperator(t testing.TB, cfg *OperatorConfig) *Operator {
 	return op
 }
 
+// StartOperator starts an operator outside a test (a demonstration, a
+// vendor's integration bench): the caller must Close it. Misuses that
+// NewOperator reports as test failures (an unknown mailbox given to
+// AddToken, Deliver or Messages) are written to the operator's Log.
+func StartOperator(cfg *OperatorConfig) (*Operator, error) {
+	return newOperator(nil, cfg)
+}
+
+// fail reports a misuse: a test error under NewOperator, a log line under
+// StartOperator.
+func (op *Operator) fail(format string, args ...any) {
+	if op.t != nil {
+		op.t.Helper()
+		op.fail(format, args...)
+		return
+	}
+	op.logf(format, args...)
+}
+
 func newOperator(t testing.TB, cfg *OperatorConfig) (*Operator, error) {
 	var c OperatorConfig
 	if cfg != nil {
@@ -240,12 +259,14 @@ func newOperator(t testing.TB, cfg *OperatorConfig) (*Operator, error) {
 	op.serve(func() error { return op.imap.Serve(lns[2]) })
 	op.serve(func() error { return op.imap.Serve(tls.NewListener(lns[3], op.tlsConfig)) })
 
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("baltest operator log:\n%s", op.Log())
-		}
-	})
-	t.Cleanup(op.Close)
+	if t != nil {
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("baltest operator log:\n%s", op.Log())
+			}
+		})
+		t.Cleanup(op.Close)
+	}
 	op.logf("operator started: SMTP %s (STARTTLS), %s (TLS); IMAP %s (STARTTLS), %s (TLS); domains %s",
 		op.SMTPAddr, op.SMTPSAddr, op.IMAPAddr, op.IMAPSAddr, strings.Join(sortedKeys(op.domains), " "))
 	return op, nil
@@ -279,7 +300,7 @@ func (op *Operator) Close() {
 // the test when address is not one of the users.
 func (op *Operator) AddToken(token, address string) {
 	if op.mailbox(address) == nil {
-		op.t.Errorf("baltest: AddToken: %q is not a mailbox of the operator", address)
+		op.fail("baltest: AddToken: %q is not a mailbox of the operator", address)
 		return
 	}
 	op.mu.Lock()
@@ -294,11 +315,11 @@ func (op *Operator) AddToken(token, address string) {
 func (op *Operator) Deliver(address string, raw []byte) {
 	box := op.mailbox(address)
 	if box == nil {
-		op.t.Errorf("baltest: Deliver: %q is not a mailbox of the operator", address)
+		op.fail("baltest: Deliver: %q is not a mailbox of the operator", address)
 		return
 	}
 	if err := op.deliver(box, raw); err != nil {
-		op.t.Errorf("baltest: Deliver to %s: %v", address, err)
+		op.fail("baltest: Deliver to %s: %v", address, err)
 	}
 }
 
@@ -309,7 +330,7 @@ func (op *Operator) Deliver(address string, raw []byte) {
 func (op *Operator) Messages(address, folder string) [][]byte {
 	msgs, err := op.messages(address, folder)
 	if err != nil {
-		op.t.Errorf("baltest: Messages(%q, %q): %v", address, folder, err)
+		op.fail("baltest: Messages(%q, %q): %v", address, folder, err)
 		return nil
 	}
 	return msgs
