@@ -1,16 +1,18 @@
 // Command quickstart is the README's main job: an end-to-end walk through
 // gomss on built-in test data, with no server and no network.
 //
-// For now it covers the first steps of an MSSanté exchange: identifying the
-// patient (it validates the matricule INS of an ANS test identity, checks
-// that only the qualified identity may emit it, and prints the CDA
-// recordTarget and the XDS identifiers), then wrapping a PDF report in a
-// CI-SIS CDA level-1 document and an IHE_XDM.ZIP archive, and opening that
-// archive as the recipient would, verifying the document against its
-// metadata; then building the MSSanté message that carries it, parsing and
-// checking it as the recipient, and writing the read receipt (MDN). Later
-// steps (send and receive on the embedded test operator, trace) are added
-// as the corresponding packages land.
+// It identifies the patient (the matricule INS of an ANS test identity,
+// emitted only once the identity is qualified; CDA recordTarget and XDS
+// identifiers), wraps a PDF report in a CI-SIS CDA level-1 document and an
+// IHE_XDM.ZIP, opens that archive as the recipient would, builds the
+// MSSanté message carrying it, checks it against the Ref#2 rules and
+// writes its read receipt in memory; then it runs the same exchange over
+// the network on the embedded test operator (bal/baltest.StartOperator,
+// with an IGC-Santé-like test PKI): an applicative BAL sends the report
+// with its software certificate and a DSN request, the recipient's receive
+// loop integrates it and sends the MDN, the sender reads the DSN and the
+// MDN back, and the signed trace log of every mailbox action is verified.
+// Not yet in it: the annuaire lookup of the recipient.
 //
 // Usage:
 //
@@ -19,24 +21,35 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/beevik/etree"
+	"github.com/ecdaf744/gomss/bal"
+	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/ins"
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/mssante/xdm"
+	"github.com/ecdaf744/gomss/trace"
 )
 
 func main() {
-	out := flag.String("out", "", "directory where the produced files (recordTarget.xml, DOC0001.XML, IHE_XDM.ZIP, message.eml, mdn.eml) are written")
+	out := flag.String("out", "", "directory where the produced files (recordTarget.xml, DOC0001.XML, IHE_XDM.ZIP, message.eml, mdn.eml, trace.jsonl) are written")
 	flag.Parse()
 	if err := run(os.Stdout, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
@@ -235,10 +248,26 @@ func run(w io.Writer, outDir string) error {
 	}
 	step(10, "MDN to %s: %q, for %s", ack.To, ack.Disposition, rep.OriginalMessageID)
 
+	// 11–15. The same exchange over the network, on the embedded test
+	// operator (SMTP submission + IMAP, TLS with an IGC-Santé-like test
+	// PKI), every mailbox action in a signed, verifiable trace log.
+	logPath := filepath.Join(os.TempDir(), fmt.Sprintf("gomss-quickstart-%d.jsonl", time.Now().UnixNano()))
 	if outDir != "" {
 		if err := os.MkdirAll(outDir, 0o755); err != nil {
 			return err
 		}
+		logPath = filepath.Join(outDir, "trace.jsonl")
+		os.Remove(logPath)
+		os.Remove(logPath + ".checkpoints")
+	} else {
+		defer os.Remove(logPath)
+		defer os.Remove(logPath + ".checkpoints")
+	}
+	if err := networkExchange(w, step, header, pdf, logPath); err != nil {
+		return err
+	}
+
+	if outDir != "" {
 		// the CDA document exactly as it is in the archive
 		drc, err := archive.Documents[0].Open()
 		if err != nil {
@@ -260,5 +289,146 @@ func run(w io.Writer, outDir string) error {
 		}
 	}
 	fmt.Fprintf(w, "done in %v\n", time.Since(start).Round(time.Microsecond))
+	return nil
+}
+
+// networkExchange sends the report from an applicative BAL to a personal
+// one through the embedded test operator, lets the recipient's receive
+// loop integrate it and acknowledge it, reads the acknowledgements back at
+// the sender and verifies the trace log.
+func networkExchange(w io.Writer, step func(int, string, ...any), header *cda.Header, pdf []byte, logPath string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	t0 := time.Now()
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		return err
+	}
+	crls, err := pki.ServeCRL()
+	if err != nil {
+		return err
+	}
+	defer crls.Close()
+	op, err := baltest.StartOperator(&baltest.OperatorConfig{PKI: pki})
+	if err != nil {
+		return err
+	}
+	defer op.Close()
+	skey, vkey, err := note.GenerateKey(rand.Reader, "gomss-quickstart")
+	if err != nil {
+		return err
+	}
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
+	tl, err := trace.OpenFileLog(trace.FileLogConfig{Path: logPath, Signer: signer, Verifier: verifier, Durable: true})
+	if err != nil {
+		return err
+	}
+	defer tl.Close()
+	step(11, "test operator up in %v: SMTP %s, IMAP %s, IGC-Santé-like PKI (2 roots, CRLs served), trace %s",
+		time.Since(t0).Round(time.Millisecond), op.SMTPAddr, op.IMAPAddr, logPath)
+
+	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}}
+	endpoint := func(addr string) bal.Endpoint {
+		h, p, _ := net.SplitHostPort(addr)
+		n, _ := strconv.Atoi(p)
+		return bal.Endpoint{Host: h, Port: n}
+	}
+	lps, err := bal.NewCertificate(pki.ORG.TLSCertificate()) // the applicative BAL's software certificate
+	if err != nil {
+		return err
+	}
+	doctor, err := bal.NewCertificate(pki.CPS.TLSCertificate()) // the recipient's certificate
+	if err != nil {
+		return err
+	}
+	sender := func(auth bal.Authenticator, box string) *bal.Sender {
+		return &bal.Sender{Server: endpoint(op.SMTPAddr), ServerName: "localhost", Trust: trust, Auth: auth,
+			Mailbox: trace.Mailbox{Address: box}, Trace: tl, Software: "gomss quickstart"}
+	}
+	receiver := func(auth bal.Authenticator, box string) *bal.Receiver {
+		return &bal.Receiver{Server: endpoint(op.IMAPAddr), ServerName: "localhost", Trust: trust, Auth: auth,
+			Mailbox: trace.Mailbox{Address: box}, Trace: tl, Software: "gomss quickstart"}
+	}
+
+	msg := &mssante.Message{
+		From:        mssante.Sender{Address: baltest.ORGUser, Kind: mssante.Applicative, Entity: "Centre de santé des Lilas"},
+		To:          []string{baltest.CPSUser},
+		Text:        "Bonjour,\nveuillez trouver ci-joint le compte rendu de consultation.\n",
+		Documents:   []mssante.Document{{Header: header, PDF: mssante.BytesOpener(pdf)}},
+		XDM:         xdm.Options{SourceID: "1.2.250.1.999.1.2", ContentType: xdm.Code{Code: "04"}, Organization: "Centre de santé des Lilas"},
+		Product:     "DEV000000",
+		ReadReceipt: true,
+		DSN:         mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
+	}
+	t1 := time.Now()
+	res, err := sender(lps, baltest.ORGUser).Send(ctx, msg)
+	if err != nil {
+		return fmt.Errorf("send: %w\n%s", err, op.Log())
+	}
+	step(12, "sent %s (%d bytes) from %s over STARTTLS with its software certificate: accepted for %v, DSN requested %v, %v",
+		res.MessageID, res.Size, baltest.ORGUser, res.Accepted, res.DSN, time.Since(t1).Round(time.Millisecond))
+
+	var integrated string
+	loop := &bal.Loop{
+		Receiver: receiver(doctor, baltest.CPSUser),
+		Sender:   sender(doctor, baltest.CPSUser),
+		From:     mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Personal, GivenName: "Jean", FamilyName: "Dupont"},
+		Product:  "DEV000000",
+		Handler: func(_ context.Context, m *mssante.Received) error {
+			if m.XDM == nil || m.XDM.Verify() != nil {
+				return mssante.IntegrationOther
+			}
+			integrated = fmt.Sprintf("%s, patient %s", m.DisplaySubject(), m.PatientID)
+			return nil
+		},
+	}
+	n, err := loop.ProcessOnce(ctx)
+	if err != nil || n != 1 {
+		return fmt.Errorf("receive loop: %d handled, %v\n%s", n, err, op.Log())
+	}
+	step(13, "received by %s and integrated (%s); MDN sent, message moved to Traites", baltest.CPSUser, integrated)
+
+	if err := op.WaitMessages(ctx, baltest.ORGUser, 2); err != nil {
+		return fmt.Errorf("acknowledgements: %w", err)
+	}
+	s, err := receiver(lps, baltest.ORGUser).Open(ctx)
+	if err != nil {
+		return err
+	}
+	back, _, err := s.FetchNew(ctx, "INBOX", bal.State{})
+	s.Close()
+	if err != nil {
+		return err
+	}
+	var acks []string
+	for _, f := range back {
+		if d, err := mssante.ParseDSN(f.Message); err == nil && len(d.Recipients) > 0 {
+			acks = append(acks, "DSN "+d.Recipients[0].Action+" "+d.Recipients[0].Status)
+		}
+		if r, err := mssante.ParseMDN(f.Message); err == nil && r.OriginalMessageID == msg.MessageID {
+			acks = append(acks, "MDN "+r.Type)
+		}
+	}
+	if len(acks) < 2 {
+		return fmt.Errorf("expected a DSN and an MDN back, got %v", acks)
+	}
+	step(14, "back at %s: %s", baltest.ORGUser, strings.Join(acks, ", "))
+
+	if err := tl.Close(); err != nil {
+		return err
+	}
+	vr, err := trace.Verify(logPath, verifier)
+	if err != nil {
+		return err
+	}
+	counts := map[trace.Action]int{}
+	trace.Scan(logPath, trace.Filter{}, func(_ int64, e trace.Event) error {
+		if e.Response.OK {
+			counts[e.Action]++
+		}
+		return nil
+	})
+	step(15, "trace verified: %d records, %d signed checkpoints; successful actions %v", vr.Records, vr.Checkpoints, counts)
 	return nil
 }

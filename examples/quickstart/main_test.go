@@ -24,6 +24,10 @@ func TestQuickstart(t *testing.T) {
 		"PDF identical",
 		"0 rule broken",
 		"automatic-action/MDN-sent-automatically; processed",
+		"DSN requested true",
+		"MDN sent, message moved to Traites",
+		"DSN delivered 2.0.0, MDN processed",
+		"trace verified:",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -33,9 +37,12 @@ func TestQuickstart(t *testing.T) {
 	if err != nil || !bytes.Contains(b, []byte("<recordTarget>")) {
 		t.Fatalf("recordTarget.xml: %v", err)
 	}
-	for _, name := range []string{"DOC0001.XML", "IHE_XDM.ZIP", "message.eml", "mdn.eml"} {
+	for _, name := range []string{"DOC0001.XML", "IHE_XDM.ZIP", "message.eml", "mdn.eml", "trace.jsonl"} {
 		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() < 1000 {
 			t.Errorf("%s not written: %v", name, err)
 		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "trace.jsonl.checkpoints")); err != nil || !bytes.Contains(b, []byte("gomss-quickstart")) {
+		t.Errorf("no signed checkpoint written: %v", err)
 	}
 }
