@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/internal/testdocs"
+	"github.com/ecdaf744/gomss/mssante"
+	"github.com/ecdaf744/gomss/trace"
+)
+
+// reportArgs are the flags of a report about the ANS test patient.
+func reportArgs(t *testing.T, from, to string) []string {
+	pdf := filepath.Join(t.TempDir(), "cr.pdf")
+	if err := os.WriteFile(pdf, testdocs.PDF("Compte rendu de consultation", 20_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{
+		"-from", from, "-to", to, "-pdf", pdf, "-product", "DEV000000", "-oid", "1.2.250.1.999.1.2",
+		"-ins", "279035121518989", "-ins-oid", "1.2.250.1.213.1.4.10", "-family", "PAT-TROIS",
+		"-given", "DOMINIQUE MARIE-LOUISE", "-birth", "19790328", "-sex", "F", "-cog", "51215",
+		"-rpps", "801234567890", "-author-family", "CAMPARINI", "-author-given", "Marcel",
+		"-org-idnst", "1750803447", "-org-name", "Centre de santé des Lilas", "-title", "Compte rendu de consultation",
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := append(reportArgs(t, "lps@lilas.mssante.fr", "integration@chu-exemple.mssante.fr"), "-dry-run", dir, "-mdn")
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	eml, err := os.ReadFile(filepath.Join(dir, "message.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := mssante.Check(bytes.NewReader(eml)); err != nil || len(ps) > 0 {
+		t.Fatalf("Check: %v %v", ps, err)
+	}
+	m, err := mssante.Parse(bytes.NewReader(eml), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.XDM == nil || m.XDM.Verify() != nil || m.PatientID == nil || m.MSS.INS == "" {
+		t.Fatalf("archive %v (%v), patient %v, X-MSS-INS %q", m.XDM, m.XDMErr, m.PatientID, m.MSS.INS)
+	}
+	if len(m.DispositionNotificationTo) != 1 || m.MSS.NIL != "DEV000000" {
+		t.Errorf("Disposition-Notification-To %v, X-MSS-NIL %q", m.DispositionNotificationTo, m.MSS.NIL)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "IHE_XDM.ZIP")); err != nil {
+		t.Error(err)
+	}
+	t.Log(stdout.String())
+}
+
+func TestUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-from", "a@b.mssante.fr"}, &stdout, &stderr); code != 2 {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	if !strings.Contains(stderr.String(), "-smtp or -domain") {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	// an incoherent identity (sex M against a matricule of a woman) is refused
+	var stderr2 bytes.Buffer
+	args := append(reportArgs(t, "lps@lilas.mssante.fr", "x@y.mssante.fr"), "-dry-run", t.TempDir(), "-sex", "M")
+	if code := run(args, &stdout, &stderr2); code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, stderr2.String())
+	}
+}
+
+func TestSend(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crls, err := pki.ServeCRL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer crls.Close()
+	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
+
+	dir := t.TempDir()
+	var roots []byte
+	for _, ca := range []*baltest.CA{pki.RootFort, pki.RootElementaire} {
+		roots = append(roots, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})...)
+	}
+	p12, err := pki.ORG.PKCS12("secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, vkey, err := note.GenerateKey(rand.Reader, "send-report-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{"roots.pem": string(roots), "org.p12": string(p12), "signer.key": skey, "verifier.key": vkey} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("TEST_P12_PASSWORD", "secret")
+	logPath := filepath.Join(dir, "trace.jsonl")
+	args := append(reportArgs(t, baltest.ORGUser, baltest.CPSUser),
+		"-smtp", op.SMTPAddr, "-p12", filepath.Join(dir, "org.p12"), "-p12-password-env", "TEST_P12_PASSWORD",
+		"-roots", filepath.Join(dir, "roots.pem"), "-trace", logPath,
+		"-trace-signer", filepath.Join(dir, "signer.key"), "-trace-verifier", filepath.Join(dir, "verifier.key"))
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s%s\n%s", code, stdout.String(), stderr.String(), op.Log())
+	}
+	t.Log(stdout.String())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := op.WaitMessages(ctx, baltest.CPSUser, 1); err != nil {
+		t.Fatal(err)
+	}
+	raw := op.Messages(baltest.CPSUser, "INBOX")[0]
+	m, err := mssante.Parse(bytes.NewReader(raw), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := m.Check(); len(ps) > 0 {
+		t.Errorf("received message breaks rules: %v", ps)
+	}
+	if m.From == nil || m.From.Address != baltest.ORGUser || m.XDM == nil || m.XDM.Verify() != nil {
+		t.Errorf("received from %v, archive %v (%v)", m.From, m.XDM, m.XDMErr)
+	}
+
+	v, _ := note.NewVerifier(vkey)
+	res, err := trace.Verify(logPath, v)
+	if err != nil || res.Records == 0 {
+		t.Fatalf("trace: %v, %v", res, err)
+	}
+}
