@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/mssante"
+)
+
+const patientAddress = "279035121518989@patient.mssante.fr"
+
+// patientArgs are the flags of a message to the ANS test patient.
+func patientArgs(from string) []string {
+	return []string{
+		"-from", from, "-entity", "Secrétariat du centre de santé des Lilas", "-product", "DEV000000",
+		"-subject", "Votre rendez-vous", "-text", "Bonjour,\nvotre rendez-vous est confirmé le 3 décembre à 10 h.\n",
+		"-ins", "279035121518989", "-ins-oid", "1.2.250.1.213.1.4.10", "-family", "PAT-TROIS",
+		"-given", "DOMINIQUE MARIE-LOUISE", "-birth", "19790328", "-sex", "F", "-cog", "51215",
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := append(patientArgs("secretariat@lilas.mssante.fr"), "-no-reply", "-reply-to", "accueil@lilas.mssante.fr", "-dry-run", dir)
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	eml, err := os.ReadFile(filepath.Join(dir, "message.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := mssante.Check(bytes.NewReader(eml)); err != nil || len(ps) > 0 {
+		t.Fatalf("Check: %v %v", ps, err)
+	}
+	m, err := mssante.Parse(bytes.NewReader(eml), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.To) != 1 || m.To[0].Address != patientAddress {
+		t.Errorf("To %v, want %s", m.To, patientAddress)
+	}
+	if m.MSS.MES != "FIN" {
+		t.Errorf("X-MSS-MES %q, want FIN", m.MSS.MES)
+	}
+	if len(m.ReplyTo) != 1 || m.ReplyTo[0].Address != "accueil@lilas.mssante.fr" {
+		t.Errorf("Reply-To %v", m.ReplyTo)
+	}
+	if strings.Contains(stdout.String(), "279035121518989") {
+		t.Errorf("the matricule INS is printed: %s", stdout.String())
+	}
+}
+
+func TestUnqualifiedRefused(t *testing.T) {
+	for _, status := range []string{"PROV", "RECUP", "VALI"} {
+		dir := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		args := append(patientArgs("secretariat@lilas.mssante.fr"), "-status", status, "-dry-run", dir)
+		if code := run(args, &stdout, &stderr); code != 1 {
+			t.Fatalf("%s: exit %d, want 1\n%s", status, code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "not qualified") {
+			t.Errorf("%s: %s", status, stderr.String())
+		}
+		if _, err := os.Stat(filepath.Join(dir, "message.eml")); err == nil {
+			t.Errorf("%s: a message was written", status)
+		}
+	}
+	// traits that contradict the matricule are refused too
+	var stdout, stderr bytes.Buffer
+	if code := run(append(patientArgs("s@lilas.mssante.fr"), "-sex", "M", "-dry-run", t.TempDir()), &stdout, &stderr); code != 1 {
+		t.Fatalf("incoherent traits: exit %d", code)
+	}
+}
+
+func TestSend(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crls, err := pki.ServeCRL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer crls.Close()
+	users := append(baltest.DefaultUsers(pki), baltest.MailUser{Address: patientAddress, Password: "x"})
+	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki, Users: users})
+
+	dir := t.TempDir()
+	var roots []byte
+	for _, ca := range []*baltest.CA{pki.RootFort, pki.RootElementaire} {
+		roots = append(roots, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})...)
+	}
+	p12, err := pki.ORG.PKCS12("secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "write-to-patient-test")
+	for name, data := range map[string]string{"roots.pem": string(roots), "org.p12": string(p12), "signer.key": skey, "verifier.key": vkey} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("TEST_P12_PASSWORD", "secret")
+	args := append(patientArgs(baltest.ORGUser), "-no-reply",
+		"-smtp", op.SMTPAddr, "-p12", filepath.Join(dir, "org.p12"), "-p12-password-env", "TEST_P12_PASSWORD",
+		"-roots", filepath.Join(dir, "roots.pem"), "-trace", filepath.Join(dir, "trace.jsonl"),
+		"-trace-signer", filepath.Join(dir, "signer.key"), "-trace-verifier", filepath.Join(dir, "verifier.key"))
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s%s\n%s", code, stdout.String(), stderr.String(), op.Log())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := op.WaitMessages(ctx, patientAddress, 1); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mssante.Parse(bytes.NewReader(op.Messages(patientAddress, "INBOX")[0]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.MSS.MES != "FIN" || m.Subject != "Votre rendez-vous" {
+		t.Errorf("X-MSS-MES %q, subject %q", m.MSS.MES, m.Subject)
+	}
+}
