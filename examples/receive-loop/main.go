@@ -1,0 +1,319 @@
+// Command receive-loop is the integration loop of an applicative BAL (the
+// PFI pattern of the ANS volet "Transmission au LPS d'un document CDA
+// provenant d'un courriel MSSanté"), built on bal.Loop: it reads the new
+// messages of a folder over IMAP, hands each document message to a
+// handler that writes the documents to a directory, then acknowledges it
+// over SMTP (the MDN the sender asked for, "processed" or carrying the
+// integration error) and files it in the processed or failed folder.
+//
+// The handler verifies the IHE_XDM.ZIP archive (hash and size of every
+// document against its metadata) and writes, for each document, the CDA
+// file (<id>.xml) and the PDF of its level-1 body (<id>.pdf) into -out,
+// <id> being the document's unique id. A message without a readable,
+// verified archive is refused with integration error 906 ("Autre").
+//
+// Usage:
+//
+//	receive-loop -imap host:port -smtp host:port | -domain DOMAIN
+//	    -p12 FILE [-p12-password-env VAR] -roots FILE
+//	    -mailbox ADDR -entity LABEL -product NIL -out DIR
+//	    [-folder INBOX] [-processed Traites] [-failed Erreurs] [-error-mailbox ADDR]
+//	    -trace FILE -trace-signer FILE -trace-verifier FILE
+//	    [-once]
+//
+// -mailbox is the applicative BAL, authenticated by the software
+// certificate of -p12 (its password in the environment variable named by
+// -p12-password-env, MSS_P12_PASSWORD by default) on both servers; -entity
+// labels it in the acknowledgements. Port 993 (IMAP) and 465 (SMTP) mean
+// implicit TLS, other ports STARTTLS; -domain finds both servers by DNS SRV
+// instead (RFC 6186). -roots is a PEM file of the IGC-Santé roots.
+// -error-mailbox receives the standard error e-mail of a failed
+// integration when the sender asked for no read receipt.
+//
+// With -once the loop processes what is in the folder and exits;
+// otherwise it waits for new messages (IDLE) until interrupted (SIGINT,
+// SIGTERM). Every mailbox action is written to the signed trace log.
+//
+// Exit status: 0 done, 1 failure, 2 usage error.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ecdaf744/gomss/bal"
+	"github.com/ecdaf744/gomss/mssante"
+	"github.com/ecdaf744/gomss/mssante/cda"
+	"github.com/ecdaf744/gomss/trace"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("receive-loop", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	imapAddr := fs.String("imap", "", "operator IMAP server `host:port`")
+	smtpAddr := fs.String("smtp", "", "operator submission server `host:port`")
+	domain := fs.String("domain", "", "mail domain whose servers are found by DNS SRV")
+	serverName := fs.String("server-name", "", "name checked in the operator's certificates (host of each server by default)")
+	p12 := fs.String("p12", "", "PKCS#12 `file` of the BAL's software certificate")
+	p12Env := fs.String("p12-password-env", "MSS_P12_PASSWORD", "environment `variable` holding the PKCS#12 password")
+	rootsFile := fs.String("roots", "", "PEM `file` of the IGC-Santé root certificates")
+	mailbox := fs.String("mailbox", "", "address of the applicative BAL")
+	entity := fs.String("entity", "", "label of the applicative BAL")
+	product := fs.String("product", "", "product reference declared on Convergence (X-MSS-NIL)")
+	folder := fs.String("folder", "INBOX", "folder read")
+	processed := fs.String("processed", "Traites", "folder receiving the integrated messages")
+	failed := fs.String("failed", "Erreurs", "folder receiving the messages that could not be integrated")
+	errorMailbox := fs.String("error-mailbox", "", "mailbox receiving the error e-mails when no MDN was requested")
+	out := fs.String("out", "", "`directory` the documents (CDA and PDF) are written to")
+	once := fs.Bool("once", false, "process the folder once and exit")
+	tracePath := fs.String("trace", "", "trace log `file` (JSON Lines)")
+	traceSigner := fs.String("trace-signer", "", "`file` holding the note signer key of the trace")
+	traceVerifier := fs.String("trace-verifier", "", "`file` holding the note verifier key of the trace")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *mailbox == "" || *entity == "" || *product == "" || *out == "" || *p12 == "" || *rootsFile == "" ||
+		*tracePath == "" || *traceSigner == "" || *traceVerifier == "" ||
+		(*domain == "" && (*imapAddr == "" || *smtpAddr == "")) {
+		fmt.Fprintln(stderr, "receive-loop: -imap and -smtp (or -domain), -p12, -roots, -mailbox, -entity, -product, -out, -trace, -trace-signer and -trace-verifier are required")
+		fs.Usage()
+		return 2
+	}
+	if err := receive(ctx, config{
+		imap: *imapAddr, smtp: *smtpAddr, domain: *domain, serverName: *serverName,
+		p12: *p12, p12Env: *p12Env, roots: *rootsFile, mailbox: *mailbox, entity: *entity, product: *product,
+		folder: *folder, processed: *processed, failed: *failed, errorMailbox: *errorMailbox, out: *out, once: *once,
+		tracePath: *tracePath, traceSigner: *traceSigner, traceVerifier: *traceVerifier,
+	}, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "receive-loop:", err)
+		return 1
+	}
+	return 0
+}
+
+type config struct {
+	imap, smtp, domain, serverName               string
+	p12, p12Env, roots, mailbox, entity, product string
+	folder, processed, failed, errorMailbox, out string
+	once                                         bool
+	tracePath, traceSigner, traceVerifier        string
+}
+
+func receive(ctx context.Context, c config, stdout, stderr io.Writer) error {
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		return err
+	}
+	var op bal.Operator
+	var err error
+	if op.IMAP, err = parseEndpoint(c.imap, 993); err != nil {
+		return fmt.Errorf("-imap: %w", err)
+	}
+	if op.SMTP, err = parseEndpoint(c.smtp, 465); err != nil {
+		return fmt.Errorf("-smtp: %w", err)
+	}
+	if c.domain != "" {
+		if op, err = bal.Discover(ctx, c.domain, net.DefaultResolver, op); err != nil {
+			return err
+		}
+	}
+	name := func(e bal.Endpoint) string {
+		if c.serverName != "" {
+			return c.serverName
+		}
+		return e.Host
+	}
+	roots, err := readRoots(c.roots)
+	if err != nil {
+		return err
+	}
+	pfx, err := os.ReadFile(c.p12)
+	if err != nil {
+		return err
+	}
+	cert, err := bal.NewCertificateFromPKCS12(pfx, os.Getenv(c.p12Env))
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.p12, err)
+	}
+	tl, err := openTrace(c.tracePath, c.traceSigner, c.traceVerifier, c.mailbox)
+	if err != nil {
+		return err
+	}
+	defer tl.Close()
+	trust := &bal.Trust{Roots: roots}
+	box := trace.Mailbox{Address: c.mailbox}
+	const software = "gomss receive-loop"
+	loop := &bal.Loop{
+		Receiver: &bal.Receiver{Server: op.IMAP, ServerName: name(op.IMAP), Trust: trust, Auth: cert,
+			Mailbox: box, Trace: tl, Software: software},
+		Sender: &bal.Sender{Server: op.SMTP, ServerName: name(op.SMTP), Trust: trust, Auth: cert,
+			Mailbox: box, Trace: tl, Software: software},
+		From:         mssante.Sender{Address: c.mailbox, Kind: mssante.Applicative, Entity: c.entity},
+		Product:      c.product,
+		Folder:       c.folder,
+		Processed:    c.processed,
+		Failed:       c.failed,
+		ErrorMailbox: c.errorMailbox,
+		Handler: func(_ context.Context, m *mssante.Received) error {
+			files, err := integrate(m, c.out)
+			if err != nil {
+				fmt.Fprintf(stderr, "refused %s: %v\n", m.MessageID, err)
+				return err
+			}
+			fmt.Fprintf(stdout, "integrated %s %q: %s\n", m.MessageID, m.DisplaySubject(), strings.Join(files, ", "))
+			return nil
+		},
+		OnError: func(err error) { fmt.Fprintln(stderr, "receive-loop:", err) },
+	}
+	if c.once {
+		n, err := loop.ProcessOnce(ctx)
+		fmt.Fprintf(stdout, "%d messages handled\n", n)
+		if err != nil {
+			return err
+		}
+		return tl.Close()
+	}
+	if err := loop.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return tl.Close()
+}
+
+// integrate writes the CDA documents of m and their PDF into dir. An error
+// is returned as an integration error, which the loop reports in the MDN.
+func integrate(m *mssante.Received, dir string) ([]string, error) {
+	if m.XDM == nil {
+		return nil, fmt.Errorf("%w (archive: %v)", mssante.IntegrationOther, m.XDMErr)
+	}
+	if err := m.XDM.Verify(); err != nil {
+		return nil, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
+	}
+	var files []string
+	for _, d := range m.XDM.Documents {
+		rc, err := d.Open()
+		if err != nil {
+			return files, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
+		}
+		doc, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return files, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
+		}
+		base := filepath.Join(dir, fileName(d.Entry.UniqueID))
+		if err := os.WriteFile(base+".xml", doc, 0o600); err != nil {
+			return files, err
+		}
+		files = append(files, base+".xml")
+		r := cda.NewReader(bytes.NewReader(doc), nil)
+		h, err := r.Header()
+		if err != nil {
+			return files, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
+		}
+		if h.Level != 1 || h.MediaType != cda.MediaTypePDF {
+			continue
+		}
+		var pdf bytes.Buffer
+		if _, err := r.Body(&pdf); err != nil {
+			return files, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
+		}
+		if err := os.WriteFile(base+".pdf", pdf.Bytes(), 0o600); err != nil {
+			return files, err
+		}
+		files = append(files, base+".pdf")
+	}
+	return files, nil
+}
+
+// fileName makes a document unique id (root^extension) a file name.
+func fileName(id string) string {
+	b := []byte(id)
+	for i, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 || b[0] == '.' {
+		return "doc" + string(b)
+	}
+	return string(b)
+}
+
+// parseEndpoint reads host:port; implicitTLSPort is the port of implicit
+// TLS. An empty address gives the zero Endpoint (left to discovery).
+func parseEndpoint(hostport string, implicitTLSPort int) (bal.Endpoint, error) {
+	if hostport == "" {
+		return bal.Endpoint{}, nil
+	}
+	h, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return bal.Endpoint{}, err
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		return bal.Endpoint{}, fmt.Errorf("port %q", p)
+	}
+	return bal.Endpoint{Host: h, Port: n, ImplicitTLS: n == implicitTLSPort}, nil
+}
+
+func readRoots(path string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var roots []*x509.Certificate
+	for b, rest := pem.Decode(data); b != nil; b, rest = pem.Decode(rest) {
+		if b.Type == "CERTIFICATE" {
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			roots = append(roots, c)
+		}
+	}
+	if len(roots) == 0 {
+		return nil, fmt.Errorf("%s: no certificate", path)
+	}
+	return roots, nil
+}
+
+func openTrace(path, signerFile, verifierFile, mailbox string) (*trace.FileLog, error) {
+	sk, err := os.ReadFile(signerFile)
+	if err != nil {
+		return nil, err
+	}
+	vk, err := os.ReadFile(verifierFile)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(sk)))
+	if err != nil {
+		return nil, fmt.Errorf("trace signer key: %w", err)
+	}
+	verifier, err := note.NewVerifier(strings.TrimSpace(string(vk)))
+	if err != nil {
+		return nil, fmt.Errorf("trace verifier key: %w", err)
+	}
+	return trace.OpenFileLog(trace.FileLogConfig{Path: path, Origin: "gomss trace " + mailbox,
+		Signer: signer, Verifier: verifier, Durable: true})
+}
