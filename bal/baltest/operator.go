@@ -172,7 +172,7 @@ func StartOperator(cfg *OperatorConfig) (*Operator, error) {
 func (op *Operator) fail(format string, args ...any) {
 	if op.t != nil {
 		op.t.Helper()
-		op.fail(format, args...)
+		op.t.Errorf(format, args...)
 		return
 	}
 	op.logf(format, args...)
