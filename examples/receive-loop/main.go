@@ -38,10 +38,10 @@
 package main
 
 import (
+	"github.com/ecdaf744/gomss/examples/internal/setup"
+
 	"bytes"
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,11 +50,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
-
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/mssante"
@@ -127,10 +124,10 @@ func receive(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	}
 	var op bal.Operator
 	var err error
-	if op.IMAP, err = parseEndpoint(c.imap, 993); err != nil {
+	if op.IMAP, err = setup.ParseEndpoint("-imap", c.imap, 993); err != nil {
 		return fmt.Errorf("-imap: %w", err)
 	}
-	if op.SMTP, err = parseEndpoint(c.smtp, 465); err != nil {
+	if op.SMTP, err = setup.ParseEndpoint("-smtp", c.smtp, 465); err != nil {
 		return fmt.Errorf("-smtp: %w", err)
 	}
 	if c.domain != "" {
@@ -144,7 +141,7 @@ func receive(ctx context.Context, c config, stdout, stderr io.Writer) error {
 		}
 		return e.Host
 	}
-	roots, err := readRoots(c.roots)
+	roots, err := setup.ReadRoots(c.roots)
 	if err != nil {
 		return err
 	}
@@ -156,7 +153,7 @@ func receive(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.p12, err)
 	}
-	tl, err := openTrace(c.tracePath, c.traceSigner, c.traceVerifier, c.mailbox)
+	tl, err := setup.OpenTrace(c.tracePath, c.traceSigner, c.traceVerifier, c.mailbox)
 	if err != nil {
 		return err
 	}
@@ -257,63 +254,4 @@ func fileName(id string) string {
 		return "doc" + string(b)
 	}
 	return string(b)
-}
-
-// parseEndpoint reads host:port; implicitTLSPort is the port of implicit
-// TLS. An empty address gives the zero Endpoint (left to discovery).
-func parseEndpoint(hostport string, implicitTLSPort int) (bal.Endpoint, error) {
-	if hostport == "" {
-		return bal.Endpoint{}, nil
-	}
-	h, p, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return bal.Endpoint{}, err
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil {
-		return bal.Endpoint{}, fmt.Errorf("port %q", p)
-	}
-	return bal.Endpoint{Host: h, Port: n, ImplicitTLS: n == implicitTLSPort}, nil
-}
-
-func readRoots(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var roots []*x509.Certificate
-	for b, rest := pem.Decode(data); b != nil; b, rest = pem.Decode(rest) {
-		if b.Type == "CERTIFICATE" {
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			roots = append(roots, c)
-		}
-	}
-	if len(roots) == 0 {
-		return nil, fmt.Errorf("%s: no certificate", path)
-	}
-	return roots, nil
-}
-
-func openTrace(path, signerFile, verifierFile, mailbox string) (*trace.FileLog, error) {
-	sk, err := os.ReadFile(signerFile)
-	if err != nil {
-		return nil, err
-	}
-	vk, err := os.ReadFile(verifierFile)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := note.NewSigner(strings.TrimSpace(string(sk)))
-	if err != nil {
-		return nil, fmt.Errorf("trace signer key: %w", err)
-	}
-	verifier, err := note.NewVerifier(strings.TrimSpace(string(vk)))
-	if err != nil {
-		return nil, fmt.Errorf("trace verifier key: %w", err)
-	}
-	return trace.OpenFileLog(trace.FileLogConfig{Path: path, Origin: "gomss trace " + mailbox,
-		Signer: signer, Verifier: verifier, Durable: true})
 }

@@ -48,10 +48,10 @@
 package main
 
 import (
+	"github.com/ecdaf744/gomss/examples/internal/setup"
+
 	"bytes"
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -59,11 +59,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/ins"
@@ -268,7 +265,7 @@ func send(ctx context.Context, o *options, w io.Writer) error {
 	if serverName == "" {
 		serverName = server.Host
 	}
-	roots, err := readRoots(o.roots)
+	roots, err := setup.ReadRoots(o.roots)
 	if err != nil {
 		return err
 	}
@@ -280,7 +277,7 @@ func send(ctx context.Context, o *options, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.p12, err)
 	}
-	tl, err := openTrace(o.tracePath, o.traceSigner, o.traceVerifier, o.from)
+	tl, err := setup.OpenTrace(o.tracePath, o.traceSigner, o.traceVerifier, o.from)
 	if err != nil {
 		return err
 	}
@@ -306,67 +303,7 @@ func (o *options) endpoint(ctx context.Context) (bal.Endpoint, error) {
 		}
 		return op.SMTP, nil
 	}
-	h, p, err := net.SplitHostPort(o.smtp)
-	if err != nil {
-		return bal.Endpoint{}, fmt.Errorf("-smtp: %w", err)
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil {
-		return bal.Endpoint{}, fmt.Errorf("-smtp: port %q", p)
-	}
-	return bal.Endpoint{Host: h, Port: n, ImplicitTLS: n == 465}, nil
-}
-
-func readRoots(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var roots []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		roots = append(roots, c)
-	}
-	if len(roots) == 0 {
-		return nil, fmt.Errorf("%s: no certificate", path)
-	}
-	return roots, nil
-}
-
-func openTrace(path, signerFile, verifierFile, mailbox string) (*trace.FileLog, error) {
-	key := func(f string) (string, error) {
-		b, err := os.ReadFile(f)
-		return strings.TrimSpace(string(b)), err
-	}
-	sk, err := key(signerFile)
-	if err != nil {
-		return nil, err
-	}
-	vk, err := key(verifierFile)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := note.NewSigner(sk)
-	if err != nil {
-		return nil, fmt.Errorf("trace signer key: %w", err)
-	}
-	verifier, err := note.NewVerifier(vk)
-	if err != nil {
-		return nil, fmt.Errorf("trace verifier key: %w", err)
-	}
-	return trace.OpenFileLog(trace.FileLogConfig{Path: path, Origin: "gomss trace " + mailbox,
-		Signer: signer, Verifier: verifier, Durable: true})
+	return setup.ParseEndpoint("-smtp", o.smtp, 465)
 }
 
 // dryRun writes the message and its archive into dir and checks the

@@ -37,10 +37,10 @@
 package main
 
 import (
+	"github.com/ecdaf744/gomss/examples/internal/setup"
+
 	"bytes"
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -48,11 +48,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/ins"
@@ -185,13 +182,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 		server = op.SMTP
-	} else if server, err = parseEndpoint(*smtp); err != nil {
+	} else if server, err = setup.ParseEndpoint("-smtp", *smtp, 465); err != nil {
 		return fail(err)
 	}
 	if *serverName == "" {
 		*serverName = server.Host
 	}
-	roots, err := readRoots(*rootsFile)
+	roots, err := setup.ReadRoots(*rootsFile)
 	if err != nil {
 		return fail(err)
 	}
@@ -203,7 +200,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", *p12, err))
 	}
-	tl, err := openTrace(*tracePath, *traceSigner, *traceVerifier, *from)
+	tl, err := setup.OpenTrace(*tracePath, *traceSigner, *traceVerifier, *from)
 	if err != nil {
 		return fail(err)
 	}
@@ -246,58 +243,4 @@ func writeEML(msg *mssante.Message, dir string, w io.Writer) error {
 		return errors.New("the message breaks Ref#2 rules:" + b.String())
 	}
 	return nil
-}
-
-func parseEndpoint(hostport string) (bal.Endpoint, error) {
-	h, p, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return bal.Endpoint{}, fmt.Errorf("-smtp: %w", err)
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil {
-		return bal.Endpoint{}, fmt.Errorf("-smtp: port %q", p)
-	}
-	return bal.Endpoint{Host: h, Port: n, ImplicitTLS: n == 465}, nil
-}
-
-func readRoots(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var roots []*x509.Certificate
-	for b, rest := pem.Decode(data); b != nil; b, rest = pem.Decode(rest) {
-		if b.Type == "CERTIFICATE" {
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			roots = append(roots, c)
-		}
-	}
-	if len(roots) == 0 {
-		return nil, fmt.Errorf("%s: no certificate", path)
-	}
-	return roots, nil
-}
-
-func openTrace(path, signerFile, verifierFile, mailbox string) (*trace.FileLog, error) {
-	sk, err := os.ReadFile(signerFile)
-	if err != nil {
-		return nil, err
-	}
-	vk, err := os.ReadFile(verifierFile)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := note.NewSigner(strings.TrimSpace(string(sk)))
-	if err != nil {
-		return nil, fmt.Errorf("trace signer key: %w", err)
-	}
-	verifier, err := note.NewVerifier(strings.TrimSpace(string(vk)))
-	if err != nil {
-		return nil, fmt.Errorf("trace verifier key: %w", err)
-	}
-	return trace.OpenFileLog(trace.FileLogConfig{Path: path, Origin: "gomss trace " + mailbox,
-		Signer: signer, Verifier: verifier, Durable: true})
 }
