@@ -1,29 +1,51 @@
-// Command quickstart is the README's main job: an end-to-end walk through
-// gomss on built-in test data, with no server and no network.
+// Command quickstart is the README's main job: one MSSanté exchange from
+// end to end on built-in test data, with no server and no network beyond
+// loopback, in about a second.
 //
-// It identifies the patient (the matricule INS of an ANS test identity,
-// emitted only once the identity is qualified; CDA recordTarget and XDS
-// identifiers), wraps a PDF report in a CI-SIS CDA level-1 document and an
-// IHE_XDM.ZIP, opens that archive as the recipient would, builds the
-// MSSanté message carrying it, checks it against the Ref#2 rules and
-// writes its read receipt in memory; then it runs the same exchange over
-// the network on the embedded test operator (bal/baltest.StartOperator,
-// with an IGC-Santé-like test PKI): an applicative BAL sends the report
-// with its software certificate and a DSN request, the recipient's receive
-// loop integrates it and sends the MDN, the sender reads the DSN and the
-// MDN back, and the signed trace log of every mailbox action is verified.
-// Not yet in it: the annuaire lookup of the recipient.
+// The story: the applicative BAL of a health centre (lps@test.mssante.fr,
+// software certificate) sends Dr Camparini's consultation report about a
+// test patient to Dr Dupont (jean.dupont@test.mssante.fr). Step by step:
+//
+//  1. identify the patient by INS: the matricule and its key are checked,
+//     the INS is withheld while the identity is only recovered and emitted
+//     once it is qualified (RNIV EXI SI 08), as a CDA recordTarget and as
+//     XDS identifiers;
+//  2. resolve the recipient offline in a small Annuaire Santé extraction
+//     and liste blanche shipped in testdata/ (the liste blanche checked
+//     against its SHA-256); an address outside the trust space is refused
+//     before anything is built;
+//  3. wrap a generated PDF in a CI-SIS CDA level-1 document and an
+//     IHE_XDM.ZIP (METADATA.XML from the CDA header);
+//  4. build the MSSanté message (X-MSS-* headers, sender label, XDM
+//     subject, IHE_XDM.ZIP and PDF attachments, DSN and read receipt
+//     requested) and check its exact bytes against the Ref#2 rules;
+//  5. start the embedded test operator (bal/baltest.StartOperator: SMTP
+//     submission and IMAP over TLS, an IGC-Santé-like test PKI with CRLs);
+//  6. send those bytes from the applicative BAL with its certificate;
+//  7. receive as the recipient: the receive loop parses the message,
+//     verifies the archive (SHA-1 and size), reads the CDA header, checks
+//     the patient's INS and the PDF, then sends the MDN and files the
+//     message in Traites;
+//  8. read the DSN and the MDN back in the sender's mailbox;
+//  9. verify the signed, hash-chained trace log of every mailbox action.
 //
 // Usage:
 //
 //	go run ./examples/quickstart [-out DIR]
+//
+// With -out, the files of the exchange are kept in DIR: message.eml (the
+// bytes sent), IHE_XDM.ZIP and DOC0001.XML (as the recipient extracted
+// them), recordTarget.xml, mdn.eml (as the sender received it) and
+// trace.jsonl with its signed checkpoints (trace.jsonl.checkpoints).
 package main
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +60,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/beevik/etree"
+	"github.com/ecdaf744/gomss/annuaire"
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/ins"
@@ -48,8 +71,25 @@ import (
 	"github.com/ecdaf744/gomss/trace"
 )
 
+// The annuaire fixtures, embedded so that the program runs from any
+// directory (see testdata/README.md).
+//
+//go:embed testdata/Extraction_Correspondance_MSSante_202612050215.txt testdata/listeblanche.xml testdata/listeblanche.checksum
+var fixtures embed.FS
+
+const (
+	extractionName = "Extraction_Correspondance_MSSante_202612050215.txt"
+	// recipient is Dr Dupont's mailbox: published in the extraction, and a
+	// mailbox of the embedded operator (logged in by its CPS certificate).
+	recipient = baltest.CPSUser
+	// outsider is an address a user might type by mistake: not published,
+	// and its domain is outside the trust space.
+	outsider = "dr.dupont.jean@gmail.com"
+	product  = "DEV000000" // X-MSS-NIL: the product reference given by Convergence
+)
+
 func main() {
-	out := flag.String("out", "", "directory where the produced files (recordTarget.xml, DOC0001.XML, IHE_XDM.ZIP, message.eml, mdn.eml, trace.jsonl) are written")
+	out := flag.String("out", "", "directory where the files of the exchange are kept (message.eml, IHE_XDM.ZIP, DOC0001.XML, recordTarget.xml, mdn.eml, trace.jsonl)")
 	flag.Parse()
 	if err := run(os.Stdout, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
@@ -57,200 +97,43 @@ func main() {
 	}
 }
 
+// files collects what -out writes, in order.
+type files struct {
+	names []string
+	data  map[string][]byte
+}
+
+func (f *files) add(name string, b []byte) {
+	if f.data == nil {
+		f.data = map[string][]byte{}
+	}
+	if _, ok := f.data[name]; !ok {
+		f.names = append(f.names, name)
+	}
+	f.data[name] = b
+}
+
 func run(w io.Writer, outDir string) error {
 	start := time.Now()
+	var keep files
 	step := func(n int, format string, args ...any) {
 		fmt.Fprintf(w, "%d. "+format+"\n", append([]any{n}, args...)...)
 	}
+	more := func(format string, args ...any) { fmt.Fprintf(w, "   "+format+"\n", args...) }
 
-	// 1. The identity as the DPI holds it after an INSi call: recovered, not
-	// yet checked against an identity document. The matricule is the ANS
-	// test patient's (INS-NIR de test, TestContenuCDA 3.0).
-	m, err := ins.ParseMatricule("279035121518989")
+	id, err := identify(step, more, &keep)
 	if err != nil {
 		return err
 	}
-	p := m.Place()
-	step(1, "matricule INS %s valid: sex %s, born %02d/%02d, place %s (%s), key %02d",
-		m, m.Sex(), m.BirthMonth(), m.BirthYear(), p.Code, p.Kind, m.Key())
+	box, err := resolve(step, more, recipient)
+	if err != nil {
+		return err
+	}
+	header, pdf, err := document(step, more, id, &keep)
+	if err != nil {
+		return err
+	}
 
-	id := ins.Identity{
-		Status: ins.Recovered,
-		INS:    ins.INS{Matricule: m, Authority: ins.AuthorityNIRTest},
-		Traits: ins.Traits{
-			BirthFamilyName: "PAT-TROIS", FirstBirthGivenName: "DOMINIQUE", BirthGivenNames: "DOMINIQUE MARIE-LOUISE",
-			BirthDate: ins.Date{Year: 1979, Month: 3, Day: 28}, Sex: ins.Female, BirthPlace: "51215", BirthPlaceName: "DOMPREMY",
-		},
-		LocalIDs: []ins.LocalID{{Value: "1234567890121", Authority: "1.2.3.4.567.8.9.10"}},
-	}
-	if _, err := id.PatientID(); !errors.Is(err, ins.ErrNotQualified) {
-		return fmt.Errorf("a recovered identity must not emit its INS, got %v", err)
-	}
-	step(2, "identity status %s: INS withheld as required (%v)", id.Status, "RNIV EXI SI 08")
-
-	id.Status = ins.Qualified
-	if err := id.Validate(); err != nil {
-		return err
-	}
-	if c := id.Coherence(); len(c) > 0 {
-		return fmt.Errorf("traits contradict the matricule: %v", c)
-	}
-	step(3, "identity qualified (INSi + identity document): traits complete and coherent with the matricule")
-
-	rt, err := id.RecordTarget()
-	if err != nil {
-		return err
-	}
-	doc := etree.NewDocument()
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
-	doc.SetRoot(rt)
-	doc.Indent(2)
-	xml, err := doc.WriteToString()
-	if err != nil {
-		return err
-	}
-	step(4, "CDA recordTarget (%d bytes):\n%s", len(xml), xml)
-
-	cx, err := id.PatientID()
-	if err != nil {
-		return err
-	}
-	src, _ := id.SourcePatientID()
-	step(5, "XDS metadata: patientId %s\n   sourcePatientId %s", cx, src)
-	for _, l := range id.SourcePatientInfo() {
-		fmt.Fprintf(w, "   sourcePatientInfo %s\n", l)
-	}
-	addr, err := id.MonEspaceSanteAddress()
-	if err != nil {
-		return err
-	}
-	step(6, "Mon espace santé address: %s", addr)
-
-	// 7. A consultation report: a PDF (generated here) in a CDA level-1
-	// document, inside an IHE_XDM.ZIP, streamed, SHA-1 and size computed on
-	// the way.
-	pdf := testdocs.PDF("Compte rendu de consultation - PAT-TROIS DOMINIQUE", 200_000)
-	now := time.Now()
-	doctor := &cda.Person{
-		ID:           cda.II{Extension: "801234567890"}, // 8 + RPPS (fictitious)
-		Name:         cda.Name{Given: "Marcel", Family: "CAMPARINI", Suffix: "DR"},
-		Specialty:    cda.Code{Code: "G15_10/SM26"}, // JDV_J01: médecine générale
-		Organization: &cda.Organization{ID: cda.II{Extension: "1750803447"}, Name: "Centre de santé des Lilas"},
-	}
-	header := &cda.Header{
-		ID:                 cda.II{Root: "1.2.250.1.999.1.1.4242", Extension: now.Format("20060102150405.000")},
-		Type:               cda.Code{Code: "11488-4"}, // JDV_J07
-		Title:              "Compte rendu de consultation",
-		EffectiveTime:      cda.At(now),
-		Patient:            &id,
-		Authors:            []cda.Author{{Time: cda.At(now), Person: doctor}},
-		Custodian:          *doctor.Organization,
-		LegalAuthenticator: cda.LegalAuthenticator{Time: cda.At(now), Person: *doctor},
-		ServiceEvents:      []cda.ServiceEvent{{Low: cda.At(now.Add(-30 * time.Minute)), PracticeSetting: cda.Code{Code: "AMBULATOIRE"}}},
-		Encounter:          cda.Encounter{Low: cda.At(now.Add(-30 * time.Minute)), FacilityType: cda.Code{Code: "SA07"}},
-	}
-	var zipped bytes.Buffer
-	xw, err := xdm.NewWriter(&zipped, xdm.Options{
-		SourceID:     "1.2.250.1.999.1.2",
-		ContentType:  xdm.Code{Code: "04"},
-		Sender:       "Dr Marcel CAMPARINI",
-		Organization: "Centre de santé des Lilas",
-		Application:  xdm.Application{Name: "gomss quickstart", Version: "dev", Vendor: "gomss"},
-	})
-	if err != nil {
-		return err
-	}
-	entry, err := xw.AddCDA(header, cda.Body{MediaType: cda.MediaTypePDF, Content: bytes.NewReader(pdf)}, nil)
-	if err != nil {
-		return err
-	}
-	if err := xw.Close(); err != nil {
-		return err
-	}
-	step(7, "CDA level 1 %s: %d-byte PDF → %d-byte document, type %s (%s), class %s, format %s",
-		entry.URI, len(pdf), entry.Size, entry.Type.Code, entry.Type.Display, entry.Class.Code, entry.Format.Code)
-	fmt.Fprintf(w, "   %s: %d bytes, SHA-1 of %s %s\n", xdm.ArchiveName, zipped.Len(), entry.URI, entry.Hash)
-
-	// 8. The recipient opens the archive, checks the document against its
-	// metadata and gets the PDF back.
-	archive, err := xdm.OpenReader(bytes.NewReader(zipped.Bytes()), int64(zipped.Len()), nil)
-	if err != nil {
-		return err
-	}
-	if err := archive.Verify(); err != nil {
-		return err
-	}
-	rc, err := archive.Documents[0].Open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	rd := cda.NewReader(rc, nil)
-	got, err := rd.Header()
-	if err != nil {
-		return err
-	}
-	var back bytes.Buffer
-	if _, err := rd.Body(&back); err != nil {
-		return err
-	}
-	if !bytes.Equal(back.Bytes(), pdf) {
-		return errors.New("the PDF read back differs from the one sent")
-	}
-	step(8, "archive read back: %s, patientId %s, hash and size verified, header %q, PDF identical (%d bytes)",
-		archive.Subset, archive.Metadata.SubmissionSet.PatientID, got.Header.Title, back.Len())
-
-	// 9. The MSSanté message carrying it (Ref#2 headers, subject, PDF
-	// rendition), then the receiving side: parse, check, acknowledge.
-	msg := &mssante.Message{
-		From: mssante.Sender{Address: "marcel.camparini@lilas.mssante.fr", Kind: mssante.Personal,
-			Title: "Dr", GivenName: "Marcel", FamilyName: "Camparini"},
-		To:          []string{"integration@chu-exemple.mssante.fr"},
-		Text:        "Bonjour,\nveuillez trouver ci-joint le compte rendu de consultation.\n",
-		Documents:   []mssante.Document{{Header: header, PDF: mssante.BytesOpener(pdf)}},
-		XDM:         xdm.Options{SourceID: "1.2.250.1.999.1.2", ContentType: xdm.Code{Code: "04"}, Organization: "Centre de santé des Lilas"},
-		Product:     "DEV000000", // X-MSS-NIL: the reference given by Convergence
-		ReadReceipt: true,
-		DSN:         mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
-	}
-	var eml bytes.Buffer
-	if _, err := msg.WriteTo(&eml); err != nil {
-		return err
-	}
-	step(9, "MSSanté message %s: %d bytes, subject %q", msg.MessageID, eml.Len(), msg.EffectiveSubject())
-	recv, err := mssante.Parse(bytes.NewReader(append([]byte("Return-Path: <"+msg.From.Address+">\r\n"), eml.Bytes()...)), nil)
-	if err != nil {
-		return err
-	}
-	if ps := recv.Check(); len(ps) > 0 {
-		return fmt.Errorf("the message breaks Ref#2 rules: %v", ps)
-	}
-	fmt.Fprintf(w, "   received: X-MSS-CODECDA %v, X-MSS-INS %s, patient %s, 0 rule broken, displayed as %q\n",
-		recv.MSS.CodeCDA, recv.MSS.INS, recv.PatientID, recv.DisplaySubject())
-	ack, err := mssante.NewMDN(recv, mssante.MDNOptions{
-		From:    mssante.Sender{Address: "integration@chu-exemple.mssante.fr", Kind: mssante.Applicative, Entity: "PFI CHU Exemple"},
-		Product: "DEV000000",
-	})
-	if err != nil {
-		return err
-	}
-	var mdn bytes.Buffer
-	if _, err := ack.WriteTo(&mdn); err != nil {
-		return err
-	}
-	back2, err := mssante.Parse(bytes.NewReader(mdn.Bytes()), nil)
-	if err != nil {
-		return err
-	}
-	rep, err := mssante.ParseMDN(back2)
-	if err != nil {
-		return err
-	}
-	step(10, "MDN to %s: %q, for %s", ack.To, ack.Disposition, rep.OriginalMessageID)
-
-	// 11–15. The same exchange over the network, on the embedded test
-	// operator (SMTP submission + IMAP, TLS with an IGC-Santé-like test
-	// PKI), every mailbox action in a signed, verifiable trace log.
 	logPath := filepath.Join(os.TempDir(), fmt.Sprintf("gomss-quickstart-%d.jsonl", time.Now().UnixNano()))
 	if outDir != "" {
 		if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -263,42 +146,248 @@ func run(w io.Writer, outDir string) error {
 		defer os.Remove(logPath)
 		defer os.Remove(logPath + ".checkpoints")
 	}
-	if err := networkExchange(w, step, header, pdf, logPath); err != nil {
+	if err := exchange(step, more, id, box, header, pdf, logPath, &keep); err != nil {
 		return err
 	}
 
 	if outDir != "" {
-		// the CDA document exactly as it is in the archive
-		drc, err := archive.Documents[0].Open()
-		if err != nil {
-			return err
-		}
-		doc, err := io.ReadAll(drc)
-		drc.Close()
-		if err != nil {
-			return err
-		}
-		for name, data := range map[string][]byte{
-			"recordTarget.xml": []byte(xml), entry.URI: doc, xdm.ArchiveName: zipped.Bytes(), "message.eml": eml.Bytes(), "mdn.eml": mdn.Bytes(),
-		} {
+		for _, name := range keep.names {
 			fn := filepath.Join(outDir, name)
-			if err := os.WriteFile(fn, data, 0o644); err != nil {
+			if err := os.WriteFile(fn, keep.data[name], 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "wrote %s\n", fn)
+			fmt.Fprintf(w, "wrote %s (%d bytes)\n", fn, len(keep.data[name]))
 		}
+		fmt.Fprintf(w, "wrote %s and %s.checkpoints\n", logPath, logPath)
 	}
-	fmt.Fprintf(w, "done in %v\n", time.Since(start).Round(time.Microsecond))
+	fmt.Fprintf(w, "done in %v\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-// networkExchange sends the report from an applicative BAL to a personal
-// one through the embedded test operator, lets the recipient's receive
-// loop integrate it and acknowledge it, reads the acknowledgements back at
-// the sender and verifies the trace log.
-func networkExchange(w io.Writer, step func(int, string, ...any), header *cda.Header, pdf []byte, logPath string) error {
+// identify checks the matricule INS of an ANS test patient and shows that
+// the INS leaves the identity only once it is qualified.
+func identify(step func(int, string, ...any), more func(string, ...any), keep *files) (*ins.Identity, error) {
+	// The matricule is the ANS test patient's (INS-NIR de test,
+	// TestContenuCDA 3.0).
+	m, err := ins.ParseMatricule("279035121518989")
+	if err != nil {
+		return nil, err
+	}
+	p := m.Place()
+	step(1, "patient: matricule INS %s valid (sex %s, born %02d/%02d, place %s %s, key %02d)",
+		m, m.Sex(), m.BirthMonth(), m.BirthYear(), p.Code, p.Kind, m.Key())
+
+	// The identity as the DPI holds it after an INSi call: recovered, not
+	// yet checked against an identity document.
+	id := &ins.Identity{
+		Status: ins.Recovered,
+		INS:    ins.INS{Matricule: m, Authority: ins.AuthorityNIRTest},
+		Traits: ins.Traits{
+			BirthFamilyName: "PAT-TROIS", FirstBirthGivenName: "DOMINIQUE", BirthGivenNames: "DOMINIQUE MARIE-LOUISE",
+			BirthDate: ins.Date{Year: 1979, Month: 3, Day: 28}, Sex: ins.Female, BirthPlace: "51215", BirthPlaceName: "DOMPREMY",
+		},
+		LocalIDs: []ins.LocalID{{Value: "1234567890121", Authority: "1.2.3.4.567.8.9.10"}},
+	}
+	if _, err := id.PatientID(); !errors.Is(err, ins.ErrNotQualified) {
+		return nil, fmt.Errorf("a recovered identity must not emit its INS, got %v", err)
+	}
+	more("status %s: INS withheld (RNIV EXI SI 08)", id.Status)
+
+	id.Status = ins.Qualified // INSi answer checked against an identity document
+	if err := id.Validate(); err != nil {
+		return nil, err
+	}
+	if c := id.Coherence(); len(c) > 0 {
+		return nil, fmt.Errorf("traits contradict the matricule: %v", c)
+	}
+	rt, err := id.RecordTarget()
+	if err != nil {
+		return nil, err
+	}
+	doc := etree.NewDocument()
+	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	doc.SetRoot(rt)
+	doc.Indent(2)
+	xml, err := doc.WriteToBytes()
+	if err != nil {
+		return nil, err
+	}
+	keep.add("recordTarget.xml", xml)
+	insID := rt.FindElement("patientRole/id")
+	cx, err := id.PatientID()
+	if err != nil {
+		return nil, err
+	}
+	addr, err := id.MonEspaceSanteAddress()
+	if err != nil {
+		return nil, err
+	}
+	more("status %s: traits coherent with the matricule; CDA recordTarget (%d bytes) starts with %s",
+		id.Status, len(xml), elementString(insID))
+	more("XDS patientId %s; Mon espace santé address %s", cx, addr)
+	return id, nil
+}
+
+func elementString(e *etree.Element) string {
+	if e == nil {
+		return "(none)"
+	}
+	d := etree.NewDocument()
+	d.SetRoot(e.Copy())
+	s, _ := d.WriteToString()
+	return s
+}
+
+// resolve loads the annuaire fixtures and checks the recipient and an
+// outsider, as a DPI would before letting a user send.
+func resolve(step func(int, string, ...any), more func(string, ...any), to string) (annuaire.Mailbox, error) {
+	ctx := context.Background()
+	t0 := time.Now()
+	f, err := fixtures.Open("testdata/" + extractionName)
+	if err != nil {
+		return annuaire.Mailbox{}, err
+	}
+	defer f.Close()
+	ix, err := annuaire.LoadIndex(ctx, f, annuaire.LoadOptions{Generated: annuaire.GeneratedFromName(extractionName)})
+	if err != nil {
+		return annuaire.Mailbox{}, err
+	}
+	var dir annuaire.Directory
+	if err := dir.Swap(ix); err != nil {
+		return annuaire.Mailbox{}, err
+	}
+	rep := ix.Report()
+	xml, err := fixtures.Open("testdata/listeblanche.xml")
+	if err != nil {
+		return annuaire.Mailbox{}, err
+	}
+	defer xml.Close()
+	sum, err := fixtures.ReadFile("testdata/listeblanche.checksum")
+	if err != nil {
+		return annuaire.Mailbox{}, err
+	}
+	lb, err := annuaire.ReadListeBlanche(xml, string(sum))
+	if err != nil {
+		return annuaire.Mailbox{}, err
+	}
+	step(2, "annuaire: %s, %d mailboxes, %d malformed lines; liste blanche of %s, %d domains, SHA-256 verified; loaded in %v",
+		extractionName, rep.Mailboxes, rep.ErrorCount, lb.Generated.Format("2006-01-02"), lb.Len(), time.Since(t0).Round(time.Microsecond))
+	for _, t := range lb.Tolerated {
+		more("liste blanche tolerated: %s", t)
+	}
+	r := &annuaire.Resolver{Directory: &dir, ListeBlanche: lb}
+	vs := r.Check(ctx, []string{to, outsider})
+	for _, v := range vs {
+		verdict := "refused"
+		if v.Kind == annuaire.MSSante && v.Trusted {
+			verdict = "accepted"
+		}
+		more("%s %s: %s", verdict, v.Address, v.Reason)
+	}
+	if v := vs[0]; v.Kind != annuaire.MSSante || !v.Trusted || len(v.Mailboxes) == 0 {
+		return annuaire.Mailbox{}, fmt.Errorf("recipient %s: %s", v.Address, v.Reason)
+	}
+	if vs[1].Kind != annuaire.Unknown {
+		return annuaire.Mailbox{}, fmt.Errorf("%s should be unknown to the trust space: %s", outsider, vs[1].Reason)
+	}
+	box := vs[0].Mailboxes[0]
+	more("recipient: %s %s %s, %s, RPPS %s, %s (%s)", box.Owner.Civility, box.Owner.Given, box.Owner.Family,
+		box.Owner.Profession.Label, box.Owner.ID, box.Structure.Name, box.Structure.CityLine)
+	return box, nil
+}
+
+// document wraps a generated PDF report in a CDA level-1 document and an
+// IHE_XDM.ZIP, as the message will carry it.
+func document(step func(int, string, ...any), more func(string, ...any), id *ins.Identity, keep *files) (*cda.Header, []byte, error) {
+	pdf := testdocs.PDF("Compte rendu de consultation - PAT-TROIS DOMINIQUE", 200_000)
+	now := time.Now()
+	doctor := &cda.Person{
+		ID:           cda.II{Extension: "810001234565"}, // IDNPS: 8 + RPPS (fictitious)
+		Name:         cda.Name{Given: "Marcel", Family: "CAMPARINI", Suffix: "DR"},
+		Specialty:    cda.Code{Code: "G15_10/SM54"}, // JDV_J01: médecine générale
+		Organization: &cda.Organization{ID: cda.II{Extension: "1930000013"}, Name: "Centre de santé des Lilas"},
+	}
+	header := &cda.Header{
+		ID:                 cda.II{Root: "1.2.250.1.999.1.1.4242", Extension: now.Format("20060102150405.000")},
+		Type:               cda.Code{Code: "11488-4"}, // JDV_J07: compte rendu de consultation
+		Title:              "Compte rendu de consultation",
+		EffectiveTime:      cda.At(now),
+		Patient:            id,
+		Authors:            []cda.Author{{Time: cda.At(now), Person: doctor}},
+		Custodian:          *doctor.Organization,
+		LegalAuthenticator: cda.LegalAuthenticator{Time: cda.At(now), Person: *doctor},
+		ServiceEvents:      []cda.ServiceEvent{{Low: cda.At(now.Add(-30 * time.Minute)), PracticeSetting: cda.Code{Code: "AMBULATOIRE"}}},
+		Encounter:          cda.Encounter{Low: cda.At(now.Add(-30 * time.Minute)), FacilityType: cda.Code{Code: "SA07"}},
+	}
+	if err := header.Validate(); err != nil {
+		return nil, nil, err
+	}
+	// The archive as the message will carry it, built here to show its
+	// figures; the message builds its own copy while it is written.
+	var zipped bytes.Buffer
+	xw, err := xdm.NewWriter(&zipped, xdmOptions())
+	if err != nil {
+		return nil, nil, err
+	}
+	entry, err := xw.AddCDA(header, cda.Body{MediaType: cda.MediaTypePDF, Content: bytes.NewReader(pdf)}, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := xw.Close(); err != nil {
+		return nil, nil, err
+	}
+	step(3, "document: %d-byte PDF → CDA level 1 %s (%d bytes; type %s %s, class %s, format %s) → %s (%d bytes)",
+		len(pdf), entry.URI, entry.Size, entry.Type.Code, entry.Type.Display, entry.Class.Code, entry.Format.Code, xdm.ArchiveName, zipped.Len())
+	more("METADATA.XML: DocumentEntry %s, SHA-1 %s", entry.UniqueID, entry.Hash)
+	return header, pdf, nil
+}
+
+func xdmOptions() xdm.Options {
+	return xdm.Options{
+		SourceID:     "1.2.250.1.999.1.2",
+		ContentType:  xdm.Code{Code: "04"},
+		Sender:       "Dr Marcel CAMPARINI",
+		Organization: "Centre de santé des Lilas",
+		Application:  xdm.Application{Name: "gomss quickstart", Version: "dev", Vendor: "gomss"},
+	}
+}
+
+// exchange runs the exchange over the network on the embedded operator:
+// build and check the message, send it, receive and acknowledge it, read
+// the acknowledgements back, verify the trace log.
+func exchange(step func(int, string, ...any), more func(string, ...any), id *ins.Identity, box annuaire.Mailbox,
+	header *cda.Header, pdf []byte, logPath string, keep *files) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+
+	// 4. The message, written once: the bytes checked are the bytes sent.
+	msg := &mssante.Message{
+		From:        mssante.Sender{Address: baltest.ORGUser, Kind: mssante.Applicative, Entity: "Centre de santé des Lilas"},
+		To:          []string{box.Address},
+		Text:        "Bonjour,\nveuillez trouver ci-joint le compte rendu de consultation.\n",
+		Documents:   []mssante.Document{{Header: header, PDF: mssante.BytesOpener(pdf)}},
+		XDM:         xdmOptions(),
+		Product:     product,
+		ReadReceipt: true,
+		DSN:         mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
+	}
+	var eml bytes.Buffer
+	if _, err := msg.WriteTo(&eml); err != nil {
+		return err
+	}
+	keep.add("message.eml", eml.Bytes())
+	asReceived, err := mssante.Parse(io.MultiReader(strings.NewReader("Return-Path: <"+msg.From.Address+">\r\n"), bytes.NewReader(eml.Bytes())), nil)
+	if err != nil {
+		return err
+	}
+	if ps := asReceived.Check(); len(ps) > 0 {
+		return fmt.Errorf("the message breaks Ref#2 rules: %v", ps)
+	}
+	step(4, "message %s: %d bytes, from %q <%s>, subject %q", msg.MessageID, eml.Len(), msg.From.Label(), msg.From.Address, msg.EffectiveSubject())
+	more("X-MSS-CODECDA %v, X-MSS-INS %s, X-MSS-NIL %s; attachments %s; Ref#2 check: 0 rule broken",
+		asReceived.MSS.CodeCDA, asReceived.MSS.INS, asReceived.MSS.NIL, attachmentNames(asReceived))
+
+	// 5. The embedded operator and the signed trace log.
 	t0 := time.Now()
 	pki, err := baltest.NewPKI(nil)
 	if err != nil {
@@ -318,77 +407,116 @@ func networkExchange(w io.Writer, step func(int, string, ...any), header *cda.He
 	if err != nil {
 		return err
 	}
-	signer, _ := note.NewSigner(skey)
-	verifier, _ := note.NewVerifier(vkey)
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return err
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return err
+	}
 	tl, err := trace.OpenFileLog(trace.FileLogConfig{Path: logPath, Signer: signer, Verifier: verifier, Durable: true})
 	if err != nil {
 		return err
 	}
 	defer tl.Close()
-	step(11, "test operator up in %v: SMTP %s, IMAP %s, IGC-Santé-like PKI (2 roots, CRLs served), trace %s",
-		time.Since(t0).Round(time.Millisecond), op.SMTPAddr, op.IMAPAddr, logPath)
+	step(5, "test operator up in %v: SMTP %s, IMAP %s; IGC-Santé-like PKI, CRLs served; trace log %s",
+		time.Since(t0).Round(time.Millisecond), op.SMTPAddr, op.IMAPAddr, filepath.Base(logPath))
 
 	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}}
-	endpoint := func(addr string) bal.Endpoint {
-		h, p, _ := net.SplitHostPort(addr)
-		n, _ := strconv.Atoi(p)
-		return bal.Endpoint{Host: h, Port: n}
-	}
 	lps, err := bal.NewCertificate(pki.ORG.TLSCertificate()) // the applicative BAL's software certificate
 	if err != nil {
 		return err
 	}
-	doctor, err := bal.NewCertificate(pki.CPS.TLSCertificate()) // the recipient's certificate
+	cps, err := bal.NewCertificate(pki.CPS.TLSCertificate()) // the recipient's certificate
 	if err != nil {
 		return err
 	}
-	sender := func(auth bal.Authenticator, box string) *bal.Sender {
+	sender := func(auth bal.Authenticator, addr string) *bal.Sender {
 		return &bal.Sender{Server: endpoint(op.SMTPAddr), ServerName: "localhost", Trust: trust, Auth: auth,
-			Mailbox: trace.Mailbox{Address: box}, Trace: tl, Software: "gomss quickstart"}
+			Mailbox: trace.Mailbox{Address: addr}, Trace: tl, Software: "gomss quickstart"}
 	}
-	receiver := func(auth bal.Authenticator, box string) *bal.Receiver {
+	receiver := func(auth bal.Authenticator, addr string) *bal.Receiver {
 		return &bal.Receiver{Server: endpoint(op.IMAPAddr), ServerName: "localhost", Trust: trust, Auth: auth,
-			Mailbox: trace.Mailbox{Address: box}, Trace: tl, Software: "gomss quickstart"}
+			Mailbox: trace.Mailbox{Address: addr}, Trace: tl, Software: "gomss quickstart"}
 	}
 
-	msg := &mssante.Message{
-		From:        mssante.Sender{Address: baltest.ORGUser, Kind: mssante.Applicative, Entity: "Centre de santé des Lilas"},
-		To:          []string{baltest.CPSUser},
-		Text:        "Bonjour,\nveuillez trouver ci-joint le compte rendu de consultation.\n",
-		Documents:   []mssante.Document{{Header: header, PDF: mssante.BytesOpener(pdf)}},
-		XDM:         xdm.Options{SourceID: "1.2.250.1.999.1.2", ContentType: xdm.Code{Code: "04"}, Organization: "Centre de santé des Lilas"},
-		Product:     "DEV000000",
-		ReadReceipt: true,
-		DSN:         mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
-	}
+	// 6. Send the checked bytes.
 	t1 := time.Now()
-	res, err := sender(lps, baltest.ORGUser).Send(ctx, msg)
+	batch, err := sender(lps, baltest.ORGUser).Batch(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w\n%s", err, op.Log())
+	}
+	res, err := batch.SendRaw(ctx, msg.Envelope(), msg.MessageID, eml.Bytes())
+	batch.Close()
 	if err != nil {
 		return fmt.Errorf("send: %w\n%s", err, op.Log())
 	}
-	step(12, "sent %s (%d bytes) from %s over STARTTLS with its software certificate: accepted for %v, DSN requested %v, %v",
-		res.MessageID, res.Size, baltest.ORGUser, res.Accepted, res.DSN, time.Since(t1).Round(time.Millisecond))
+	step(6, "sent from %s over STARTTLS with its software certificate in %v: %d bytes accepted for %v, DSN requested %v",
+		baltest.ORGUser, time.Since(t1).Round(time.Millisecond), res.Size, res.Accepted, res.DSN)
 
-	var integrated string
+	// 7. The recipient's receive loop: integrate, then acknowledge.
+	wantSum := sha256.Sum256(pdf)
+	var integrated []string
 	loop := &bal.Loop{
-		Receiver: receiver(doctor, baltest.CPSUser),
-		Sender:   sender(doctor, baltest.CPSUser),
-		From:     mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Personal, GivenName: "Jean", FamilyName: "Dupont"},
-		Product:  "DEV000000",
+		Receiver: receiver(cps, box.Address),
+		Sender:   sender(cps, box.Address),
+		From:     mssante.Sender{Address: box.Address, Kind: mssante.Personal, GivenName: box.Owner.Given, FamilyName: box.Owner.Family},
+		Product:  product,
 		Handler: func(_ context.Context, m *mssante.Received) error {
-			if m.XDM == nil || m.XDM.Verify() != nil {
+			// A failure here is sent back as an MDN processed/Error with
+			// the integration code returned.
+			if m.XDM == nil {
 				return mssante.IntegrationOther
 			}
-			integrated = fmt.Sprintf("%s, patient %s", m.DisplaySubject(), m.PatientID)
+			if err := m.XDM.Verify(); err != nil {
+				return mssante.IntegrationOther
+			}
+			rc, err := m.XDM.Documents[0].Open()
+			if err != nil {
+				return mssante.IntegrationOther
+			}
+			defer rc.Close()
+			cr := cda.NewReader(rc, nil)
+			doc, err := cr.Header()
+			if err != nil || doc.PatientErr != nil {
+				return mssante.IntegrationOther
+			}
+			var body bytes.Buffer
+			if _, err := cr.Body(&body); err != nil || sha256.Sum256(body.Bytes()) != wantSum {
+				return mssante.IntegrationOther
+			}
+			if got := doc.Patient.Identity.INS.Matricule; got != id.INS.Matricule {
+				return mssante.IntegrationOther
+			}
+			keep.add("message-received.eml", m.Raw)
+			for _, a := range m.Attachments {
+				if strings.EqualFold(a.Name, xdm.ArchiveName) {
+					keep.add(xdm.ArchiveName, a.Data)
+				}
+			}
+			if drc, err := m.XDM.Documents[0].Open(); err == nil {
+				if b, err := io.ReadAll(drc); err == nil {
+					keep.add(m.XDM.Documents[0].Entry.URI, b)
+				}
+				drc.Close()
+			}
+			integrated = append(integrated,
+				fmt.Sprintf("archive %s verified (SHA-1 and size), %q by %s, patient INS %s, PDF identical (%d bytes)",
+					m.XDM.Subset, doc.Header.Title, authorName(doc.Header), doc.Patient.Identity.INS.Matricule, body.Len()))
 			return nil
 		},
 	}
+	t2 := time.Now()
 	n, err := loop.ProcessOnce(ctx)
-	if err != nil || n != 1 {
-		return fmt.Errorf("receive loop: %d handled, %v\n%s", n, err, op.Log())
+	if err != nil || n != 1 || len(integrated) != 1 {
+		return fmt.Errorf("receive loop: %d handled, %d integrated, %v\n%s", n, len(integrated), err, op.Log())
 	}
-	step(13, "received by %s and integrated (%s); MDN sent, message moved to Traites", baltest.CPSUser, integrated)
+	step(7, "received by %s and integrated in %v: %s", box.Address, time.Since(t2).Round(time.Millisecond), integrated[0])
+	more("MDN sent, message moved to Traites")
 
+	// 8. Back at the sender: the DSN from the operator, the MDN from the
+	// recipient.
 	if err := op.WaitMessages(ctx, baltest.ORGUser, 2); err != nil {
 		return fmt.Errorf("acknowledgements: %w", err)
 	}
@@ -408,13 +536,15 @@ func networkExchange(w io.Writer, step func(int, string, ...any), header *cda.He
 		}
 		if r, err := mssante.ParseMDN(f.Message); err == nil && r.OriginalMessageID == msg.MessageID {
 			acks = append(acks, "MDN "+r.Type)
+			keep.add("mdn.eml", f.Message.Raw)
 		}
 	}
 	if len(acks) < 2 {
 		return fmt.Errorf("expected a DSN and an MDN back, got %v", acks)
 	}
-	step(14, "back at %s: %s", baltest.ORGUser, strings.Join(acks, ", "))
+	step(8, "back at %s: %s", baltest.ORGUser, strings.Join(acks, ", "))
 
+	// 9. The trace log: every action above, verified.
 	if err := tl.Close(); err != nil {
 		return err
 	}
@@ -423,12 +553,43 @@ func networkExchange(w io.Writer, step func(int, string, ...any), header *cda.He
 		return err
 	}
 	counts := map[trace.Action]int{}
-	trace.Scan(logPath, trace.Filter{}, func(_ int64, e trace.Event) error {
+	var actors []string
+	seen := map[string]bool{}
+	if _, err := trace.Scan(logPath, trace.Filter{}, func(_ int64, e trace.Event) error {
 		if e.Response.OK {
 			counts[e.Action]++
 		}
+		if a := e.Mailbox.Address; !seen[a] {
+			seen[a] = true
+			actors = append(actors, a)
+		}
 		return nil
-	})
-	step(15, "trace verified: %d records, %d signed checkpoints; successful actions %v", vr.Records, vr.Checkpoints, counts)
+	}); err != nil {
+		return err
+	}
+	step(9, "trace log verified: %d records, %d signed checkpoint(s); mailboxes %s; successful actions %v",
+		vr.Records, vr.Checkpoints, strings.Join(actors, ", "), counts)
 	return nil
+}
+
+func endpoint(addr string) bal.Endpoint {
+	h, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return bal.Endpoint{Host: h, Port: n}
+}
+
+func attachmentNames(m *mssante.Received) string {
+	var names []string
+	for _, a := range m.Attachments {
+		names = append(names, fmt.Sprintf("%s (%d bytes)", a.Name, len(a.Data)))
+	}
+	return strings.Join(names, " + ")
+}
+
+func authorName(h cda.Header) string {
+	if len(h.Authors) == 0 || h.Authors[0].Person == nil {
+		return "?"
+	}
+	n := h.Authors[0].Person.Name
+	return strings.TrimSpace(n.Suffix + " " + n.Given + " " + n.Family)
 }
