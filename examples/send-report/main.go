@@ -1,6 +1,7 @@
 // Command send-report sends a PDF report to an MSSanté mailbox through a
 // real operator, from an applicative (or organisational) BAL authenticated
-// by its IGC-Santé software certificate (PKCS#12).
+// by its IGC-Santé software certificate (PKCS#12), or from a health
+// professional's personal BAL authenticated by a CPS card (PKCS#11).
 //
 // The PDF becomes the body of a CI-SIS CDA level-1 document, carried in an
 // IHE_XDM.ZIP with the PDF beside it, in a message following the
@@ -13,7 +14,8 @@
 // Usage:
 //
 //	send-report -smtp host:port | -domain DOMAIN
-//	    -p12 FILE [-p12-password-env VAR] -roots FILE
+//	    -p12 FILE [-p12-password-env VAR] | -pkcs11 MODULE [-token-label LABEL] [-pin-env VAR] [-cps-mode MODE] [-chain FILE]
+//	    -roots FILE
 //	    -from ADDR -to ADDR[,ADDR…] -pdf FILE -product NIL -oid OID
 //	    -ins MATRICULE [-ins-oid OID] -family NAME -given "NAMES" -birth YYYYMMDD -sex F|M -cog CODE
 //	    -rpps IDNPS -author-family NAME -author-given NAME -org-idnst IDNST -org-name NAME
@@ -30,6 +32,18 @@
 // password is read from the environment variable named by
 // -p12-password-env (MSS_P12_PASSWORD by default), never from the command
 // line.
+//
+// -pkcs11 is the PKCS#11 library of the card (for a CPS, the Cryptolib CPS
+// library installed by the ANS package); -token-label selects the card
+// when several are present; the PIN is read from the environment variable
+// named by -pin-env (MSS_CPS_PIN by default). The sender is then the card
+// holder's personal BAL, labelled with the names the card's certificate
+// carries. -cps-mode is tls13-pss (default: cards that sign RSA-PSS) or
+// tls12-pkcs1 (cards that only sign PKCS#1 v1.5, TLS 1.2). -chain is a PEM
+// file of the intermediate certificates sent after the card's own (a card
+// holds only its certificate; an operator that names its acceptable
+// authorities needs the chain to the IGC-Santé root). PKCS#11 needs
+// cgo: a CGO_ENABLED=0 build refuses -pkcs11 with a clear error.
 //
 // -oid is the OID of the sending system: XDS sourceId and root of the
 // document identifiers. -rpps is the author's IDNPS (8 followed by the
@@ -77,6 +91,7 @@ func main() {
 type options struct {
 	smtp, domain, serverName                   string
 	p12, p12PasswordEnv, roots                 string
+	pkcs11, tokenLabel, pinEnv, cpsMode, chain string
 	from, to, pdf, product, oid                string
 	matricule, insOID, family, given, birth    string
 	sex, cog                                   string
@@ -97,6 +112,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.serverName, "server-name", "", "name checked in the operator's certificate (host of -smtp by default)")
 	fs.StringVar(&o.p12, "p12", "", "PKCS#12 `file` of the BAL's software certificate")
 	fs.StringVar(&o.p12PasswordEnv, "p12-password-env", "MSS_P12_PASSWORD", "environment `variable` holding the PKCS#12 password")
+	fs.StringVar(&o.pkcs11, "pkcs11", "", "PKCS#11 `module` of the CPS card (instead of -p12)")
+	fs.StringVar(&o.tokenLabel, "token-label", "", "`label` of the card's token when several are present")
+	fs.StringVar(&o.pinEnv, "pin-env", "MSS_CPS_PIN", "environment `variable` holding the card's PIN")
+	fs.StringVar(&o.cpsMode, "cps-mode", "tls13-pss", "card signature `mode`: tls13-pss or tls12-pkcs1")
+	fs.StringVar(&o.chain, "chain", "", "PEM `file` of the intermediate certificates sent after the card's")
 	fs.StringVar(&o.roots, "roots", "", "PEM `file` of the IGC-Santé root certificates")
 	fs.StringVar(&o.from, "from", "", "sending BAL address")
 	fs.StringVar(&o.to, "to", "", "recipient addresses, comma separated")
@@ -154,7 +174,10 @@ func (o *options) check() error {
 		if (o.smtp == "") == (o.domain == "") {
 			missing = append(missing, "-smtp or -domain (one of them)")
 		}
-		for name, v := range map[string]string{"-p12": o.p12, "-roots": o.roots, "-trace": o.tracePath,
+		if (o.p12 == "") == (o.pkcs11 == "") {
+			missing = append(missing, "-p12 or -pkcs11 (one of them)")
+		}
+		for name, v := range map[string]string{"-roots": o.roots, "-trace": o.tracePath,
 			"-trace-signer": o.traceSigner, "-trace-verifier": o.traceVerifier} {
 			if v == "" {
 				missing = append(missing, name)
@@ -269,19 +292,30 @@ func send(ctx context.Context, o *options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pfx, err := os.ReadFile(o.p12)
-	if err != nil {
-		return err
-	}
-	cert, err := bal.NewCertificateFromPKCS12(pfx, os.Getenv(o.p12PasswordEnv))
-	if err != nil {
-		return fmt.Errorf("%s: %w", o.p12, err)
+	var auth bal.Authenticator
+	if o.pkcs11 != "" {
+		card, closeCard, from, err := openCard(ctx, o)
+		if err != nil {
+			return err
+		}
+		defer closeCard()
+		auth, m.From = card, from
+	} else {
+		pfx, err := os.ReadFile(o.p12)
+		if err != nil {
+			return err
+		}
+		cert, err := bal.NewCertificateFromPKCS12(pfx, os.Getenv(o.p12PasswordEnv))
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.p12, err)
+		}
+		auth = cert
 	}
 	tl, err := setup.OpenTrace(o.tracePath, o.traceSigner, o.traceVerifier, o.from)
 	if err != nil {
 		return err
 	}
-	s := &bal.Sender{Server: server, ServerName: serverName, Trust: &bal.Trust{Roots: roots}, Auth: cert,
+	s := &bal.Sender{Server: server, ServerName: serverName, Trust: &bal.Trust{Roots: roots}, Auth: auth,
 		Mailbox: trace.Mailbox{Address: o.from}, Trace: tl, Software: "gomss send-report"}
 	res, err := s.Send(ctx, m)
 	if cerr := tl.Close(); err == nil {
@@ -290,8 +324,8 @@ func send(ctx context.Context, o *options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "sent %s (%d bytes, subject %q) from %s, accepted for %s\n",
-		res.MessageID, res.Size, m.EffectiveSubject(), o.from, strings.Join(res.Accepted, ", "))
+	fmt.Fprintf(w, "sent %s (%d bytes, subject %q) from %q <%s>, accepted for %s\n",
+		res.MessageID, res.Size, m.EffectiveSubject(), m.From.Label(), o.from, strings.Join(res.Accepted, ", "))
 	return nil
 }
 

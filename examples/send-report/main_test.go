@@ -80,7 +80,16 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-func TestSend(t *testing.T) {
+// testOperator is the embedded operator with the files a sender needs in
+// dir: roots.pem, org.p12 (password "secret"), signer.key, verifier.key.
+type testOperator struct {
+	op   *baltest.Operator
+	pki  *baltest.PKI
+	dir  string
+	vkey string
+}
+
+func newTestOperator(t *testing.T) *testOperator {
 	pki, err := baltest.NewPKI(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +98,7 @@ func TestSend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer crls.Close()
+	t.Cleanup(func() { crls.Close() })
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
 
 	dir := t.TempDir()
@@ -110,24 +119,25 @@ func TestSend(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Setenv("TEST_P12_PASSWORD", "secret")
-	logPath := filepath.Join(dir, "trace.jsonl")
-	args := append(reportArgs(t, baltest.ORGUser, baltest.CPSUser),
-		"-smtp", op.SMTPAddr, "-p12", filepath.Join(dir, "org.p12"), "-p12-password-env", "TEST_P12_PASSWORD",
-		"-roots", filepath.Join(dir, "roots.pem"), "-trace", logPath,
-		"-trace-signer", filepath.Join(dir, "signer.key"), "-trace-verifier", filepath.Join(dir, "verifier.key"))
-	var stdout, stderr bytes.Buffer
-	if code := run(args, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d\n%s%s\n%s", code, stdout.String(), stderr.String(), op.Log())
-	}
-	t.Log(stdout.String())
+	return &testOperator{op: op, pki: pki, dir: dir, vkey: vkey}
+}
 
+// args are the connection and trace flags for this operator.
+func (o *testOperator) args() []string {
+	return []string{"-smtp", o.op.SMTPAddr, "-roots", filepath.Join(o.dir, "roots.pem"), "-trace", filepath.Join(o.dir, "trace.jsonl"),
+		"-trace-signer", filepath.Join(o.dir, "signer.key"), "-trace-verifier", filepath.Join(o.dir, "verifier.key")}
+}
+
+// received waits for the one message in to's INBOX, parses it, checks it
+// against the Ref#2 rules and its archive, and verifies the trace log.
+func (o *testOperator) received(t *testing.T, to string) (*mssante.Received, []trace.Event) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := op.WaitMessages(ctx, baltest.CPSUser, 1); err != nil {
+	if err := o.op.WaitMessages(ctx, to, 1); err != nil {
 		t.Fatal(err)
 	}
-	raw := op.Messages(baltest.CPSUser, "INBOX")[0]
+	raw := o.op.Messages(to, "INBOX")[0]
 	m, err := mssante.Parse(bytes.NewReader(raw), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -135,13 +145,51 @@ func TestSend(t *testing.T) {
 	if ps := m.Check(); len(ps) > 0 {
 		t.Errorf("received message breaks rules: %v", ps)
 	}
-	if m.From == nil || m.From.Address != baltest.ORGUser || m.XDM == nil || m.XDM.Verify() != nil {
-		t.Errorf("received from %v, archive %v (%v)", m.From, m.XDM, m.XDMErr)
+	if m.XDM == nil || m.XDM.Verify() != nil {
+		t.Errorf("archive %v (%v)", m.XDM, m.XDMErr)
 	}
-
-	v, _ := note.NewVerifier(vkey)
+	logPath := filepath.Join(o.dir, "trace.jsonl")
+	v, _ := note.NewVerifier(o.vkey)
 	res, err := trace.Verify(logPath, v)
 	if err != nil || res.Records == 0 {
 		t.Fatalf("trace: %v, %v", res, err)
 	}
+	var evs []trace.Event
+	if _, err := trace.Scan(logPath, trace.Filter{}, func(_ int64, e trace.Event) error {
+		evs = append(evs, e)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return m, evs
+}
+
+func TestSend(t *testing.T) {
+	o := newTestOperator(t)
+	t.Setenv("TEST_P12_PASSWORD", "secret")
+	args := append(reportArgs(t, baltest.ORGUser, baltest.CPSUser), o.args()...)
+	args = append(args, "-p12", filepath.Join(o.dir, "org.p12"), "-p12-password-env", "TEST_P12_PASSWORD")
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s%s\n%s", code, stdout.String(), stderr.String(), o.op.Log())
+	}
+	t.Log(stdout.String())
+	m, evs := o.received(t, baltest.CPSUser)
+	if m.From == nil || m.From.Address != baltest.ORGUser {
+		t.Errorf("received from %v", m.From)
+	}
+	if !sentBy(evs, trace.AuthCertificate) {
+		t.Errorf("no successful send traced with a software certificate: %+v", evs)
+	}
+}
+
+// sentBy reports whether the trace holds a successful send by an actor
+// authenticated with method.
+func sentBy(evs []trace.Event, method trace.AuthMethod) bool {
+	for _, e := range evs {
+		if e.Action == trace.Send && e.Response.OK && e.Actor.Auth == method {
+			return true
+		}
+	}
+	return false
 }
