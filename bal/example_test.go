@@ -40,9 +40,10 @@ func Example() {
 	sender := &bal.Sender{Server: ep(op.SMTPAddr), ServerName: "localhost", Trust: trust, Auth: lps,
 		Mailbox: trace.Mailbox{Address: baltest.ORGUser, Kind: "APP"}, Trace: traces}
 	m := &mssante.Message{
-		From:        mssante.Sender{Address: baltest.ORGUser, Kind: mssante.Applicative, Entity: "Centre de santé des Lilas"},
-		To:          []string{baltest.CPSUser},
-		Text:        "Compte rendu ci-joint.",
+		From: mssante.Sender{Address: baltest.ORGUser, Kind: mssante.Applicative, Entity: "Centre de santé des Lilas"},
+		To:   []string{baltest.CPSUser},
+		Text: "Compte rendu ci-joint.",
+		// A CDA header (cda.ExampleWrite shows its fields) and the PDF it carries.
 		Documents:   []mssante.Document{{Header: testdocs.Header(testdocs.Patient("test", true), "11488-4", time.Now()), PDF: mssante.BytesOpener(testdocs.PDF("CR", 4000))}},
 		XDM:         xdm.Options{SourceID: "1.2.250.1.999.1.2", ContentType: xdm.Code{Code: "04"}},
 		Product:     "DEV000000",

@@ -6,20 +6,24 @@ import (
 
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante"
+	"github.com/ecdaf744/gomss/mssante/xdm"
 )
 
 // Send a consultation report: build the message, then check it as a
 // receiver would.
 func ExampleMessage_WriteTo() {
-	header := testdocs.Header(testdocs.Patient("test", true), "11488-4", created) // a valid cda.Header
+	// A valid CDA header about a qualified patient: see cda.ExampleWrite for
+	// its fields (here a test helper builds one about the ANS test patient).
+	header := testdocs.Header(testdocs.Patient("test", true), "11488-4", created)
 	m := &mssante.Message{
 		From: mssante.Sender{Address: "marcel.camparini@lilas.mssante.fr", Kind: mssante.Personal,
 			Title: "Dr", GivenName: "Marcel", FamilyName: "Camparini"},
-		To:          []string{"secretariat@chu-exemple.mssante.fr"},
-		Text:        "Bonjour, voici le compte rendu.",
-		Documents:   []mssante.Document{{Header: header, PDF: mssante.BytesOpener(testdocs.PDF("CR", 2000))}},
-		XDM:         xdmOptions(), // SourceID, ContentType (JDV_J03)
-		Product:     "DEV935997",  // X-MSS-NIL
+		To:        []string{"secretariat@chu-exemple.mssante.fr"},
+		Text:      "Bonjour, voici le compte rendu.",
+		Documents: []mssante.Document{{Header: header, PDF: mssante.BytesOpener(testdocs.PDF("CR", 2000))}},
+		XDM: xdm.Options{SourceID: "1.2.250.1.999.1.2", // the sending system's OID
+			ContentType: xdm.Code{Code: "04"}, Organization: "Centre de santé des Lilas"}, // JDV_J03
+		Product:     "DEV935997", // X-MSS-NIL
 		ReadReceipt: true,
 		DSN:         mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
 	}

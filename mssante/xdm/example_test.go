@@ -12,7 +12,9 @@ import (
 // Wrap a PDF report in an IHE_XDM.ZIP, then open the archive as a receiver
 // would and verify the document against its metadata.
 func ExampleNewWriter() {
-	header := testdocs.Header(testdocs.Patient("test", true), "11488-4", created) // a valid cda.Header
+	// A valid CDA header about a qualified patient (see cda.ExampleWrite for
+	// its fields; here a test helper builds one about the ANS test patient).
+	header := testdocs.Header(testdocs.Patient("test", true), "11488-4", created)
 	pdf := testdocs.PDF("Compte rendu", 4096)
 
 	var zip bytes.Buffer
