@@ -20,6 +20,12 @@ type CX struct {
 	TypeCode  string // CX.5: NH for an INS, PI for an IPP
 }
 
+// Fictitious reports whether the identifier was assigned by a test or
+// demonstration authority (INS-NIR de test or de démonstration): such a
+// patient does not exist, and a production system receiving a document
+// about one should refuse to integrate it.
+func (c CX) Fictitious() bool { return Authority(c.Authority).IsFictitious() }
+
 // String formats the identifier, e.g. 279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH.
 func (c CX) String() string {
 	return escapeHL7(c.ID) + "^^^&" + c.Authority + "&ISO^" + c.TypeCode

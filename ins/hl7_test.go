@@ -74,3 +74,21 @@ func TestSourcePatientInfo(t *testing.T) {
 		}
 	}
 }
+
+func TestCXFictitious(t *testing.T) {
+	for _, tc := range []struct {
+		authority Authority
+		want      bool
+	}{
+		{AuthorityNIR, false},
+		{AuthorityNIA, false},
+		{AuthorityNIRTest, true},
+		{AuthorityNIRDemo, true},
+		{"1.2.3.4.567.8.9.10", false}, // an IPP's authority
+	} {
+		cx := CX{ID: "279035121518989", Authority: string(tc.authority), TypeCode: "NH"}
+		if got := cx.Fictitious(); got != tc.want {
+			t.Errorf("%s: Fictitious() = %v, want %v", cx, got, tc.want)
+		}
+	}
+}

@@ -10,7 +10,12 @@
 // document against its metadata) and writes, for each document, the CDA
 // file (<id>.xml) and the PDF of its level-1 body (<id>.pdf) into -out,
 // <id> being the document's unique id. A message without a readable,
-// verified archive is refused with integration error 906 ("Autre").
+// verified archive is refused with integration error 906 ("Autre"). A
+// document about a fictitious patient (INS-NIR de test or de
+// démonstration, as on an operator's test platform) is refused with error
+// 902 ("Identifiant patient inconnu") unless -test-patients is given: such
+// a patient does not exist, and a production system must not file the
+// document in a real record.
 //
 // Usage:
 //
@@ -19,7 +24,7 @@
 //	    -mailbox ADDR -entity LABEL -product NIL -out DIR
 //	    [-folder INBOX] [-processed Traites] [-failed Erreurs] [-error-mailbox ADDR]
 //	    -trace FILE -trace-signer FILE -trace-verifier FILE
-//	    [-once]
+//	    [-once] [-test-patients]
 //
 // -mailbox is the applicative BAL, authenticated by the software
 // certificate of -p12 (its password in the environment variable named by
@@ -85,6 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	errorMailbox := fs.String("error-mailbox", "", "mailbox receiving the error e-mails when no MDN was requested")
 	out := fs.String("out", "", "`directory` the documents (CDA and PDF) are written to")
 	once := fs.Bool("once", false, "process the folder once and exit")
+	testPatients := fs.Bool("test-patients", false, "accept documents about fictitious (test or demonstration) patients")
 	tracePath := fs.String("trace", "", "trace log `file` (JSON Lines)")
 	traceSigner := fs.String("trace-signer", "", "`file` holding the note signer key of the trace")
 	traceVerifier := fs.String("trace-verifier", "", "`file` holding the note verifier key of the trace")
@@ -101,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := receive(ctx, config{
 		imap: *imapAddr, smtp: *smtpAddr, domain: *domain, serverName: *serverName,
 		p12: *p12, p12Env: *p12Env, roots: *rootsFile, mailbox: *mailbox, entity: *entity, product: *product,
-		folder: *folder, processed: *processed, failed: *failed, errorMailbox: *errorMailbox, out: *out, once: *once,
+		folder: *folder, processed: *processed, failed: *failed, errorMailbox: *errorMailbox, out: *out, once: *once, testPatients: *testPatients,
 		tracePath: *tracePath, traceSigner: *traceSigner, traceVerifier: *traceVerifier,
 	}, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "receive-loop:", err)
@@ -114,7 +120,7 @@ type config struct {
 	imap, smtp, domain, serverName               string
 	p12, p12Env, roots, mailbox, entity, product string
 	folder, processed, failed, errorMailbox, out string
-	once                                         bool
+	once, testPatients                           bool
 	tracePath, traceSigner, traceVerifier        string
 }
 
@@ -173,7 +179,7 @@ func receive(ctx context.Context, c config, stdout, stderr io.Writer) error {
 		Failed:       c.failed,
 		ErrorMailbox: c.errorMailbox,
 		Handler: func(_ context.Context, m *mssante.Received) error {
-			files, err := integrate(m, c.out)
+			files, err := integrate(m, c.out, c.testPatients)
 			if err != nil {
 				fmt.Fprintf(stderr, "refused %s: %v\n", m.MessageID, err)
 				return err
@@ -199,12 +205,17 @@ func receive(ctx context.Context, c config, stdout, stderr io.Writer) error {
 
 // integrate writes the CDA documents of m and their PDF into dir. An error
 // is returned as an integration error, which the loop reports in the MDN.
-func integrate(m *mssante.Received, dir string) ([]string, error) {
+// Documents about fictitious patients are refused unless testPatients.
+func integrate(m *mssante.Received, dir string, testPatients bool) ([]string, error) {
 	if m.XDM == nil {
 		return nil, fmt.Errorf("%w (archive: %v)", mssante.IntegrationOther, m.XDMErr)
 	}
 	if err := m.XDM.Verify(); err != nil {
 		return nil, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
+	}
+	if p := m.PatientID; p != nil && p.Fictitious() && !testPatients {
+		return nil, fmt.Errorf("%w (the patient's identifier %s is from a test or demonstration authority; -test-patients accepts it)",
+			mssante.IntegrationPatientUnknown, p.Authority)
 	}
 	var files []string
 	for _, d := range m.XDM.Documents {

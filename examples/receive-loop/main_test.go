@@ -57,7 +57,18 @@ func report(t *testing.T, pdf []byte) ([]byte, string) {
 	return b.Bytes(), msg.MessageID
 }
 
-func TestOnce(t *testing.T) {
+// loopEnv is the embedded operator holding a report about the ANS test
+// patient and a plain message in the applicative BAL's INBOX, with the
+// files receive-loop needs in dir.
+type loopEnv struct {
+	op    *baltest.Operator
+	dir   string
+	vkey  string
+	pdf   []byte
+	msgID string
+}
+
+func newLoopEnv(t *testing.T) *loopEnv {
 	pki, err := baltest.NewPKI(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +77,7 @@ func TestOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer crls.Close()
+	t.Cleanup(func() { crls.Close() })
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
 
 	pdf := testdocs.PDF("Compte rendu de consultation", 30_000)
@@ -91,63 +102,95 @@ func TestOnce(t *testing.T) {
 		}
 	}
 	t.Setenv("TEST_P12_PASSWORD", "secret")
-	out := filepath.Join(dir, "out")
-	logPath := filepath.Join(dir, "trace.jsonl")
-	args := []string{"-imap", op.IMAPAddr, "-smtp", op.SMTPAddr,
-		"-p12", filepath.Join(dir, "org.p12"), "-p12-password-env", "TEST_P12_PASSWORD", "-roots", filepath.Join(dir, "roots.pem"),
-		"-mailbox", baltest.ORGUser, "-entity", "PFI de test", "-product", "DEV000000", "-out", out,
-		"-trace", logPath, "-trace-signer", filepath.Join(dir, "signer.key"), "-trace-verifier", filepath.Join(dir, "verifier.key"),
-		"-once"}
+	return &loopEnv{op: op, dir: dir, vkey: vkey, pdf: pdf, msgID: id}
+}
+
+// run runs receive-loop -once with the extra flags and returns its output.
+func (e *loopEnv) run(t *testing.T, extra ...string) string {
+	t.Helper()
+	args := append([]string{"-imap", e.op.IMAPAddr, "-smtp", e.op.SMTPAddr,
+		"-p12", filepath.Join(e.dir, "org.p12"), "-p12-password-env", "TEST_P12_PASSWORD", "-roots", filepath.Join(e.dir, "roots.pem"),
+		"-mailbox", baltest.ORGUser, "-entity", "PFI de test", "-product", "DEV000000", "-out", filepath.Join(e.dir, "out"),
+		"-trace", filepath.Join(e.dir, "trace.jsonl"), "-trace-signer", filepath.Join(e.dir, "signer.key"),
+		"-trace-verifier", filepath.Join(e.dir, "verifier.key"), "-once"}, extra...)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	if code := run(ctx, args, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d\n%s%s\n%s", code, stdout.String(), stderr.String(), op.Log())
+		t.Fatalf("exit %d\n%s%s\n%s", code, stdout.String(), stderr.String(), e.op.Log())
 	}
-	t.Log(stdout.String(), stderr.String())
+	v, _ := note.NewVerifier(e.vkey)
+	if res, err := trace.Verify(filepath.Join(e.dir, "trace.jsonl"), v); err != nil || res.Records == 0 {
+		t.Errorf("trace: %v, %v", res, err)
+	}
+	return stdout.String() + stderr.String()
+}
 
+// mdn waits for the MDN of the report at the sender's.
+func (e *loopEnv) mdn(t *testing.T) *mssante.MDNReport {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.op.WaitMessages(ctx, baltest.CPSUser, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range e.op.Messages(baltest.CPSUser, "INBOX") {
+		m, err := mssante.Parse(bytes.NewReader(raw), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := mssante.ParseMDN(m); err == nil && r.OriginalMessageID == e.msgID {
+			return r
+		}
+	}
+	t.Fatal("no MDN for the report at the sender's")
+	return nil
+}
+
+func TestOnce(t *testing.T) {
+	e := newLoopEnv(t)
+	t.Log(e.run(t, "-test-patients"))
+	out := filepath.Join(e.dir, "out")
 	got, err := os.ReadFile(filepath.Join(out, "1.2.250.1.999.1.1_42.pdf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, pdf) {
+	if !bytes.Equal(got, e.pdf) {
 		t.Error("the PDF written differs from the one sent")
 	}
 	if _, err := os.Stat(filepath.Join(out, "1.2.250.1.999.1.1_42.xml")); err != nil {
 		t.Error(err)
 	}
-
-	// the MDN is at the sender's
-	if err := op.WaitMessages(ctx, baltest.CPSUser, 1); err != nil {
-		t.Fatal(err)
-	}
-	var mdn *mssante.MDNReport
-	for _, raw := range op.Messages(baltest.CPSUser, "INBOX") {
-		m, err := mssante.Parse(bytes.NewReader(raw), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r, err := mssante.ParseMDN(m); err == nil && r.OriginalMessageID == id {
-			mdn = r
-		}
-	}
-	if mdn == nil {
-		t.Fatal("no MDN for the report at the sender's")
-	}
-	if !strings.Contains(mdn.Type, "processed") {
-		t.Errorf("MDN disposition %q", mdn.Type)
+	if r := e.mdn(t); !r.Success() || !strings.Contains(r.Type, "processed") {
+		t.Errorf("MDN disposition %q, error %+v", r.Type, r.Error)
 	}
 	// the report is filed in Traites; the plain message stays in INBOX
-	if n := len(op.Messages(baltest.ORGUser, "Traites")); n != 1 {
+	if n := len(e.op.Messages(baltest.ORGUser, "Traites")); n != 1 {
 		t.Errorf("%d messages in Traites, want 1", n)
 	}
-	if n := len(op.Messages(baltest.ORGUser, "INBOX")); n != 1 {
+	if n := len(e.op.Messages(baltest.ORGUser, "INBOX")); n != 1 {
 		t.Errorf("%d messages left in INBOX, want 1", n)
 	}
+}
 
-	v, _ := note.NewVerifier(vkey)
-	if res, err := trace.Verify(logPath, v); err != nil || res.Records == 0 {
-		t.Errorf("trace: %v, %v", res, err)
+// TestRefusesTestPatient: without -test-patients, a report about the ANS
+// test patient is not integrated: no file written, MDN with error 902,
+// message filed in Erreurs.
+func TestRefusesTestPatient(t *testing.T) {
+	e := newLoopEnv(t)
+	out := e.run(t)
+	if !strings.Contains(out, "refused") || !strings.Contains(out, "1.2.250.1.213.1.4.10") {
+		t.Errorf("output does not say why the report was refused:\n%s", out)
+	}
+	if files, _ := os.ReadDir(filepath.Join(e.dir, "out")); len(files) != 0 {
+		t.Errorf("%d files written for a refused report", len(files))
+	}
+	r := e.mdn(t)
+	if r.Success() || r.Error == nil || r.Error.Code != mssante.IntegrationPatientUnknown.Code {
+		t.Errorf("MDN %q, error %+v; want error 902", r.Type, r.Error)
+	}
+	if n := len(e.op.Messages(baltest.ORGUser, "Erreurs")); n != 1 {
+		t.Errorf("%d messages in Erreurs, want 1", n)
 	}
 }
 
