@@ -14,11 +14,12 @@
 //     and liste blanche shipped in testdata/ (the liste blanche checked
 //     against its SHA-256); an address outside the trust space is refused
 //     before anything is built;
-//  3. wrap a generated PDF in a CI-SIS CDA level-1 document and an
-//     IHE_XDM.ZIP (METADATA.XML from the CDA header);
-//  4. build the MSSanté message (X-MSS-* headers, sender label, XDM
-//     subject, IHE_XDM.ZIP and PDF attachments, DSN and read receipt
-//     requested) and check its exact bytes against the Ref#2 rules;
+//  3. describe a generated PDF report with a CI-SIS CDA level-1 header
+//     (validated against the CI-SIS rules);
+//  4. build the MSSanté message (the CDA document in an IHE_XDM.ZIP whose
+//     METADATA.XML comes from the CDA header, the PDF beside it, X-MSS-*
+//     headers, sender label, XDM subject, DSN and read receipt requested)
+//     and check its exact bytes against the Ref#2 rules;
 //  5. start the embedded test operator (bal/baltest.StartOperator: SMTP
 //     submission and IMAP over TLS, an IGC-Santé-like test PKI with CRLs);
 //  6. send those bytes from the applicative BAL with its certificate;
@@ -129,7 +130,7 @@ func run(w io.Writer, outDir string) error {
 	if err != nil {
 		return err
 	}
-	header, pdf, err := document(step, more, id, &keep)
+	header, pdf, err := document(step, id)
 	if err != nil {
 		return err
 	}
@@ -296,9 +297,9 @@ func resolve(step func(int, string, ...any), more func(string, ...any), to strin
 	return box, nil
 }
 
-// document wraps a generated PDF report in a CDA level-1 document and an
-// IHE_XDM.ZIP, as the message will carry it.
-func document(step func(int, string, ...any), more func(string, ...any), id *ins.Identity, keep *files) (*cda.Header, []byte, error) {
+// document describes a generated PDF report with a CDA level-1 header;
+// the message wraps them in the CDA document and the IHE_XDM.ZIP.
+func document(step func(int, string, ...any), id *ins.Identity) (*cda.Header, []byte, error) {
 	pdf := testdocs.PDF("Compte rendu de consultation - PAT-TROIS DOMINIQUE", 200_000)
 	now := time.Now()
 	doctor := &cda.Person{
@@ -322,23 +323,8 @@ func document(step func(int, string, ...any), more func(string, ...any), id *ins
 	if err := header.Validate(); err != nil {
 		return nil, nil, err
 	}
-	// The archive as the message will carry it, built here to show its
-	// figures; the message builds its own copy while it is written.
-	var zipped bytes.Buffer
-	xw, err := xdm.NewWriter(&zipped, xdmOptions())
-	if err != nil {
-		return nil, nil, err
-	}
-	entry, err := xw.AddCDA(header, cda.Body{MediaType: cda.MediaTypePDF, Content: bytes.NewReader(pdf)}, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := xw.Close(); err != nil {
-		return nil, nil, err
-	}
-	step(3, "document: %d-byte PDF → CDA level 1 %s (%d bytes; type %s %s, class %s, format %s) → %s (%d bytes)",
-		len(pdf), entry.URI, entry.Size, entry.Type.Code, entry.Type.Display, entry.Class.Code, entry.Format.Code, xdm.ArchiveName, zipped.Len())
-	more("METADATA.XML: DocumentEntry %s, SHA-1 %s", entry.UniqueID, entry.Hash)
+	step(3, "document: %s (%s), %d-byte PDF, by %s for %s, CDA header valid (CI-SIS StrucMin rules)",
+		header.Title, header.Type.Code, len(pdf), authorName(*header), header.Patient.INS.Matricule)
 	return header, pdf, nil
 }
 
@@ -386,6 +372,13 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 	step(4, "message %s: %d bytes, from %q <%s>, subject %q", msg.MessageID, eml.Len(), msg.From.Label(), msg.From.Address, msg.EffectiveSubject())
 	more("X-MSS-CODECDA %v, X-MSS-INS %s, X-MSS-NIL %s; attachments %s; Ref#2 check: 0 rule broken",
 		asReceived.MSS.CodeCDA, asReceived.MSS.INS, asReceived.MSS.NIL, attachmentNames(asReceived))
+	if asReceived.XDM == nil || len(asReceived.XDM.Documents) != 1 {
+		return fmt.Errorf("the message carries no readable archive: %v", asReceived.XDMErr)
+	}
+	entry := asReceived.XDM.Documents[0].Entry
+	more("%s: %s %s (%d bytes, SHA-1 %s), type %s %s, class %s, format %s, patientId %s",
+		xdm.ArchiveName, asReceived.XDM.Subset, entry.URI, entry.Size, entry.Hash,
+		entry.Type.Code, entry.Type.Display, entry.Class.Code, entry.Format.Code, asReceived.PatientID)
 
 	// 5. The embedded operator and the signed trace log.
 	t0 := time.Now()
