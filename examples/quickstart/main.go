@@ -24,8 +24,9 @@
 //     submission and IMAP over TLS, an IGC-Santé-like test PKI with CRLs);
 //  6. send those bytes from the applicative BAL with its certificate;
 //  7. receive as the recipient: the receive loop parses the message,
-//     verifies the archive (SHA-1 and size), reads the CDA header, checks
-//     the patient's INS and the PDF, then sends the MDN and files the
+//     reads the document once (its SHA-1 and size checked against the
+//     archive's metadata on the way), reads the CDA header, checks the
+//     patient's INS and the PDF, then sends the MDN and files the
 //     message in Traites;
 //  8. read the DSN and the MDN back in the sender's mailbox;
 //  9. verify the signed, hash-chained trace log of every mailbox action.
@@ -35,8 +36,8 @@
 //	go run ./examples/quickstart [-out DIR]
 //
 // With -out, the files of the exchange are kept in DIR: message.eml (the
-// bytes sent), IHE_XDM.ZIP and DOC0001.XML (as the recipient extracted
-// them), recordTarget.xml, mdn.eml (as the sender received it) and
+// bytes sent), message-received.eml (as delivered), IHE_XDM.ZIP and
+// DOC0001.XML (as the recipient extracted them), recordTarget.xml, mdn.eml (as the sender received it) and
 // trace.jsonl with its signed checkpoints (trace.jsonl.checkpoints).
 package main
 
@@ -51,10 +52,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -64,6 +63,7 @@ import (
 	"github.com/ecdaf744/gomss/annuaire"
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/examples/internal/setup"
 	"github.com/ecdaf744/gomss/ins"
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante"
@@ -98,21 +98,16 @@ func main() {
 	}
 }
 
-// files collects what -out writes, in order.
-type files struct {
-	names []string
-	data  map[string][]byte
+// file is one file of the exchange that -out writes.
+type file struct {
+	name string
+	data []byte
 }
 
-func (f *files) add(name string, b []byte) {
-	if f.data == nil {
-		f.data = map[string][]byte{}
-	}
-	if _, ok := f.data[name]; !ok {
-		f.names = append(f.names, name)
-	}
-	f.data[name] = b
-}
+// files collects what -out writes, in order.
+type files []file
+
+func (f *files) add(name string, b []byte) { *f = append(*f, file{name, b}) }
 
 func run(w io.Writer, outDir string) error {
 	start := time.Now()
@@ -152,12 +147,12 @@ func run(w io.Writer, outDir string) error {
 	}
 
 	if outDir != "" {
-		for _, name := range keep.names {
-			fn := filepath.Join(outDir, name)
-			if err := os.WriteFile(fn, keep.data[name], 0o644); err != nil {
+		for _, f := range keep {
+			fn := filepath.Join(outDir, f.name)
+			if err := os.WriteFile(fn, f.data, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "wrote %s (%d bytes)\n", fn, len(keep.data[name]))
+			fmt.Fprintf(w, "wrote %s (%d bytes)\n", fn, len(f.data))
 		}
 		fmt.Fprintf(w, "wrote %s and %s.checkpoints\n", logPath, logPath)
 	}
@@ -328,16 +323,6 @@ func document(step func(int, string, ...any), id *ins.Identity) (*cda.Header, []
 	return header, pdf, nil
 }
 
-func xdmOptions() xdm.Options {
-	return xdm.Options{
-		SourceID:     "1.2.250.1.999.1.2",
-		ContentType:  xdm.Code{Code: "04"},
-		Sender:       "Dr Marcel CAMPARINI",
-		Organization: "Centre de santé des Lilas",
-		Application:  xdm.Application{Name: "gomss quickstart", Version: "dev", Vendor: "gomss"},
-	}
-}
-
 // exchange runs the exchange over the network on the embedded operator:
 // build and check the message, send it, receive and acknowledge it, read
 // the acknowledgements back, verify the trace log.
@@ -348,11 +333,17 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 
 	// 4. The message, written once: the bytes checked are the bytes sent.
 	msg := &mssante.Message{
-		From:        mssante.Sender{Address: baltest.ORGUser, Kind: mssante.Applicative, Entity: "Centre de santé des Lilas"},
-		To:          []string{box.Address},
-		Text:        "Bonjour,\nveuillez trouver ci-joint le compte rendu de consultation.\n",
-		Documents:   []mssante.Document{{Header: header, PDF: mssante.BytesOpener(pdf)}},
-		XDM:         xdmOptions(),
+		From:      mssante.Sender{Address: baltest.ORGUser, Kind: mssante.Applicative, Entity: "Centre de santé des Lilas"},
+		To:        []string{box.Address},
+		Text:      "Bonjour,\nveuillez trouver ci-joint le compte rendu de consultation.\n",
+		Documents: []mssante.Document{{Header: header, PDF: mssante.BytesOpener(pdf)}},
+		XDM: xdm.Options{
+			SourceID:     "1.2.250.1.999.1.2",
+			ContentType:  xdm.Code{Code: "04"},
+			Sender:       "Dr Marcel CAMPARINI",
+			Organization: "Centre de santé des Lilas",
+			Application:  xdm.Application{Name: "gomss quickstart", Version: "dev", Vendor: "gomss"},
+		},
 		Product:     product,
 		ReadReceipt: true,
 		DSN:         mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
@@ -425,12 +416,20 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 	if err != nil {
 		return err
 	}
+	smtpEP, err := setup.ParseEndpoint("SMTP", op.SMTPAddr, 0) // STARTTLS ports
+	if err != nil {
+		return err
+	}
+	imapEP, err := setup.ParseEndpoint("IMAP", op.IMAPAddr, 0)
+	if err != nil {
+		return err
+	}
 	sender := func(auth bal.Authenticator, addr string) *bal.Sender {
-		return &bal.Sender{Server: endpoint(op.SMTPAddr), ServerName: "localhost", Trust: trust, Auth: auth,
+		return &bal.Sender{Server: smtpEP, ServerName: "localhost", Trust: trust, Auth: auth,
 			Mailbox: trace.Mailbox{Address: addr}, Trace: tl, Software: "gomss quickstart"}
 	}
 	receiver := func(auth bal.Authenticator, addr string) *bal.Receiver {
-		return &bal.Receiver{Server: endpoint(op.IMAPAddr), ServerName: "localhost", Trust: trust, Auth: auth,
+		return &bal.Receiver{Server: imapEP, ServerName: "localhost", Trust: trust, Auth: auth,
 			Mailbox: trace.Mailbox{Address: addr}, Trace: tl, Software: "gomss quickstart"}
 	}
 
@@ -459,41 +458,37 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 		Handler: func(_ context.Context, m *mssante.Received) error {
 			// A failure here is sent back as an MDN processed/Error with
 			// the integration code returned.
-			if m.XDM == nil {
+			if m.XDM == nil || len(m.XDM.Documents) != 1 {
 				return mssante.IntegrationOther
 			}
-			if err := m.XDM.Verify(); err != nil {
-				return mssante.IntegrationOther
-			}
+			// Reading the document to its end checks its SHA-1 and size
+			// against METADATA.XML (xdm.Document.Open): one pass.
 			rc, err := m.XDM.Documents[0].Open()
 			if err != nil {
 				return mssante.IntegrationOther
 			}
-			defer rc.Close()
-			cr := cda.NewReader(rc, nil)
+			cdaDoc, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return mssante.IntegrationOther
+			}
+			cr := cda.NewReader(bytes.NewReader(cdaDoc), nil)
 			doc, err := cr.Header()
 			if err != nil || doc.PatientErr != nil {
 				return mssante.IntegrationOther
+			}
+			if got := doc.Patient.Identity.INS.Matricule; got != id.INS.Matricule {
+				return mssante.IntegrationINSMismatch
 			}
 			var body bytes.Buffer
 			if _, err := cr.Body(&body); err != nil || sha256.Sum256(body.Bytes()) != wantSum {
 				return mssante.IntegrationOther
 			}
-			if got := doc.Patient.Identity.INS.Matricule; got != id.INS.Matricule {
-				return mssante.IntegrationOther
-			}
 			keep.add("message-received.eml", m.Raw)
-			for _, a := range m.Attachments {
-				if strings.EqualFold(a.Name, xdm.ArchiveName) {
-					keep.add(xdm.ArchiveName, a.Data)
-				}
+			if a := m.Attachment(xdm.ArchiveName); a != nil {
+				keep.add(xdm.ArchiveName, a.Data)
 			}
-			if drc, err := m.XDM.Documents[0].Open(); err == nil {
-				if b, err := io.ReadAll(drc); err == nil {
-					keep.add(m.XDM.Documents[0].Entry.URI, b)
-				}
-				drc.Close()
-			}
+			keep.add(m.XDM.Documents[0].Entry.URI, cdaDoc)
 			integrated = append(integrated,
 				fmt.Sprintf("archive %s verified (SHA-1 and size), %q by %s, patient INS %s, PDF identical (%d bytes)",
 					m.XDM.Subset, doc.Header.Title, authorName(doc.Header), doc.Patient.Identity.INS.Matricule, body.Len()))
@@ -563,12 +558,6 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 	step(9, "trace log verified: %d records, %d signed checkpoint(s); mailboxes %s; successful actions %v",
 		vr.Records, vr.Checkpoints, strings.Join(actors, ", "), counts)
 	return nil
-}
-
-func endpoint(addr string) bal.Endpoint {
-	h, p, _ := net.SplitHostPort(addr)
-	n, _ := strconv.Atoi(p)
-	return bal.Endpoint{Host: h, Port: n}
 }
 
 func attachmentNames(m *mssante.Received) string {
