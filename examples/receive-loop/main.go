@@ -210,12 +210,13 @@ func integrate(m *mssante.Received, dir string, testPatients bool) ([]string, er
 	if m.XDM == nil {
 		return nil, fmt.Errorf("%w (archive: %v)", mssante.IntegrationOther, m.XDMErr)
 	}
-	if err := m.XDM.Verify(); err != nil {
-		return nil, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
-	}
+	// Refused before any document is read.
 	if p := m.PatientID; p != nil && p.Fictitious() && !testPatients {
 		return nil, fmt.Errorf("%w (the patient's identifier %s is from a test or demonstration authority; -test-patients accepts it)",
 			mssante.IntegrationPatientUnknown, p.Authority)
+	}
+	if err := m.XDM.Verify(); err != nil {
+		return nil, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
 	}
 	var files []string
 	for _, d := range m.XDM.Documents {
