@@ -1,0 +1,25 @@
+//go:build !cgo
+
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestPKCS11WithoutCgo: a CGO_ENABLED=0 build refuses -pkcs11 with an
+// error that says why, before connecting (.ci/run runs this package's
+// tests once without cgo).
+func TestPKCS11WithoutCgo(t *testing.T) {
+	o := newTestOperator(t)
+	args := append(reportArgs(t, "jean.dupont@test.mssante.fr", "lps@test.mssante.fr"), o.args()...)
+	args = append(args, "-pkcs11", "/usr/lib/softhsm/libsofthsm2.so")
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "without cgo") {
+		t.Fatalf("exit %d, want 1 saying the build has no cgo: %s", code, stderr.String())
+	}
+	if n := len(o.op.Messages("lps@test.mssante.fr", "INBOX")); n != 0 {
+		t.Errorf("%d messages sent", n)
+	}
+}
