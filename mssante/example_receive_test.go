@@ -21,30 +21,12 @@ import (
 // document of IHE_XDM.ZIP against its size and SHA-1, and list the rules
 // of the référentiel the message breaks before integrating it.
 func ExampleParse() {
-	// The sender's side (see Message.WriteTo): a report about the ANS test
-	// patient PAT-TROIS DOMINIQUE, INS 279035121518989 (ins.AuthorityNIRTest).
-	created := time.Date(2026, 11, 24, 10, 30, 0, 0, testdocs.Paris)
-	header := testdocs.Header(testdocs.Patient("test", true), "11488-4", created) // a valid cda.Header
-	sent := &mssante.Message{
-		From: mssante.Sender{Address: "marcel.camparini@lilas.mssante.fr", Kind: mssante.Personal,
-			Title: "Dr", GivenName: "Marcel", FamilyName: "Camparini"},
-		To:          []string{"secretariat@chu-exemple.mssante.fr"},
-		Text:        "Bonjour, voici le compte rendu.",
-		Documents:   []mssante.Document{{Header: header, PDF: mssante.BytesOpener(testdocs.PDF("CR", 2000))}},
-		XDM:         xdm.Options{SourceID: "1.2.250.1.999.1.2", ContentType: xdm.Code{Code: "04"}},
-		Product:     "DEV935997",
-		ReadReceipt: true,
-	}
-	var eml bytes.Buffer
-	// The receiving MTA records the envelope sender before delivery.
-	eml.WriteString("Return-Path: <marcel.camparini@lilas.mssante.fr>\r\n")
-	if _, err := sent.WriteTo(&eml); err != nil {
-		fmt.Println(err)
-		return
-	}
+	// A report about the ANS test patient PAT-TROIS DOMINIQUE, INS
+	// 279035121518989 (ins.AuthorityNIRTest), as the IMAP server returns
+	// it; ExampleMessage_WriteTo shows how such a message is built.
+	raw := reportEML()
 
-	// The receiver's side.
-	r, err := mssante.Parse(&eml, nil)
+	r, err := mssante.Parse(bytes.NewReader(raw), nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -59,7 +41,7 @@ func ExampleParse() {
 		return
 	}
 	fmt.Println("patient:", r.PatientID.ID, ins.Authority(r.PatientID.Authority).TypeCode())
-	fmt.Println("fictitious patient:", ins.Authority(r.PatientID.Authority).IsFictitious())
+	fmt.Println("fictitious patient:", r.PatientID.Fictitious())
 	for _, d := range r.XDM.Documents {
 		fmt.Println("document:", d.Name, d.Entry.MimeType, d.Entry.Type.Code)
 	}
@@ -78,9 +60,10 @@ func ExampleParse() {
 	// broken rules: 0
 }
 
-// receivedReport returns the message of ExampleParse as the receiving
-// mailbox parsed it, with a fixed Message-ID.
-func receivedReport() *mssante.Received {
+// reportEML is a consultation report from Dr Camparini's personal BAL,
+// with a fixed Message-ID and date, as the receiving mailbox holds it
+// (with the Return-Path its MTA recorded).
+func reportEML() []byte {
 	created := time.Date(2026, 11, 24, 10, 30, 0, 0, testdocs.Paris)
 	sent := &mssante.Message{
 		From: mssante.Sender{Address: "marcel.camparini@lilas.mssante.fr", Kind: mssante.Personal,
@@ -102,7 +85,12 @@ func receivedReport() *mssante.Received {
 	if _, err := sent.WriteTo(&eml); err != nil {
 		panic(err)
 	}
-	r, err := mssante.Parse(&eml, nil)
+	return eml.Bytes()
+}
+
+// receivedReport is reportEML as the receiving side parsed it.
+func receivedReport() *mssante.Received {
+	r, err := mssante.Parse(bytes.NewReader(reportEML()), nil)
 	if err != nil {
 		panic(err)
 	}
