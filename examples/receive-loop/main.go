@@ -147,17 +147,13 @@ func receive(ctx context.Context, c config, stdout, stderr io.Writer) error {
 		}
 		return e.Host
 	}
-	roots, err := setup.ReadRoots(c.roots)
+	roots, err := setup.ReadCertificates(c.roots)
 	if err != nil {
 		return err
 	}
-	pfx, err := os.ReadFile(c.p12)
+	cert, err := setup.OpenPKCS12(c.p12, c.p12Env)
 	if err != nil {
 		return err
-	}
-	cert, err := bal.NewCertificateFromPKCS12(pfx, os.Getenv(c.p12Env))
-	if err != nil {
-		return fmt.Errorf("%s: %w", c.p12, err)
 	}
 	tl, err := setup.OpenTrace(c.tracePath, c.traceSigner, c.traceVerifier, c.mailbox)
 	if err != nil {

@@ -29,7 +29,7 @@ func openCard(ctx context.Context, o *options) (bal.Authenticator, func() error,
 	var chain []*x509.Certificate
 	if o.chain != "" {
 		var err error
-		if chain, err = setup.ReadRoots(o.chain); err != nil { // any PEM bundle
+		if chain, err = setup.ReadCertificates(o.chain); err != nil {
 			return nil, nil, mssante.Sender{}, err
 		}
 	}

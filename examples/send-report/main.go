@@ -288,7 +288,7 @@ func send(ctx context.Context, o *options, w io.Writer) error {
 	if serverName == "" {
 		serverName = server.Host
 	}
-	roots, err := setup.ReadRoots(o.roots)
+	roots, err := setup.ReadCertificates(o.roots)
 	if err != nil {
 		return err
 	}
@@ -301,13 +301,9 @@ func send(ctx context.Context, o *options, w io.Writer) error {
 		defer closeCard()
 		auth, m.From = card, from
 	} else {
-		pfx, err := os.ReadFile(o.p12)
+		cert, err := setup.OpenPKCS12(o.p12, o.p12PasswordEnv)
 		if err != nil {
 			return err
-		}
-		cert, err := bal.NewCertificateFromPKCS12(pfx, os.Getenv(o.p12PasswordEnv))
-		if err != nil {
-			return fmt.Errorf("%s: %w", o.p12, err)
 		}
 		auth = cert
 	}

@@ -188,17 +188,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *serverName == "" {
 		*serverName = server.Host
 	}
-	roots, err := setup.ReadRoots(*rootsFile)
+	roots, err := setup.ReadCertificates(*rootsFile)
 	if err != nil {
 		return fail(err)
 	}
-	pfx, err := os.ReadFile(*p12)
+	cert, err := setup.OpenPKCS12(*p12, *p12Env)
 	if err != nil {
 		return fail(err)
-	}
-	cert, err := bal.NewCertificateFromPKCS12(pfx, os.Getenv(*p12Env))
-	if err != nil {
-		return fail(fmt.Errorf("%s: %w", *p12, err))
 	}
 	tl, err := setup.OpenTrace(*tracePath, *traceSigner, *traceVerifier, *from)
 	if err != nil {

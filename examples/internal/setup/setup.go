@@ -1,7 +1,7 @@
 // Package setup holds what the example programs that talk to an operator
-// all need: the IGC-Santé roots from a PEM file, an operator endpoint from
-// host:port, and the signed trace log from its key files. It is internal
-// to the examples.
+// all need: certificates from a PEM file, the BAL's PKCS#12 certificate,
+// an operator endpoint from host:port, and the signed trace log from its
+// key files. It is internal to the examples.
 package setup
 
 import (
@@ -19,13 +19,14 @@ import (
 	"github.com/ecdaf744/gomss/trace"
 )
 
-// ReadRoots reads every certificate of a PEM file (the IGC-Santé roots).
-func ReadRoots(path string) ([]*x509.Certificate, error) {
+// ReadCertificates reads every certificate of a PEM file (the IGC-Santé
+// roots, or the intermediates sent after a CPS card's certificate).
+func ReadCertificates(path string) ([]*x509.Certificate, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var roots []*x509.Certificate
+	var certs []*x509.Certificate
 	for b, rest := pem.Decode(data); b != nil; b, rest = pem.Decode(rest) {
 		if b.Type != "CERTIFICATE" {
 			continue
@@ -34,12 +35,26 @@ func ReadRoots(path string) ([]*x509.Certificate, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		roots = append(roots, c)
+		certs = append(certs, c)
 	}
-	if len(roots) == 0 {
+	if len(certs) == 0 {
 		return nil, fmt.Errorf("%s: no certificate", path)
 	}
-	return roots, nil
+	return certs, nil
+}
+
+// OpenPKCS12 reads a BAL's software certificate from a PKCS#12 file, its
+// password from the environment variable passwordEnv (never from a flag).
+func OpenPKCS12(path, passwordEnv string) (*bal.Certificate, error) {
+	pfx, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := bal.NewCertificateFromPKCS12(pfx, os.Getenv(passwordEnv))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cert, nil
 }
 
 // ParseEndpoint reads host:port; the port implicitTLSPort (465 for SMTP,
