@@ -3,23 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/examples/internal/exampletest"
 	"github.com/ecdaf744/gomss/ins"
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/mssante/xdm"
-	"github.com/ecdaf744/gomss/trace"
 )
 
 // report is a consultation report about the ANS test patient, from the
@@ -58,71 +54,36 @@ func report(t *testing.T, pdf []byte) ([]byte, string) {
 }
 
 // loopEnv is the embedded operator holding a report about the ANS test
-// patient and a plain message in the applicative BAL's INBOX, with the
-// files receive-loop needs in dir.
+// patient and a plain message in the applicative BAL's INBOX.
 type loopEnv struct {
-	op    *baltest.Operator
-	dir   string
-	vkey  string
+	*exampletest.Env
 	pdf   []byte
 	msgID string
 }
 
 func newLoopEnv(t *testing.T) *loopEnv {
-	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	crls, err := pki.ServeCRL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { crls.Close() })
-	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
-
+	e := exampletest.New(t)
 	pdf := testdocs.PDF("Compte rendu de consultation", 30_000)
 	raw, id := report(t, pdf)
-	op.Deliver(baltest.ORGUser, raw)
-	op.Deliver(baltest.ORGUser, []byte("Return-Path: <"+baltest.CPSUser+">\r\nFrom: "+baltest.CPSUser+"\r\nTo: "+baltest.ORGUser+
+	e.Op.Deliver(baltest.ORGUser, raw)
+	e.Op.Deliver(baltest.ORGUser, []byte("Return-Path: <"+baltest.CPSUser+">\r\nFrom: "+baltest.CPSUser+"\r\nTo: "+baltest.ORGUser+
 		"\r\nSubject: hello\r\nMessage-ID: <plain@test>\r\nX-MSS-NIL: DEV000000\r\n\r\nnot a document\r\n"))
-
-	dir := t.TempDir()
-	var roots []byte
-	for _, ca := range []*baltest.CA{pki.RootFort, pki.RootElementaire} {
-		roots = append(roots, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})...)
-	}
-	p12, err := pki.ORG.PKCS12("secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, _ := note.GenerateKey(rand.Reader, "receive-loop-test")
-	for name, data := range map[string]string{"roots.pem": string(roots), "org.p12": string(p12), "signer.key": skey, "verifier.key": vkey} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Setenv("TEST_P12_PASSWORD", "secret")
-	return &loopEnv{op: op, dir: dir, vkey: vkey, pdf: pdf, msgID: id}
+	return &loopEnv{Env: e, pdf: pdf, msgID: id}
 }
 
 // run runs receive-loop -once with the extra flags and returns its output.
 func (e *loopEnv) run(t *testing.T, extra ...string) string {
 	t.Helper()
-	args := append([]string{"-imap", e.op.IMAPAddr, "-smtp", e.op.SMTPAddr,
-		"-p12", filepath.Join(e.dir, "org.p12"), "-p12-password-env", "TEST_P12_PASSWORD", "-roots", filepath.Join(e.dir, "roots.pem"),
-		"-mailbox", baltest.ORGUser, "-entity", "PFI de test", "-product", "DEV000000", "-out", filepath.Join(e.dir, "out"),
-		"-trace", filepath.Join(e.dir, "trace.jsonl"), "-trace-signer", filepath.Join(e.dir, "signer.key"),
-		"-trace-verifier", filepath.Join(e.dir, "verifier.key"), "-once"}, extra...)
+	args := append([]string{"-imap", e.Op.IMAPAddr, "-smtp", e.Op.SMTPAddr,
+		"-mailbox", baltest.ORGUser, "-entity", "PFI de test", "-product", "DEV000000", "-out", e.Path("out"), "-once"}, e.Args()...)
+	args = append(append(args, e.P12Args()...), extra...)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	if code := run(ctx, args, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d\n%s%s\n%s", code, stdout.String(), stderr.String(), e.op.Log())
+		t.Fatalf("exit %d\n%s%s\n%s", code, stdout.String(), stderr.String(), e.Op.Log())
 	}
-	v, _ := note.NewVerifier(e.vkey)
-	if res, err := trace.Verify(filepath.Join(e.dir, "trace.jsonl"), v); err != nil || res.Records == 0 {
-		t.Errorf("trace: %v, %v", res, err)
-	}
+	e.Trace(t)
 	return stdout.String() + stderr.String()
 }
 
@@ -131,10 +92,10 @@ func (e *loopEnv) mdn(t *testing.T) *mssante.MDNReport {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.op.WaitMessages(ctx, baltest.CPSUser, 1); err != nil {
+	if err := e.Op.WaitMessages(ctx, baltest.CPSUser, 1); err != nil {
 		t.Fatal(err)
 	}
-	for _, raw := range e.op.Messages(baltest.CPSUser, "INBOX") {
+	for _, raw := range e.Op.Messages(baltest.CPSUser, "INBOX") {
 		m, err := mssante.Parse(bytes.NewReader(raw), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -150,7 +111,7 @@ func (e *loopEnv) mdn(t *testing.T) *mssante.MDNReport {
 func TestOnce(t *testing.T) {
 	e := newLoopEnv(t)
 	t.Log(e.run(t, "-test-patients"))
-	out := filepath.Join(e.dir, "out")
+	out := e.Path("out")
 	got, err := os.ReadFile(filepath.Join(out, "1.2.250.1.999.1.1_42.pdf"))
 	if err != nil {
 		t.Fatal(err)
@@ -165,10 +126,10 @@ func TestOnce(t *testing.T) {
 		t.Errorf("MDN disposition %q, error %+v", r.Type, r.Error)
 	}
 	// the report is filed in Traites; the plain message stays in INBOX
-	if n := len(e.op.Messages(baltest.ORGUser, "Traites")); n != 1 {
+	if n := len(e.Op.Messages(baltest.ORGUser, "Traites")); n != 1 {
 		t.Errorf("%d messages in Traites, want 1", n)
 	}
-	if n := len(e.op.Messages(baltest.ORGUser, "INBOX")); n != 1 {
+	if n := len(e.Op.Messages(baltest.ORGUser, "INBOX")); n != 1 {
 		t.Errorf("%d messages left in INBOX, want 1", n)
 	}
 }
@@ -182,14 +143,14 @@ func TestRefusesTestPatient(t *testing.T) {
 	if !strings.Contains(out, "refused") || !strings.Contains(out, "1.2.250.1.213.1.4.10") {
 		t.Errorf("output does not say why the report was refused:\n%s", out)
 	}
-	if files, _ := os.ReadDir(filepath.Join(e.dir, "out")); len(files) != 0 {
+	if files, _ := os.ReadDir(e.Path("out")); len(files) != 0 {
 		t.Errorf("%d files written for a refused report", len(files))
 	}
 	r := e.mdn(t)
 	if r.Success() || r.Error == nil || r.Error.Code != mssante.IntegrationPatientUnknown.Code {
 		t.Errorf("MDN %q, error %+v; want error 902", r.Type, r.Error)
 	}
-	if n := len(e.op.Messages(baltest.ORGUser, "Erreurs")); n != 1 {
+	if n := len(e.Op.Messages(baltest.ORGUser, "Erreurs")); n != 1 {
 		t.Errorf("%d messages in Erreurs, want 1", n)
 	}
 }

@@ -6,20 +6,22 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/ecdaf744/gomss/examples/internal/exampletest"
 )
 
 // TestPKCS11WithoutCgo: a CGO_ENABLED=0 build refuses -pkcs11 with an
 // error that says why, before connecting (.ci/run runs this package's
 // tests once without cgo).
 func TestPKCS11WithoutCgo(t *testing.T) {
-	o := newTestOperator(t)
-	args := append(reportArgs(t, "jean.dupont@test.mssante.fr", "lps@test.mssante.fr"), o.args()...)
-	args = append(args, "-pkcs11", "/usr/lib/softhsm/libsofthsm2.so")
+	e := exampletest.New(t)
+	args := append(reportArgs(t, "jean.dupont@test.mssante.fr", "lps@test.mssante.fr"), "-smtp", e.Op.SMTPAddr)
+	args = append(append(args, e.Args()...), "-pkcs11", "/usr/lib/softhsm/libsofthsm2.so")
 	var stdout, stderr bytes.Buffer
 	if code := run(args, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "without cgo") {
 		t.Fatalf("exit %d, want 1 saying the build has no cgo: %s", code, stderr.String())
 	}
-	if n := len(o.op.Messages("lps@test.mssante.fr", "INBOX")); n != 0 {
+	if n := len(e.Op.Messages("lps@test.mssante.fr", "INBOX")); n != 0 {
 		t.Errorf("%d messages sent", n)
 	}
 }

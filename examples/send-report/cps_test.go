@@ -6,11 +6,11 @@ import (
 	"bytes"
 	"encoding/pem"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/examples/internal/exampletest"
 	"github.com/ecdaf744/gomss/trace"
 )
 
@@ -19,14 +19,15 @@ import (
 // in both signature modes; a wrong PIN stops the program before anything
 // is sent.
 func TestSendWithCPS(t *testing.T) {
-	o := newTestOperator(t)
-	tk := baltest.NewSoftHSMToken(t, "", "", o.pki.CPS.TLSCertificate())
-	base := append(reportArgs(t, baltest.CPSUser, baltest.ORGUser), o.args()...)
+	e := exampletest.New(t)
+	tk := baltest.NewSoftHSMToken(t, "", "", e.PKI.CPS.TLSCertificate())
+	base := append(reportArgs(t, baltest.CPSUser, baltest.ORGUser), "-smtp", e.Op.SMTPAddr)
+	base = append(base, e.Args()...)
 	var chain []byte
-	for _, c := range o.pki.CPS.Chain {
+	for _, c := range e.PKI.CPS.Chain {
 		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
 	}
-	chainFile := filepath.Join(o.dir, "chain.pem")
+	chainFile := e.Path("chain.pem")
 	if err := os.WriteFile(chainFile, chain, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,7 @@ func TestSendWithCPS(t *testing.T) {
 	if code := run(base, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "PIN incorrect") {
 		t.Fatalf("wrong PIN: exit %d, want 1 naming the PIN\n%s%s", code, stdout.String(), stderr.String())
 	}
-	if n := len(o.op.Messages(baltest.ORGUser, "INBOX")); n != 0 {
+	if n := len(e.Op.Messages(baltest.ORGUser, "INBOX")); n != 0 {
 		t.Fatalf("%d messages sent with a wrong PIN", n)
 	}
 
@@ -46,14 +47,14 @@ func TestSendWithCPS(t *testing.T) {
 		stdout.Reset()
 		stderr.Reset()
 		if code := run(append(base, "-cps-mode", mode), &stdout, &stderr); code != 0 {
-			t.Fatalf("%s: exit %d\n%s%s\n%s", mode, code, stdout.String(), stderr.String(), o.op.Log())
+			t.Fatalf("%s: exit %d\n%s%s\n%s", mode, code, stdout.String(), stderr.String(), e.Op.Log())
 		}
 		t.Log(stdout.String())
-		if got := len(o.op.Messages(baltest.ORGUser, "INBOX")); got != i+1 {
+		if got := len(e.Op.Messages(baltest.ORGUser, "INBOX")); got != i+1 {
 			t.Fatalf("%s: %d messages in the INBOX, want %d", mode, got, i+1)
 		}
 	}
-	m, evs := o.received(t, baltest.ORGUser)
+	m, evs := received(t, e, baltest.ORGUser)
 	// the personal BAL is labelled with the names the card carries
 	if m.From == nil || m.From.Address != baltest.CPSUser || !strings.Contains(m.From.Name, "DUPONT") {
 		t.Errorf("received from %+v", m.From)

@@ -3,17 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/examples/internal/exampletest"
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/trace"
@@ -80,65 +77,16 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-// testOperator is the embedded operator with the files a sender needs in
-// dir: roots.pem, org.p12 (password "secret"), signer.key, verifier.key.
-type testOperator struct {
-	op   *baltest.Operator
-	pki  *baltest.PKI
-	dir  string
-	vkey string
-}
-
-func newTestOperator(t *testing.T) *testOperator {
-	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	crls, err := pki.ServeCRL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { crls.Close() })
-	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
-
-	dir := t.TempDir()
-	var roots []byte
-	for _, ca := range []*baltest.CA{pki.RootFort, pki.RootElementaire} {
-		roots = append(roots, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})...)
-	}
-	p12, err := pki.ORG.PKCS12("secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, err := note.GenerateKey(rand.Reader, "send-report-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string]string{"roots.pem": string(roots), "org.p12": string(p12), "signer.key": skey, "verifier.key": vkey} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &testOperator{op: op, pki: pki, dir: dir, vkey: vkey}
-}
-
-// args are the connection and trace flags for this operator.
-func (o *testOperator) args() []string {
-	return []string{"-smtp", o.op.SMTPAddr, "-roots", filepath.Join(o.dir, "roots.pem"), "-trace", filepath.Join(o.dir, "trace.jsonl"),
-		"-trace-signer", filepath.Join(o.dir, "signer.key"), "-trace-verifier", filepath.Join(o.dir, "verifier.key")}
-}
-
 // received waits for the one message in to's INBOX, parses it, checks it
 // against the Ref#2 rules and its archive, and verifies the trace log.
-func (o *testOperator) received(t *testing.T, to string) (*mssante.Received, []trace.Event) {
+func received(t *testing.T, e *exampletest.Env, to string) (*mssante.Received, []trace.Event) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := o.op.WaitMessages(ctx, to, 1); err != nil {
+	if err := e.Op.WaitMessages(ctx, to, 1); err != nil {
 		t.Fatal(err)
 	}
-	raw := o.op.Messages(to, "INBOX")[0]
-	m, err := mssante.Parse(bytes.NewReader(raw), nil)
+	m, err := mssante.Parse(bytes.NewReader(e.Op.Messages(to, "INBOX")[0]), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,33 +96,19 @@ func (o *testOperator) received(t *testing.T, to string) (*mssante.Received, []t
 	if m.XDM == nil || m.XDM.Verify() != nil {
 		t.Errorf("archive %v (%v)", m.XDM, m.XDMErr)
 	}
-	logPath := filepath.Join(o.dir, "trace.jsonl")
-	v, _ := note.NewVerifier(o.vkey)
-	res, err := trace.Verify(logPath, v)
-	if err != nil || res.Records == 0 {
-		t.Fatalf("trace: %v, %v", res, err)
-	}
-	var evs []trace.Event
-	if _, err := trace.Scan(logPath, trace.Filter{}, func(_ int64, e trace.Event) error {
-		evs = append(evs, e)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return m, evs
+	return m, e.Trace(t)
 }
 
 func TestSend(t *testing.T) {
-	o := newTestOperator(t)
-	t.Setenv("TEST_P12_PASSWORD", "secret")
-	args := append(reportArgs(t, baltest.ORGUser, baltest.CPSUser), o.args()...)
-	args = append(args, "-p12", filepath.Join(o.dir, "org.p12"), "-p12-password-env", "TEST_P12_PASSWORD")
+	e := exampletest.New(t)
+	args := append(reportArgs(t, baltest.ORGUser, baltest.CPSUser), "-smtp", e.Op.SMTPAddr)
+	args = append(append(args, e.Args()...), e.P12Args()...)
 	var stdout, stderr bytes.Buffer
 	if code := run(args, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d\n%s%s\n%s", code, stdout.String(), stderr.String(), o.op.Log())
+		t.Fatalf("exit %d\n%s%s\n%s", code, stdout.String(), stderr.String(), e.Op.Log())
 	}
 	t.Log(stdout.String())
-	m, evs := o.received(t, baltest.CPSUser)
+	m, evs := received(t, e, baltest.CPSUser)
 	if m.From == nil || m.From.Address != baltest.ORGUser {
 		t.Errorf("received from %v", m.From)
 	}
@@ -186,8 +120,8 @@ func TestSend(t *testing.T) {
 // sentBy reports whether the trace holds a successful send by an actor
 // authenticated with method.
 func sentBy(evs []trace.Event, method trace.AuthMethod) bool {
-	for _, e := range evs {
-		if e.Action == trace.Send && e.Response.OK && e.Actor.Auth == method {
+	for _, ev := range evs {
+		if ev.Action == trace.Send && ev.Response.OK && ev.Actor.Auth == method {
 			return true
 		}
 	}

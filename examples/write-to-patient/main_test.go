@@ -3,17 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/examples/internal/exampletest"
 	"github.com/ecdaf744/gomss/mssante"
 )
 
@@ -84,38 +81,10 @@ func TestUnqualifiedRefused(t *testing.T) {
 }
 
 func TestSend(t *testing.T) {
-	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	crls, err := pki.ServeCRL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer crls.Close()
-	users := append(baltest.DefaultUsers(pki), baltest.MailUser{Address: patientAddress, Password: "x"})
-	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki, Users: users})
-
-	dir := t.TempDir()
-	var roots []byte
-	for _, ca := range []*baltest.CA{pki.RootFort, pki.RootElementaire} {
-		roots = append(roots, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})...)
-	}
-	p12, err := pki.ORG.PKCS12("secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, _ := note.GenerateKey(rand.Reader, "write-to-patient-test")
-	for name, data := range map[string]string{"roots.pem": string(roots), "org.p12": string(p12), "signer.key": skey, "verifier.key": vkey} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Setenv("TEST_P12_PASSWORD", "secret")
-	args := append(patientArgs(baltest.ORGUser), "-no-reply",
-		"-smtp", op.SMTPAddr, "-p12", filepath.Join(dir, "org.p12"), "-p12-password-env", "TEST_P12_PASSWORD",
-		"-roots", filepath.Join(dir, "roots.pem"), "-trace", filepath.Join(dir, "trace.jsonl"),
-		"-trace-signer", filepath.Join(dir, "signer.key"), "-trace-verifier", filepath.Join(dir, "verifier.key"))
+	e := exampletest.New(t, baltest.MailUser{Address: patientAddress, Password: "x"})
+	op := e.Op
+	args := append(patientArgs(baltest.ORGUser), "-no-reply", "-smtp", op.SMTPAddr)
+	args = append(append(args, e.Args()...), e.P12Args()...)
 	var stdout, stderr bytes.Buffer
 	if code := run(args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\n%s%s\n%s", code, stdout.String(), stderr.String(), op.Log())
@@ -132,4 +101,5 @@ func TestSend(t *testing.T) {
 	if m.MSS.MES != "FIN" || m.Subject != "Votre rendez-vous" {
 		t.Errorf("X-MSS-MES %q, subject %q", m.MSS.MES, m.Subject)
 	}
+	e.Trace(t) // the send is in the signed trace log
 }
