@@ -83,7 +83,9 @@ func FuzzExtractionLine(f *testing.F) {
 				for n := range ix.SearchName(m.Owner.Family, m.Owner.Given) {
 					found = found || n == m
 				}
-				if !found && foldString(m.Owner.Family) == string(appendFolded(nil, m.Owner.Family, 254)) {
+				// A family name of control characters only folds to nothing
+				// and is not searchable; any other is, whatever its length.
+				if !found && len(appendFolded(nil, m.Owner.Family, maxFoldedName)) > 0 {
 					t.Fatalf("SearchName(%q, %q) misses the row", m.Owner.Family, m.Owner.Given)
 				}
 			}

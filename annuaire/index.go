@@ -428,10 +428,10 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 		if fam := ix.l.col(line, st, fFamily); fam != "" && len(arena) < 1<<arenaShift-512 {
 			at := len(arena)
 			arena = append(arena, 0)
-			arena = appendFolded(arena, fam, 254)
-			if len(arena)-at-1 < 254 {
+			arena = appendFolded(arena, fam, maxFoldedName)
+			if len(arena)-at-1 < maxFoldedName {
 				arena = append(arena, 1)
-				arena = appendFolded(arena, ix.l.col(line, st, fGiven), 254-(len(arena)-at-1))
+				arena = appendFolded(arena, ix.l.col(line, st, fGiven), maxFoldedName-(len(arena)-at-1))
 			}
 			arena[at] = byte(len(arena) - at - 1)
 			names[c.nnames] = nameEnt{key: key8(arena[at+1:]), off: uint32(k)<<arenaShift | uint32(at), rec: uint32(rec)}
@@ -566,6 +566,11 @@ func (ix *Index) fillAddresses(runs [][]uint64) (later int) {
 	})
 	return later
 }
+
+// maxFoldedName is the most bytes of folded "FAMILY\x01GIVEN" kept for a
+// row in the name index (its length is stored in one byte). Longer names are
+// found by the part kept: SearchName compares a query on those bytes only.
+const maxFoldedName = 254
 
 // appendFolded appends the folded form of s, at most max bytes, leaving out
 // control characters (so that the "\x01" separator stays unique). It gives
@@ -1269,14 +1274,16 @@ func (ix *Index) ByID(id string) []Mailbox {
 // over the rows whose nom d'exercice starts with family and whose prénom
 // d'exercice starts with given, both compared without case or accents
 // ("hélo" finds "HELOISE" and "Héloïse"; "œ" matches "OE"). An empty given
-// matches any; an empty family yields nothing (use All).
+// matches any; an empty family yields nothing (use All). The index keeps the
+// first 254 folded bytes of "FAMILY GIVEN": a longer name is found by a query
+// that agrees with it on those bytes.
 func (ix *Index) SearchName(family, given string) iter.Seq[Mailbox] {
 	return func(yield func(Mailbox) bool) {
 		if ix == nil || family == "" {
 			return
 		}
-		qf := string(appendFolded(nil, family, 254))
-		qg := string(appendFolded(nil, given, 254))
+		qf := string(appendFolded(nil, family, maxFoldedName))
+		qg := string(appendFolded(nil, given, maxFoldedName))
 		if qf == "" {
 			return
 		}
@@ -1311,7 +1318,13 @@ func (ix *Index) SearchName(family, given string) iter.Seq[Mailbox] {
 			}
 			if qg != "" {
 				_, g, _ := strings.Cut(name, "\x01")
-				if !strings.HasPrefix(g, qg) {
+				q := qg
+				if len(name) >= maxFoldedName {
+					// The stored name was cut at maxFoldedName bytes: the
+					// query's given name is compared on the part kept.
+					q = qg[:min(len(qg), len(g))]
+				}
+				if !strings.HasPrefix(g, q) {
 					continue
 				}
 			}

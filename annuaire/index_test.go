@@ -364,3 +364,41 @@ func TestIndexEmptyAndNameless(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchNameLongNames: the index keeps the first maxFoldedName folded
+// bytes of "FAMILY\x01GIVEN"; a row whose name is longer is still found by
+// its whole name, and by a query that differs from it only past the cut
+// (found by FuzzExtractionLine: family "R", a given name of 300 letters).
+func TestSearchNameLongNames(t *testing.T) {
+	long := strings.Repeat("D", 300)
+	fam253 := strings.Repeat("F", 253)
+	in := "Type de BAL|Adresse BAL|Nom d'exercice|Prénom d'exercice\n" +
+		"PER|a@b.mssante.fr|R|" + long + "\n" +
+		"PER|c@b.mssante.fr|" + fam253 + "|Xavier\n" +
+		"PER|d@b.mssante.fr|R|DD\n"
+	ix, err := LoadIndex(context.Background(), strings.NewReader(in), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		family, given string
+		want          []string
+	}{
+		{"R", long, []string{"a@b.mssante.fr"}},
+		{"r", long + "E", []string{"a@b.mssante.fr"}}, // differs past the cut
+		{"R", "DD", []string{"d@b.mssante.fr", "a@b.mssante.fr"}},
+		{"R", "DDD", []string{"a@b.mssante.fr"}},
+		{"R", strings.Repeat("D", 250) + "E", nil}, // differs before the cut
+		{fam253, "Xavier", []string{"c@b.mssante.fr"}},
+		{fam253, "Y", []string{"c@b.mssante.fr"}}, // no room kept for the given name
+		{fam253 + "G", "", nil},
+	} {
+		got := addrsOf(ix.SearchName(tc.family, tc.given))
+		slices.Sort(got)
+		want := slices.Clone(tc.want)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("SearchName(%.10q…, %.10q…) = %q, want %q", tc.family, tc.given, got, want)
+		}
+	}
+}
