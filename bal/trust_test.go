@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,72 @@ func TestOperatorCertificateRevokedOrExpired(t *testing.T) {
 		if !c.want(err) {
 			t.Errorf("%s operator certificate: %v", name, err)
 		}
+	}
+}
+
+// TLS 1.2 with a server that offers only CBC or RSA key exchange suites is
+// refused (DefaultCipherSuites: ECDHE and AEAD only); a server that offers
+// every suite negotiates one of the default list; insecure, unknown or no
+// suites cannot be configured.
+func TestCipherSuites(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true}
+	dial := func(server []uint16) (tls.ConnectionState, error) {
+		cfg := pki.ServerTLSConfig()
+		cfg.MaxVersion = tls.VersionTLS12
+		cfg.CipherSuites = server
+		addr := handshakeServer(t, cfg)
+		ccfg, err := trust.TLSConfig("localhost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := tls.Dial("tcp", addr, ccfg)
+		if err != nil {
+			return tls.ConnectionState{}, err
+		}
+		defer c.Close()
+		return c.ConnectionState(), nil
+	}
+	for _, weak := range [][]uint16{
+		{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA},
+		{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_256_GCM_SHA384},
+		{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256},
+	} {
+		if _, err := dial(weak); err == nil {
+			t.Errorf("server offering only %s: handshake succeeded", tls.CipherSuiteName(weak[0]))
+		}
+	}
+	var all []uint16
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		all = append(all, cs.ID)
+	}
+	st, err := dial(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Version != tls.VersionTLS12 || !slices.Contains(bal.DefaultCipherSuites(), st.CipherSuite) {
+		t.Errorf("negotiated %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+	}
+	for _, tc := range []struct {
+		suites []uint16
+		want   string
+	}{
+		{[]uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_RC4_128_SHA}, "insecure"},
+		{[]uint16{0x1301 + 0x7000}, "unknown"},
+		{[]uint16{}, "empty"},
+	} {
+		_, err := (&bal.Trust{Roots: trust.Roots, CipherSuites: tc.suites}).TLSConfig("x")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CipherSuites %#04x: %v, want an error saying %q", tc.suites, err, tc.want)
+		}
+	}
+	// The returned list is a copy.
+	d := bal.DefaultCipherSuites()
+	d[0] = 0
+	if bal.DefaultCipherSuites()[0] == 0 {
+		t.Error("DefaultCipherSuites shares its array")
 	}
 }
