@@ -244,18 +244,22 @@ func (v *verifier) Read(p []byte) (int, error) {
 func (v *verifier) Close() error { return v.rc.Close() }
 
 // Verify reads every document and checks its size and SHA-1 against the
-// metadata. It returns the first mismatch.
+// metadata. It reads them all and reports every document that fails, each
+// error naming its document, joined (errors.Join: errors.Is finds
+// ErrHashMismatch or ErrSizeMismatch in it); nil when all are intact.
 func (a *Archive) Verify() error {
+	var errs []error
 	for _, d := range a.Documents {
 		rc, err := d.Open()
 		if err != nil {
-			return err
+			errs = append(errs, err)
+			continue
 		}
 		_, err = io.Copy(io.Discard, rc)
 		rc.Close()
 		if err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -155,6 +155,43 @@ func TestReadDetectsTampering(t *testing.T) {
 	}
 }
 
+// Verify reads every document and names each one that fails, not only the
+// first: here the first and third of three documents are altered, the
+// second is intact.
+func TestVerifyReportsEveryDocument(t *testing.T) {
+	m := matrix()
+	data, _ := archive(t, m["01-test-ipp-pdf-consultation"][0], m["06-two-authors-crh"][0], m["08-replacement"][0])
+	a, err := xdm.OpenReader(bytes.NewReader(data), int64(len(data)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Documents) != 3 {
+		t.Fatalf("%d documents", len(a.Documents))
+	}
+	first, second, third := a.Documents[0].Name, a.Documents[1].Name, a.Documents[2].Name
+	forged := rezip(t, data, func(name string, b []byte) []byte {
+		switch name {
+		case first:
+			return bytes.Replace(b, []byte("<ClinicalDocument"), []byte("<ClinicalDocumenT"), 1)
+		case third:
+			return append(b, ' ')
+		}
+		return b
+	})
+	a, err = xdm.OpenReader(bytes.NewReader(forged), int64(len(forged)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.Verify()
+	if !errors.Is(err, xdm.ErrHashMismatch) || !errors.Is(err, xdm.ErrSizeMismatch) {
+		t.Fatalf("Verify = %v, want both a hash and a size mismatch", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, first) || !strings.Contains(msg, third) || strings.Contains(msg, second) {
+		t.Errorf("Verify = %q: want %s and %s named, not %s", msg, first, third, second)
+	}
+}
+
 func doc2(t testing.TB) doc {
 	return matrix()["01-test-ipp-pdf-consultation"][0]
 }
