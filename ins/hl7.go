@@ -114,7 +114,7 @@ func (id *Identity) SourcePatientInfo() []string {
 		lines = append(lines, "PID-3|"+strings.Join(ids, "~"))
 	}
 	t := &id.Traits
-	if t.BirthFamilyName != "" || t.FirstBirthGivenName != "" {
+	if t.BirthFamilyName != "" || t.FirstBirthGivenName != "" || t.BirthGivenNames != "" {
 		lines = append(lines, "PID-5|"+escapeHL7(t.BirthFamilyName)+"^"+escapeHL7(t.FirstBirthGivenName)+"^"+escapeHL7(t.BirthGivenNames)+"^^^^L")
 	}
 	if t.UsedFamilyName != "" || t.UsedGivenName != "" {

@@ -3,6 +3,7 @@ package ins
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -91,4 +92,66 @@ func TestCXFictitious(t *testing.T) {
 			t.Errorf("%s: Fictitious() = %v, want %v", cx, got, tc.want)
 		}
 	}
+}
+
+// FuzzParseCX: an accepted identifier formats back to a string that parses
+// to the same identifier; a refusal wraps ErrCX. The same for a Mon espace
+// santé address.
+func FuzzParseCX(f *testing.F) {
+	for _, s := range []string{"162018885045327^^^&1.2.250.1.213.1.4.10&ISO^NH", "IPP\\S\\1^^^&1.2.3&ISO^PI", "a^^^&b", "^^^&1&ISO", "x^^^&1&DNS^NH", "279035121518989@patient.mssante.fr", "x~y^^^&1.2&&^PI^z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCX(s)
+		if err != nil {
+			if !errors.Is(err, ErrCX) {
+				t.Fatalf("ParseCX(%q): %v does not wrap ErrCX", s, err)
+			}
+		} else {
+			again, err := ParseCX(c.String())
+			if err != nil || again != c {
+				t.Fatalf("ParseCX(%q) = %+v; its String %q parses to %+v, %v", s, c, c.String(), again, err)
+			}
+		}
+		m, err := ParseMonEspaceSanteAddress(s)
+		if err != nil {
+			if !errors.Is(err, ErrMonEspaceSanteAddress) {
+				t.Fatalf("ParseMonEspaceSanteAddress(%q): %v", s, err)
+			}
+			return
+		}
+		if addr := m.String() + "@" + MonEspaceSanteDomain; !strings.EqualFold(addr, s) {
+			t.Fatalf("ParseMonEspaceSanteAddress(%q) = %s", s, m)
+		}
+	})
+}
+
+// FuzzParseSourcePatientInfo: lines are read or refused with the line
+// named; what is read (traits and local identifiers) survives being
+// written with SourcePatientInfo and read again.
+func FuzzParseSourcePatientInfo(f *testing.F) {
+	f.Add("PID-3|123^^^&1.2.250.1.71.4.2.7&ISO^PI\nPID-5|PAT-TROIS^DOMINIQUE^DOMINIQUE MARIE^^^^L\nPID-5|PT^DOM^^^^^D\nPID-7|19790328\nPID-8|F\nPID-11|^^^^^^BDL^^63220")
+	f.Add("PID-13|0102030405\nPID-5|X^Y^^^^^B\nPID-11|1 rue^^PARIS^^75001^FRA^H\nPID-7|197903281200\nPID-3|1^^^&1.2.250.1.213.1.4.2&ISO^NH")
+	f.Add("PID-3|279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH~a\\T\\b^^^&1.2&ISO^PI\nPID-5|^^SEUL^^^^L")
+	f.Fuzz(func(t *testing.T, in string) {
+		lines := strings.Split(in, "\n")
+		p, err := ParseSourcePatientInfo(lines)
+		if err != nil {
+			if !strings.Contains(err.Error(), "line ") {
+				t.Fatalf("error without a line number: %v", err)
+			}
+			return
+		}
+		if p.Identity.Status != "" {
+			t.Fatalf("a read identity has status %q", p.Identity.Status)
+		}
+		out := p.Identity.SourcePatientInfo()
+		q, err := ParseSourcePatientInfo(out)
+		if err != nil {
+			t.Fatalf("written %q, read back: %v", out, err)
+		}
+		if q.Identity.Traits != p.Identity.Traits || !slices.Equal(q.Identity.LocalIDs, p.Identity.LocalIDs) {
+			t.Fatalf("read %+v %+v\nwritten %q\nread back %+v %+v", p.Identity.Traits, p.Identity.LocalIDs, out, q.Identity.Traits, q.Identity.LocalIDs)
+		}
+	})
 }
