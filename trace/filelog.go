@@ -49,6 +49,14 @@ type FileLogConfig struct {
 	Retention time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// OnCheckpoint, when set, is given every checkpoint once it is written
+	// (automatic ones, Checkpoint, Close, and the cut of Prune). Keep them
+	// away from the log's files (another host, the syslog collector, a
+	// database): a copy kept elsewhere lets VerifyAgainst detect a log cut
+	// back or rewritten together with its checkpoints file, which the log
+	// alone cannot show. It is called with the log locked: it must not call
+	// the FileLog's methods, and should hand the checkpoint over and return.
+	OnCheckpoint func(*Checkpoint)
 }
 
 // FileLog is the append-only, tamper-evident trace file: JSON Lines where
@@ -352,7 +360,12 @@ func (l *FileLog) checkpointLocked() (*Checkpoint, error) {
 		return nil, err
 	}
 	l.lastCP, l.lastCPT = l.next, l.cfg.Now()
-	return &Checkpoint{Origin: l.origin, Size: l.next, Root: l.tree.root(), Time: at, Note: string(msg)}, nil
+	c := &Checkpoint{Origin: l.origin, Size: l.next, Root: l.tree.root(), Time: at, Note: string(msg)}
+	if l.cfg.OnCheckpoint != nil {
+		cc := *c
+		l.cfg.OnCheckpoint(&cc)
+	}
+	return c, nil
 }
 
 func appendCheckpoint(path, msg string) error {
@@ -498,6 +511,9 @@ func (l *FileLog) Prune(cutoff time.Time) (int64, error) {
 		return 0, err
 	}
 	l.f, l.bw = f, bufio.NewWriterSize(f, 64<<10)
+	if l.cfg.OnCheckpoint != nil {
+		l.cfg.OnCheckpoint(&Checkpoint{Origin: l.origin, Size: cut, Root: state.root(), Time: at, Note: string(msg)})
+	}
 	return cut - res.Start, nil
 }
 

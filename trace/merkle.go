@@ -84,6 +84,8 @@ type Checkpoint struct {
 	Time   string
 	// Note is the signed note as written (text and signature lines).
 	Note string
+
+	witness bool // given to VerifyAgainst, not read from the log's files
 }
 
 func checkpointText(origin string, size int64, root tlog.Hash, at string) string {

@@ -51,6 +51,9 @@ type VerifyResult struct {
 	// Unsigned is the number of records after the last checkpoint: they
 	// are chained but no signature covers them yet.
 	Unsigned int64
+	// Witnessed is the number of checkpoints given to VerifyAgainst that
+	// were checked against the records.
+	Witnessed int
 
 	validBytes int64
 	lastHash   string
@@ -69,11 +72,37 @@ func Verify(path string, v note.Verifier) (*VerifyResult, error) {
 	return verifyFile(path, note.VerifierList(v), nil)
 }
 
+// VerifyAgainst verifies the log as Verify does, and also against
+// checkpoints kept away from it (FileLogConfig.OnCheckpoint; each given as
+// its signed note, Checkpoint.Note). Each must be signed by v for the log's
+// origin, and the log must still hold its records with the tree root it
+// signed: a log cut back to an earlier checkpoint, or rewritten together
+// with its checkpoints file (which Verify alone reports as a shorter or
+// unsigned log), is a *CorruptionError. A checkpoint older than the log's
+// pruning cut (VerifyResult.Start) cannot be checked against the records
+// left and is not counted; VerifyResult.Witnessed counts those checked.
+func VerifyAgainst(path string, v note.Verifier, checkpoints ...string) (*VerifyResult, error) {
+	return verifyWith(path, note.VerifierList(v), checkpoints, nil)
+}
+
 // visitFunc sees each complete, chained record; returning false stops the
 // scan (the result then covers what was read).
 type visitFunc func(seq int64, e *Event, line []byte) bool
 
 func verifyFile(path string, verifiers note.Verifiers, visit visitFunc) (*VerifyResult, error) {
+	return verifyWith(path, verifiers, nil, visit)
+}
+
+func verifyWith(path string, verifiers note.Verifiers, witnesses []string, visit visitFunc) (*VerifyResult, error) {
+	var wcps []*Checkpoint
+	for i, m := range witnesses {
+		c, err := openCheckpoint(m, verifiers)
+		if err != nil {
+			return nil, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint kept elsewhere %d: %v", i+1, err)}
+		}
+		c.witness = true
+		wcps = append(wcps, c)
+	}
 	cpMsgs, err := readCheckpointLines(path)
 	if err != nil {
 		return nil, &CorruptionError{Record: -1, Reason: err.Error()}
@@ -88,6 +117,10 @@ func verifyFile(path string, verifiers note.Verifiers, visit visitFunc) (*Verify
 			return nil, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint %d: size %d after size %d", i+1, c.Size, cps[len(cps)-1].Size)}
 		}
 		cps = append(cps, c)
+	}
+	if len(wcps) > 0 {
+		cps = append(cps, wcps...)
+		sort.SliceStable(cps, func(i, j int) bool { return cps[i].Size < cps[j].Size })
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -154,6 +187,12 @@ func verifyFile(path string, verifiers note.Verifiers, visit visitFunc) (*Verify
 		if c.Origin != h.Origin {
 			return nil, bad(-1, "checkpoint origin %q, log origin %q", c.Origin, h.Origin)
 		}
+		if c.witness && c.Size == h.Start && h.Start > 0 {
+			if c.Root != res.startTree.root() {
+				return nil, bad(-1, "the checkpoint kept elsewhere at size %d does not sign the tree at the pruning cut", c.Size)
+			}
+			res.Witnessed++
+		}
 	}
 	res.tree = res.startTree.clone()
 	res.lastHash = res.startPrev
@@ -202,8 +241,12 @@ func verifyFile(path string, verifiers note.Verifiers, visit visitFunc) (*Verify
 					lastGood, next-1, cps[ci].Time, ci+1)
 			}
 			lastGood = next
-			res.Checkpoints++
-			res.LastCheckpoint = cps[ci]
+			if cps[ci].witness {
+				res.Witnessed++
+			} else {
+				res.Checkpoints++
+				res.LastCheckpoint = cps[ci]
+			}
 			ci++
 		}
 		if visit != nil && !visit(rl.Seq, rl.Event, line) {
@@ -212,8 +255,12 @@ func verifyFile(path string, verifiers note.Verifiers, visit visitFunc) (*Verify
 	}
 	if ci < len(cps) {
 		c := cps[len(cps)-1]
+		kept := ""
+		if c.witness {
+			kept = " (kept elsewhere)"
+		}
 		return nil, &CorruptionError{Record: next, Line: lineNo, Reason: fmt.Sprintf(
-			"truncated: checkpoint signed at %s covers %d records, the log ends at %d", c.Time, c.Size, next)}
+			"truncated: checkpoint%s signed at %s covers %d records, the log ends at %d", kept, c.Time, c.Size, next)}
 	}
 	res.Unsigned = next - lastGood
 	return res, nil

@@ -21,7 +21,7 @@ import (
 // in every process: a key derived from a fixed seed, fixed event ids and a
 // fixed clock, so
 // that the fuzzing workers and the coordinator agree on the original.
-func fixedLog(t testing.TB, dir string) (logData, cpData []byte, v note.Verifier) {
+func fixedLog(t testing.TB, dir string) (logData, cpData []byte, v note.Verifier, last *trace.Checkpoint) {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(mrand.NewChaCha8([32]byte{'g', 'o', 'm', 's', 's'}), "gomss-fuzz")
 	if err != nil {
@@ -38,7 +38,7 @@ func fixedLog(t testing.TB, dir string) (logData, cpData []byte, v note.Verifier
 	path := filepath.Join(dir, "trace.jsonl")
 	now := time.Date(2026, 11, 24, 11, 0, 0, 0, time.UTC)
 	l, err := trace.OpenFileLog(trace.FileLogConfig{Path: path, Signer: s, Verifier: v, CheckpointEvery: 3,
-		Retention: -1, Now: func() time.Time { return now }})
+		Retention: -1, Now: func() time.Time { return now }, OnCheckpoint: func(c *trace.Checkpoint) { last = c }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,18 +58,20 @@ func fixedLog(t testing.TB, dir string) (logData, cpData []byte, v note.Verifier
 	if cpData, err = os.ReadFile(path + ".checkpoints"); err != nil {
 		t.Fatal(err)
 	}
-	return logData, cpData, v
+	return logData, cpData, v, last
 }
 
-// FuzzVerify feeds Verify and Scan altered logs and checkpoint files:
+// FuzzVerify feeds Verify, VerifyAgainst and Scan altered logs and
+// checkpoint files:
 // Verify never panics, refuses with a *CorruptionError (wrapping
 // ErrTampered) or accepts; when it accepts, every record a checkpoint
 // covers is byte for byte the one written (a record can only be changed
-// past the last signed checkpoint, and Verify counts those as Unsigned).
+// past the last signed checkpoint, and Verify counts those as Unsigned);
+// VerifyAgainst the last checkpoint accepts only the log as written.
 func FuzzVerify(f *testing.F) {
-	origLog, origCP, v := fixedLog(f, f.TempDir())
+	origLog, origCP, v, last := fixedLog(f, f.TempDir())
 	origLines := bytes.SplitAfter(origLog, []byte("\n"))
-	if again, cp, _ := fixedLog(f, f.TempDir()); !bytes.Equal(again, origLog) || !bytes.Equal(cp, origCP) {
+	if again, cp, _, _ := fixedLog(f, f.TempDir()); !bytes.Equal(again, origLog) || !bytes.Equal(cp, origCP) {
 		f.Fatal("the fixed log differs from one writing to the next: workers would not agree on it")
 	}
 	if res, err := trace.Verify(filepath.Join(f.TempDir(), "none"), v); err == nil {
@@ -88,6 +90,18 @@ func FuzzVerify(f *testing.F) {
 		}
 		if err := os.WriteFile(path+".checkpoints", cpData, 0o600); err != nil {
 			t.Fatal(err)
+		}
+		// Against the last checkpoint kept elsewhere, only the log as
+		// written (or grown past it) passes.
+		if _, err := trace.VerifyAgainst(path, v, last.Note); err == nil {
+			lines := bytes.SplitAfter(logData, []byte("\n"))
+			for i := range origLines {
+				if i >= len(lines) || !bytes.Equal(lines[i], origLines[i]) {
+					t.Fatalf("VerifyAgainst the last checkpoint accepted a changed log at line %d", i+1)
+				}
+			}
+		} else if !errors.Is(err, trace.ErrTampered) {
+			t.Fatalf("VerifyAgainst: %v", err)
 		}
 		res, err := trace.Verify(path, v)
 		if _, serr := trace.Scan(path, trace.Filter{}, func(int64, trace.Event) error { return nil }); serr != nil {

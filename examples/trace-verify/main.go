@@ -6,7 +6,14 @@
 //
 // Usage:
 //
-//	trace-verify -log trace.jsonl -key verifier.key [-prove N] [-actor ID] [-mailbox ADDR] [-action send]
+//	trace-verify -log trace.jsonl -key verifier.key [-checkpoint FILE]... [-prove N] [-actor ID] [-mailbox ADDR] [-action send]
+//
+// -checkpoint names a checkpoint kept away from the log (a file holding
+// the signed note that FileLogConfig.OnCheckpoint was given,
+// Checkpoint.Note); repeat it for several. The log must still hold the
+// records each one signed: a log cut back, or rewritten together with its
+// checkpoints file, fails then (exit 1), where the log alone would show
+// only a shorter or unsigned log.
 //
 // The verifier key is the public half of the note key pair that signs the
 // log's checkpoints (golang.org/x/mod/sumdb/note format, e.g.
@@ -41,6 +48,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	actor := fs.String("actor", "", "list the events of this actor (IDNPS)")
 	mailbox := fs.String("mailbox", "", "list the events of this mailbox")
 	action := fs.String("action", "", "list the events of this action")
+	var witnesses []string
+	fs.Func("checkpoint", "file holding a checkpoint kept away from the log (signed note); repeatable", func(file string) error {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		witnesses = append(witnesses, string(b))
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -58,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "trace-verify: verifier key:", err)
 		return 2
 	}
-	res, err := trace.Verify(*logPath, v)
+	res, err := trace.VerifyAgainst(*logPath, v, witnesses...)
 	var ce *trace.CorruptionError
 	if errors.As(err, &ce) {
 		fmt.Fprintf(stdout, "TAMPERED %s\n%v\n", *logPath, err)
@@ -71,6 +87,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "OK %s: origin %q, records %d to %d, %d checkpoints", *logPath, res.Origin, res.Start, res.Start+res.Records-1, res.Checkpoints)
 	if res.LastCheckpoint != nil {
 		fmt.Fprintf(stdout, ", last signed at %s for %d records", res.LastCheckpoint.Time, res.LastCheckpoint.Size)
+	}
+	if len(witnesses) > 0 {
+		fmt.Fprintf(stdout, "; %d of %d checkpoints kept elsewhere checked", res.Witnessed, len(witnesses))
 	}
 	fmt.Fprintln(stdout)
 	if res.Unsigned > 0 {

@@ -21,7 +21,9 @@ func TestTraceVerify(t *testing.T) {
 	skey, vkey, _ := note.GenerateKey(rand.Reader, "gomss-trace")
 	s, _ := note.NewSigner(skey)
 	v, _ := note.NewVerifier(vkey)
-	l, err := trace.OpenFileLog(trace.FileLogConfig{Path: path, Signer: s, Verifier: v, Retention: -1})
+	var last *trace.Checkpoint
+	l, err := trace.OpenFileLog(trace.FileLogConfig{Path: path, Signer: s, Verifier: v, Retention: -1,
+		OnCheckpoint: func(c *trace.Checkpoint) { last = c }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,26 @@ func TestTraceVerify(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
+	// Against the checkpoint kept elsewhere: passes; then the log cut back
+	// to its first three records with no checkpoint left passes alone but
+	// not against the kept checkpoint.
+	cpFile := filepath.Join(dir, "kept.checkpoint")
+	os.WriteFile(cpFile, []byte(last.Note), 0o600)
+	out.Reset()
+	if code := run([]string{"-log", path, "-key", keyFile, "-checkpoint", cpFile}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "1 of 1 checkpoints kept elsewhere checked") {
+		t.Fatalf("with the kept checkpoint: exit %d: %s %s", code, out.String(), errOut.String())
+	}
 	data, _ := os.ReadFile(path)
+	cut := filepath.Join(dir, "cut.jsonl")
+	os.WriteFile(cut, data[:bytes.Index(data, []byte(`"seq":3`))-1], 0o600)
+	out.Reset()
+	if code := run([]string{"-log", cut, "-key", keyFile}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "records 0 to 2") {
+		t.Fatalf("cut log alone: exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := run([]string{"-log", cut, "-key", keyFile, "-checkpoint", cpFile}, &out, &errOut); code != 1 || !strings.Contains(out.String(), "truncated") {
+		t.Errorf("cut log against the kept checkpoint: exit %d: %s", code, out.String())
+	}
 	os.WriteFile(path, bytes.Replace(data, []byte(`"delete"`), []byte(`"read"  `), 1), 0o600)
 	out.Reset()
 	if code := run([]string{"-log", path, "-key", vkey}, &out, &errOut); code != 1 || !strings.Contains(out.String(), "TAMPERED") {
