@@ -399,7 +399,11 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 	if err != nil {
 		return err
 	}
-	tl, err := trace.OpenFileLog(trace.FileLogConfig{Path: logPath, Signer: signer, Verifier: verifier, Durable: true})
+	// Each checkpoint is also kept away from the log (here in memory; in a
+	// product another host or the syslog collector) to verify against.
+	var kept []string
+	tl, err := trace.OpenFileLog(trace.FileLogConfig{Path: logPath, Signer: signer, Verifier: verifier, Durable: true,
+		OnCheckpoint: func(c *trace.Checkpoint) { kept = append(kept, c.Note) }})
 	if err != nil {
 		return err
 	}
@@ -536,7 +540,7 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 	if err := tl.Close(); err != nil {
 		return err
 	}
-	vr, err := trace.Verify(logPath, verifier)
+	vr, err := trace.VerifyAgainst(logPath, verifier, kept...)
 	if err != nil {
 		return err
 	}
@@ -555,8 +559,8 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 	}); err != nil {
 		return err
 	}
-	step(9, "trace log verified: %d records, %d signed checkpoint(s); mailboxes %s; successful actions %v",
-		vr.Records, vr.Checkpoints, strings.Join(actors, ", "), counts)
+	step(9, "trace log verified: %d records, %d signed checkpoint(s), %d kept elsewhere; mailboxes %s; successful actions %v",
+		vr.Records, vr.Checkpoints, vr.Witnessed, strings.Join(actors, ", "), counts)
 	return nil
 }
 

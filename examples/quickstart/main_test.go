@@ -43,6 +43,7 @@ func TestQuickstart(t *testing.T) {
 		"MDN sent, message moved to Traites",
 		"DSN delivered 2.0.0, MDN processed",
 		"trace log verified:",
+		"1 kept elsewhere",
 		"mdn-sent:1",
 		"send:1",
 	} {
