@@ -192,3 +192,119 @@ func TestDovecotRestartDuringIdle(t *testing.T) {
 		t.Errorf("%d messages handled, want 3", len(handled))
 	}
 }
+
+// cutProxy forwards TCP to addr and can cut every connection open
+// through it, as a network drop does.
+type cutProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newCutProxy(t *testing.T, addr string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln}
+	t.Cleanup(func() { ln.Close(); p.Cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+	return p
+}
+
+// Cut closes every connection open through the proxy.
+func (p *cutProxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// The session lost between the handler and the move, in the middle of a
+// batch of three: nothing is skipped. The next pass starts again at the
+// first message not filed, so the interrupted one is handled a second time
+// (at least once, documented on Loop) and the two after it are handled;
+// at the end the INBOX is empty and the State is past the last one.
+func TestLoopSessionLostMidBatch(t *testing.T) {
+	e := newEnv(t)
+	pf := baltest.StartPostfix(t, baltest.PostfixConfig{PKI: e.pki, Dovecot: e.dc})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var ids []string
+	for range 3 {
+		m := report(baltest.CPSUser)
+		m.ReadReceipt = false
+		if _, err := e.sender(t, pf, e.pki.ORG, baltest.ORGUser).Send(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.MessageID)
+	}
+	if _, err := e.dc.WaitMessages(ctx, baltest.CPSUser, 3); err != nil {
+		t.Fatal(err)
+	}
+	cps, _ := bal.NewCertificate(e.pki.CPS.TLSCertificate())
+	proxy := newCutProxy(t, e.dc.IMAPAddr)
+	rcv := e.receiver(t, cps, baltest.CPSUser)
+	rcv.Server = endpoint(t, proxy.ln.Addr().String(), false)
+	handled := map[string]int{}
+	var order []string
+	loop := &bal.Loop{
+		Receiver: rcv,
+		Sender:   e.sender(t, pf, e.pki.CPS, baltest.CPSUser),
+		From:     mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Applicative, Entity: "PFI de test"},
+		Product:  "DEV000000",
+		Handler: func(_ context.Context, m *mssante.Received) error {
+			handled[m.MessageID]++
+			order = append(order, m.MessageID)
+			if len(order) == 1 {
+				// The connection drops while the first message is being
+				// integrated: its move cannot happen.
+				proxy.Cut()
+			}
+			return nil
+		},
+		OnError: func(err error) { t.Logf("loop: %v", err) },
+	}
+	n, err := loop.ProcessOnce(ctx)
+	if err == nil || n != 0 {
+		t.Fatalf("first pass: %d filed, %v; want the move to fail", n, err)
+	}
+	first := order[0]
+	if n, err := loop.ProcessOnce(ctx); err != nil || n != 3 {
+		t.Fatalf("second pass: %d filed, %v; want the 3 messages", n, err)
+	}
+	for _, id := range ids {
+		want := 1
+		if id == first {
+			want = 2
+		}
+		if handled[id] != want {
+			t.Errorf("message %s handled %d times, want %d (handled: %v)", id, handled[id], want, handled)
+		}
+	}
+	if left, _ := e.dc.CountMessages(baltest.CPSUser); left != 0 {
+		t.Errorf("%d messages left in the INBOX", left)
+	}
+	if n, err := loop.ProcessOnce(ctx); err != nil || n != 0 {
+		t.Errorf("third pass: %d handled, %v", n, err)
+	}
+}

@@ -1,9 +1,11 @@
 package bal
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ecdaf744/gomss/mssante"
@@ -24,6 +26,12 @@ type Handler func(ctx context.Context, m *mssante.Received) error
 // integration error (or the standard error e-mail to ErrorMailbox when no
 // MDN was requested) and a move to Failed. Reports (DSN, MDN) are traced
 // and moved to Processed; other messages are left in the folder.
+//
+// Delivery to the handler is at least once: a message counts as done
+// (State) only once it is filed, so when the session is lost between the
+// handler and the move, the message is handled (and acknowledged) again
+// on the next pass, never skipped. Handlers must therefore recognise a
+// repeat (the CDA document id, or Received.MessageID).
 type Loop struct {
 	Receiver *Receiver
 	// Sender sends the acknowledgements.
@@ -135,12 +143,17 @@ func (l *Loop) process(ctx context.Context, s *Session) (int, error) {
 		return 0, err
 	}
 	l.report(err)
+	// In UID order, and State moved past a message only once it is filed:
+	// if the session ends in the middle, the next pass starts again at
+	// the first message not filed, not after the last one fetched.
+	slices.SortFunc(msgs, func(a, b *Fetched) int { return cmp.Compare(a.UID, b.UID) })
 	n := 0
 	for _, f := range msgs {
-		l.State = st
+		done := State{UIDValidity: st.UIDValidity, LastUID: f.UID}
 		m := f.Message
 		if m == nil {
 			l.report(fmt.Errorf("bal: message UID %d unreadable: %w", f.UID, f.ParseErr))
+			l.State = done // left in the folder, reported
 			continue
 		}
 		switch {
@@ -166,8 +179,10 @@ func (l *Loop) process(ctx context.Context, s *Session) (int, error) {
 				return n, err
 			}
 		default:
+			l.State = done // not a document message: left in the folder
 			continue
 		}
+		l.State = done
 		n++
 	}
 	l.State = st
