@@ -9,7 +9,9 @@
 // The handler verifies the IHE_XDM.ZIP archive (hash and size of every
 // document against its metadata) and writes, for each document, the CDA
 // file (<id>.xml) and the PDF of its level-1 body (<id>.pdf) into -out,
-// <id> being the document's unique id. A message without a readable,
+// <id> being the document's unique id (so a message handled again after a
+// lost session, as bal.Loop's at-least-once delivery allows, rewrites the
+// same files rather than adding copies). A message without a readable,
 // verified archive is refused with integration error 906 ("Autre"). A
 // document about a fictitious patient (INS-NIR de test or de
 // démonstration, as on an operator's test platform) is refused with error
