@@ -148,14 +148,7 @@ func TestFileLogMutations(t *testing.T) {
 		{"rewrite the chain", func(ls [][]byte) [][]byte {
 			// Change record 12 and recompute every later chain hash: only
 			// the signed checkpoints can tell.
-			ls[13] = bytes.Replace(ls[13], []byte("dest12"), []byte("dest99"), 1)
-			for i := 14; i < len(ls); i++ {
-				prev := chainHash(ls[i-1])
-				j := bytes.Index(ls[i], []byte(`"prev":"`)) + 8
-				k := bytes.IndexByte(ls[i][j:], '"')
-				ls[i] = append(append(append([]byte(nil), ls[i][:j]...), prev...), ls[i][j+k:]...)
-			}
-			return ls
+			return rewriteChain(ls)
 		}, []int64{10}},
 		{"garbage line", func(ls [][]byte) [][]byte { ls[3] = []byte("{not json"); return ls }, []int64{2}},
 		{"head replaced", func(ls [][]byte) [][]byte {
@@ -197,6 +190,19 @@ func TestFileLogCheckpointTampering(t *testing.T) {
 	if _, err := trace.Verify(path, v); !errors.Is(err, trace.ErrTampered) {
 		t.Errorf("edited checkpoint accepted: %v", err)
 	}
+}
+
+// rewriteChain changes record 12 (line 13) and recomputes the chain hash
+// of every later record, as an attacker without the signing key would.
+func rewriteChain(ls [][]byte) [][]byte {
+	ls[13] = bytes.Replace(ls[13], []byte("dest12"), []byte("dest99"), 1)
+	for i := 14; i < len(ls); i++ {
+		prev := chainHash(ls[i-1])
+		j := bytes.Index(ls[i], []byte(`"prev":"`)) + 8
+		k := bytes.IndexByte(ls[i][j:], '"')
+		ls[i] = append(append(append([]byte(nil), ls[i][:j]...), prev...), ls[i][j+k:]...)
+	}
+	return ls
 }
 
 func chainHash(line []byte) []byte {
