@@ -2,8 +2,11 @@ package bal_test
 
 import (
 	"context"
+	"crypto/x509"
+	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -306,5 +309,62 @@ func TestLoopSessionLostMidBatch(t *testing.T) {
 	}
 	if n, err := loop.ProcessOnce(ctx); err != nil || n != 0 {
 		t.Errorf("third pass: %d handled, %v", n, err)
+	}
+}
+
+// A send stuck in the middle of DATA (the network stalls) ends when its
+// context does, not minutes later: the error wraps the context's, nothing
+// is delivered, and the trace says the send failed — recorded although
+// the context had ended.
+func TestSendHonoursContext(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
+	proxy := newPauseProxy(t, op.SMTPAddr, 256<<10)
+	defer close(proxy.release)
+	auth, _ := bal.NewCertificate(pki.ORG.TLSCertificate())
+	var mu sync.Mutex
+	var sends []trace.Response
+	rec := trace.RecorderFunc(func(ctx context.Context, e trace.Event) error {
+		if err := ctx.Err(); err != nil {
+			return err // as a FileLog does
+		}
+		if e.Action == trace.Send {
+			mu.Lock()
+			sends = append(sends, e.Response)
+			mu.Unlock()
+		}
+		return nil
+	})
+	snd := &bal.Sender{Server: endpoint(t, proxy.ln.Addr().String(), false), ServerName: "localhost",
+		Trust: &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true},
+		Auth:  auth, Mailbox: trace.Mailbox{Address: baltest.ORGUser}, Trace: rec}
+	big := report(baltest.CPSUser)
+	big.Documents[0].PDF = mssante.BytesOpener(testdocs.PDF("gros compte rendu", 2<<20))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = snd.Send(ctx, big)
+	took := time.Since(start)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("send stalled in DATA: %v, want the context's deadline", err)
+	}
+	if took > 10*time.Second {
+		t.Errorf("the send returned %v after its context ended", took-3*time.Second)
+	}
+	select {
+	case <-proxy.reached:
+	default:
+		t.Error("the send never reached the stall")
+	}
+	if got := op.Messages(baltest.CPSUser, "INBOX"); len(got) != 0 {
+		t.Errorf("%d message(s) delivered", len(got))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sends) != 2 || sends[0].Text != "pending" || sends[1].OK || !strings.Contains(sends[1].Text, "deadline") {
+		t.Errorf("traced sends %+v, want pending then a failure naming the deadline", sends)
 	}
 }

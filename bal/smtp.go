@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -214,8 +215,12 @@ func (b *Batch) Close() error {
 type smtpSession struct {
 	s     *Sender
 	c     *smtp.Client
+	raw   net.Conn // the TCP connection, closed to abandon a transaction
 	guard *trace.Guard
 	corr  string
+	// err ends the session: a failure that left the connection in an
+	// unknown state (network, a message body that could not be read, ctx).
+	err error
 }
 
 func (s *Sender) guard() *trace.Guard {
@@ -251,17 +256,19 @@ func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
 	if err := g.Record(ctx, s.event(trace.Login, corr, trace.Request{Command: "CONNECT", Params: []string{mode}}, trace.Response{Text: "pending"}, "")); err != nil {
 		return nil, err
 	}
-	c, err := s.connect(ctx, cfg, timeout)
+	c, raw, err := s.connect(ctx, cfg, timeout)
 	if err != nil {
-		g.Record(ctx, s.event(trace.Login, corr, trace.Request{Command: "CONNECT", Params: []string{mode}}, failure(err), ""))
+		g.Record(context.WithoutCancel(ctx), s.event(trace.Login, corr, trace.Request{Command: "CONNECT", Params: []string{mode}}, failure(err), ""))
 		return nil, err
 	}
-	sess := &smtpSession{s: s, c: c, guard: g, corr: corr}
+	// ctx bounds the authentication too: go-smtp does not watch it.
+	defer context.AfterFunc(ctx, func() { raw.Close() })()
+	sess := &smtpSession{s: s, c: c, raw: raw, guard: g, corr: corr}
 	_, mechs := c.Extension("AUTH")
 	sc, err := s.Auth.SASL(ctx, strings.Fields(mechs))
 	if err != nil {
 		c.Close()
-		g.Record(ctx, s.event(trace.Login, corr, trace.Request{Command: "AUTH"}, failure(err), ""))
+		g.Record(context.WithoutCancel(ctx), s.event(trace.Login, corr, trace.Request{Command: "AUTH"}, failure(err), ""))
 		return nil, err
 	}
 	req := trace.Request{Command: "STARTTLS"}
@@ -275,7 +282,7 @@ func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
 			} else {
 				err = fmt.Errorf("%w: %w", ErrAuth, smtpErr("AUTH", err))
 			}
-			g.Record(ctx, s.event(trace.Login, corr, req, failure(err), ""))
+			g.Record(context.WithoutCancel(ctx), s.event(trace.Login, corr, req, failure(err), ""))
 			return nil, err
 		}
 	}
@@ -286,33 +293,51 @@ func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
 	return sess, nil
 }
 
-func (s *Sender) connect(ctx context.Context, cfg *tls.Config, timeout time.Duration) (*smtp.Client, error) {
+func (s *Sender) connect(ctx context.Context, cfg *tls.Config, timeout time.Duration) (*smtp.Client, net.Conn, error) {
 	d := &net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", s.Server.addr())
 	if err != nil {
-		return nil, &SMTPError{Command: "connect", Message: err.Error()}
+		return nil, nil, &SMTPError{Command: "connect", Message: err.Error()}
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
+	// go-smtp sets the connection's deadline at each command from its
+	// CommandTimeout, 5 minutes until NewClientStartTLS has returned, and
+	// does not watch ctx: the connection is closed when timeout passes
+	// before the greeting, EHLO and STARTTLS are done, or when ctx ends.
+	var expired atomic.Bool
+	timer := time.AfterFunc(timeout, func() { expired.Store(true); conn.Close() })
+	defer timer.Stop()
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
+	why := func(err error) error {
+		switch {
+		case ctx.Err() != nil:
+			return fmt.Errorf("%w (%v)", ctx.Err(), err)
+		case expired.Load():
+			return fmt.Errorf("no answer within %v (%v)", timeout, err)
+		}
+		return err
 	}
 	var c *smtp.Client
 	if s.Server.ImplicitTLS {
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("bal: TLS with %s: %w", s.Server.addr(), err)
+			return nil, nil, fmt.Errorf("bal: TLS with %s: %w", s.Server.addr(), why(err))
 		}
 		c = smtp.NewClient(tc)
 	} else {
 		c, err = smtp.NewClientStartTLS(conn, cfg)
 		if err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("bal: STARTTLS with %s: %w", s.Server.addr(), err)
+			return nil, nil, fmt.Errorf("bal: STARTTLS with %s: %w", s.Server.addr(), why(err))
 		}
+	}
+	if !timer.Stop() {
+		conn.Close()
+		return nil, nil, fmt.Errorf("bal: SMTP with %s: no answer within %v", s.Server.addr(), timeout)
 	}
 	c.CommandTimeout = timeout
 	c.SubmissionTimeout = 4 * timeout
-	return c, nil
+	return c, conn, nil
 }
 
 func failure(err error) trace.Response {
@@ -341,8 +366,17 @@ func smtpErr(cmd string, err error) error {
 	return err
 }
 
+// ErrNoRecipient: a message without a recipient is not sent.
+var ErrNoRecipient = errors.New("bal: no recipient")
+
 func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssante.Envelope, msgID string, body io.Reader, size int64) (*SendResult, error) {
 	s, c := ss.s, ss.c
+	if len(env.Recipients) == 0 {
+		return nil, ErrNoRecipient
+	}
+	if ss.err != nil {
+		return nil, fmt.Errorf("bal: SMTP session unusable after an earlier failure, open another: %w", ss.err)
+	}
 	res := &SendResult{MessageID: msgID, Size: size, Refused: map[string]*SMTPError{}}
 	dsnOK, _ := c.Extension("DSN")
 	mo := &smtp.MailOptions{Size: size}
@@ -362,8 +396,24 @@ func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssant
 	if err := ss.guard.Record(ctx, s.event(action, ss.corr, req, trace.Response{Text: "pending"}, msgID)); err != nil {
 		return nil, err
 	}
+	// ctx bounds the transaction: go-smtp does not watch it, so the
+	// connection is closed when ctx ends (the server then abandons it).
+	defer context.AfterFunc(ctx, func() { ss.raw.Close() })()
+	// Outcomes are traced even when ctx has ended (the action happened, or
+	// was cut off, and the log must say which).
+	tctx := context.WithoutCancel(ctx)
 	fail := func(err error) (*SendResult, error) {
-		ss.guard.Record(ctx, s.event(action, ss.corr, req, failure(err), msgID))
+		var se *SMTPError
+		if !errors.As(err, &se) || se.Code == 0 {
+			// Not a refusal by the server: the connection is in an unknown
+			// state, or was cut; no later message goes on it.
+			if ctx.Err() != nil {
+				err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+			}
+			ss.err = err
+			ss.raw.Close()
+		}
+		ss.guard.Record(tctx, s.event(action, ss.corr, req, failure(err), msgID))
 		return res, err
 	}
 	if err := c.Mail(env.From, mo); err != nil {
@@ -383,7 +433,7 @@ func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssant
 				res.Refused[rcpt] = se
 				continue
 			}
-			return fail(err)
+			return fail(smtpErr("RCPT", err))
 		}
 		res.Accepted = append(res.Accepted, rcpt)
 	}
@@ -403,7 +453,9 @@ func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssant
 		return fail(smtpErr("DATA", err))
 	}
 	if _, err := io.Copy(w, body); err != nil {
-		w.Close()
+		// Never w.Close(): it would end DATA with "." and the server would
+		// accept a truncated message. fail closes the connection instead,
+		// which makes the server abandon the transaction.
 		return fail(fmt.Errorf("bal: DATA: %w", err))
 	}
 	dr, err := w.CloseWithResponse()
@@ -415,7 +467,7 @@ func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssant
 	if len(res.Refused) > 0 {
 		resp.Text = oneLine(fmt.Sprintf("%s; %d recipient(s) refused", dr.StatusText, len(res.Refused)))
 	}
-	if err := ss.guard.Record(ctx, s.event(action, ss.corr, req, resp, msgID)); err != nil {
+	if err := ss.guard.Record(tctx, s.event(action, ss.corr, req, resp, msgID)); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -430,9 +482,14 @@ func prefixAll(p string, xs []string) []string {
 }
 
 func (ss *smtpSession) close() {
-	ss.c.Quit()
+	resp := trace.Response{OK: true}
+	if ss.err != nil {
+		resp = trace.Response{Text: "connection closed after a failure"}
+	} else if err := ss.c.Quit(); err != nil {
+		resp = failure(smtpErr("QUIT", err))
+	}
 	ss.c.Close()
-	ss.guard.Record(context.Background(), ss.s.event(trace.Logout, ss.corr, trace.Request{Command: "QUIT"}, trace.Response{OK: true}, ""))
+	ss.guard.Record(context.Background(), ss.s.event(trace.Logout, ss.corr, trace.Request{Command: "QUIT"}, resp, ""))
 }
 
 var _ sasl.Client = (*xoauth2Client)(nil)
