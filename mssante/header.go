@@ -61,15 +61,25 @@ func (f *fields) header() message.Header {
 	return h
 }
 
+// phraseSpecials may not appear in an RFC 2047 encoded-word that stands
+// for a display name (RFC 2047 §5(3)): such a name is B-encoded.
+const phraseSpecials = "\"#$%&'(),.:;<>@[]^`{|}~"
+
 // formatAddress writes "display" <addr>, the display name quoted when it
-// needs to be, RFC 2047-encoded when not ASCII.
+// needs to be, RFC 2047-encoded when not ASCII (Q, or B when the name has
+// characters an encoded word in a phrase may not carry).
 func formatAddress(display, addr string) string {
 	if display == "" {
 		return "<" + addr + ">"
 	}
 	enc := mime.QEncoding.Encode("utf-8", display)
-	if enc == display && strings.ContainsAny(display, `()<>[]:;@\,."`) {
-		enc = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(display) + `"`
+	switch {
+	case enc == display:
+		if strings.ContainsAny(display, `()<>[]:;@\,."`) {
+			enc = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(display) + `"`
+		}
+	case strings.ContainsAny(display, phraseSpecials):
+		enc = mime.BEncoding.Encode("utf-8", display)
 	}
 	return enc + " <" + addr + ">"
 }

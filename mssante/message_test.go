@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -340,5 +341,21 @@ func TestParseLatin1(t *testing.T) {
 	}
 	if r.IsDocumentMessage() || r.FromPatient() {
 		t.Error("not a document message, not from a patient")
+	}
+}
+
+// Sender labels with characters that RFC 2047 forbids inside an encoded
+// word standing for a display name (comma, colon, parentheses…) and
+// non-ASCII letters: the From header still parses, with the label whole
+// (found by a review: "Cardiologie, Hôpital Nord" made an unparseable From).
+func TestSenderLabelWithSpecials(t *testing.T) {
+	for _, entity := range []string{"Cardiologie, Hôpital Nord", "Pédiatrie: néonatologie", "Médecine interne (pôle 2)",
+		"Centre « Les Lilas »", `Service "A"`, "Urgences; SAMU", "Plain, ASCII (ok)", "Sant\u00e9 @ domicile"} {
+		m := reportMessage()
+		m.From = mssante.Sender{Address: "secretariat@lilas.mssante.fr", Kind: mssante.Organizational, Entity: entity}
+		r := parse(t, write(t, m))
+		if r.From == nil || r.From.Address != "secretariat@lilas.mssante.fr" || !strings.Contains(r.From.Name, entity) {
+			t.Errorf("entity %q: From = %+v", entity, r.From)
+		}
 	}
 }
