@@ -276,6 +276,24 @@ func (m *Message) Validate() error {
 		if strings.EqualFold(a.Name, xdm.ArchiveName) {
 			add("ECO.2.1.1", "attachment", "IHE_XDM.ZIP is built from Documents, not attached by hand")
 		}
+		if a.ContentType != "" {
+			if _, _, err := mime.ParseMediaType(a.ContentType); err != nil {
+				add("RFC2045", "attachment", "%s: Content-Type %q: %v", a.Name, a.ContentType, err)
+			}
+		}
+	}
+	// Message ids are written as given: one that is not a single
+	// <left@right> (a CR or LF above all) would corrupt the header.
+	if m.MessageID != "" && !validMsgID(m.MessageID) {
+		add("RFC5322", "Message-ID", "%q is not a message id <left@right>", m.MessageID)
+	}
+	if m.InReplyTo != "" && !validMsgID(m.InReplyTo) {
+		add("RFC5322", "In-Reply-To", "%q is not a message id <left@right>", m.InReplyTo)
+	}
+	for _, r := range m.References {
+		if !validMsgID(r) {
+			add("RFC5322", "References", "%q is not a message id <left@right>", r)
+		}
 	}
 	if len(ps) > 0 {
 		return &ValidationError{ps}
@@ -336,6 +354,22 @@ func (m *Message) prepare() {
 	if m.Date.IsZero() {
 		m.Date = time.Now()
 	}
+}
+
+// validMsgID reports whether s is one msg-id (RFC 5322 §3.6.4): "<",
+// printable ASCII with one "@" and no angle bracket, ">".
+func validMsgID(s string) bool {
+	if len(s) < 5 || s[0] != '<' || s[len(s)-1] != '>' {
+		return false
+	}
+	inner := s[1 : len(s)-1]
+	for i := 0; i < len(inner); i++ {
+		if c := inner[i]; c <= ' ' || c > '~' || c == '<' || c == '>' {
+			return false
+		}
+	}
+	at := strings.LastIndexByte(inner, '@')
+	return at > 0 && at < len(inner)-1
 }
 
 // NewMessageID returns a random message id <hex@domain> (RFC 5322 §3.6.4).
@@ -537,7 +571,14 @@ func writeText(mw *mimeWriter, mediaType, text string) error {
 
 func attachmentPart(mw *mimeWriter, name, contentType string) (io.WriteCloser, error) {
 	h := newFields()
-	h.raw("Content-Type", mime.FormatMediaType(contentType, map[string]string{"name": name}))
+	// The caller's type may carry parameters (charset…): they are kept,
+	// with the name. Validate refuses a type that does not parse.
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt, params = "application/octet-stream", map[string]string{}
+	}
+	params["name"] = name
+	h.raw("Content-Type", mime.FormatMediaType(mt, params))
 	h.raw("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	return mw.part(h, encBase64)
 }

@@ -359,3 +359,41 @@ func TestSenderLabelWithSpecials(t *testing.T) {
 		}
 	}
 }
+
+// Message ids are written as given: one that is not a single <left@right>
+// (CR/LF above all: header injection) is refused before anything is
+// written; an attachment's Content-Type keeps its parameters, and one that
+// does not parse is refused (found by a review: "text/plain;
+// charset=utf-8" made an empty Content-Type).
+func TestMessageIDsAndAttachmentTypes(t *testing.T) {
+	for _, set := range []func(m *mssante.Message){
+		func(m *mssante.Message) { m.InReplyTo = "<orig@x.mssante.fr>\r\nBcc: spy@evil.example" },
+		func(m *mssante.Message) { m.References = []string{"<a@b>", "<c@d>\nX-Injected: yes"} },
+		func(m *mssante.Message) { m.MessageID = "<id@x>\r\nX-Injected: yes" },
+		func(m *mssante.Message) { m.MessageID = "no-brackets@x" },
+		func(m *mssante.Message) { m.InReplyTo = "<two@x> <ids@y>" },
+	} {
+		m := reportMessage()
+		set(m)
+		var buf bytes.Buffer
+		_, err := m.WriteTo(&buf)
+		if !errors.Is(err, mssante.ErrInvalid) || buf.Len() != 0 {
+			t.Errorf("In-Reply-To %q References %q Message-ID %q: %v, %d bytes written", m.InReplyTo, m.References, m.MessageID, err, buf.Len())
+		}
+	}
+	m := reportMessage()
+	m.InReplyTo, m.References = "<orig@x.mssante.fr>", []string{"<first@x.mssante.fr>"}
+	m.Attachments = []mssante.Attachment{{Name: "note.txt", ContentType: "text/plain; charset=utf-8", Open: mssante.BytesOpener([]byte("Très bien."))}}
+	raw := write(t, m)
+	if !bytes.Contains(raw, []byte("Content-Type: text/plain; charset=utf-8; name=note.txt")) {
+		t.Errorf("attachment Content-Type lost its parameters or name:\n%s", raw)
+	}
+	r := parse(t, raw)
+	if a := r.Attachment("note.txt"); a == nil || string(a.Data) != "Très bien." {
+		t.Errorf("attachment read back: %+v", a)
+	}
+	m.Attachments[0].ContentType = "text/plain; charset"
+	if _, err := m.WriteTo(io.Discard); !errors.Is(err, mssante.ErrInvalid) {
+		t.Errorf("a Content-Type that does not parse: %v", err)
+	}
+}
