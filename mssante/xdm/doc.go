@@ -39,7 +39,8 @@
 // folder are refused (ErrUnsafe), the entry count, total declared size and
 // metadata size are capped (Limits, ErrLimit), XML entities declared in a
 // DTD are never expanded, and every document read through Document.Open is
-// checked against its size and SHA-1 (ErrSizeMismatch, ErrHashMismatch).
+// checked against its size and SHA-1 (ErrSizeMismatch, ErrHashMismatch) at
+// EOF, or by Close when the reader stopped before: check Close's error.
 //
 // Not done: the optional XDM "IHE_XDM/SUBSETnn" multi-submission reading
 // beyond the first subset (others are listed in Archive.Others); digital

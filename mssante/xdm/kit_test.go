@@ -129,7 +129,9 @@ func TestANSValidators(t *testing.T) {
 		for i, d := range a.Documents {
 			rc, _ := d.Open()
 			b, err := io.ReadAll(rc)
-			rc.Close()
+			if cerr := rc.Close(); err == nil {
+				err = cerr
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

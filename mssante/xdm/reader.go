@@ -201,10 +201,19 @@ func resolveURI(files map[string]*zip.File, subset, uri string) (*zip.File, stri
 	return nil, "", fmt.Errorf("URI %q: no such file in %s", uri, subset)
 }
 
-// Open returns the document's bytes. The reader checks, at EOF, that the
-// size and SHA-1 match the metadata and returns ErrSizeMismatch or
-// ErrHashMismatch instead of io.EOF when they do not; a document read to
-// its end without error is the one the metadata describes.
+// Open returns the document's bytes, checked against the metadata: when
+// the reader reaches EOF it returns ErrSizeMismatch or ErrHashMismatch
+// instead of io.EOF if the size or SHA-1 differ, and it fails as soon as
+// more bytes than the metadata's size are read.
+//
+// Callers must check the error of Close: a consumer that stops before EOF
+// (cda.NewReader reading the header and body, cda.ReadHeader) has not seen
+// the end of the document, and the bytes it used may not be the ones the
+// metadata describes. Close reads the rest of the document (no more than
+// its declared size plus one byte) and returns the size or hash mismatch,
+// or the read error, naming the document; nil means the whole document is
+// the one the metadata describes. Close returns the same result when
+// called again.
 func (d *Document) Open() (io.ReadCloser, error) {
 	rc, err := d.file.Open()
 	if err != nil {
@@ -218,30 +227,92 @@ type verifier struct {
 	h  hash.Hash
 	n  int64
 	d  *Document
+	// checked is set once the verdict is known: err is then the
+	// mismatch (nil when the document is intact).
+	checked bool
+	err     error
+	// closed is set by Close, closeErr is what it returned.
+	closed   bool
+	closeErr error
 }
 
 func (v *verifier) Read(p []byte) (int, error) {
+	if v.checked {
+		if v.err != nil {
+			return 0, v.err
+		}
+		return 0, io.EOF
+	}
+	if v.closed {
+		return 0, fmt.Errorf("%w: %s: read after Close", ErrArchive, v.d.Name)
+	}
 	n, err := v.rc.Read(p)
 	v.h.Write(p[:n])
 	v.n += int64(n)
 	if want := v.d.Entry.Size; want >= 0 && v.n > want {
-		return n, fmt.Errorf("%w: %s: more than %d bytes", ErrSizeMismatch, v.d.Name, want)
+		return n, v.verdict(fmt.Errorf("%w: %s: more than %d bytes", ErrSizeMismatch, v.d.Name, want))
 	}
 	if errors.Is(err, io.EOF) {
-		if want := v.d.Entry.Size; want >= 0 && v.n != want {
-			return n, fmt.Errorf("%w: %s: %d bytes, metadata says %d", ErrSizeMismatch, v.d.Name, v.n, want)
+		if err := v.verdict(v.check()); err != nil {
+			return n, err
 		}
-		got := hex.EncodeToString(v.h.Sum(nil))
-		if !strings.EqualFold(got, v.d.Entry.Hash) {
-			return n, fmt.Errorf("%w: %s: SHA-1 %s, metadata says %q", ErrHashMismatch, v.d.Name, got, v.d.Entry.Hash)
-		}
+		return n, io.EOF
 	} else if err != nil {
 		return n, fmt.Errorf("%w: %s: %w", ErrArchive, v.d.Name, err)
 	}
-	return n, err
+	return n, nil
 }
 
-func (v *verifier) Close() error { return v.rc.Close() }
+// check compares what was read, at EOF, with the metadata.
+func (v *verifier) check() error {
+	if want := v.d.Entry.Size; want >= 0 && v.n != want {
+		return fmt.Errorf("%w: %s: %d bytes, metadata says %d", ErrSizeMismatch, v.d.Name, v.n, want)
+	}
+	got := hex.EncodeToString(v.h.Sum(nil))
+	if !strings.EqualFold(got, v.d.Entry.Hash) {
+		return fmt.Errorf("%w: %s: SHA-1 %s, metadata says %q", ErrHashMismatch, v.d.Name, got, v.d.Entry.Hash)
+	}
+	return nil
+}
+
+// verdict records the result of the check and returns it.
+func (v *verifier) verdict(err error) error {
+	v.checked, v.err = true, err
+	return err
+}
+
+// Close reads what the caller left of the document, bounded by its
+// declared size (the metadata's, or the zip's when the metadata has none)
+// plus one byte, and returns the verdict: the mismatch or read error, nil
+// when the document is intact.
+func (v *verifier) Close() error {
+	if v.closed {
+		return v.closeErr
+	}
+	var err error
+	if !v.checked {
+		limit := v.d.Entry.Size
+		if limit < 0 {
+			limit = int64(min(v.d.file.UncompressedSize64, uint64(1<<62)))
+		}
+		if rest := limit + 1 - v.n; rest > 0 {
+			_, err = io.Copy(io.Discard, io.LimitReader(v, rest))
+		}
+		if err == nil && !v.checked {
+			// The bound was reached without EOF (only possible when the
+			// metadata gives no size).
+			err = v.verdict(fmt.Errorf("%w: %s: more than %d bytes", ErrSizeMismatch, v.d.Name, limit))
+		}
+	} else {
+		err = v.err
+	}
+	v.closed = true
+	if cerr := v.rc.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("%w: %s: %w", ErrArchive, v.d.Name, cerr)
+	}
+	v.closeErr = err
+	return err
+}
 
 // Verify reads every document and checks its size and SHA-1 against the
 // metadata. It reads them all and reports every document that fails, each
@@ -256,7 +327,9 @@ func (a *Archive) Verify() error {
 			continue
 		}
 		_, err = io.Copy(io.Discard, rc)
-		rc.Close()
+		if cerr := rc.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			errs = append(errs, err)
 		}

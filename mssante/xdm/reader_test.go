@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/mssante/xdm"
 )
 
@@ -311,4 +312,76 @@ func FuzzParseMetadata(f *testing.F) {
 			t.Fatalf("rewrite lost data")
 		}
 	})
+}
+
+// A consumer that stops before EOF (cda.NewReader reads the header and the
+// base64 body, not the end of the document) learns from Close that the
+// document differs from its metadata. Close used to return nil.
+func TestCloseReportsAlteredDocument(t *testing.T) {
+	data, _ := archive(t, doc2(t))
+	name := xdm.SubsetFolder + "/DOC0001.XML"
+	alter := func(b []byte) []byte {
+		i := bytes.Index(b, []byte(`representation="B64">`))
+		if i < 0 {
+			t.Fatal("no base64 body")
+		}
+		i += len(`representation="B64">`) + 200
+		out := bytes.Clone(b)
+		if out[i] == 'A' {
+			out[i] = 'B'
+		} else {
+			out[i] = 'A'
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		edit func([]byte) []byte
+		want error
+	}{
+		{"base64 character", alter, xdm.ErrHashMismatch},
+		{"bytes after the document", func(b []byte) []byte { return append(bytes.Clone(b), "\n<!-- x -->\n"...) }, xdm.ErrSizeMismatch},
+	}
+	for _, c := range cases {
+		forged := rezip(t, data, func(n string, b []byte) []byte {
+			if n == name {
+				return c.edit(b)
+			}
+			return b
+		})
+		a := open(t, forged)
+		rc, err := a.Documents[0].Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pdf bytes.Buffer
+		if _, err := cda.NewReader(rc, nil).Body(&pdf); err != nil {
+			t.Fatalf("%s: the partial read already failed (%v): the test does not show the early stop", c.name, err)
+		}
+		err = rc.Close()
+		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: Close = %v, want %v naming %s", c.name, err, c.want, name)
+		}
+		if again := rc.Close(); again == nil || again.Error() != err.Error() {
+			t.Errorf("%s: second Close = %v", c.name, again)
+		}
+	}
+	// Intact: Close after a partial read is nil, and the metadata's size
+	// still bounds what Close reads.
+	a := open(t, data)
+	rc, _ := a.Documents[0].Open()
+	if _, err := cda.NewReader(rc, nil).Header(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Close(); err != nil {
+		t.Errorf("intact document: Close = %v", err)
+	}
+	doc := []byte("<ClinicalDocument>" + strings.Repeat("x", 1<<16) + "</ClinicalDocument>")
+	small := drimArchive(t, doc, sha1Hex(doc), 100)
+	a = open(t, small)
+	rc, _ = a.Documents[0].Open()
+	rc.Read(make([]byte, 10))
+	if err := rc.Close(); !errors.Is(err, xdm.ErrSizeMismatch) || !strings.Contains(err.Error(), "more than 100 bytes") {
+		t.Errorf("oversized document: Close = %v", err)
+	}
 }

@@ -29,7 +29,7 @@ const ArchiveName = "IHE_XDM.ZIP"
 const SubsetFolder = "IHE_XDM/SUBSET01"
 
 // ErrWriter is wrapped by errors of the archive writer (bad options, a
-// second patient, use after Close).
+// second patient, use after Close, use after a failure).
 var ErrWriter = errors.New("xdm: writer")
 
 // Application names the sending software, for README.TXT.
@@ -73,13 +73,49 @@ type DocumentOptions struct {
 // Writer writes an IHE_XDM.ZIP archive: documents are streamed into the
 // zip as they are added (hash and size computed on the way), and
 // METADATA.XML, README.TXT and INDEX.HTM are written by Close.
+//
+// Errors come in two kinds. An error found before anything of the document
+// is written to the zip (an invalid header, an unknown code, another
+// patient, an AddDocument input whose header cannot be read or whose INS
+// differs) leaves the Writer usable: the document is not added and the
+// next one may be. An error once the document's zip entry is started (the
+// body is not what its media type says, reading the body or writing to the
+// underlying writer fails) or while Close writes the archive cannot be
+// undone: the Writer is then failed, and every later Add and Close returns
+// an error wrapping ErrWriter and that first error. The archive written so
+// far is unusable and must be discarded; a failed Writer never writes the
+// zip directory, so what was written is not a readable zip.
+//
+// A document's entry and its associations (RPLC) are recorded in the
+// metadata only once the document is fully stored.
 type Writer struct {
 	zw      *zip.Writer
 	opts    Options
 	meta    Metadata
 	hasINS  bool
 	closed  bool
+	err     error // first error that left the zip inconsistent
 	started time.Time
+}
+
+// usable returns an error when the Writer is closed or failed.
+func (w *Writer) usable() error {
+	if w.err != nil {
+		return fmt.Errorf("%w: an earlier call failed, the archive is unusable: %w", ErrWriter, w.err)
+	}
+	if w.closed {
+		return fmt.Errorf("%w: closed", ErrWriter)
+	}
+	return nil
+}
+
+// fail puts the Writer in the failed state (the first error is kept) and
+// returns err.
+func (w *Writer) fail(err error) error {
+	if w.err == nil {
+		w.err = err
+	}
+	return err
 }
 
 // NewWriter starts an archive on w.
@@ -114,14 +150,17 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 // straight into the archive as DOC000n.XML, and returns its entry. The
 // body is read once and never held.
 func (w *Writer) AddCDA(h *cda.Header, body cda.Body, opts *DocumentOptions) (*DocumentEntry, error) {
+	if err := w.usable(); err != nil {
+		return nil, err
+	}
 	if err := h.Validate(); err != nil {
 		return nil, err
 	}
-	entry, err := w.prepare(h, body.MediaType, opts)
+	p, err := w.prepare(h, body.MediaType, opts)
 	if err != nil {
 		return nil, err
 	}
-	return w.store(entry, func(dst io.Writer) error { return cda.Write(dst, h, body) })
+	return w.store(p, func(dst io.Writer) error { return cda.Write(dst, h, body) })
 }
 
 // AddDocument copies an existing CDA document (read from r, level 1 or 3)
@@ -129,8 +168,8 @@ func (w *Writer) AddCDA(h *cda.Header, body cda.Body, opts *DocumentOptions) (*D
 // identity the sender vouches for: its INS must be the one in the document
 // (a read INS is never trusted on its own), and it gives the patientId.
 func (w *Writer) AddDocument(r io.Reader, patient *ins.Identity, opts *DocumentOptions) (*DocumentEntry, error) {
-	if w.closed {
-		return nil, fmt.Errorf("%w: closed", ErrWriter)
+	if err := w.usable(); err != nil {
+		return nil, err
 	}
 	// The header is read through a tee into a buffer, the whole document
 	// is then streamed into the archive.
@@ -157,11 +196,11 @@ func (w *Writer) AddDocument(r io.Reader, patient *ins.Identity, opts *DocumentO
 	if doc.Level == 1 {
 		mediaType = doc.MediaType
 	}
-	entry, err := w.prepare(&h, mediaType, opts)
+	p, err := w.prepare(&h, mediaType, opts)
 	if err != nil {
 		return nil, err
 	}
-	return w.store(entry, func(dst io.Writer) error {
+	return w.store(p, func(dst io.Writer) error {
 		if _, err := io.WriteString(dst, head.String()); err != nil {
 			return err
 		}
@@ -170,10 +209,20 @@ func (w *Writer) AddDocument(r io.Reader, patient *ins.Identity, opts *DocumentO
 	})
 }
 
-// prepare derives the entry and checks the one-patient rule.
-func (w *Writer) prepare(h *cda.Header, mediaType string, opts *DocumentOptions) (*DocumentEntry, error) {
-	if w.closed {
-		return nil, fmt.Errorf("%w: closed", ErrWriter)
+// pending is a document about to be stored: its entry, its replacement
+// association if any, and whether its patientId is an INS. Nothing of it is
+// recorded in the Writer until store succeeds.
+type pending struct {
+	entry  *DocumentEntry
+	rplc   *Association
+	hasINS bool
+}
+
+// prepare derives the entry and checks the one-patient rule. It changes
+// nothing in the Writer.
+func (w *Writer) prepare(h *cda.Header, mediaType string, opts *DocumentOptions) (*pending, error) {
+	if err := w.usable(); err != nil {
+		return nil, err
 	}
 	if opts == nil {
 		opts = &DocumentOptions{}
@@ -186,41 +235,46 @@ func (w *Writer) prepare(h *cda.Header, mediaType string, opts *DocumentOptions)
 	if len(w.meta.Documents) > 0 && w.meta.Documents[0].PatientID != entry.PatientID {
 		return nil, fmt.Errorf("%w: one patient per archive: this document's patientId differs from the first one's", ErrWriter)
 	}
-	w.hasINS = hasINS
+	p := &pending{entry: &entry, hasINS: hasINS}
 	entry.EntryUUID = EntryUUIDFor(entry.UniqueID)
 	if h.Replaces != nil {
 		target := opts.ReplacedEntryUUID
 		if target == "" {
 			target = EntryUUIDFor(h.Replaces.String())
 		}
-		w.meta.Associations = append(w.meta.Associations, Association{
-			Type: AssociationReplace, Source: entry.EntryUUID, Target: target,
-		})
+		p.rplc = &Association{Type: AssociationReplace, Source: entry.EntryUUID, Target: target}
 	}
-	return &entry, nil
+	return p, nil
 }
 
-// store writes one document into the zip through a hash and a counter.
-func (w *Writer) store(entry *DocumentEntry, write func(io.Writer) error) (*DocumentEntry, error) {
+// store writes one document into the zip through a hash and a counter,
+// then records its entry and association. Once the zip entry is created
+// nothing can be undone: any error fails the Writer.
+func (w *Writer) store(p *pending, write func(io.Writer) error) (*DocumentEntry, error) {
+	entry := p.entry
 	n := len(w.meta.Documents) + 1
 	entry.URI = fmt.Sprintf("DOC%04d.XML", n)
 	fw, err := w.zw.CreateHeader(&zip.FileHeader{
 		Name: SubsetFolder + "/" + entry.URI, Method: zip.Deflate, Modified: w.started,
 	})
 	if err != nil {
-		return nil, err
+		return nil, w.fail(err)
 	}
 	hw := &hashCounter{h: sha1.New()}
 	bw := bufio.NewWriterSize(io.MultiWriter(fw, hw), 64<<10)
 	if err := write(bw); err != nil {
-		return nil, err
+		return nil, w.fail(err)
 	}
 	if err := bw.Flush(); err != nil {
-		return nil, err
+		return nil, w.fail(err)
 	}
 	entry.Hash = hex.EncodeToString(hw.h.Sum(nil))
 	entry.Size = hw.n
 	w.meta.Documents = append(w.meta.Documents, *entry)
+	if p.rplc != nil {
+		w.meta.Associations = append(w.meta.Associations, *p.rplc)
+	}
+	w.hasINS = p.hasINS
 	return entry, nil
 }
 
@@ -243,8 +297,15 @@ func (w *Writer) HasINS() bool { return w.hasINS }
 func (w *Writer) Metadata() *Metadata { return &w.meta }
 
 // Close writes METADATA.XML, README.TXT and INDEX.HTM and finishes the zip.
-// It does not close the underlying writer.
+// It does not close the underlying writer. Closing an archive without
+// documents is refused and leaves the Writer usable; a second Close after
+// a successful one returns nil. On a failed Writer (see Writer) Close
+// returns the wrapped first error and writes nothing; an error while Close
+// writes fails the Writer.
 func (w *Writer) Close() error {
+	if w.err != nil {
+		return w.usable()
+	}
 	if w.closed {
 		return nil
 	}
@@ -287,13 +348,16 @@ func (w *Writer) Close() error {
 	for _, f := range files {
 		fw, err := w.zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: w.started})
 		if err != nil {
-			return err
+			return w.fail(err)
 		}
 		if err := f.write(fw); err != nil {
-			return err
+			return w.fail(err)
 		}
 	}
-	return w.zw.Close()
+	if err := w.zw.Close(); err != nil {
+		return w.fail(err)
+	}
+	return nil
 }
 
 func (w *Writer) writeReadme(dst io.Writer) error {

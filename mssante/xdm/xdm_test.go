@@ -149,7 +149,9 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	if _, err := r0.Body(&pdf); err != nil || !bytes.Equal(pdf.Bytes(), testdocs.PDF("Compte rendu", 20_000)) {
 		t.Errorf("document 1: the PDF read back differs from the one written (%v)", err)
 	}
-	rc0.Close()
+	if err := rc0.Close(); err != nil {
+		t.Errorf("document 1: Close: %v", err)
+	}
 	var direct bytes.Buffer
 	if err := cda.Write(&direct, h1, pdfBody(20_000)); err != nil {
 		t.Fatal(err)
@@ -172,7 +174,9 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	if _, err := r.Body(&body); err != nil || body.String() != text || hdr.Header.Title != "Lettre de liaison" {
 		t.Errorf("document 2: %q %q %v", hdr.Header.Title, body.String(), err)
 	}
-	rc.Close()
+	if err := rc.Close(); err != nil {
+		t.Errorf("document 2: Close: %v", err)
+	}
 
 	// README.TXT and INDEX.HTM name the sender and the documents.
 	for _, f := range zr.File {
@@ -330,5 +334,102 @@ func TestAddStructuredDocument(t *testing.T) {
 	w, _ = xdm.NewWriter(io.Discard, options())
 	if _, err := w.AddDocument(strings.NewReader(s2), p, nil); !errors.Is(err, xdm.ErrEntry) {
 		t.Errorf("unknown volet: %v", err)
+	}
+}
+
+// An Add that fails once the document's zip entry is started (here a
+// replacement whose body is not the PDF its media type says) fails the
+// Writer: later Adds and Close return an error wrapping the first one, and
+// nothing of the failed document (entry, RPLC association) is recorded. It
+// used to accept the next document under the same entry name
+// (DOC0001.XML twice) with the RPLC association attached to it.
+func TestWriterFailedAddIsFinal(t *testing.T) {
+	p := testdocs.Patient("test", true)
+	orig := testdocs.Header(p, "11488-4", created)
+	repl := testdocs.Header(p, "11488-4", created.Add(time.Hour))
+	repl.SetID, repl.Version, repl.Replaces = orig.ID, 2, &orig.ID
+	var buf bytes.Buffer
+	w, _ := xdm.NewWriter(&buf, options())
+	_, first := w.AddCDA(repl, cda.Body{MediaType: cda.MediaTypePDF, Content: strings.NewReader("not a PDF")}, nil)
+	if !errors.Is(first, cda.ErrBody) {
+		t.Fatalf("non-PDF body: %v", first)
+	}
+	if m := w.Metadata(); len(m.Documents) != 0 || len(m.Associations) != 0 {
+		t.Errorf("the failed document left metadata: %+v", m)
+	}
+	_, err := w.AddCDA(testdocs.Header(p, "11490-0", created), pdfBody(500), nil)
+	if !errors.Is(err, xdm.ErrWriter) || !errors.Is(err, cda.ErrBody) {
+		t.Errorf("AddCDA after a failure = %v, want ErrWriter wrapping the first error", err)
+	}
+	var cdaDoc bytes.Buffer
+	cda.Write(&cdaDoc, testdocs.Header(p, "11490-0", created), pdfBody(500))
+	if _, err := w.AddDocument(&cdaDoc, p, nil); !errors.Is(err, xdm.ErrWriter) || !errors.Is(err, cda.ErrBody) {
+		t.Errorf("AddDocument after a failure = %v", err)
+	}
+	for i := range 2 {
+		if err := w.Close(); !errors.Is(err, xdm.ErrWriter) || !errors.Is(err, cda.ErrBody) {
+			t.Errorf("Close #%d after a failure = %v", i+1, err)
+		}
+	}
+	if m := w.Metadata(); len(m.Documents) != 0 || len(m.Associations) != 0 {
+		t.Errorf("metadata after a failure: %+v", m)
+	}
+	if _, err := xdm.OpenReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil); err == nil {
+		t.Error("a failed Writer produced a readable archive")
+	}
+}
+
+// Errors found before the document's entry is started leave the Writer
+// usable, and record nothing (no RPLC association without its document).
+func TestWriterValidationErrorKeepsWriter(t *testing.T) {
+	p := testdocs.Patient("test", true)
+	orig := testdocs.Header(p, "11488-4", created)
+	repl := testdocs.Header(p, "11488-4", created.Add(time.Hour))
+	repl.SetID, repl.Version, repl.Replaces = orig.ID, 2, &orig.ID
+	var buf bytes.Buffer
+	w, _ := xdm.NewWriter(&buf, options())
+	if _, err := w.AddCDA(repl, pdfBody(500), &xdm.DocumentOptions{Masking: []xdm.Code{{Code: "SECRET", Scheme: "1.2.250.1.213.1.1.4.13"}}}); !errors.Is(err, xdm.ErrEntry) {
+		t.Fatalf("unknown masking code: %v", err)
+	}
+	bad := testdocs.Header(p, "11488-4", created)
+	bad.Title = ""
+	if _, err := w.AddCDA(bad, pdfBody(500), nil); !errors.Is(err, cda.ErrInvalid) {
+		t.Fatalf("invalid header: %v", err)
+	}
+	if err := w.Close(); !errors.Is(err, xdm.ErrWriter) {
+		t.Fatalf("empty archive: %v", err)
+	}
+	if _, err := w.AddCDA(testdocs.Header(p, "11490-0", created), pdfBody(500), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a := open(t, buf.Bytes())
+	if err := a.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	if m := a.Metadata; len(m.Documents) != 1 || len(m.Associations) != 1 || m.Associations[0].Type != xdm.AssociationHasMember {
+		t.Errorf("documents %d, associations %+v", len(m.Documents), m.Associations)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// A Close that fails writing fails the Writer: a second Close does not
+// report success.
+func TestWriterFailedCloseIsFinal(t *testing.T) {
+	w, _ := xdm.NewWriter(failingWriter{}, options())
+	if _, err := w.AddCDA(testdocs.Header(testdocs.Patient("test", true), "11488-4", created), pdfBody(100), nil); err != nil {
+		t.Skipf("the zip writer reported the failure early: %v", err)
+	}
+	first := w.Close()
+	if first == nil {
+		t.Fatal("Close on a failing writer succeeded")
+	}
+	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("second Close = %v, want the first error", err)
 	}
 }
