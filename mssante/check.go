@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecdaf744/gomss/ins"
+	"github.com/ecdaf744/gomss/mssante/xdm"
 )
 
 // Rules the checker knows, with the sentence it reports. Identifiers are
@@ -186,6 +187,11 @@ func (m *Received) checkDocuments(add func(rule, field, format string, args ...a
 	}
 	if len(patients) > 1 {
 		add("ECO.2.1.1", "IHE_XDM.ZIP", "%d patients in one message", len(patients))
+	} else if m.PatientID == nil && len(m.XDM.Metadata.Documents) > 0 {
+		add("ECO.2.1.2", "METADATA.XML", "the submission set's patientId %q is missing or is not the documents' patient", m.XDM.Metadata.SubmissionSet.PatientID)
+	}
+	if n := countArchives(m); n > 1 {
+		add("ECO.2.1.1", "IHE_XDM.ZIP", "%d archives in one message", n)
 	}
 	if m.MSS.Present[HeaderCodeCDA] {
 		got := map[string]bool{}
@@ -238,4 +244,14 @@ func keys(m map[string]bool) string {
 func sorted(ps []Problem) []Problem {
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Rule < ps[j].Rule })
 	return ps
+}
+
+func countArchives(m *Received) int {
+	n := 0
+	for _, a := range m.Attachments {
+		if strings.EqualFold(a.Name, xdm.ArchiveName) {
+			n++
+		}
+	}
+	return n
 }

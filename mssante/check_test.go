@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -173,4 +174,49 @@ func TestCheckFails(t *testing.T) {
 func bigPatientMessage() []byte {
 	h := "From: A <a@b.mssante.fr>\r\nTo: <279035121518989@patient.mssante.fr>\r\nMessage-ID: <x@b>\r\nX-MSS-NIL: P\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
 	return append([]byte(h), bytes.Repeat([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789\r\n"), mssante.PatientMaxSize/76+10)...)
+}
+
+// An archive whose document entry names another patient than its
+// submission set does not say who the patient is: PatientID is nil, the
+// reason is in Problems, Check reports ECO.2.1.2. A second archive is
+// reported, not silently ignored (found by a review).
+func TestArchivePatientConflictAndSecondArchive(t *testing.T) {
+	good := editedZip(t, func(_ string, b []byte) []byte { return b })
+	other := editedZip(t, func(n string, b []byte) []byte {
+		if !strings.HasSuffix(strings.ToUpper(n), "METADATA.XML") {
+			return b
+		}
+		// The submission set's patientId only (its scheme), another INS.
+		re := regexp.MustCompile(`(identificationScheme="urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446"[^>]*value=")[^"]*`)
+		out := re.ReplaceAll(b, []byte("${1}185077505604207^^^&amp;1.2.250.1.213.1.4.10&amp;ISO^NH"))
+		if bytes.Equal(out, b) {
+			t.Fatal("the submission set patientId was not found in METADATA.XML")
+		}
+		return out
+	})
+	pdf := [3]string{pdfName, "application/pdf", "%PDF-1.4"}
+	r := parse(t, handMessage(handHeaders, [3]string{"IHE_XDM.ZIP", "application/zip", good}, pdf))
+	if r.PatientID == nil || r.PatientID.ID != "279035121518989" || len(r.Problems) != 0 {
+		t.Fatalf("control: PatientID %v, problems %q", r.PatientID, r.Problems)
+	}
+	raw := handMessage(handHeaders, [3]string{"IHE_XDM.ZIP", "application/zip", other}, pdf)
+	r = parse(t, raw)
+	if r.PatientID != nil || !strings.Contains(strings.Join(r.Problems, "\n"), "patient unknown") {
+		t.Errorf("conflicting patients: PatientID %v, problems %q", r.PatientID, r.Problems)
+	}
+	if !rules(check(t, raw))["ECO.2.1.2"] {
+		t.Errorf("Check: %v", check(t, raw))
+	}
+	raw = handMessage(handHeaders, [3]string{"IHE_XDM.ZIP", "application/zip", good}, [3]string{"IHE_XDM.ZIP", "application/zip", other}, pdf)
+	r = parse(t, raw)
+	if !strings.Contains(strings.Join(r.Problems, "\n"), "attached 2 times") {
+		t.Errorf("two archives: problems %q", r.Problems)
+	}
+	found := false
+	for _, p := range check(t, raw) {
+		found = found || (p.Rule == "ECO.2.1.1" && strings.Contains(p.Detail, "2 archives"))
+	}
+	if !found {
+		t.Errorf("Check on two archives: %v", check(t, raw))
+	}
 }

@@ -90,7 +90,8 @@ type Received struct {
 	// text/rfc822-headers, message/rfc822.
 	Reports []*Part
 	// XDM is the archive of an IHE_XDM.ZIP attachment (XDMErr when it
-	// could not be read); PatientID its submission set patientId.
+	// could not be read); PatientID its submission set patientId, nil when
+	// a document entry names another patient (see Problems).
 	XDM       *xdm.Archive
 	XDMErr    error
 	PatientID *ins.CX
@@ -145,19 +146,40 @@ func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
 	if err := m.walk(ent, 0, false); err != nil {
 		return m, fmt.Errorf("%w: %w", ErrParse, err)
 	}
+	archives := 0
 	for _, a := range m.Attachments {
 		if !strings.EqualFold(a.Name, xdm.ArchiveName) {
 			continue
 		}
+		if archives++; archives > 1 {
+			m.Problems = append(m.Problems, fmt.Sprintf("%s attached %d times: only the first is read (ECO.2.1.1: one archive per message)", xdm.ArchiveName, archives))
+			continue
+		}
 		m.XDM, m.XDMErr = xdm.OpenReader(bytes.NewReader(a.Data), int64(len(a.Data)), o.XDMLimits)
 		if m.XDM != nil {
-			if cx, err := ins.ParseCX(m.XDM.Metadata.SubmissionSet.PatientID); err == nil {
-				m.PatientID = &cx
-			}
+			m.PatientID = archivePatient(m.XDM, &m.Problems)
 		}
-		break
 	}
 	return m, nil
+}
+
+// archivePatient returns the submission set's patientId when every
+// document entry names the same patient; nil, with a problem, when one
+// names another (the archive does not say which patient it is about).
+func archivePatient(a *xdm.Archive, problems *[]string) *ins.CX {
+	cx, err := ins.ParseCX(a.Metadata.SubmissionSet.PatientID)
+	if err != nil {
+		return nil
+	}
+	for _, d := range a.Metadata.Documents {
+		dx, err := ins.ParseCX(d.PatientID)
+		if err != nil || dx.ID != cx.ID || dx.Authority != cx.Authority {
+			*problems = append(*problems, fmt.Sprintf("%s: document %s has patientId %q, the submission set %q: patient unknown",
+				xdm.ArchiveName, d.UniqueID, d.PatientID, a.Metadata.SubmissionSet.PatientID))
+			return nil
+		}
+	}
+	return &cx
 }
 
 // wordDecoder decodes RFC 2047 words in any charset golang.org/x/text
