@@ -113,11 +113,17 @@ func TestBuildParseRoundTrip(t *testing.T) {
 		t.Fatal("the PDF rendition differs from the PDF given")
 	}
 	// The PDF in the CDA is the same PDF (ECO.2.1.5).
-	rc, _ := r.XDM.Documents[0].Open()
+	rc, err := r.XDM.Documents[0].Open()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cr := cda.NewReader(rc, nil)
 	var body bytes.Buffer
 	if _, err := cr.Body(&body); err != nil || !bytes.Equal(body.Bytes(), pdf) {
 		t.Errorf("CDA body differs from the PDF rendition (%v)", err)
+	}
+	if err := rc.Close(); err != nil {
+		t.Errorf("the CDA does not match METADATA.XML: %v", err)
 	}
 	if len(r.DispositionNotificationTo) != 1 || r.DispositionNotificationTo[0].Address != m.From.Address {
 		t.Errorf("Disposition-Notification-To %+v", r.DispositionNotificationTo)

@@ -40,8 +40,14 @@ func TestReplacement(t *testing.T) {
 	if !rplc {
 		t.Error("no RPLC association to the replaced entry")
 	}
-	rc, _ := r.XDM.Documents[0].Open()
-	doc, _ := cda.ReadHeader(rc, nil)
+	rc, err := r.XDM.Documents[0].Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := cda.ReadHeader(rc, nil)
+	if cerr := rc.Close(); err != nil || cerr != nil {
+		t.Fatalf("reading the CDA: %v; checking it against METADATA.XML: %v", err, cerr)
+	}
 	if doc.Header.Replaces == nil || *doc.Header.Replaces != old || doc.Header.Version != 2 {
 		t.Errorf("CDA: %+v v%d", doc.Header.Replaces, doc.Header.Version)
 	}

@@ -472,7 +472,9 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 				return mssante.IntegrationOther
 			}
 			cdaDoc, err := io.ReadAll(rc)
-			rc.Close()
+			if cerr := rc.Close(); err == nil {
+				err = cerr
+			}
 			if err != nil {
 				return mssante.IntegrationOther
 			}

@@ -223,7 +223,9 @@ func integrate(m *mssante.Received, dir string, testPatients bool) ([]string, er
 			return files, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
 		}
 		doc, err := io.ReadAll(rc)
-		rc.Close()
+		if cerr := rc.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return files, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
 		}
