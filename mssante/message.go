@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -269,7 +270,17 @@ func (m *Message) Validate() error {
 			add("ECO.2.2.6", "To", "the patient recipient %s is not the patient of the documents", r)
 		}
 	}
+	names := map[string]bool{}
+	for _, n := range m.pdfNames() {
+		if n != "" {
+			names[strings.ToLower(n)] = true
+		}
+	}
 	for _, a := range m.Attachments {
+		if names[strings.ToLower(a.Name)] {
+			add("RFC2183", "attachment", "%s: two attachments with this name (a receiver saving by name would keep one)", a.Name)
+		}
+		names[strings.ToLower(a.Name)] = true
 		if a.Name == "" || a.Open == nil || strings.ContainsAny(a.Name, "/\\\r\n") {
 			add("RFC2183", "attachment", "an attachment needs a plain file name and content")
 		}
@@ -490,9 +501,8 @@ func (m *Message) write(w io.Writer) error {
 		if err := m.writeXDM(mw); err != nil {
 			return err
 		}
-		for _, d := range m.Documents {
-			name := PDFFileName(actDate(d.Header), typeLabel(d.Header), &d.Header.Patient.Traits, d.CaseNumber)
-			if err := attach(mw, name, "application/pdf", d.PDF); err != nil {
+		for i, name := range m.pdfNames() {
+			if err := attach(mw, name, "application/pdf", m.Documents[i].PDF); err != nil {
 				return err
 			}
 		}
@@ -507,6 +517,28 @@ func (m *Message) write(w io.Writer) error {
 		}
 	}
 	return mw.Close()
+}
+
+// pdfNames returns the file names of the documents' PDF renditions
+// (PDFFileName). Two documents that would get the same name (same act
+// date, type and patient, no case number) are told apart by -2, -3…
+// before ".pdf", so that a receiver saving attachments by name loses none.
+func (m *Message) pdfNames() []string {
+	seen := map[string]int{}
+	names := make([]string, len(m.Documents))
+	for i, d := range m.Documents {
+		if d.Header == nil {
+			continue
+		}
+		name := PDFFileName(actDate(d.Header), typeLabel(d.Header), &d.Header.Patient.Traits, d.CaseNumber)
+		key := strings.ToLower(name)
+		seen[key]++
+		if n := seen[key]; n > 1 {
+			name = strings.TrimSuffix(name, ".pdf") + "-" + strconv.Itoa(n) + ".pdf"
+		}
+		names[i] = name
+	}
+	return names
 }
 
 func (m *Message) references() []string {

@@ -403,3 +403,35 @@ func TestMessageIDsAndAttachmentTypes(t *testing.T) {
 		t.Errorf("a Content-Type that does not parse: %v", err)
 	}
 }
+
+// Two reports of the same type, the same day, about the same patient: the
+// PDF renditions get distinct names (-2), so that a receiver saving
+// attachments by name keeps both; an attachment may not reuse a name
+// (found by a review).
+func TestSameDayReportsDistinctFileNames(t *testing.T) {
+	m := reportMessage()
+	second := testdocs.PDF("second compte rendu", 3000)
+	m.Documents = append(m.Documents, mssante.Document{
+		Header: testdocs.Header(testdocs.Patient("test", true), "11488-4", created),
+		PDF:    mssante.BytesOpener(second),
+	})
+	r := parse(t, write(t, m))
+	var names []string
+	var datas [][]byte
+	for _, a := range r.Attachments {
+		if strings.HasSuffix(a.Name, ".pdf") {
+			names = append(names, a.Name)
+			datas = append(datas, a.Data)
+		}
+	}
+	if len(names) != 2 || names[0] == names[1] || !strings.HasSuffix(names[1], "-2.pdf") {
+		t.Fatalf("PDF names %q", names)
+	}
+	if !bytes.Equal(datas[0], pdf) || !bytes.Equal(datas[1], second) {
+		t.Error("the PDFs differ from those given")
+	}
+	m.Attachments = []mssante.Attachment{{Name: strings.ToUpper(names[1]), ContentType: "application/pdf", Open: mssante.BytesOpener(second)}}
+	if _, err := m.WriteTo(io.Discard); !errors.Is(err, mssante.ErrInvalid) {
+		t.Errorf("an attachment reusing a PDF's name: %v", err)
+	}
+}
