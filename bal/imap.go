@@ -262,20 +262,100 @@ func (s *Session) MarkSeen(ctx context.Context, uid imap.UID, msgID string) erro
 	})
 }
 
-// Move moves a message of the selected folder to dest (created if
-// missing).
+// Move moves a message of the selected folder to dest, creating dest when
+// it is missing. The message is never expunged unless it is known to be
+// in dest:
+//
+//   - when the server has MOVE (RFC 6851, or IMAP4rev2), UID MOVE; if it is
+//     refused, CREATE dest (an "already exists" refusal is ignored) and UID
+//     MOVE once more;
+//   - otherwise UID COPY, waiting for its result (refused: CREATE dest, then
+//     UID COPY once more); only once the copy succeeded, UID STORE
+//     +FLAGS.SILENT (\Deleted) and, when the server has UIDPLUS (RFC 4315),
+//     UID EXPUNGE of that UID alone. Without UIDPLUS no EXPUNGE is sent (it
+//     would also remove the messages someone else flagged \Deleted): the
+//     message is left in the selected folder flagged \Deleted, as the
+//     trace says, until the folder is expunged.
+//
+// The traced action is OK only when the message is in dest. When the copy
+// succeeded but the STORE or UID EXPUNGE failed, Move returns an error and
+// the message is in both folders.
 func (s *Session) Move(ctx context.Context, uid imap.UID, dest, msgID string) error {
-	return s.traced(ctx, trace.Move, trace.Request{Command: "UID MOVE", Params: []string{uidStr(uid), dest}}, msgID, func() (string, error) {
-		if _, err := s.c.Move(imap.UIDSetNum(uid), dest).Wait(); err != nil {
-			if cerr := s.c.Create(dest, nil).Wait(); cerr != nil {
-				return "", &IMAPError{"MOVE", err}
+	caps := s.c.Caps()
+	if caps.Has(imap.CapMove) {
+		return s.traced(ctx, trace.Move, trace.Request{Command: "UID MOVE", Params: []string{uidStr(uid), dest}}, msgID, func() (string, error) {
+			created, err := s.retryCreating(dest, "MOVE", func() error {
+				_, err := s.c.Move(imap.UIDSetNum(uid), dest).Wait()
+				return err
+			})
+			if err != nil {
+				return "", err
 			}
-			if _, err := s.c.Move(imap.UIDSetNum(uid), dest).Wait(); err != nil {
-				return "", &IMAPError{"MOVE", err}
-			}
+			return created + "moved to " + dest, nil
+		})
+	}
+	uidPlus := caps.Has(imap.CapUIDPlus)
+	params := []string{uidStr(uid), dest, `+FLAGS.SILENT (\Deleted)`}
+	if uidPlus {
+		params = append(params, "UID EXPUNGE")
+	}
+	return s.traced(ctx, trace.Move, trace.Request{Command: "UID COPY", Params: params}, msgID, func() (string, error) {
+		var data *imap.CopyData
+		created, err := s.retryCreating(dest, "COPY", func() error {
+			var err error
+			data, err = s.c.Copy(imap.UIDSetNum(uid), dest).Wait()
+			return err
+		})
+		if err != nil {
+			return "", err
 		}
-		return "moved to " + dest, nil
+		text := created + "copied to " + dest
+		if data != nil && data.DestUIDs != nil {
+			text += " (UID " + data.DestUIDs.String() + ")"
+		}
+		if err := s.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			return "", &IMAPError{"STORE", fmt.Errorf("%s but not flagged \\Deleted, so it is in both folders: %w", text, err)}
+		}
+		if !uidPlus {
+			return text + `; left flagged \Deleted in the source folder, not expunged (the server lacks MOVE and UIDPLUS, and a plain EXPUNGE would also remove messages flagged \Deleted by others)`, nil
+		}
+		if err := s.c.UIDExpunge(imap.UIDSetNum(uid)).Close(); err != nil {
+			return "", &IMAPError{"EXPUNGE", fmt.Errorf("%s and flagged \\Deleted but not expunged, so it is in both folders: %w", text, err)}
+		}
+		return text + ", expunged from the source folder", nil
 	})
+}
+
+// retryCreating runs op (a MOVE or COPY to dest); when the server refuses
+// it, it creates dest (ignoring an "already exists" refusal) and runs op
+// once more. It returns a note for the trace when dest was created.
+func (s *Session) retryCreating(dest, command string, op func() error) (string, error) {
+	err := op()
+	var refused *imap.Error
+	if err == nil || !errors.As(err, &refused) {
+		if err != nil {
+			return "", &IMAPError{command, err}
+		}
+		return "", nil
+	}
+	note := "CREATE " + dest + " after " + command + " refused (" + refused.Text + "); "
+	if cerr := s.c.Create(dest, nil).Wait(); cerr != nil {
+		var cr *imap.Error
+		if !errors.As(cerr, &cr) || !alreadyExists(cr) {
+			return "", &IMAPError{command, fmt.Errorf("%w; CREATE %s: %w", err, dest, cerr)}
+		}
+		note = command + " retried after CREATE " + dest + " refused as existing; "
+	}
+	if err := op(); err != nil {
+		return "", &IMAPError{command, fmt.Errorf("%s%s refused again: %w", note, command, err)}
+	}
+	return note, nil
+}
+
+// alreadyExists reports whether a CREATE was refused because the folder
+// exists (RFC 5530 ALREADYEXISTS, or servers that only say so in words).
+func alreadyExists(e *imap.Error) bool {
+	return e.Code == imap.ResponseCodeAlreadyExists || strings.Contains(strings.ToLower(e.Text), "exists")
 }
 
 // Delete flags a message \Deleted and expunges it.

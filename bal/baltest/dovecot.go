@@ -59,6 +59,12 @@ type DovecotConfig struct {
 	// Debug turns on Dovecot's auth_debug and mail_debug.
 	Debug bool
 
+	// ExtraConfig is appended to the generated dovecot.conf, for a
+	// setting this configuration has no field for. For instance
+	// "imap_capability = IMAP4rev1 ... UIDPLUS" (a list without MOVE)
+	// makes the server advertise no MOVE extension after login.
+	ExtraConfig string
+
 	// Binary is the dovecot executable. Empty means "dovecot" on PATH, then
 	// /usr/sbin/dovecot.
 	Binary string
@@ -201,6 +207,11 @@ func startDovecot(t testing.TB, bin string, cfg DovecotConfig) (*Dovecot, error)
 		if err := writeDovecotFiles(params, users, uid, gid); err != nil {
 			return nil, err
 		}
+		if cfg.ExtraConfig != "" {
+			if err := appendFile(filepath.Join(dir, "dovecot.conf"), "\n# DovecotConfig.ExtraConfig\n"+cfg.ExtraConfig+"\n"); err != nil {
+				return nil, err
+			}
+		}
 		d.IMAPAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 		d.IMAPSAddr = fmt.Sprintf("127.0.0.1:%d", ports[1])
 		d.LMTPAddr = fmt.Sprintf("127.0.0.1:%d", ports[2])
@@ -218,6 +229,22 @@ func startDovecot(t testing.TB, bin string, cfg DovecotConfig) (*Dovecot, error)
 			return nil, err
 		}
 	}
+}
+
+// appendFile appends text to the file at path.
+func appendFile(path, text string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("baltest: %w", err)
+	}
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("baltest: %w", err)
+	}
+	return nil
 }
 
 // start runs the Dovecot master in the foreground (-F) and waits until it
