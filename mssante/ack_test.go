@@ -185,3 +185,55 @@ func TestIntegrationErrors(t *testing.T) {
 		t.Error("IntegrationError is an error a handler can return")
 	}
 }
+
+// The disposition-notification part is 7bit US-ASCII (RFC 8098): a label
+// with accents (904) is written there without them, the code read back
+// intact, the text part keeping the label whole. Two addresses in
+// Disposition-Notification-To, one not the Return-Path: no automatic MDN
+// (found by a review).
+func TestMDNNonASCIILabelAndSeveralAddresses(t *testing.T) {
+	orig := received(t, reportMessage())
+	ack, err := mssante.NewMDN(orig, mssante.MDNOptions{From: pfi, Error: &mssante.IntegrationINSMismatch, Product: "DEV1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := ack.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	raw := b.String()
+	i := strings.Index(raw, "Content-Type: message/disposition-notification")
+	j := strings.Index(raw[i:], "\r\n--")
+	if i < 0 || j < 0 {
+		t.Fatalf("no disposition part:\n%s", raw)
+	}
+	part := raw[i : i+j]
+	for k := 0; k < len(part); k++ {
+		if part[k] >= 0x80 {
+			t.Fatalf("non-ASCII byte in the disposition part:\n%s", part)
+		}
+	}
+	if !strings.Contains(part, "processed/Error: 904^L'INS transmis ne correspond pas exactement a celui stocke dans la base du consommateur") {
+		t.Errorf("disposition part:\n%s", part)
+	}
+	r, err := mssante.ParseMDN(parse(t, b.Bytes()))
+	if err != nil || r.Error == nil || r.Error.Code != 904 {
+		t.Fatalf("ParseMDN: %+v %v", r, err)
+	}
+	if !strings.Contains(raw, "stock=C3=A9") && !strings.Contains(raw, "stocké") {
+		t.Error("the text part lost the label's accents")
+	}
+
+	raw2 := write(t, reportMessage())
+	two := strings.Replace(string(raw2), "Disposition-Notification-To: ", "Disposition-Notification-To: <archives@ailleurs.mssante.fr>, ", 1)
+	if two == string(raw2) {
+		t.Fatal("no Disposition-Notification-To to edit")
+	}
+	r2 := parse(t, []byte("Return-Path: <"+reportMessage().From.Address+">\r\n"+two))
+	if len(r2.DispositionNotificationTo) != 2 {
+		t.Fatalf("Disposition-Notification-To read as %+v", r2.DispositionNotificationTo)
+	}
+	if _, err := mssante.NewMDN(r2, mssante.MDNOptions{From: pfi, Product: "DEV1"}); !errors.Is(err, mssante.ErrMDNNeedsConfirmation) {
+		t.Errorf("two addresses, one not the Return-Path: %v", err)
+	}
+}

@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/emersion/go-message/textproto"
+	"golang.org/x/text/unicode/norm"
 )
 
 // IntegrationError is the outcome a receiving system reports when it could
@@ -123,8 +125,14 @@ func NewMDN(orig *Received, o MDNOptions) (*Ack, error) {
 		return nil, ErrNoMDNRequested
 	}
 	to := orig.DispositionNotificationTo[0].Address
-	if !o.Confirmed && !strings.EqualFold(to, orig.ReturnPath) {
-		return nil, ErrMDNNeedsConfirmation
+	if !o.Confirmed {
+		// Every address asked for must be the Return-Path: a second,
+		// different one needs the user's confirmation too (RFC 8098 §2.1).
+		for _, d := range orig.DispositionNotificationTo {
+			if !strings.EqualFold(d.Address, orig.ReturnPath) {
+				return nil, ErrMDNNeedsConfirmation
+			}
+		}
 	}
 	if err := CheckAddress(to); err != nil {
 		return nil, err
@@ -138,7 +146,10 @@ func NewMDN(orig *Received, o MDNOptions) (*Ack, error) {
 	a.Disposition = mode + "; processed"
 	a.Subject = orig.Subject
 	if o.Error != nil {
-		a.Disposition += fmt.Sprintf("/Error: %d^%s", o.Error.Code, o.Error.Label)
+		// The disposition-notification part is 7bit US-ASCII (RFC 8098
+		// §3.1): the label is written without its accents there; the text
+		// part keeps it whole.
+		a.Disposition += fmt.Sprintf("/Error: %d^%s", o.Error.Code, foldASCII(o.Error.Label))
 		a.Subject = KOSubject(o.Error.Code, orig.Subject)
 		a.text = fmt.Sprintf("Le message ci-dessous n'a pas pu être intégré automatiquement dans le logiciel du destinataire pour la raison suivante : %d %s.\n", o.Error.Code, o.Error.Label)
 	} else {
@@ -432,4 +443,31 @@ func stripAddrType(v string) string {
 		v = strings.TrimSpace(addr)
 	}
 	return strings.Trim(v, "<>")
+}
+
+// foldASCII writes s in US-ASCII: accented letters lose their accents
+// (é→e, ç→c), œ/æ become oe/ae, any other non-ASCII character and any
+// control character becomes '?'.
+func foldASCII(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		switch {
+		case r >= 0x20 && r < 0x7f:
+			b.WriteRune(r)
+		case unicode.Is(unicode.Mn, r):
+		case r == 'œ':
+			b.WriteString("oe")
+		case r == 'Œ':
+			b.WriteString("OE")
+		case r == 'æ':
+			b.WriteString("ae")
+		case r == 'Æ':
+			b.WriteString("AE")
+		case r == '’':
+			b.WriteByte('\'')
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
 }
