@@ -368,3 +368,134 @@ func TestSendHonoursContext(t *testing.T) {
 		t.Errorf("traced sends %+v, want pending then a failure naming the deadline", sends)
 	}
 }
+
+// stallProxy forwards TCP to addr until Stall: then nothing more goes
+// through in either direction (a network that stops answering).
+type stallProxy struct {
+	ln      net.Listener
+	stalled chan struct{}
+	once    sync.Once
+}
+
+func newStallProxy(t *testing.T, addr string) *stallProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{ln: ln, stalled: make(chan struct{})}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); ln.Close() })
+	pipe := func(dst, src net.Conn) {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			select {
+			case <-p.stalled:
+				<-done
+				return
+			default:
+			}
+			if n > 0 {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { pipe(s, c); s.Close(); c.Close() }()
+			go func() { pipe(c, s); s.Close(); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *stallProxy) Stall() { p.once.Do(func() { close(p.stalled) }) }
+
+// An IMAP operation on a server that stops answering ends with its
+// context; the logout is bounded by Receiver.Timeout; a server that never
+// greets fails Open within Receiver.Timeout. The failures are traced even
+// though the context had ended.
+func TestIMAPHonoursContext(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
+	proxy := newStallProxy(t, op.IMAPAddr)
+	auth, _ := bal.NewCertificate(pki.CPS.TLSCertificate())
+	var mu sync.Mutex
+	var fetches []trace.Response
+	rec := trace.RecorderFunc(func(ctx context.Context, e trace.Event) error {
+		if err := ctx.Err(); err != nil {
+			return err // as a FileLog does
+		}
+		if e.Action == trace.Fetch {
+			mu.Lock()
+			fetches = append(fetches, e.Response)
+			mu.Unlock()
+		}
+		return nil
+	})
+	rcv := &bal.Receiver{Server: endpoint(t, proxy.ln.Addr().String(), false), ServerName: "localhost",
+		Trust: &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true},
+		Auth:  auth, Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec, Timeout: 2 * time.Second}
+	s, err := rcv.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Stall()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, _, err = s.FetchNew(ctx, "INBOX", bal.State{})
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Errorf("FetchNew on a stalled server: %v after %v, want the context's deadline", err, time.Since(start))
+	}
+	start = time.Now()
+	s.Close()
+	if d := time.Since(start); d > 6*time.Second {
+		t.Errorf("Close took %v with Timeout 2s", d)
+	}
+	mu.Lock()
+	if n := len(fetches); n != 2 || fetches[1].OK || !strings.Contains(fetches[1].Text, "deadline") {
+		t.Errorf("traced fetches %+v, want pending then a failure naming the deadline", fetches)
+	}
+	mu.Unlock()
+
+	// A server that accepts the connection and never greets.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	mute := *rcv
+	mute.Server = endpoint(t, ln.Addr().String(), false)
+	mute.Timeout = time.Second
+	start = time.Now()
+	if _, err := mute.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "no answer within 1s") || time.Since(start) > 5*time.Second {
+		t.Errorf("Open on a mute server: %v after %v", err, time.Since(start))
+	}
+}

@@ -3,11 +3,13 @@ package bal
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -28,7 +30,10 @@ type Receiver struct {
 	Trace       trace.Recorder
 	TracePolicy trace.Policy
 	Software    string
-	// Timeout bounds the connection (30 s when zero).
+	// Timeout bounds the connection, from the TCP connect to the end of
+	// the authentication, and the logout (30 s when zero). Each operation
+	// is bounded by its ctx: go-imap does not watch it, the session's
+	// connection is closed when ctx ends.
 	Timeout time.Duration
 }
 
@@ -36,6 +41,7 @@ type Receiver struct {
 type Session struct {
 	r       *Receiver
 	c       *imapclient.Client
+	raw     net.Conn // the TCP connection, closed when an operation's ctx ends
 	guard   *trace.Guard
 	corr    string
 	newMail chan struct{}
@@ -74,7 +80,6 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 	}
 	opts := &imapclient.Options{
 		TLSConfig: cfg,
-		Dialer:    &net.Dialer{Timeout: timeout},
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 				if d.NumMessages != nil {
@@ -86,11 +91,46 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 			},
 		},
 	}
+	tctx := context.WithoutCancel(ctx) // outcomes are traced even once ctx has ended
+	raw, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", r.Server.addr())
+	if err != nil {
+		err = fmt.Errorf("bal: IMAP connection to %s: %w", r.Server.addr(), err)
+		s.guard.Record(tctx, r.event(trace.Login, s.corr, req, failure(err), ""))
+		return nil, err
+	}
+	// The greeting, STARTTLS and the authentication are bounded by timeout
+	// and ctx: the connection is closed when either ends first.
+	var expired atomic.Bool
+	timer := time.AfterFunc(timeout, func() { expired.Store(true); raw.Close() })
+	defer timer.Stop()
+	defer context.AfterFunc(ctx, func() { raw.Close() })()
+	why := func(err error) error {
+		switch {
+		case ctx.Err() != nil:
+			return fmt.Errorf("%w (%v)", ctx.Err(), err)
+		case expired.Load():
+			return fmt.Errorf("no answer within %v (%v)", timeout, err)
+		}
+		return err
+	}
 	var c *imapclient.Client
 	if r.Server.ImplicitTLS {
-		c, err = imapclient.DialTLS(r.Server.addr(), opts)
+		tc := cfg.Clone()
+		if tc.NextProtos == nil {
+			tc.NextProtos = []string{"imap"}
+		}
+		conn := tls.Client(raw, tc)
+		// The handshake first, so that a refused certificate is the error
+		// itself (ErrRevoked…), not a read error of the greeting.
+		if err := conn.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			err = fmt.Errorf("bal: IMAP connection to %s: %w", r.Server.addr(), why(err))
+			s.guard.Record(tctx, r.event(trace.Login, s.corr, req, failure(err), ""))
+			return nil, err
+		}
+		c = imapclient.New(conn, opts)
 	} else {
-		c, err = imapclient.DialStartTLS(r.Server.addr(), opts)
+		c, err = imapclient.NewStartTLS(raw, opts)
 	}
 	if err == nil {
 		err = c.WaitGreeting()
@@ -99,11 +139,12 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 		if c != nil {
 			c.Close()
 		}
-		err = fmt.Errorf("bal: IMAP connection to %s: %w", r.Server.addr(), err)
-		s.guard.Record(ctx, r.event(trace.Login, s.corr, req, failure(err), ""))
+		raw.Close()
+		err = fmt.Errorf("bal: IMAP connection to %s: %w", r.Server.addr(), why(err))
+		s.guard.Record(tctx, r.event(trace.Login, s.corr, req, failure(err), ""))
 		return nil, err
 	}
-	s.c = c
+	s.c, s.raw = c, raw
 	var mechs []string
 	for cp := range c.Caps() {
 		if m, ok := strings.CutPrefix(string(cp), "AUTH="); ok {
@@ -126,7 +167,14 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 	}
 	if err != nil {
 		c.Close()
-		s.guard.Record(ctx, r.event(trace.Login, s.corr, req, failure(err), ""))
+		err = why(err)
+		s.guard.Record(tctx, r.event(trace.Login, s.corr, req, failure(err), ""))
+		return nil, err
+	}
+	if !timer.Stop() {
+		c.Close()
+		err := fmt.Errorf("bal: IMAP connection to %s: no answer within %v", r.Server.addr(), timeout)
+		s.guard.Record(tctx, r.event(trace.Login, s.corr, req, failure(err), ""))
 		return nil, err
 	}
 	if err := s.guard.Record(ctx, r.event(trace.Login, s.corr, req, trace.Response{OK: true, Text: "authenticated"}, "")); err != nil {
@@ -141,13 +189,19 @@ func (s *Session) traced(ctx context.Context, action trace.Action, req trace.Req
 	if err := s.guard.Record(ctx, s.r.event(action, s.corr, req, trace.Response{Text: "pending"}, msgID)); err != nil {
 		return err
 	}
+	// go-imap does not watch ctx: the connection is closed when it ends.
+	stop := context.AfterFunc(ctx, func() { s.raw.Close() })
 	text, err := run()
+	stop()
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
 	resp := trace.Response{OK: err == nil, Code: "OK", Text: oneLine(text)}
 	if err != nil {
 		resp = failure(err)
 		resp.Code = "NO"
 	}
-	if rerr := s.guard.Record(ctx, s.r.event(action, s.corr, req, resp, msgID)); rerr != nil && err == nil {
+	if rerr := s.guard.Record(context.WithoutCancel(ctx), s.r.event(action, s.corr, req, resp, msgID)); rerr != nil && err == nil {
 		return rerr
 	}
 	return err
@@ -399,6 +453,9 @@ func (s *Session) WaitNew(ctx context.Context) error {
 	select {
 	case <-s.newMail:
 	case <-ctx.Done():
+		// Ending IDLE needs the server's answer: not forever.
+		t := time.AfterFunc(s.timeout(), func() { s.raw.Close() })
+		defer t.Stop()
 	case <-s.c.Closed():
 		return &IMAPError{"IDLE", errors.New("connection closed")}
 	}
@@ -411,9 +468,18 @@ func (s *Session) WaitNew(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Close logs out.
+func (s *Session) timeout() time.Duration {
+	if s.r.Timeout == 0 {
+		return 30 * time.Second
+	}
+	return s.r.Timeout
+}
+
+// Close logs out (bounded by Receiver.Timeout) and closes the connection.
 func (s *Session) Close() error {
+	timer := time.AfterFunc(s.timeout(), func() { s.raw.Close() })
 	err := s.c.Logout().Wait()
+	timer.Stop()
 	s.c.Close()
 	s.guard.Record(context.Background(), s.r.event(trace.Logout, s.corr, trace.Request{Command: "LOGOUT"}, trace.Response{OK: err == nil}, ""))
 	return err
