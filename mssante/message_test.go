@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-message"
+	"golang.org/x/text/encoding/htmlindex"
+
 	"github.com/ecdaf744/gomss/ins"
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante"
@@ -347,6 +350,20 @@ func TestParseLatin1(t *testing.T) {
 	}
 	if r.IsDocumentMessage() || r.FromPatient() {
 		t.Error("not a document message, not from a patient")
+	}
+	// A program that installs go-message's global charset reader (as
+	// importing go-message/charset does): the text is decoded once, not
+	// twice (found by a review: "ChÃ¨re").
+	message.CharsetReader = func(cs string, in io.Reader) (io.Reader, error) {
+		enc, err := htmlindex.Get(cs)
+		if err != nil {
+			return nil, err
+		}
+		return enc.NewDecoder().Reader(in), nil
+	}
+	defer func() { message.CharsetReader = nil }()
+	if r := parse(t, []byte(raw)); r.Text != "Chère consoeur, voici les résultats.\n" {
+		t.Errorf("with a global charset reader: %q %v", r.Text, r.Problems)
 	}
 }
 

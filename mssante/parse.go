@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
@@ -329,13 +330,18 @@ func (m *Received) leaf(e *message.Entity, report bool) error {
 	return nil
 }
 
-// decodeText converts data from its declared charset to UTF-8 (go-message
-// leaves it as is when it has no charset reader; this package does not
-// install a global one).
+// decodeText converts data from its declared charset to UTF-8. go-message
+// leaves it as is when it has no charset reader (this package does not
+// install a global one); when the program installed one
+// (message.CharsetReader, e.g. by importing go-message/charset),
+// go-message has decoded it already and it is not decoded twice.
 func (m *Received) decodeText(data []byte, charset string) (string, string) {
 	cs := strings.ToLower(strings.TrimSpace(charset))
 	switch cs {
 	case "", "utf-8", "utf8", "us-ascii", "ascii":
+		return string(data), cs
+	}
+	if message.CharsetReader != nil && utf8.Valid(data) {
 		return string(data), cs
 	}
 	enc, err := htmlindex.Get(cs)
