@@ -21,7 +21,7 @@
 //   - Sender: spools the message (size limits before connecting), MAIL
 //     FROM with SIZE and the DSN parameters (RET, ENVID, NOTIFY, ORCPT)
 //     when the server offers DSN, per-recipient results, *SMTPError with
-//     Temporary() for 4xx; Batch reuses one connection.
+//     Temporary() for 4xx and for no connection at all; Batch reuses one connection.
 //   - Receiver/Session: folders, new messages by UID with UIDVALIDITY
 //     tracking, parsed by package mssante, mark seen, move, delete,
 //     append, IDLE.

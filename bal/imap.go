@@ -292,6 +292,7 @@ func (s *Session) FetchNew(ctx context.Context, folder string, st State) ([]*Fet
 	if err != nil {
 		return nil, st, err
 	}
+	before := st
 	for _, f := range out {
 		if f.UID > st.LastUID {
 			st.LastUID = f.UID
@@ -300,8 +301,10 @@ func (s *Session) FetchNew(ctx context.Context, folder string, st State) ([]*Fet
 		if f.Message != nil {
 			id = f.Message.MessageID
 		}
-		s.guard.Record(ctx, s.r.event(trace.Read, s.corr, trace.Request{Command: "UID FETCH", Params: []string{strconv.FormatUint(uint64(f.UID), 10)}},
-			trace.Response{OK: f.ParseErr == nil, Text: fmt.Sprintf("%d bytes", len(f.Raw))}, id))
+		if err := s.guard.Record(ctx, s.r.event(trace.Read, s.corr, trace.Request{Command: "UID FETCH", Params: []string{strconv.FormatUint(uint64(f.UID), 10)}},
+			trace.Response{OK: f.ParseErr == nil, Text: fmt.Sprintf("%d bytes", len(f.Raw))}, id)); err != nil {
+			return nil, before, err // fail closed: no message handed over without its trace
+		}
 	}
 	return out, st, changed
 }

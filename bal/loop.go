@@ -31,7 +31,11 @@ type Handler func(ctx context.Context, m *mssante.Received) error
 // (State) only once it is filed, so when the session is lost between the
 // handler and the move, the message is handled (and acknowledged) again
 // on the next pass, never skipped. Handlers must therefore recognise a
-// repeat (the CDA document id, or Received.MessageID).
+// repeat (the CDA document id, or Received.MessageID). The same holds when
+// the acknowledgement cannot be sent for a passing reason (a 4xx reply, no
+// connection, its trace not written): the message is left unfiled and the
+// pass ends with the error; an acknowledgement refused for good (5xx) is
+// reported (OnError) and the message filed.
 type Loop struct {
 	Receiver *Receiver
 	// Sender sends the acknowledgements.
@@ -162,15 +166,26 @@ func (l *Loop) process(ctx context.Context, s *Session) (int, error) {
 			if m.ReportType == "delivery-status" {
 				action = trace.DSNReceived
 			}
-			s.guard.Record(ctx, l.Receiver.event(action, s.corr, trace.Request{Command: "UID FETCH", Params: []string{uidStr(f.UID)}},
-				trace.Response{OK: true, Text: m.ReportType}, m.MessageID))
+			if err := s.guard.Record(ctx, l.Receiver.event(action, s.corr, trace.Request{Command: "UID FETCH", Params: []string{uidStr(f.UID)}},
+				trace.Response{OK: true, Text: m.ReportType}, m.MessageID)); err != nil {
+				return n, err // fail closed: not filed without its trace
+			}
 			if err := s.Move(ctx, f.UID, processed, m.MessageID); err != nil {
 				return n, err
 			}
 		case m.IsDocumentMessage():
 			herr := l.Handler(ctx, m)
-			// The handler has returned: acknowledge, then file.
-			l.acknowledge(ctx, m, herr)
+			// The handler has returned: acknowledge, then file. An
+			// acknowledgement that could not be sent for a passing reason
+			// (4xx, network, trace) leaves the message unfiled: the next
+			// pass handles and acknowledges it again.
+			if err := l.acknowledge(ctx, m, herr); err != nil {
+				var se *SMTPError
+				if !errors.As(err, &se) || se.Temporary() {
+					return n, fmt.Errorf("bal: acknowledgement of %s not sent, left in %s for the next pass: %w", m.MessageID, folder, err)
+				}
+				l.report(err) // refused for good: filed all the same
+			}
 			dest := processed
 			if herr != nil {
 				dest = failed
@@ -189,7 +204,9 @@ func (l *Loop) process(ctx context.Context, s *Session) (int, error) {
 	return n, nil
 }
 
-func (l *Loop) acknowledge(ctx context.Context, m *mssante.Received, herr error) {
+// acknowledge sends the MDN (or the error e-mail); it returns the error of
+// the send, if any (the rest is reported).
+func (l *Loop) acknowledge(ctx context.Context, m *mssante.Received, herr error) error {
 	var ie *mssante.IntegrationError
 	if herr != nil {
 		var x mssante.IntegrationError
@@ -204,15 +221,18 @@ func (l *Loop) acknowledge(ctx context.Context, m *mssante.Received, herr error)
 	switch {
 	case err == nil:
 		_, err = l.Sender.SendAck(ctx, ack)
-		l.report(err)
+		return err
 	case errors.Is(err, mssante.ErrNoMDNRequested) && ie != nil && l.ErrorMailbox != "":
 		mail, merr := mssante.NewErrorMail(m, l.From, l.ErrorMailbox, *ie, l.Product)
-		if merr == nil {
-			_, merr = l.Sender.SendAck(ctx, mail)
+		if merr != nil {
+			l.report(merr)
+			return nil
 		}
-		l.report(merr)
+		_, err = l.Sender.SendAck(ctx, mail)
+		return err
 	case errors.Is(err, mssante.ErrNoMDNRequested):
 	default:
 		l.report(err) // e.g. needs the user's confirmation: not sent automatically
 	}
+	return nil
 }

@@ -88,8 +88,11 @@ func (e *SMTPError) Error() string {
 	return fmt.Sprintf("bal: SMTP %s refused: %d %s %s", e.Command, e.Code, e.Enhanced, e.Message)
 }
 
-// Temporary reports a transient failure (4xx).
-func (e *SMTPError) Temporary() bool { return e.Code >= 400 && e.Code < 500 }
+// Temporary reports a transient failure: a 4xx reply, or no connection
+// to the server at all (Command "connect").
+func (e *SMTPError) Temporary() bool {
+	return (e.Code >= 400 && e.Code < 500) || (e.Code == 0 && e.Command == "connect")
+}
 
 // SendResult is the outcome of a send.
 type SendResult struct {

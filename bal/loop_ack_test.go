@@ -1,0 +1,125 @@
+package bal_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"net"
+	"testing"
+
+	"github.com/ecdaf744/gomss/bal"
+	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/mssante"
+	"github.com/ecdaf744/gomss/trace"
+)
+
+// An MDN that cannot be sent because the submission server is out of
+// reach leaves the message unfiled, and the next pass handles it again and
+// sends the MDN: the sender is not left without its acknowledgement.
+func TestLoopRetriesUnsentAcknowledgement(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := pki.ServeCRL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(crl.Close)
+	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
+	m := report(baltest.CPSUser)
+	var raw bytes.Buffer
+	raw.WriteString("Return-Path: <" + baltest.ORGUser + ">\r\n")
+	if _, err := m.WriteTo(&raw); err != nil {
+		t.Fatal(err)
+	}
+	op.Deliver(baltest.CPSUser, raw.Bytes())
+
+	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}}
+	cps, _ := bal.NewCertificate(pki.CPS.TLSCertificate())
+	rec := trace.RecorderFunc(func(context.Context, trace.Event) error { return nil })
+	dead, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadAddr := dead.Addr().String()
+	dead.Close() // nothing listens there any more
+	handled := 0
+	loop := &bal.Loop{
+		Receiver: &bal.Receiver{Server: endpoint(t, op.IMAPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
+			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
+		Sender: &bal.Sender{Server: endpoint(t, deadAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
+			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
+		From:    mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Applicative, Entity: "PFI de test"},
+		Product: "DEV000000",
+		Handler: func(context.Context, *mssante.Received) error { handled++; return nil },
+	}
+	ctx := context.Background()
+	if n, err := loop.ProcessOnce(ctx); err == nil || n != 0 {
+		t.Fatalf("MDN unsendable: %d filed, %v; want an error and nothing filed", n, err)
+	}
+	if got := len(op.Messages(baltest.CPSUser, "INBOX")); got != 1 {
+		t.Fatalf("%d messages left in INBOX, want the one whose MDN was not sent", got)
+	}
+	loop.Sender.Server = endpoint(t, op.SMTPAddr, false)
+	if n, err := loop.ProcessOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("second pass: %d filed, %v", n, err)
+	}
+	if handled != 2 {
+		t.Errorf("handled %d times, want 2 (again after the unsent MDN)", handled)
+	}
+	found := false
+	for _, b := range op.Messages(baltest.ORGUser, "INBOX") {
+		if r, err := mssante.Parse(bytes.NewReader(b), nil); err == nil {
+			if mdn, err := mssante.ParseMDN(r); err == nil && mdn.OriginalMessageID == m.MessageID && mdn.Success() {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Error("no MDN back at the sender after the second pass")
+	}
+	if got := len(op.Messages(baltest.CPSUser, "INBOX")); got != 0 {
+		t.Errorf("%d messages left in INBOX", got)
+	}
+}
+
+// Fail closed on reading too: when the trace of a message read cannot be
+// written, FetchNew hands over no message and the loop does not call the
+// handler.
+func TestReadNotHandedOverWithoutTrace(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
+	var raw bytes.Buffer
+	raw.WriteString("Return-Path: <" + baltest.ORGUser + ">\r\n")
+	if _, err := report(baltest.CPSUser).WriteTo(&raw); err != nil {
+		t.Fatal(err)
+	}
+	op.Deliver(baltest.CPSUser, raw.Bytes())
+	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true}
+	cps, _ := bal.NewCertificate(pki.CPS.TLSCertificate())
+	rec := trace.RecorderFunc(func(_ context.Context, e trace.Event) error {
+		if e.Action == trace.Read {
+			return errors.New("disk full")
+		}
+		return nil
+	})
+	handled := 0
+	loop := &bal.Loop{
+		Receiver: &bal.Receiver{Server: endpoint(t, op.IMAPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
+			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
+		Sender: &bal.Sender{Server: endpoint(t, op.SMTPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
+			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
+		From:    mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Applicative, Entity: "PFI de test"},
+		Product: "DEV000000",
+		Handler: func(context.Context, *mssante.Received) error { handled++; return nil },
+	}
+	n, err := loop.ProcessOnce(context.Background())
+	if !errors.Is(err, trace.ErrNotRecorded) || n != 0 || handled != 0 {
+		t.Errorf("read trace unwritable: %d filed, handler called %d times, %v; want trace.ErrNotRecorded and nothing handed over", n, handled, err)
+	}
+	if loop.State.LastUID != 0 {
+		t.Errorf("State moved to %+v", loop.State)
+	}
+}
