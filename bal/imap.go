@@ -2,11 +2,13 @@ package bal
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -30,6 +32,12 @@ type Receiver struct {
 	Trace       trace.Recorder
 	TracePolicy trace.Policy
 	Software    string
+	// MaxFetch and MaxFetchBytes bound one FetchNew: at most MaxFetch
+	// messages (50 when zero) and, by their RFC822.SIZE, at most
+	// MaxFetchBytes (256 MiB when zero; at least one message), so that a
+	// backlog is read in batches (Session.HasMore), not all in memory.
+	MaxFetch      int
+	MaxFetchBytes int64
 	// Timeout bounds the connection, from the TCP connect to the end of
 	// the authentication, and the logout (30 s when zero). Each operation
 	// is bounded by its ctx: go-imap does not watch it, the session's
@@ -42,6 +50,7 @@ type Session struct {
 	r       *Receiver
 	c       *imapclient.Client
 	raw     net.Conn // the TCP connection, closed when an operation's ctx ends
+	more    bool     // the last FetchNew left new messages
 	guard   *trace.Guard
 	corr    string
 	newMail chan struct{}
@@ -246,8 +255,11 @@ var ErrUIDValidity = errors.New("bal: UIDVALIDITY changed: folder read again fro
 
 // FetchNew selects folder and fetches, without marking them seen, the
 // messages whose UID is above st.LastUID (all of them when UIDVALIDITY
-// changed), parsed with package mssante. It returns the new state.
+// changed), in UID order, parsed with package mssante: at most
+// Receiver.MaxFetch of them and Receiver.MaxFetchBytes (HasMore then
+// reports that others wait). It returns the new state.
 func (s *Session) FetchNew(ctx context.Context, folder string, st State) ([]*Fetched, State, error) {
+	s.more = false
 	var sel *imap.SelectData
 	err := s.traced(ctx, trace.Fetch, trace.Request{Command: "SELECT", Params: []string{folder}}, "", func() (string, error) {
 		var err error
@@ -269,8 +281,51 @@ func (s *Session) FetchNew(ctx context.Context, folder string, st State) ([]*Fet
 	if sel.NumMessages == 0 || (sel.UIDNext != 0 && sel.UIDNext <= st.LastUID+1) {
 		return nil, st, changed
 	}
+	var all imap.UIDSet
+	all.AddRange(st.LastUID+1, 0)
+	// First the UIDs and sizes, then the bodies of a batch within the
+	// limits.
+	type pending struct {
+		uid  imap.UID
+		size int64
+	}
+	var news []pending
+	err = s.traced(ctx, trace.Fetch, trace.Request{Command: "UID FETCH", Params: []string{all.String(), "RFC822.SIZE"}}, "", func() (string, error) {
+		msgs, err := s.c.Fetch(all, &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+		if err != nil {
+			return "", &IMAPError{"FETCH", err}
+		}
+		for _, m := range msgs {
+			if m.UID > st.LastUID { // "n:*" returns the last message even below n
+				news = append(news, pending{m.UID, m.RFC822Size})
+			}
+		}
+		return fmt.Sprintf("%d new messages", len(news)), nil
+	})
+	if err != nil {
+		return nil, st, err
+	}
+	if len(news) == 0 {
+		return nil, st, changed
+	}
+	slices.SortFunc(news, func(a, b pending) int { return cmp.Compare(a.uid, b.uid) })
+	maxN, maxBytes := s.r.MaxFetch, s.r.MaxFetchBytes
+	if maxN <= 0 {
+		maxN = 50
+	}
+	if maxBytes <= 0 {
+		maxBytes = 256 << 20
+	}
 	var set imap.UIDSet
-	set.AddRange(st.LastUID+1, 0)
+	var total int64
+	for i, p := range news {
+		if i > 0 && (i >= maxN || total+p.size > maxBytes) {
+			s.more = true
+			break
+		}
+		set.AddNum(p.uid)
+		total += p.size
+	}
 	section := &imap.FetchItemBodySection{Peek: true}
 	var out []*Fetched
 	err = s.traced(ctx, trace.Fetch, trace.Request{Command: "UID FETCH", Params: []string{set.String(), "BODY.PEEK[]"}}, "", func() (string, error) {
@@ -279,7 +334,7 @@ func (s *Session) FetchNew(ctx context.Context, folder string, st State) ([]*Fet
 			return "", &IMAPError{"FETCH", err}
 		}
 		for _, m := range msgs {
-			if m.UID <= st.LastUID { // "n:*" returns the last message even below n
+			if !set.Contains(m.UID) {
 				continue
 			}
 			raw := m.FindBodySection(section)
@@ -287,6 +342,7 @@ func (s *Session) FetchNew(ctx context.Context, folder string, st State) ([]*Fet
 			f.Message, f.ParseErr = mssante.Parse(bytes.NewReader(raw), nil)
 			out = append(out, f)
 		}
+		slices.SortFunc(out, func(a, b *Fetched) int { return cmp.Compare(a.UID, b.UID) })
 		return fmt.Sprintf("%d messages", len(out)), nil
 	})
 	if err != nil {
@@ -308,6 +364,10 @@ func (s *Session) FetchNew(ctx context.Context, folder string, st State) ([]*Fet
 	}
 	return out, st, changed
 }
+
+// HasMore reports whether the last FetchNew left new messages for the next
+// call (Receiver.MaxFetch, MaxFetchBytes).
+func (s *Session) HasMore() bool { return s.more }
 
 // MarkSeen sets \Seen on a message of the selected folder.
 func (s *Session) MarkSeen(ctx context.Context, uid imap.UID, msgID string) error {

@@ -140,7 +140,19 @@ func (l *Loop) ProcessOnce(ctx context.Context) (int, error) {
 	return l.process(ctx, s)
 }
 
+// process handles the new messages, batch after batch (Receiver.MaxFetch).
 func (l *Loop) process(ctx context.Context, s *Session) (int, error) {
+	n := 0
+	for {
+		k, err := l.processBatch(ctx, s)
+		n += k
+		if err != nil || !s.HasMore() {
+			return n, err
+		}
+	}
+}
+
+func (l *Loop) processBatch(ctx context.Context, s *Session) (int, error) {
 	folder, processed, failed := l.folders()
 	msgs, st, err := s.FetchNew(ctx, folder, l.State)
 	if err != nil && !errors.Is(err, ErrUIDValidity) {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"slices"
 	"testing"
 
 	"github.com/ecdaf744/gomss/bal"
@@ -121,5 +122,77 @@ func TestReadNotHandedOverWithoutTrace(t *testing.T) {
 	}
 	if loop.State.LastUID != 0 {
 		t.Errorf("State moved to %+v", loop.State)
+	}
+}
+
+// A backlog is read in batches: FetchNew takes at most MaxFetch messages
+// (or MaxFetchBytes, at least one) in UID order and HasMore says others
+// wait; the loop goes through all of them in one pass.
+func TestFetchInBatches(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
+	var ids []string
+	for range 5 {
+		m := report(baltest.CPSUser)
+		m.ReadReceipt = false
+		var raw bytes.Buffer
+		if _, err := m.WriteTo(&raw); err != nil {
+			t.Fatal(err)
+		}
+		op.Deliver(baltest.CPSUser, raw.Bytes())
+		ids = append(ids, m.MessageID)
+	}
+	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true}
+	cps, _ := bal.NewCertificate(pki.CPS.TLSCertificate())
+	rec := trace.RecorderFunc(func(context.Context, trace.Event) error { return nil })
+	rcv := &bal.Receiver{Server: endpoint(t, op.IMAPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
+		Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec, MaxFetch: 2}
+	ctx := context.Background()
+	s, err := rcv.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var sizes []int
+	st := bal.State{}
+	for {
+		msgs, next, err := s.FetchNew(ctx, "INBOX", st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(msgs))
+		for _, f := range msgs {
+			got = append(got, f.Message.MessageID)
+		}
+		st = next
+		if !s.HasMore() {
+			break
+		}
+	}
+	if !slices.Equal(got, ids) || !slices.Equal(sizes, []int{2, 2, 1}) {
+		t.Errorf("batches of %v, messages %q, want [2 2 1] and %q", sizes, got, ids)
+	}
+	// A byte limit below one message: one message per call.
+	rcv.MaxFetch, rcv.MaxFetchBytes = 0, 1
+	msgs, _, err := s.FetchNew(ctx, "INBOX", bal.State{})
+	if err != nil || len(msgs) != 1 || !s.HasMore() {
+		t.Errorf("MaxFetchBytes 1: %d messages, more %v, %v", len(msgs), s.HasMore(), err)
+	}
+	s.Close()
+
+	rcv.MaxFetch, rcv.MaxFetchBytes = 2, 0
+	handled := 0
+	loop := &bal.Loop{Receiver: rcv,
+		Sender: &bal.Sender{Server: endpoint(t, op.SMTPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
+			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
+		From:    mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Applicative, Entity: "PFI de test"},
+		Product: "DEV000000",
+		Handler: func(context.Context, *mssante.Received) error { handled++; return nil },
+	}
+	if n, err := loop.ProcessOnce(ctx); err != nil || n != 5 || handled != 5 {
+		t.Errorf("loop with MaxFetch 2: %d filed, %d handled, %v; want all 5 in one pass", n, handled, err)
 	}
 }
