@@ -312,6 +312,29 @@ func TestLoopSessionLostMidBatch(t *testing.T) {
 	}
 }
 
+// ctxRecorder records as a FileLog does (refusing once ctx has ended) and
+// keeps the responses traced for action.
+func ctxRecorder(action trace.Action) (trace.Recorder, func() []trace.Response) {
+	var mu sync.Mutex
+	var got []trace.Response
+	rec := trace.RecorderFunc(func(ctx context.Context, e trace.Event) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.Action == action {
+			mu.Lock()
+			got = append(got, e.Response)
+			mu.Unlock()
+		}
+		return nil
+	})
+	return rec, func() []trace.Response {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]trace.Response(nil), got...)
+	}
+}
+
 // A send stuck in the middle of DATA (the network stalls) ends when its
 // context does, not minutes later: the error wraps the context's, nothing
 // is delivered, and the trace says the send failed — recorded although
@@ -325,19 +348,7 @@ func TestSendHonoursContext(t *testing.T) {
 	proxy := newPauseProxy(t, op.SMTPAddr, 256<<10)
 	defer close(proxy.release)
 	auth, _ := bal.NewCertificate(pki.ORG.TLSCertificate())
-	var mu sync.Mutex
-	var sends []trace.Response
-	rec := trace.RecorderFunc(func(ctx context.Context, e trace.Event) error {
-		if err := ctx.Err(); err != nil {
-			return err // as a FileLog does
-		}
-		if e.Action == trace.Send {
-			mu.Lock()
-			sends = append(sends, e.Response)
-			mu.Unlock()
-		}
-		return nil
-	})
+	rec, responses := ctxRecorder(trace.Send)
 	snd := &bal.Sender{Server: endpoint(t, proxy.ln.Addr().String(), false), ServerName: "localhost",
 		Trust: &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true},
 		Auth:  auth, Mailbox: trace.Mailbox{Address: baltest.ORGUser}, Trace: rec}
@@ -362,8 +373,7 @@ func TestSendHonoursContext(t *testing.T) {
 	if got := op.Messages(baltest.CPSUser, "INBOX"); len(got) != 0 {
 		t.Errorf("%d message(s) delivered", len(got))
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	sends := responses()
 	if len(sends) != 2 || sends[0].Text != "pending" || sends[1].OK || !strings.Contains(sends[1].Text, "deadline") {
 		t.Errorf("traced sends %+v, want pending then a failure naming the deadline", sends)
 	}
@@ -437,19 +447,7 @@ func TestIMAPHonoursContext(t *testing.T) {
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
 	proxy := newStallProxy(t, op.IMAPAddr)
 	auth, _ := bal.NewCertificate(pki.CPS.TLSCertificate())
-	var mu sync.Mutex
-	var fetches []trace.Response
-	rec := trace.RecorderFunc(func(ctx context.Context, e trace.Event) error {
-		if err := ctx.Err(); err != nil {
-			return err // as a FileLog does
-		}
-		if e.Action == trace.Fetch {
-			mu.Lock()
-			fetches = append(fetches, e.Response)
-			mu.Unlock()
-		}
-		return nil
-	})
+	rec, responses := ctxRecorder(trace.Fetch)
 	rcv := &bal.Receiver{Server: endpoint(t, proxy.ln.Addr().String(), false), ServerName: "localhost",
 		Trust: &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true},
 		Auth:  auth, Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec, Timeout: 2 * time.Second}
@@ -470,11 +468,9 @@ func TestIMAPHonoursContext(t *testing.T) {
 	if d := time.Since(start); d > 6*time.Second {
 		t.Errorf("Close took %v with Timeout 2s", d)
 	}
-	mu.Lock()
-	if n := len(fetches); n != 2 || fetches[1].OK || !strings.Contains(fetches[1].Text, "deadline") {
+	if fetches := responses(); len(fetches) != 2 || fetches[1].OK || !strings.Contains(fetches[1].Text, "deadline") {
 		t.Errorf("traced fetches %+v, want pending then a failure naming the deadline", fetches)
 	}
-	mu.Unlock()
 
 	// A server that accepts the connection and never greets.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

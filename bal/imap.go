@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -109,19 +108,9 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 	}
 	// The greeting, STARTTLS and the authentication are bounded by timeout
 	// and ctx: the connection is closed when either ends first.
-	var expired atomic.Bool
-	timer := time.AfterFunc(timeout, func() { expired.Store(true); raw.Close() })
-	defer timer.Stop()
-	defer context.AfterFunc(ctx, func() { raw.Close() })()
-	why := func(err error) error {
-		switch {
-		case ctx.Err() != nil:
-			return fmt.Errorf("%w (%v)", ctx.Err(), err)
-		case expired.Load():
-			return fmt.Errorf("no answer within %v (%v)", timeout, err)
-		}
-		return err
-	}
+	w := watchConn(ctx, raw, timeout)
+	defer w.done()
+	why := w.explain
 	var c *imapclient.Client
 	if r.Server.ImplicitTLS {
 		tc := cfg.Clone()
@@ -180,7 +169,7 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 		s.guard.Record(tctx, r.event(trace.Login, s.corr, req, failure(err), ""))
 		return nil, err
 	}
-	if !timer.Stop() {
+	if !w.done() {
 		c.Close()
 		err := fmt.Errorf("bal: IMAP connection to %s: no answer within %v", r.Server.addr(), timeout)
 		s.guard.Record(tctx, r.event(trace.Login, s.corr, req, failure(err), ""))

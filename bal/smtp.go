@@ -11,7 +11,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -306,19 +305,9 @@ func (s *Sender) connect(ctx context.Context, cfg *tls.Config, timeout time.Dura
 	// CommandTimeout, 5 minutes until NewClientStartTLS has returned, and
 	// does not watch ctx: the connection is closed when timeout passes
 	// before the greeting, EHLO and STARTTLS are done, or when ctx ends.
-	var expired atomic.Bool
-	timer := time.AfterFunc(timeout, func() { expired.Store(true); conn.Close() })
-	defer timer.Stop()
-	defer context.AfterFunc(ctx, func() { conn.Close() })()
-	why := func(err error) error {
-		switch {
-		case ctx.Err() != nil:
-			return fmt.Errorf("%w (%v)", ctx.Err(), err)
-		case expired.Load():
-			return fmt.Errorf("no answer within %v (%v)", timeout, err)
-		}
-		return err
-	}
+	w := watchConn(ctx, conn, timeout)
+	defer w.done()
+	why := w.explain
 	var c *smtp.Client
 	if s.Server.ImplicitTLS {
 		tc := tls.Client(conn, cfg)
@@ -334,7 +323,7 @@ func (s *Sender) connect(ctx context.Context, cfg *tls.Config, timeout time.Dura
 			return nil, nil, fmt.Errorf("bal: STARTTLS with %s: %w", s.Server.addr(), why(err))
 		}
 	}
-	if !timer.Stop() {
+	if !w.done() {
 		conn.Close()
 		return nil, nil, fmt.Errorf("bal: SMTP with %s: no answer within %v", s.Server.addr(), timeout)
 	}

@@ -1,0 +1,51 @@
+package bal
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// connWatch closes a connection when timeout passes or ctx ends, whichever
+// comes first, until done is called: go-smtp and go-imap watch neither
+// during the greeting, STARTTLS and authentication.
+type connWatch struct {
+	ctx     context.Context
+	timeout time.Duration
+	expired atomic.Bool
+	timer   *time.Timer
+	stopCtx func() bool
+	once    sync.Once
+	inTime  bool
+}
+
+func watchConn(ctx context.Context, conn net.Conn, timeout time.Duration) *connWatch {
+	w := &connWatch{ctx: ctx, timeout: timeout}
+	w.timer = time.AfterFunc(timeout, func() { w.expired.Store(true); conn.Close() })
+	w.stopCtx = context.AfterFunc(ctx, func() { conn.Close() })
+	return w
+}
+
+// explain adds why the connection was closed to an error it caused.
+func (w *connWatch) explain(err error) error {
+	switch {
+	case w.ctx.Err() != nil:
+		return fmt.Errorf("%w (%v)", w.ctx.Err(), err)
+	case w.expired.Load():
+		return fmt.Errorf("no answer within %v (%v)", w.timeout, err)
+	}
+	return err
+}
+
+// done stops watching; it reports false when timeout had already passed
+// (the connection is closed). Later calls return the first answer.
+func (w *connWatch) done() bool {
+	w.once.Do(func() {
+		w.stopCtx()
+		w.inTime = w.timer.Stop() && !w.expired.Load()
+	})
+	return w.inTime
+}
