@@ -196,52 +196,6 @@ func TestDovecotRestartDuringIdle(t *testing.T) {
 	}
 }
 
-// cutProxy forwards TCP to addr and can cut every connection open
-// through it, as a network drop does.
-type cutProxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newCutProxy(t *testing.T, addr string) *cutProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln}
-	t.Cleanup(func() { ln.Close(); p.Cut() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", addr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
-		}
-	}()
-	return p
-}
-
-// Cut closes every connection open through the proxy.
-func (p *cutProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
 // The session lost between the handler and the move, in the middle of a
 // batch of three: nothing is skipped. The next pass starts again at the
 // first message not filed, so the interrupted one is handled a second time
@@ -265,7 +219,7 @@ func TestLoopSessionLostMidBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	cps, _ := bal.NewCertificate(e.pki.CPS.TLSCertificate())
-	proxy := newCutProxy(t, e.dc.IMAPAddr)
+	proxy := newNetProxy(t, e.dc.IMAPAddr)
 	rcv := e.receiver(t, cps, baltest.CPSUser)
 	rcv.Server = endpoint(t, proxy.ln.Addr().String(), false)
 	handled := map[string]int{}
@@ -379,23 +333,29 @@ func TestSendHonoursContext(t *testing.T) {
 	}
 }
 
-// stallProxy forwards TCP to addr until Stall: then nothing more goes
-// through in either direction (a network that stops answering).
-type stallProxy struct {
+// netProxy forwards TCP to addr, as the network between the client and
+// the server: Cut closes every connection open through it (a drop), Stall
+// lets nothing more through in either direction (a network that stops
+// answering).
+type netProxy struct {
 	ln      net.Listener
+	mu      sync.Mutex
+	conns   []net.Conn
 	stalled chan struct{}
 	once    sync.Once
 }
 
-func newStallProxy(t *testing.T, addr string) *stallProxy {
+func newNetProxy(t *testing.T, addr string) *netProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &stallProxy{ln: ln, stalled: make(chan struct{})}
+	p := &netProxy{ln: ln, stalled: make(chan struct{})}
 	done := make(chan struct{})
-	t.Cleanup(func() { close(done); ln.Close() })
+	t.Cleanup(func() { close(done); ln.Close(); p.Cut() })
 	pipe := func(dst, src net.Conn) {
+		defer dst.Close()
+		defer src.Close()
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := src.Read(buf)
@@ -426,14 +386,28 @@ func newStallProxy(t *testing.T, addr string) *stallProxy {
 				c.Close()
 				continue
 			}
-			go func() { pipe(s, c); s.Close(); c.Close() }()
-			go func() { pipe(c, s); s.Close(); c.Close() }()
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go pipe(s, c)
+			go pipe(c, s)
 		}
 	}()
 	return p
 }
 
-func (p *stallProxy) Stall() { p.once.Do(func() { close(p.stalled) }) }
+// Cut closes every connection open through the proxy.
+func (p *netProxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// Stall stops all traffic through the proxy for good.
+func (p *netProxy) Stall() { p.once.Do(func() { close(p.stalled) }) }
 
 // An IMAP operation on a server that stops answering ends with its
 // context; the logout is bounded by Receiver.Timeout; a server that never
@@ -445,7 +419,7 @@ func TestIMAPHonoursContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
-	proxy := newStallProxy(t, op.IMAPAddr)
+	proxy := newNetProxy(t, op.IMAPAddr)
 	auth, _ := bal.NewCertificate(pki.CPS.TLSCertificate())
 	rec, responses := ctxRecorder(trace.Fetch)
 	rcv := &bal.Receiver{Server: endpoint(t, proxy.ln.Addr().String(), false), ServerName: "localhost",
