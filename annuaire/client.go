@@ -42,7 +42,8 @@ type Client struct {
 	// APIKey is sent in the ESANTE-API-KEY header.
 	APIKey string
 	// HTTPClient sends the requests, default a client with
-	// http.DefaultTransport. Its own Timeout, if any, also applies.
+	// http.DefaultTransport. Its own Timeout, if any, also applies; its
+	// CheckRedirect does not: redirects are never followed.
 	HTTPClient *http.Client
 	// Timeout bounds each attempt, response body included (default 30 s,
 	// the gateway's own limit).
@@ -212,6 +213,10 @@ func (c *Client) Search(ctx context.Context, resourceType string, params url.Val
 	}
 }
 
+// ErrRedirect: the API answered with a redirect, which is never followed
+// (the API key would go along, and the answer would come from elsewhere).
+var ErrRedirect = errors.New("annuaire: redirect not followed")
+
 // sameOrigin refuses a next link to another scheme or host than BaseURL:
 // the API key must not be sent elsewhere.
 func (c *Client) sameOrigin(link string) error {
@@ -311,9 +316,16 @@ func (c *Client) once1(ctx context.Context, method, u, form string) (*Bundle, ti
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = &http.Client{}
+	// Redirects are never followed: net/http would send ESANTE-API-KEY
+	// along to any host (it drops only its own sensitive headers), and the
+	// answer would come from a server that is not the gateway.
+	hc := &http.Client{}
+	if c.HTTPClient != nil {
+		cp := *c.HTTPClient
+		hc = &cp
+	}
+	hc.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+		return fmt.Errorf("%w: to %s://%s%s", ErrRedirect, r.URL.Scheme, r.URL.Host, r.URL.Path)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -472,3 +472,36 @@ func TestWorkplaces(t *testing.T) {
 		t.Errorf("requests %+v", reqs)
 	}
 }
+
+// A redirect from the gateway is not followed, with the default client or
+// one the caller gives: the API key would go along to the other host and
+// its answer would be taken for the gateway's (found by a review: the
+// other host received the key, and an address it made up was reported
+// published).
+func TestRedirectNotFollowed(t *testing.T) {
+	var stolen []string
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stolen = append(stolen, r.Header.Get("ESANTE-API-KEY"))
+		fmt.Fprint(w, `{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}`)
+	}))
+	defer evil.Close()
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)+"/steal", http.StatusFound)
+	}))
+	defer gw.Close()
+	for _, hc := range []*http.Client{nil, {Timeout: 10 * time.Second}} {
+		c := &Client{BaseURL: gw.URL + "/fhir/v2", APIKey: testKey, Limiter: NewLimiter(1e6), HTTPClient: hc}
+		var errs []error
+		for _, err := range c.Search(context.Background(), "Practitioner", nil) {
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) != 1 || !errors.Is(errs[0], ErrRedirect) {
+			t.Errorf("client %v: errors %v, want ErrRedirect", hc, errs)
+		}
+	}
+	if len(stolen) != 0 {
+		t.Errorf("the other host received %d request(s), keys %q", len(stolen), stolen)
+	}
+}

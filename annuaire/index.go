@@ -1074,7 +1074,7 @@ var listingPartRows = 16384
 type chainPart struct {
 	from, to         int
 	numHead, numTail []int32
-	headTail         map[string][2]int32
+	headTail         map[string]*[2]int32
 }
 
 // buildChain builds a listing: the records are shared out in ranges
@@ -1122,7 +1122,7 @@ func (ix *Index) chainRange(c *chain, cp *chainPart, digits int, key listingKey)
 			cp.numHead[k] = -1
 		}
 	}
-	cp.headTail = make(map[string][2]int32)
+	cp.headTail = make(map[string]*[2]int32)
 	st := make([]uint16, ix.span+1)
 	var buf [256]byte
 	for i := cp.to - 1; i >= cp.from; i-- {
@@ -1144,12 +1144,15 @@ func (ix *Index) chainRange(c *chain, cp *chainPart, digits int, key listingKey)
 			cp.numHead[s] = int32(i)
 			continue
 		}
+		// Updated in place, never assigned again with k: k may be a view
+		// of buf (domainKey), and Go replaces a string key on assignment,
+		// so the map would keep a key the next row overwrites.
 		if ht, ok := cp.headTail[k]; ok {
 			c.next[i] = ht[0]
-			cp.headTail[k] = [2]int32{int32(i), ht[1]}
+			ht[0] = int32(i)
 		} else {
 			c.next[i] = -1
-			cp.headTail[strings.Clone(k)] = [2]int32{int32(i), int32(i)}
+			cp.headTail[strings.Clone(k)] = &[2]int32{int32(i), int32(i)}
 		}
 	}
 }

@@ -402,3 +402,32 @@ func TestSearchNameLongNames(t *testing.T) {
 		}
 	}
 }
+
+// Listings by domain with domains written in capitals: each domain keeps
+// its own rows (found by a review: the map kept a key that the next
+// capitalised domain overwrote, and ByDomain mixed domains up).
+func TestByDomainCapitalisedDomains(t *testing.T) {
+	in := "Type de BAL|Adresse BAL|Nom d'exercice\n" +
+		"PER|x@ZZZZZZ.mssante.fr|X\n" +
+		"PER|a@UC-CMP.mssante.fr|A\n" +
+		"PER|b@UC-CMP.mssante.fr|B\n" +
+		"PER|c@lower.mssante.fr|C\n"
+	ix, err := LoadIndex(context.Background(), strings.NewReader(in), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dom, want := range map[string][]string{
+		"zzzzzz.mssante.fr": {"x@ZZZZZZ.mssante.fr"},
+		"uc-cmp.mssante.fr": {"a@UC-CMP.mssante.fr", "b@UC-CMP.mssante.fr"},
+		"lower.mssante.fr":  {"c@lower.mssante.fr"},
+	} {
+		got := addrsOf(ix.ByDomain(dom))
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("ByDomain(%s) = %q, want %q", dom, got, want)
+		}
+	}
+	if d := ix.Domains(); d["uc-cmp.mssante.fr"] != 2 || d["zzzzzz.mssante.fr"] != 1 || len(d) != 3 {
+		t.Errorf("Domains() = %v", d)
+	}
+}

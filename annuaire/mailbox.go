@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // BALType is the type of an MSSanté mailbox (boîte aux lettres, BAL), a code
@@ -185,8 +187,19 @@ func SplitAddress(addr string) (local, domain string, err error) {
 		return "", "", fmt.Errorf("%w %q: want one @ between a local part and a domain", ErrAddress, clip(addr))
 	}
 	for i := 0; i < len(addr); i++ {
-		if c := addr[i]; c <= ' ' || c == 0x7f {
+		c := addr[i]
+		if c <= ' ' || c == 0x7f {
 			return "", "", fmt.Errorf("%w %q: space or control character at byte %d", ErrAddress, clip(addr), i+1)
+		}
+		if c >= utf8.RuneSelf {
+			// Unicode spaces, controls and format characters (NBSP,
+			// U+2003, U+0085, U+200B, bidi controls) are refused too: an
+			// address that shows as another must not pass for it.
+			r, size := utf8.DecodeRuneInString(addr[i:])
+			if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+				return "", "", fmt.Errorf("%w %q: invisible, space or control character at byte %d", ErrAddress, clip(addr), i+1)
+			}
+			i += size - 1
 		}
 	}
 	return addr[:at], addr[at+1:], nil

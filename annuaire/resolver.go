@@ -112,7 +112,7 @@ func (r *Resolver) check(ctx context.Context, addr string) Verdict {
 		v.Kind, v.Reason, v.Err = Invalid, err.Error(), err
 		return v
 	}
-	if strings.EqualFold(domain, PatientDomain) {
+	if equalFoldASCII(domain, PatientDomain) { // not strings.EqualFold: "ſ" (U+017F) is not "s"
 		v.Kind = Patient
 		if isMatriculeShape(local) {
 			v.Reason = "Mon espace santé address of a patient (matricule INS @ " + PatientDomain + ")"

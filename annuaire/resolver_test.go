@@ -2,6 +2,7 @@ package annuaire
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -104,5 +105,27 @@ func TestIsMatriculeShape(t *testing.T) {
 		if got := isMatriculeShape(s); got != want {
 			t.Errorf("isMatriculeShape(%q) = %v", s, got)
 		}
+	}
+}
+
+// Addresses that show as a trusted one but are not: Unicode spaces,
+// controls or format characters around or inside the domain are invalid,
+// and the patient domain is compared without Unicode case folding ("ſ" is
+// not "s"); a valid accented domain still resolves (found by a review).
+func TestLookalikeAddresses(t *testing.T) {
+	for _, a := range []string{"x@mssante.fr\u00a0", "x@\u2003mssante.fr", "x@mssante.fr\u0085", "x@mss\u200bante.fr", "x@mssante.fr\u202e"} {
+		if _, _, err := SplitAddress(a); !errors.Is(err, ErrAddress) {
+			t.Errorf("SplitAddress(%q): %v", a, err)
+		}
+	}
+	r := &Resolver{}
+	if v := r.check(context.Background(), "279035121518989@patient.m\u017fsante.fr"); v.Kind == Patient {
+		t.Errorf("long s taken for s: %+v", v)
+	}
+	if v := r.check(context.Background(), "279035121518989@PATIENT.mssante.fr"); v.Kind != Patient {
+		t.Errorf("capitals: %+v", v)
+	}
+	if _, d, err := SplitAddress("labo@clinique-h\u00e9lios.mssante.fr"); err != nil || d != "clinique-h\u00e9lios.mssante.fr" {
+		t.Errorf("accented domain: %q %v", d, err)
 	}
 }
