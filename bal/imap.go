@@ -66,8 +66,8 @@ func (e *IMAPError) Unwrap() error { return e.Err }
 
 func (r *Receiver) event(action trace.Action, corr string, req trace.Request, resp trace.Response, msgID string) trace.Event {
 	req.Server = r.Server.addr()
-	return trace.Event{Time: time.Now(), Actor: r.Auth.Actor(), Mailbox: r.Mailbox, Action: action,
-		Request: req, Response: resp, MessageID: msgID, Correlation: corr, Software: r.Software}
+	return safeEvent(trace.Event{Time: time.Now(), Actor: r.Auth.Actor(), Mailbox: r.Mailbox, Action: action,
+		Request: req, Response: resp, MessageID: msgID, Correlation: corr, Software: r.Software})
 }
 
 // Open connects (STARTTLS or implicit TLS), authenticates and returns the
@@ -83,7 +83,7 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 	}
 	s := &Session{r: r, guard: &trace.Guard{Recorder: r.Trace, Policy: r.TracePolicy}, corr: trace.NewID(), newMail: make(chan struct{}, 1)}
 	req := trace.Request{Command: "CONNECT", Params: []string{map[bool]string{true: "TLS", false: "STARTTLS"}[r.Server.ImplicitTLS]}}
-	if err := s.guard.Record(ctx, r.event(trace.Login, s.corr, req, trace.Response{Text: "pending"}, "")); err != nil {
+	if err := s.guard.Record(ctx, r.event(trace.Login, s.corr, req, trace.Response{Text: trace.PendingText}, "")); err != nil {
 		return nil, err
 	}
 	opts := &imapclient.Options{
@@ -184,7 +184,7 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 
 // traced records an action before and after it runs.
 func (s *Session) traced(ctx context.Context, action trace.Action, req trace.Request, msgID string, run func() (string, error)) error {
-	if err := s.guard.Record(ctx, s.r.event(action, s.corr, req, trace.Response{Text: "pending"}, msgID)); err != nil {
+	if err := s.guard.Record(ctx, s.r.event(action, s.corr, req, trace.Response{Text: trace.PendingText}, msgID)); err != nil {
 		return err
 	}
 	// go-imap does not watch ctx: the connection is closed when it ends.

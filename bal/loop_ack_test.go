@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ecdaf744/gomss/bal"
@@ -194,5 +195,55 @@ func TestFetchInBatches(t *testing.T) {
 	}
 	if n, err := loop.ProcessOnce(ctx); err != nil || n != 5 || handled != 5 {
 		t.Errorf("loop with MaxFetch 2: %d filed, %d handled, %v; want all 5 in one pass", n, handled, err)
+	}
+}
+
+// A received message whose Message-ID holds a control character is handled
+// like any other: its trace is written (the id made safe), and the loop is
+// not blocked by a trace refused (fail closed).
+func TestLoopOddMessageID(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
+	m := report(baltest.CPSUser)
+	m.ReadReceipt = false
+	var raw bytes.Buffer
+	if _, err := m.WriteTo(&raw); err != nil {
+		t.Fatal(err)
+	}
+	odd := bytes.Replace(raw.Bytes(), []byte("Message-ID: "+m.MessageID), []byte("Message-ID: <odd\x01id@x.mssante.fr>"), 1)
+	if bytes.Equal(odd, raw.Bytes()) {
+		t.Fatal("no Message-ID to replace")
+	}
+	op.Deliver(baltest.CPSUser, odd)
+	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true}
+	cps, _ := bal.NewCertificate(pki.CPS.TLSCertificate())
+	var ids []string
+	rec := trace.RecorderFunc(func(_ context.Context, e trace.Event) error {
+		if err := e.Normalize(); err != nil {
+			return err // as a FileLog does
+		}
+		if e.MessageID != "" {
+			ids = append(ids, e.MessageID)
+		}
+		return nil
+	})
+	handled := 0
+	loop := &bal.Loop{
+		Receiver: &bal.Receiver{Server: endpoint(t, op.IMAPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
+			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
+		Sender: &bal.Sender{Server: endpoint(t, op.SMTPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
+			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
+		From:    mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Applicative, Entity: "PFI de test"},
+		Product: "DEV000000",
+		Handler: func(context.Context, *mssante.Received) error { handled++; return nil },
+	}
+	if n, err := loop.ProcessOnce(context.Background()); err != nil || n != 1 || handled != 1 {
+		t.Fatalf("%d filed, handled %d, %v", n, handled, err)
+	}
+	if len(ids) == 0 || strings.ContainsRune(ids[0], 1) {
+		t.Errorf("traced message ids %q", ids)
 	}
 }

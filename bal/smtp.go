@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -231,10 +232,10 @@ func (s *Sender) guard() *trace.Guard {
 
 func (s *Sender) event(action trace.Action, corr string, req trace.Request, resp trace.Response, msgID string) trace.Event {
 	req.Server = s.Server.addr()
-	return trace.Event{
+	return safeEvent(trace.Event{
 		Time: time.Now(), Actor: s.Auth.Actor(), Mailbox: s.Mailbox, Action: action,
 		Request: req, Response: resp, MessageID: msgID, Correlation: corr, Software: s.Software,
-	}
+	})
 }
 
 // dial connects, secures and authenticates; the login is traced.
@@ -255,7 +256,7 @@ func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
 	}
 	// The login is traced before it is attempted (fail closed) and with
 	// its outcome.
-	if err := g.Record(ctx, s.event(trace.Login, corr, trace.Request{Command: "CONNECT", Params: []string{mode}}, trace.Response{Text: "pending"}, "")); err != nil {
+	if err := g.Record(ctx, s.event(trace.Login, corr, trace.Request{Command: "CONNECT", Params: []string{mode}}, trace.Response{Text: trace.PendingText}, "")); err != nil {
 		return nil, err
 	}
 	c, raw, err := s.connect(ctx, cfg, timeout)
@@ -341,12 +342,43 @@ func failure(err error) trace.Response {
 	return r
 }
 
+// oneLine makes text from a server or a received message fit a trace
+// field (trace.Event.Normalize): valid UTF-8, no control character, one
+// line of at most 400 bytes cut between two characters. Without it, a
+// reply or a Message-ID with such bytes would make its trace refused, and
+// the action with it (fail closed).
 func oneLine(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, s)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 400 {
-		s = s[:400]
+		i := 400
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i]
 	}
 	return s
+}
+
+// safeEvent passes the fields that come from a server or a received
+// message through oneLine.
+func safeEvent(e trace.Event) trace.Event {
+	e.MessageID = oneLine(e.MessageID)
+	e.Response.Text = oneLine(e.Response.Text)
+	if len(e.Request.Params) > 0 {
+		ps := make([]string, len(e.Request.Params))
+		for i, p := range e.Request.Params {
+			ps[i] = oneLine(p)
+		}
+		e.Request.Params = ps
+	}
+	return e
 }
 
 // smtpErr converts a go-smtp error.
@@ -385,7 +417,7 @@ func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssant
 	params := append([]string{"FROM:<" + env.From + ">"}, prefixAll("TO:", env.Recipients)...)
 	req := trace.Request{Command: "MAIL", Params: params}
 	// Traced before anything is handed to the server (fail closed).
-	if err := ss.guard.Record(ctx, s.event(action, ss.corr, req, trace.Response{Text: "pending"}, msgID)); err != nil {
+	if err := ss.guard.Record(ctx, s.event(action, ss.corr, req, trace.Response{Text: trace.PendingText}, msgID)); err != nil {
 		return nil, err
 	}
 	// ctx bounds the transaction: go-smtp does not watch it, so the

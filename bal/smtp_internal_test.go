@@ -99,3 +99,22 @@ func TestDataReadErrorAbandonsMessage(t *testing.T) {
 		t.Errorf("traced sends %q, want pending then the failure", sends)
 	}
 }
+
+// Text from a server or a received message fits a trace field whatever it
+// holds: control characters, invalid UTF-8, a long accented reply cut
+// between two characters (found by a review: a cut in the middle of "é"
+// made the outcome's trace refused).
+func TestOneLineFitsTraces(t *testing.T) {
+	long := strings.Repeat("é", 300) // 600 bytes
+	for _, in := range []string{long, "a\x00b\x1bc\u0085d", "ok \xff\xfe end", "line1\r\nline2", "<id\x01@x>"} {
+		out := oneLine(in)
+		e := trace.Event{Actor: trace.Actor{ID: "1"}, Action: trace.Send, Request: trace.Request{Command: "X"},
+			Response: trace.Response{Text: out}, MessageID: out}
+		if err := e.Normalize(); err != nil || len(out) > 400 {
+			t.Errorf("oneLine(%.20q) = %.40q (%d bytes): %v", in, out, len(out), err)
+		}
+	}
+	if got := oneLine(long); got != strings.Repeat("é", 200) {
+		t.Errorf("cut at %d bytes, not between two characters", len(got))
+	}
+}

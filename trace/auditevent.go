@@ -186,7 +186,7 @@ type (
 			Start string `json:"start"`
 		} `json:"period"`
 		Recorded    string    `json:"recorded"`
-		Outcome     string    `json:"outcome"`
+		Outcome     string    `json:"outcome,omitempty"`
 		OutcomeDesc string    `json:"outcomeDesc,omitempty"`
 		Agent       []aeAgent `json:"agent"`
 		Source      struct {
@@ -216,7 +216,8 @@ type (
 //	period.start (TDE 1..)      Time, local offset kept (UTC when the offset
 //	                            is not whole minutes or beyond ±14:00)
 //	recorded                    UTC (instant)
-//	outcome                     "0" Response.OK; "4" minor failure: the server
+//	outcome                     none while Response.Pending (the record made
+//	                            before the action); "0" Response.OK; "4" minor failure: the server
 //	                            answered with a refusal (Response.Code set:
 //	                            SMTP 4xx/5xx, IMAP NO/BAD…), like HTTP 400;
 //	                            "8" serious failure: no answer (no code),
@@ -327,6 +328,8 @@ func aeBuild(e Event) (*aeResource, error) {
 	switch {
 	case e.Response.OK:
 		r.Outcome = "0"
+	case e.Response.Pending():
+		// Recorded before the action: no outcome yet (outcome is 0..1).
 	case e.Response.Code != "":
 		r.Outcome = "4"
 	default:

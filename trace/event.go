@@ -74,6 +74,17 @@ type Response struct {
 	Text string `json:"text,omitempty"`
 }
 
+// PendingText is the Response.Text of the record written before an action
+// is attempted (package bal traces every action before and after it).
+const PendingText = "pending"
+
+// Pending reports the record made before the action: no answer yet (not
+// OK, no code, no text or PendingText). Sinks report it as such, not as a
+// failure.
+func (r Response) Pending() bool {
+	return !r.OK && r.Code == "" && (r.Text == "" || r.Text == PendingText)
+}
+
 // Event is one traced action (SC.MSS/CONF.17, SC.MSS/CONF.18): who (the
 // authenticated actor, and for an organisational or applicative BAL the
 // real user behind it when known), when (local workstation time with its
@@ -141,6 +152,8 @@ func (e *Event) Normalize() error {
 			problems = append(problems, fmt.Sprintf("%s is %d bytes, at most %d: traces never carry content", name, len(v), MaxField))
 		case strings.ContainsAny(v, "\r\n"):
 			problems = append(problems, name+" has a line break: traces never carry content")
+		case hasControl(v):
+			problems = append(problems, name+" has a control character (only tab is allowed)")
 		case !utf8.ValidString(v):
 			problems = append(problems, name+" is not UTF-8")
 		}
@@ -156,7 +169,9 @@ func (e *Event) Normalize() error {
 	}
 	if e.OnBehalfOf != nil {
 		check("onBehalfOf.id", e.OnBehalfOf.ID)
+		check("onBehalfOf.idType", e.OnBehalfOf.IDType)
 		check("onBehalfOf.name", e.OnBehalfOf.Name)
+		check("onBehalfOf.auth", string(e.OnBehalfOf.Auth))
 	}
 	if len(e.Request.Params) > 32 {
 		problems = append(problems, "request.params: more than 32 parameters")
@@ -244,4 +259,18 @@ func Multi(rs ...Recorder) Recorder {
 		}
 		return first
 	})
+}
+
+// hasControl reports a control character other than tab: C0, DEL, C1, and
+// the Unicode line and paragraph separators (they would break a JSON line
+// reader, a syslog frame or a FHIR string).
+func hasControl(v string) bool {
+	for _, r := range v {
+		switch {
+		case r == '\t':
+		case r < 0x20, r >= 0x7f && r <= 0x9f, r == 0x2028, r == 0x2029:
+			return true
+		}
+	}
+	return false
 }

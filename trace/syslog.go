@@ -456,10 +456,10 @@ func severity(r Response) int {
 	switch {
 	case r.OK:
 		return SeverityNotice
-	case r.Code != "" || r.Text != "":
-		return SeverityWarning
-	default:
+	case r.Pending():
 		return SeverityInformational
+	default:
+		return SeverityWarning
 	}
 }
 

@@ -1,0 +1,74 @@
+package trace
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// Control characters other than tab are refused in every field, and the
+// real user's idType and auth are checked like the other fields (found by
+// a review: NUL, ESC, U+0085 passed, and a 13 KB onBehalfOf.idType with
+// line breaks reached the log and broke a syslog frame).
+func TestNormalizeRefusesControls(t *testing.T) {
+	for _, bad := range []string{"a\x00b", "a\x1bb", "a\vb", "a\fb", "a\u0085b", "a\u2028b", "a\x7fb"} {
+		e := sampleEvent()
+		e.Response.Text = bad
+		if err := e.Normalize(); !errors.Is(err, ErrEvent) || !strings.Contains(err.Error(), "control") {
+			t.Errorf("response.text %q: %v", bad, err)
+		}
+	}
+	e := sampleEvent()
+	e.Response.Text = "a\tb, été"
+	if err := e.Normalize(); err != nil {
+		t.Errorf("tab and accents: %v", err)
+	}
+	for _, set := range []func(a *Actor){
+		func(a *Actor) { a.IDType = "IDNPS\nPAT-TROIS DOMINIQUE 279035121518989" },
+		func(a *Actor) { a.IDType = strings.Repeat("x", MaxField+1) },
+		func(a *Actor) { a.Auth = "CPS\r\nX" },
+	} {
+		e := sampleEvent()
+		set(e.OnBehalfOf)
+		if err := e.Normalize(); !errors.Is(err, ErrEvent) {
+			t.Errorf("onBehalfOf %+v accepted", *e.OnBehalfOf)
+		}
+	}
+}
+
+// The record made before an action (Response.Pending) is neither a
+// failure in syslog (informational, "no response yet") nor in FHIR (no
+// outcome); a refusal stays a failure (found by a review: every pending
+// record showed as a warning and as outcome 8).
+func TestPendingIsNotAFailure(t *testing.T) {
+	e := sampleEvent()
+	e.Response = Response{Text: PendingText}
+	if err := e.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if got := severity(e.Response); got != SeverityInformational {
+		t.Errorf("syslog severity of a pending record: %d", got)
+	}
+	if out := string(FormatSyslog(e, "h", "a", 0)); !strings.Contains(out, "no response yet") || strings.Contains(out, "failed") {
+		t.Errorf("syslog: %s", out)
+	}
+	b, err := AuditEvent(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ae map[string]any
+	if err := json.Unmarshal(b, &ae); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ae["outcome"]; ok {
+		t.Errorf("a pending record has an outcome: %s", b)
+	}
+	e.Response = Response{Text: "connection reset"}
+	if severity(e.Response) != SeverityWarning {
+		t.Error("a failure without code is not a warning")
+	}
+	if b, _ := AuditEvent(e); !strings.Contains(string(b), `"outcome":"8"`) {
+		t.Errorf("a failure without code: %s", b)
+	}
+}
