@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"time"
@@ -67,8 +66,9 @@ type FileLogConfig struct {
 // truncated record and names the first bad one.
 type FileLog struct {
 	cfg     FileLogConfig
+	lock    *os.File   // Path+".lock", flocked while the log is open (nil: no locking)
 	mu      sync.Mutex // guards the fields below and the buffered writer
-	f       *os.File
+	f       *os.File   // nil once closed; swapped by Prune
 	bw      *bufio.Writer
 	origin  string
 	next    int64  // sequence number of the next record
@@ -79,8 +79,10 @@ type FileLog struct {
 	closed  bool
 	err     error // sticky write error
 
-	syncMu sync.Mutex // serialises fsyncs (group commit)
-	synced int64      // records known to be on disk
+	// syncMu serialises fsyncs (group commit), and Close and Prune (which
+	// close l.f) with them; taken before mu, never while holding it.
+	syncMu sync.Mutex
+	synced int64 // records known to be on disk (guarded by syncMu)
 	stop   chan struct{}
 	done   chan struct{}
 }
@@ -135,12 +137,21 @@ func (c *FileLogConfig) defaults() {
 	}
 }
 
-// OpenFileLog opens or creates the log. An existing log is verified first
-// (against the signer's own key); an incomplete last line, left by a crash
-// during a write, is cut off (and reported by Verify before that); a log
-// that does not verify is not appended to. Events older than the
-// retention are then pruned.
-func OpenFileLog(cfg FileLogConfig) (*FileLog, error) {
+// ErrLocked is returned by OpenFileLog when another FileLog, in this
+// process or another, has the same log open: one writer at a time. The
+// lock is an exclusive flock(2) on Path+".lock" (the file is left in
+// place), held until Close and released by the system if the process
+// dies. On systems without flock(2) (Windows, Solaris, AIX, Plan 9, ...)
+// no lock is taken and the program must make sure a log is opened once.
+var ErrLocked = errors.New("trace: the log is open by another writer (locked)")
+
+// OpenFileLog opens or creates the log and locks it (ErrLocked if another
+// FileLog has it open). An existing log is verified first (against the
+// signer's own key); an incomplete last line of the log or of its
+// checkpoints file, left by a crash during a write, is cut off (and
+// reported by Verify before that); a log that does not verify is not
+// appended to. Events older than the retention are then pruned.
+func OpenFileLog(cfg FileLogConfig) (_ *FileLog, err error) {
 	cfg.defaults()
 	if cfg.Path == "" || cfg.Signer == nil || cfg.Verifier == nil {
 		return nil, errors.New("trace: FileLogConfig needs Path, Signer and Verifier")
@@ -150,37 +161,51 @@ func OpenFileLog(cfg FileLogConfig) (*FileLog, error) {
 	}
 	v := cfg.Verifier
 	l := &FileLog{cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
-	f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_CREATE, 0o600)
+	if l.lock, err = lockFile(cfg.Path + ".lock"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			if l.f != nil {
+				l.f.Close()
+			}
+			if l.lock != nil {
+				l.lock.Close()
+			}
+		}
+	}()
+	// O_APPEND: every write goes to the end of the file.
+	f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	l.f = f
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	if st.Size() == 0 {
 		l.origin = cfg.Origin
 		h, _ := json.Marshal(headLine{Head: &logHead{Version: 1, Origin: cfg.Origin}})
 		if _, err := f.Write(append(h, '\n')); err != nil {
-			f.Close()
 			return nil, err
 		}
 		l.prev = lineHash(h)
 		if err := f.Sync(); err != nil {
-			f.Close()
 			return nil, err
 		}
 	} else {
 		res, err := verifyFile(cfg.Path, note.VerifierList(v), nil)
 		if err != nil {
-			f.Close()
 			return nil, fmt.Errorf("trace: %s does not verify, refusing to append: %w", cfg.Path, err)
 		}
 		if res.IncompleteTail {
 			if err := f.Truncate(res.validBytes); err != nil {
-				f.Close()
+				return nil, err
+			}
+		}
+		if res.IncompleteCheckpoint {
+			if err := repairCheckpoints(cfg.Path); err != nil {
 				return nil, err
 			}
 		}
@@ -189,16 +214,11 @@ func OpenFileLog(cfg FileLogConfig) (*FileLog, error) {
 			l.lastCP = res.LastCheckpoint.Size
 		}
 	}
-	if _, err := f.Seek(0, io.SeekEnd); err != nil {
-		f.Close()
-		return nil, err
-	}
 	l.synced = l.next
 	l.lastCPT = cfg.Now()
 	l.bw = bufio.NewWriterSize(f, 64<<10)
 	if cfg.Retention > 0 {
 		if _, err := l.Prune(cfg.Now().Add(-cfg.Retention)); err != nil {
-			l.f.Close()
 			return nil, err
 		}
 	}
@@ -285,7 +305,8 @@ func (l *FileLog) Record(ctx context.Context, e Event) error {
 	due := l.next-l.lastCP >= int64(l.cfg.CheckpointEvery)
 	l.mu.Unlock()
 	if due {
-		if _, err := l.Checkpoint(); err != nil {
+		// Closed meanwhile: Close signs the last checkpoint.
+		if _, err := l.Checkpoint(); err != nil && !errors.Is(err, ErrClosed) {
 			return err
 		}
 	}
@@ -297,6 +318,8 @@ func (l *FileLog) Record(ctx context.Context, e Event) error {
 
 // syncTo makes the first n records durable. Callers that arrive while an
 // fsync runs wait for it, then one of them syncs for all (group commit).
+// Once the log is closed, records that Close flushed and synced are
+// durable (nil); others get ErrClosed.
 func (l *FileLog) syncTo(n int64) error {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
@@ -304,6 +327,11 @@ func (l *FileLog) syncTo(n int64) error {
 		return nil
 	}
 	l.mu.Lock()
+	f := l.f // Close and Prune change it only holding syncMu too
+	if f == nil {
+		l.mu.Unlock()
+		return ErrClosed
+	}
 	target := l.next
 	err := l.err
 	if err == nil {
@@ -314,7 +342,7 @@ func (l *FileLog) syncTo(n int64) error {
 	if err != nil {
 		return err
 	}
-	if err := l.f.Sync(); err != nil {
+	if err := f.Sync(); err != nil {
 		return err
 	}
 	l.synced = target
@@ -332,7 +360,7 @@ func (l *FileLog) Checkpoint() (*Checkpoint, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed && l.f == nil {
+	if l.f == nil {
 		return nil, ErrClosed
 	}
 	// Records appended since n are covered too if already flushed; sign
@@ -368,24 +396,83 @@ func (l *FileLog) checkpointLocked() (*Checkpoint, error) {
 	return c, nil
 }
 
+// appendCheckpoint appends a checkpoint line to the checkpoints file,
+// after cutting off an incomplete last line (left by a crash or a failed
+// append); if the write or the fsync fails, the file is cut back to its
+// previous size so that no partial line stays in front of the next one.
 func appendCheckpoint(path, msg string) error {
-	cf, err := os.OpenFile(path+".checkpoints", os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	cf, err := os.OpenFile(path+".checkpoints", os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	line, _ := json.Marshal(checkpointLine{Checkpoint: msg})
-	if _, err := cf.Write(append(line, '\n')); err != nil {
+	size, err := cutTornLine(cf)
+	if err != nil {
 		cf.Close()
 		return err
 	}
-	if err := cf.Sync(); err != nil {
+	line, _ := json.Marshal(checkpointLine{Checkpoint: msg})
+	if _, err = cf.Write(append(line, '\n')); err == nil {
+		err = cf.Sync()
+	}
+	if err != nil {
+		if terr := cf.Truncate(size); terr == nil {
+			cf.Sync()
+		}
 		cf.Close()
 		return err
 	}
 	return cf.Close()
 }
 
-// Close flushes, signs a last checkpoint and closes the file.
+// repairCheckpoints cuts an incomplete last line off the checkpoints file.
+func repairCheckpoints(path string) error {
+	cf, err := os.OpenFile(path+".checkpoints", os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := cutTornLine(cf); err != nil {
+		cf.Close()
+		return err
+	}
+	return cf.Close()
+}
+
+// cutTornLine truncates f after its last '\n' when it does not end with
+// one (only an incomplete last line is removed) and returns the size.
+func cutTornLine(f *os.File) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := st.Size()
+	end := size
+	buf := make([]byte, 4096)
+	for end > 0 {
+		n := min(end, int64(len(buf)))
+		if _, err := f.ReadAt(buf[:n], end-n); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			end = end - n + int64(i) + 1
+			break
+		}
+		end -= n
+	}
+	if end == size {
+		return size, nil
+	}
+	if err := f.Truncate(end); err != nil {
+		return 0, err
+	}
+	return end, f.Sync()
+}
+
+// Close flushes, signs a last checkpoint, closes the file and releases
+// the lock. A durable Record still waiting for its fsync returns nil if
+// Close made its event durable, ErrClosed otherwise.
 func (l *FileLog) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -395,12 +482,29 @@ func (l *FileLog) Close() error {
 	l.closed = true
 	l.mu.Unlock()
 	close(l.stop)
-	<-l.done
+	<-l.done // the flusher may checkpoint, hence syncMu: not held yet
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	defer func() {
+		if l.lock != nil {
+			l.lock.Close()
+			l.lock = nil
+		}
+	}()
+	if l.f == nil { // a failed Prune
+		if l.err != nil {
+			return l.err
+		}
+		return ErrClosed
+	}
 	err := l.bw.Flush()
 	if err == nil {
 		err = l.f.Sync()
+	}
+	if err == nil {
+		l.synced = l.next
 	}
 	if err == nil && l.next > l.lastCP {
 		_, err = l.checkpointLocked()
@@ -415,9 +519,13 @@ func (l *FileLog) Close() error {
 // Prune removes the events recorded before cutoff (by their UTC time,
 // the log being in recording order) and keeps the rest verifiable: the
 // new head holds the Merkle frontier and the chain hash at the cut and a
-// checkpoint signed at the cut; checkpoints older than the cut are
-// dropped. It returns the number of records removed.
+// checkpoint signed at the cut, marked as the cut of a prune (its text
+// ends with "prune <cutoff>", Checkpoint.Prune), which Verify requires of
+// a pruned log; checkpoints older than the cut are dropped. It returns the
+// number of records removed.
 func (l *FileLog) Prune(cutoff time.Time) (int64, error) {
+	l.syncMu.Lock() // l.f is closed and swapped below
+	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
@@ -464,8 +572,11 @@ func (l *FileLog) Prune(cutoff time.Time) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	// The cut is signed as such (a "prune" line): Verify accepts a head
+	// only with this checkpoint, not a regular one.
 	at := l.cfg.Now().UTC().Format(time.RFC3339)
-	msg, err := note.Sign(&note.Note{Text: checkpointText(l.origin, cut, state.root(), at)}, l.cfg.Signer)
+	cutoffText := cutoff.UTC().Format(time.RFC3339)
+	msg, err := note.Sign(&note.Note{Text: pruneCheckpointText(l.origin, cut, state.root(), at, cutoffText)}, l.cfg.Signer)
 	if err != nil {
 		return 0, err
 	}
@@ -486,7 +597,7 @@ func (l *FileLog) Prune(cutoff time.Time) (int64, error) {
 		return 0, err
 	}
 	// Checkpoints: the cut, then those at or after it.
-	cps, _ := readCheckpointLines(l.cfg.Path)
+	cps, _, _ := readCheckpointLines(l.cfg.Path) // a torn last line is dropped
 	var cbuf bytes.Buffer
 	for _, m := range append([]string{string(msg)}, cps...) {
 		c, err := openCheckpoint(m, note.VerifierList(v))
@@ -508,11 +619,13 @@ func (l *FileLog) Prune(cutoff time.Time) (int64, error) {
 	l.f.Close()
 	f, err := os.OpenFile(l.cfg.Path, os.O_RDWR|os.O_APPEND, 0o600)
 	if err != nil {
+		l.f, l.err = nil, err
 		return 0, err
 	}
 	l.f, l.bw = f, bufio.NewWriterSize(f, 64<<10)
+	l.synced = l.next // the kept records were written and synced above
 	if l.cfg.OnCheckpoint != nil {
-		l.cfg.OnCheckpoint(&Checkpoint{Origin: l.origin, Size: cut, Root: state.root(), Time: at, Note: string(msg)})
+		l.cfg.OnCheckpoint(&Checkpoint{Origin: l.origin, Size: cut, Root: state.root(), Time: at, Prune: cutoffText, Note: string(msg)})
 	}
 	return cut - res.Start, nil
 }
@@ -533,13 +646,20 @@ func writeSync(path string, data []byte) error {
 	return f.Close()
 }
 
-func readCheckpointLines(path string) ([]string, error) {
+// readCheckpointLines returns the checkpoints of the complete lines of
+// the checkpoints file. An incomplete last line (no final '\n': a crash
+// or a failed write while appending it) is left out and reported as
+// torn; a complete line that is not a checkpoint is an error.
+func readCheckpointLines(path string) (_ []string, torn bool, _ error) {
 	data, err := os.ReadFile(path + ".checkpoints")
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if i := bytes.LastIndexByte(data, '\n'); i+1 < len(data) {
+		data, torn = data[:i+1], true
 	}
 	var out []string
 	for i, line := range bytes.Split(data, []byte("\n")) {
@@ -548,9 +668,9 @@ func readCheckpointLines(path string) ([]string, error) {
 		}
 		var cl checkpointLine
 		if err := json.Unmarshal(line, &cl); err != nil || cl.Checkpoint == "" {
-			return out, fmt.Errorf("checkpoints file line %d: not a checkpoint", i+1)
+			return out, torn, fmt.Errorf("checkpoints file line %d: not a checkpoint", i+1)
 		}
 		out = append(out, cl.Checkpoint)
 	}
-	return out, nil
+	return out, torn, nil
 }

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -76,20 +77,34 @@ func lineHash(line []byte) string {
 
 // Checkpoint is a signed statement of the log's size and tree hash, in
 // the C2SP tlog-checkpoint form: origin, size, base64 root, then an
-// extension line with the signing time.
+// extension line with the signing time and, for the checkpoint Prune
+// signs at its cut only, an extension line "prune <cutoff>".
 type Checkpoint struct {
 	Origin string
 	Size   int64
 	Root   tlog.Hash
 	Time   string
+	// Prune is set only on the checkpoint that Prune signs at its cut:
+	// the cutoff (RFC 3339, UTC). Verify accepts a pruned log only if its
+	// head carries such a checkpoint: a regular checkpoint (never marked)
+	// cannot be used to forge a cut by deleting the first records.
+	Prune string
 	// Note is the signed note as written (text and signature lines).
 	Note string
 
 	witness bool // given to VerifyAgainst, not read from the log's files
 }
 
+// checkpointText is the text of a regular checkpoint: it never carries
+// the prune line.
 func checkpointText(origin string, size int64, root tlog.Hash, at string) string {
 	return fmt.Sprintf("%s\n%d\n%s\ntime %s\n", origin, size, base64.StdEncoding.EncodeToString(root[:]), at)
+}
+
+// pruneCheckpointText is the text of the checkpoint Prune signs at its
+// cut: a regular checkpoint's lines, then "prune <cutoff>".
+func pruneCheckpointText(origin string, size int64, root tlog.Hash, at, cutoff string) string {
+	return checkpointText(origin, size, root, at) + "prune " + cutoff + "\n"
 }
 
 // openCheckpoint verifies a signed checkpoint note and parses it.
@@ -115,6 +130,12 @@ func openCheckpoint(msg string, verifiers note.Verifiers) (*Checkpoint, error) {
 	for _, l := range lines[3:] {
 		if t, ok := strings.CutPrefix(l, "time "); ok {
 			c.Time = t
+		}
+		if t, ok := strings.CutPrefix(l, "prune "); ok {
+			if _, err := time.Parse(time.RFC3339, t); err != nil {
+				return nil, fmt.Errorf("checkpoint: bad prune cutoff %q", t)
+			}
+			c.Prune = t
 		}
 	}
 	return c, nil

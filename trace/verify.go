@@ -48,6 +48,12 @@ type VerifyResult struct {
 	// writer stopped in the middle of a write (crash). The records before
 	// it verify; OpenFileLog cuts the partial line off.
 	IncompleteTail bool
+	// IncompleteCheckpoint is set when the checkpoints file ends with a
+	// partial line (a crash or a failed write while a checkpoint was
+	// appended): that checkpoint is ignored, the complete ones are
+	// checked; OpenFileLog cuts the partial line off. A complete line that
+	// is not a checkpoint is a *CorruptionError.
+	IncompleteCheckpoint bool
 	// Unsigned is the number of records after the last checkpoint: they
 	// are chained but no signature covers them yet.
 	Unsigned int64
@@ -66,7 +72,11 @@ type VerifyResult struct {
 // parses, sequence numbers follow each other, each record carries the hash
 // of the previous line, the Merkle tree recomputed from the records has
 // the root each checkpoint signs at its size, and no checkpoint covers
-// more records than the file holds. The first failure is returned as a
+// more records than the file holds. A pruned log's head must carry the
+// checkpoint that Prune signed at the cut (Checkpoint.Prune set), with the
+// frontier it signs. An incomplete last line of the checkpoints file (a
+// crash while appending it) is ignored and reported
+// (IncompleteCheckpoint). The first failure is returned as a
 // *CorruptionError naming the first bad record.
 func Verify(path string, v note.Verifier) (*VerifyResult, error) {
 	return verifyFile(path, note.VerifierList(v), nil)
@@ -103,7 +113,7 @@ func verifyWith(path string, verifiers note.Verifiers, witnesses []string, visit
 		c.witness = true
 		wcps = append(wcps, c)
 	}
-	cpMsgs, err := readCheckpointLines(path)
+	cpMsgs, tornCP, err := readCheckpointLines(path)
 	if err != nil {
 		return nil, &CorruptionError{Record: -1, Reason: err.Error()}
 	}
@@ -128,7 +138,7 @@ func verifyWith(path string, verifiers note.Verifiers, witnesses []string, visit
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 256<<10)
-	res := &VerifyResult{}
+	res := &VerifyResult{IncompleteCheckpoint: tornCP}
 	lineNo := 0
 	var offset int64
 	readLine := func() ([]byte, bool, error) {
@@ -178,6 +188,12 @@ func verifyWith(path string, verifiers note.Verifiers, witnesses []string, visit
 		c, err := openCheckpoint(h.Cut, verifiers)
 		if err != nil || c.Size != h.Start || c.Root != res.startTree.root() {
 			return nil, bad(-1, "head: the checkpoint at the pruning cut does not sign this frontier (%v)", err)
+		}
+		// Only Prune signs a cut: a regular checkpoint (anyone can compute
+		// the frontier and chain hash at its size from the records) would
+		// let records be deleted from the start of the log.
+		if c.Prune == "" {
+			return nil, bad(-1, "head: the checkpoint at the pruning cut (size %d, signed at %s) is a regular checkpoint, not one signed by Prune: records before it were removed without the signing key", c.Size, c.Time)
 		}
 		res.startPrev = h.Prev
 	} else {
@@ -322,7 +338,7 @@ func Prove(path string, index int64, v note.Verifier) (*InclusionProof, []byte, 
 	if line == nil {
 		return nil, nil, fmt.Errorf("trace: record %d is not in the log (records %d to %d)", index, res.Start, res.Start+res.Records-1)
 	}
-	cps, _ := readCheckpointLines(path)
+	cps, _, _ := readCheckpointLines(path)
 	for i := len(cps) - 1; i >= 0; i-- {
 		c, err := openCheckpoint(cps[i], note.VerifierList(v))
 		if err != nil || c.Size <= index {

@@ -1,0 +1,380 @@
+package trace
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+func flKeys(t testing.TB) (note.Signer, note.Verifier) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, "gomss-fix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v
+}
+
+func flEvent(i int) Event {
+	return Event{
+		Time:      time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second),
+		Actor:     Actor{ID: "801234567890", IDType: "IDNPS", Name: "Marcel CAMPARINI", Auth: AuthCPS},
+		Mailbox:   Mailbox{Address: "marcel.camparini@lilas.mssante.fr", Kind: "PER"},
+		Action:    Send,
+		Request:   Request{Server: "smtp.lilas.mssante.fr:587", Command: "RCPT TO", Params: []string{fmt.Sprintf("<dest%d@chu.mssante.fr>", i)}},
+		Response:  Response{OK: true, Code: "250", Text: "2.1.5 Ok"},
+		MessageID: fmt.Sprintf("<%d@lilas.mssante.fr>", i),
+	}
+}
+
+func flConfig(path string, s note.Signer, v note.Verifier) FileLogConfig {
+	return FileLogConfig{Path: path, Signer: s, Verifier: v, CheckpointEvery: 10, Retention: -1,
+		Now: func() time.Time { return time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC) }}
+}
+
+// flWrite writes events from..to-1 to the log (created or reopened) and
+// closes it.
+func flWrite(t *testing.T, cfg FileLogConfig, from, to int) {
+	t.Helper()
+	l, err := OpenFileLog(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := from; i < to; i++ {
+		if err := l.Record(context.Background(), flEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func flLines(t *testing.T, path string) [][]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.SplitAfter(data, []byte("\n"))
+}
+
+// Bug 1: a head built by someone without the signing key from a regular
+// checkpoint (frontier and chain hash computed from the public records),
+// with the records before it deleted, is refused; a real Prune verifies.
+func TestForgedPruneRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trace.jsonl")
+	s, v := flKeys(t)
+	var kept []string
+	cfg := flConfig(path, s, v)
+	cfg.OnCheckpoint = func(c *Checkpoint) { kept = append(kept, c.Note) }
+	flWrite(t, cfg, 0, 30) // checkpoints at 10, 20, 30
+
+	// The forgery: cut at the regular checkpoint of size 20.
+	const start = 20
+	ls := flLines(t, path) // head, records 0..29, ""
+	cps, _, err := readCheckpointLines(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cut string
+	for _, m := range cps {
+		c, err := openCheckpoint(m, note.VerifierList(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Prune != "" {
+			t.Fatalf("a regular checkpoint carries the prune marker: %q", m)
+		}
+		if c.Size == start {
+			cut = m
+		}
+	}
+	if cut == "" {
+		t.Fatal("no checkpoint at 20")
+	}
+	var state frontier
+	var prev string
+	for _, line := range ls[1 : 1+start] {
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		state.add(tlog.RecordHash(line))
+		prev = lineHash(line)
+	}
+	head := &logHead{Version: 1, Origin: "gomss/trace", Start: start, Prev: prev, Cut: cut}
+	for i, idx := range state.storedIndexes() {
+		head.Frontier = append(head.Frontier, frontierEntry{Index: idx, Hash: state.nodes[i]})
+	}
+	hb, _ := json.Marshal(headLine{Head: head})
+	forged := append(append(hb, '\n'), bytes.Join(ls[1+start:], nil)...)
+	if err := os.WriteFile(path, forged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var cbuf []byte
+	for _, m := range cps[1:] { // 20 and 30
+		line, _ := json.Marshal(checkpointLine{Checkpoint: m})
+		cbuf = append(append(cbuf, line...), '\n')
+	}
+	if err := os.WriteFile(path+".checkpoints", cbuf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var ce *CorruptionError
+	if res, err := Verify(path, v); !errors.As(err, &ce) || ce.Record != -1 || !errors.Is(err, ErrTampered) {
+		t.Errorf("Verify accepted a prune forged from a regular checkpoint: %+v %v", res, err)
+	}
+	if res, err := VerifyAgainst(path, v, kept...); !errors.Is(err, ErrTampered) {
+		t.Errorf("VerifyAgainst accepted a forged prune: %+v %v", res, err)
+	}
+	if l, err := OpenFileLog(cfg); err == nil || !errors.Is(err, ErrTampered) {
+		t.Errorf("OpenFileLog accepted a forged prune: %v", err)
+		if l != nil {
+			l.Close()
+		}
+	}
+
+	// A real Prune: marked, verifies, reopens.
+	path = filepath.Join(t.TempDir(), "trace.jsonl")
+	kept = nil
+	var cutCP *Checkpoint
+	cfg = flConfig(path, s, v)
+	cfg.OnCheckpoint = func(c *Checkpoint) {
+		kept = append(kept, c.Note)
+		if c.Prune != "" {
+			cutCP = c
+		}
+	}
+	l, err := OpenFileLog(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		if err := l.Record(context.Background(), flEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := l.Prune(flEvent(start).Time); err != nil || n != start {
+		t.Fatalf("Prune: %d %v", n, err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if cutCP == nil || cutCP.Size != start || cutCP.Prune != flEvent(start).Time.UTC().Format(time.RFC3339) {
+		t.Fatalf("the cut handed over: %+v", cutCP)
+	}
+	if res, err := Verify(path, v); err != nil || res.Start != start || res.Records != 10 {
+		t.Fatalf("a real prune: %+v %v", res, err)
+	}
+	if res, err := VerifyAgainst(path, v, kept...); err != nil || res.Start != start {
+		t.Fatalf("a real prune against its checkpoints: %+v %v", res, err)
+	}
+	flWrite(t, cfg, 30, 35)
+	if res, err := Verify(path, v); err != nil || res.Start != start || res.Records != 15 {
+		t.Fatalf("a real prune, reopened: %+v %v", res, err)
+	}
+}
+
+// Bug 2: one writer per log.
+func TestSecondWriterLocked(t *testing.T) {
+	if !fileLocking {
+		t.Skip("no file locking on this system")
+	}
+	path := filepath.Join(t.TempDir(), "trace.jsonl")
+	s, v := flKeys(t)
+	cfg := flConfig(path, s, v)
+	l, err := OpenFileLog(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l2, err := OpenFileLog(cfg); !errors.Is(err, ErrLocked) {
+		if l2 != nil {
+			l2.Close()
+		}
+		t.Fatalf("second writer: %v", err)
+	}
+	for i := range 15 {
+		if err := l.Record(context.Background(), flEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Prune renames a new file into place: the lock holds.
+	if _, err := l.Prune(flEvent(5).Time); err != nil {
+		t.Fatal(err)
+	}
+	if l2, err := OpenFileLog(cfg); !errors.Is(err, ErrLocked) {
+		if l2 != nil {
+			l2.Close()
+		}
+		t.Fatalf("second writer after Prune: %v", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := OpenFileLog(cfg)
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	if err := l2.Record(context.Background(), flEvent(15)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := Verify(path, v); err != nil || res.Start != 5 || res.Records != 11 {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+// Bug 3: a checkpoint line cut by a crash is tolerated and repaired; a
+// complete bad line is not.
+func TestTornCheckpointLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trace.jsonl")
+	s, v := flKeys(t)
+	cfg := flConfig(path, s, v)
+	flWrite(t, cfg, 0, 25) // checkpoints at 10, 20, 25
+	clean, err := os.ReadFile(path + ".checkpoints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls := bytes.SplitAfter(clean, []byte("\n"))
+	last := cls[len(cls)-2]
+	torn := append(append([]byte(nil), clean...), last[:len(last)/2]...)
+	if err := os.WriteFile(path+".checkpoints", torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Verify(path, v)
+	if err != nil || !res.IncompleteCheckpoint || res.Checkpoints != 3 || res.Records != 25 {
+		t.Fatalf("torn checkpoint line: %+v %v", res, err)
+	}
+	flWrite(t, cfg, 25, 31)
+	res, err = Verify(path, v)
+	if err != nil || res.IncompleteCheckpoint || res.Records != 31 || res.Checkpoints != 4 || res.Unsigned != 0 {
+		t.Fatalf("after reopening: %+v %v", res, err)
+	}
+	data, _ := os.ReadFile(path + ".checkpoints")
+	if !bytes.HasPrefix(data, clean) {
+		t.Error("the complete checkpoint lines were changed")
+	}
+
+	// A checkpoint appended after a torn line (a failed append, the log
+	// still open) goes on a line of its own.
+	data = append(data, last[:len(last)/3]...)
+	os.WriteFile(path+".checkpoints", data, 0o600)
+	l, err := OpenFileLog(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(context.Background(), flEvent(31)); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(path+".checkpoints", os.O_WRONLY|os.O_APPEND, 0)
+	f.Write([]byte(`{"checkpoint":"gomss`))
+	f.Close()
+	if _, err := l.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if res, err := Verify(path, v); err != nil || res.IncompleteCheckpoint || res.Records != 32 || res.Unsigned != 0 {
+		t.Fatalf("checkpoint appended after a torn line: %+v %v", res, err)
+	}
+
+	// A complete line that is not a checkpoint, in the middle or last, is
+	// tampering.
+	good, _ := os.ReadFile(path + ".checkpoints")
+	gls := bytes.SplitAfter(good, []byte("\n"))
+	for name, cp := range map[string][]byte{
+		"middle":      bytes.Join(append(append(append([][]byte{}, gls[:2]...), []byte("garbage\n")), gls[2:]...), nil),
+		"middle torn": bytes.Join(append(append(append([][]byte{}, gls[:2]...), last[:len(last)/2], []byte("\n")), gls[2:]...), nil),
+		"last":        append(append([]byte(nil), good...), "garbage\n"...),
+	} {
+		os.WriteFile(path+".checkpoints", cp, 0o600)
+		var ce *CorruptionError
+		if res, err := Verify(path, v); !errors.As(err, &ce) || ce.Record != -1 {
+			t.Errorf("%s: a bad complete checkpoint line verifies: %+v %v", name, res, err)
+		}
+		if l, err := OpenFileLog(cfg); err == nil {
+			l.Close()
+			t.Errorf("%s: OpenFileLog accepted a bad complete checkpoint line", name)
+		}
+		if got, _ := os.ReadFile(path + ".checkpoints"); !bytes.Equal(got, cp) {
+			t.Errorf("%s: the checkpoints file was changed", name)
+		}
+	}
+}
+
+// Bug 4: a durable Record racing Close returns nil only for an event that
+// is in the log, else ErrClosed.
+func TestDurableRecordRacingClose(t *testing.T) {
+	s, v := flKeys(t)
+	for round := range 30 {
+		path := filepath.Join(t.TempDir(), "trace.jsonl")
+		cfg := flConfig(path, s, v)
+		cfg.Durable = true
+		cfg.CheckpointEvery = 7
+		l, err := OpenFileLog(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		ok := map[string]bool{}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for g := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for i := 0; ; i++ {
+					e := flEvent(g*1000 + i)
+					e.ID = fmt.Sprintf("%02d-%03d-%04d", round, g, i)
+					err := l.Record(context.Background(), e)
+					if errors.Is(err, ErrClosed) {
+						return
+					}
+					if err != nil {
+						t.Errorf("Record racing Close: %v", err)
+						return
+					}
+					mu.Lock()
+					ok[e.ID] = true
+					mu.Unlock()
+				}
+			}()
+		}
+		close(start)
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if _, err := Scan(path, Filter{}, func(_ int64, e Event) error {
+			delete(ok, e.ID)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(ok) > 0 {
+			t.Fatalf("round %d: %d events recorded (nil) are not in the log", round, len(ok))
+		}
+		if res, err := Verify(path, v); err != nil || res.Unsigned != 0 {
+			t.Fatalf("round %d: %+v %v", round, res, err)
+		}
+	}
+}
