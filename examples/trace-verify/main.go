@@ -95,6 +95,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if res.Unsigned > 0 {
 		fmt.Fprintf(stdout, "note: the last %d records are chained but not yet covered by a checkpoint\n", res.Unsigned)
 	}
+	if res.IncompleteCheckpoint {
+		fmt.Fprintln(stdout, "note: the checkpoints file ends with an incomplete line (a checkpoint write interrupted); it is cut off when the log is reopened")
+	}
 	if res.IncompleteTail {
 		fmt.Fprintln(stdout, "note: the file ends with an incomplete line (a write interrupted by a crash); it is cut off when the log is reopened")
 	}
