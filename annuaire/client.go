@@ -50,6 +50,10 @@ type Client struct {
 	Timeout time.Duration
 	// PageSize is the _count of searches (default 100, at most MaxPageSize).
 	PageSize int
+	// MaxPages is the most pages one Search follows (default 50,000: the
+	// whole directory at the default page size); a gateway that keeps
+	// sending new next links then ends the search with ErrBundle.
+	MaxPages int
 	// Limiter spaces the requests (default: one limiter per Client at
 	// DefaultRate). Share one Limiter between Clients using the same key.
 	Limiter *Limiter
@@ -187,7 +191,11 @@ func (c *Client) Search(ctx context.Context, resourceType string, params url.Val
 			b, err = c.do(ctx, http.MethodGet, c.base()+"/"+resourceType+"?"+enc, "")
 		}
 		seen := map[string]bool{}
-		for {
+		maxPages := c.MaxPages
+		if maxPages <= 0 {
+			maxPages = 50_000
+		}
+		for page := 1; ; page++ {
 			if err != nil {
 				yield(nil, err)
 				return
@@ -197,6 +205,10 @@ func (c *Client) Search(ctx context.Context, resourceType string, params url.Val
 			}
 			next := b.Next()
 			if next == "" {
+				return
+			}
+			if page >= maxPages {
+				yield(nil, fmt.Errorf("%w: more than %d pages (MaxPages): not followed further", ErrBundle, maxPages))
 				return
 			}
 			if seen[next] {

@@ -2,6 +2,7 @@ package annuaire
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -23,6 +24,9 @@ func (d *Directory) Index() *Index { return d.cur.Load() }
 // Swap makes ix current. When both ix and the current index know their
 // generation time, an ix that is not newer is refused with ErrOlder.
 func (d *Directory) Swap(ix *Index) error {
+	if ix == nil {
+		return errors.New("annuaire: Directory.Swap: nil index")
+	}
 	for {
 		old := d.cur.Load()
 		if old != nil && !old.generated.IsZero() && !ix.generated.IsZero() && !ix.generated.After(old.generated) {

@@ -505,3 +505,30 @@ func TestRedirectNotFollowed(t *testing.T) {
 		t.Errorf("the other host received %d request(s), keys %q", len(stolen), stolen)
 	}
 }
+
+// A gateway that keeps sending new next links: the search stops after
+// MaxPages with ErrBundle instead of running until its context ends.
+func TestMaxPages(t *testing.T) {
+	var hits int
+	var ts *httptest.Server
+	ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		fmt.Fprintf(w, `{"resourceType":"Bundle","type":"searchset","link":[{"relation":"next","url":"%s/fhir/v2/Practitioner?page=%d"}],"entry":[]}`, ts.URL, hits)
+	}))
+	defer ts.Close()
+	c := &Client{BaseURL: ts.URL + "/fhir/v2", APIKey: testKey, Limiter: NewLimiter(1e6), MaxPages: 5}
+	var errs []error
+	pages := 0
+	for b, err := range c.Search(context.Background(), "Practitioner", nil) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if b != nil {
+			pages++
+		}
+	}
+	if pages != 5 || hits != 5 || len(errs) != 1 || !errors.Is(errs[0], ErrBundle) || !strings.Contains(errs[0].Error(), "MaxPages") {
+		t.Errorf("%d pages, %d requests, errors %v", pages, hits, errs)
+	}
+}

@@ -431,3 +431,21 @@ func TestByDomainCapitalisedDomains(t *testing.T) {
 		t.Errorf("Domains() = %v", d)
 	}
 }
+
+// Swapping in no index is refused; the current one stays.
+func TestDirectorySwapNil(t *testing.T) {
+	var dir Directory
+	ix, err := LoadIndex(context.Background(), strings.NewReader("Type de BAL|Adresse BAL\nPER|a@b.mssante.fr\n"), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.Swap(ix); err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.Swap(nil); err == nil {
+		t.Error("Swap(nil) accepted")
+	}
+	if _, ok := dir.Lookup("a@b.mssante.fr"); !ok {
+		t.Error("the current index was lost")
+	}
+}

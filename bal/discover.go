@@ -51,7 +51,9 @@ func lookup(ctx context.Context, r SRVResolver, domain, startTLS, implicit strin
 	var errs []string
 	for _, svc := range []string{startTLS, implicit} {
 		_, srvs, err := r.LookupSRV(ctx, svc, "tcp", domain)
-		if err != nil {
+		// net.Resolver returns the valid records along with an error when
+		// some were malformed: those are used.
+		if err != nil && len(srvs) == 0 {
 			errs = append(errs, fmt.Sprintf("_%s._tcp.%s: %v", svc, domain, err))
 			continue
 		}

@@ -42,3 +42,27 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("unknown domain: %v", err)
 	}
 }
+
+// partialDNS answers with valid records and an error, as net.Resolver does
+// when some records of the answer are malformed.
+type partialDNS struct{ fakeDNS }
+
+func (p partialDNS) LookupSRV(ctx context.Context, service, proto, name string) (string, []*net.SRV, error) {
+	_, srvs, err := p.fakeDNS.LookupSRV(ctx, service, proto, name)
+	if err == nil {
+		err = errors.New("cannot unmarshal DNS message: some records are malformed")
+	}
+	return "", srvs, err
+}
+
+// The valid records that come with an error are used, not dropped.
+func TestDiscoverPartialAnswer(t *testing.T) {
+	dns := partialDNS{fakeDNS{
+		"_submission._tcp.lilas.mssante.fr": {{Target: "smtp.operateur.fr.", Port: 587}},
+		"_imap._tcp.lilas.mssante.fr":       {{Target: "imap.operateur.fr.", Port: 143}},
+	}}
+	op, err := bal.Discover(context.Background(), "lilas.mssante.fr", dns, bal.Operator{})
+	if err != nil || op.SMTP.Host != "smtp.operateur.fr" || op.IMAP.Host != "imap.operateur.fr" {
+		t.Errorf("%+v %v", op, err)
+	}
+}
