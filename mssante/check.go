@@ -193,6 +193,9 @@ func (m *Received) checkDocuments(add func(rule, field, format string, args ...a
 	if n := countArchives(m); n > 1 {
 		add("ECO.2.1.1", "IHE_XDM.ZIP", "%d archives in one message", n)
 	}
+	if len(m.XDM.Others) > 0 {
+		add("ECO.2.1.1", "IHE_XDM.ZIP", "%d submission sets in one archive (only %s is read)", 1+len(m.XDM.Others), m.XDM.Subset)
+	}
 	if m.MSS.Present[HeaderCodeCDA] {
 		got := map[string]bool{}
 		for _, c := range m.MSS.CodeCDA {

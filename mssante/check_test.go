@@ -220,3 +220,41 @@ func TestArchivePatientConflictAndSecondArchive(t *testing.T) {
 		t.Errorf("Check on two archives: %v", check(t, raw))
 	}
 }
+
+// An archive with a second submission set: its documents are not read, and
+// that is said (Problems, Check ECO.2.1.1) rather than silently skipped.
+func TestArchiveWithTwoSubsets(t *testing.T) {
+	good := editedZip(t, func(_ string, b []byte) []byte { return b })
+	zr, err := zip.NewReader(strings.NewReader(good), int64(len(good)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		names := []string{f.Name}
+		if strings.Contains(f.Name, "SUBSET01") {
+			names = append(names, strings.Replace(f.Name, "SUBSET01", "SUBSET02", 1))
+		}
+		for _, n := range names {
+			fw, _ := zw.Create(n)
+			fw.Write(b)
+		}
+	}
+	zw.Close()
+	raw := handMessage(handHeaders, [3]string{"IHE_XDM.ZIP", "application/zip", out.String()}, [3]string{pdfName, "application/pdf", "%PDF-1.4"})
+	r := parse(t, raw)
+	if r.XDM == nil || !strings.Contains(strings.Join(r.Problems, "\n"), "SUBSET02") {
+		t.Fatalf("XDM %v, problems %q", r.XDMErr, r.Problems)
+	}
+	found := false
+	for _, p := range check(t, raw) {
+		found = found || (p.Rule == "ECO.2.1.1" && strings.Contains(p.Detail, "2 submission sets"))
+	}
+	if !found {
+		t.Errorf("Check: %v", check(t, raw))
+	}
+}

@@ -159,6 +159,10 @@ func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
 		m.XDM, m.XDMErr = xdm.OpenReader(bytes.NewReader(a.Data), int64(len(a.Data)), o.XDMLimits)
 		if m.XDM != nil {
 			m.PatientID = archivePatient(m.XDM, &m.Problems)
+			if len(m.XDM.Others) > 0 {
+				m.Problems = append(m.Problems, fmt.Sprintf("%s holds %d more submission set(s) (%s): only %s is read",
+					xdm.ArchiveName, len(m.XDM.Others), strings.Join(m.XDM.Others, ", "), m.XDM.Subset))
+			}
 		}
 	}
 	return m, nil
