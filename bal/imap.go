@@ -464,11 +464,18 @@ func alreadyExists(e *imap.Error) bool {
 	return e.Code == imap.ResponseCodeAlreadyExists || strings.Contains(strings.ToLower(e.Text), "exists")
 }
 
-// Delete flags a message \Deleted and expunges it.
+// Delete flags a message \Deleted and expunges it. A server without
+// UIDPLUS (RFC 4315) cannot expunge one message alone, and a plain EXPUNGE
+// would also remove the messages others flagged \Deleted: the message is
+// then left flagged \Deleted (the trace says so), for the server or
+// another client to expunge.
 func (s *Session) Delete(ctx context.Context, uid imap.UID, msgID string) error {
 	return s.traced(ctx, trace.Delete, trace.Request{Command: "UID EXPUNGE", Params: []string{uidStr(uid)}}, msgID, func() (string, error) {
 		if err := s.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
 			return "", &IMAPError{"STORE", err}
+		}
+		if !s.c.Caps().Has(imap.CapUIDPlus) {
+			return `flagged \Deleted, not expunged: the server has no UIDPLUS`, nil
 		}
 		if err := s.c.UIDExpunge(imap.UIDSetNum(uid)).Close(); err != nil {
 			return "", &IMAPError{"EXPUNGE", err}

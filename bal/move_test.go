@@ -333,3 +333,54 @@ func TestMoveWithoutMOVEOrUIDPLUS(t *testing.T) {
 		}
 	}
 }
+
+// lastEvent returns the last event traced for action.
+func (m *moveEnv) lastEvent(t *testing.T, action trace.Action) trace.Event {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := len(m.events) - 1; i >= 0; i-- {
+		if m.events[i].Action == action {
+			return m.events[i]
+		}
+	}
+	t.Fatalf("no %s event traced", action)
+	return trace.Event{}
+}
+
+// Delete on a server with UIDPLUS removes the message alone; without
+// UIDPLUS it leaves it flagged \Deleted (a plain EXPUNGE would take the
+// messages others flagged too) and the trace says so.
+func TestDelete(t *testing.T) {
+	for _, tc := range []struct {
+		caps     string
+		expunged bool
+	}{{"", true}, {capsNoMoveUIDPlus, false}} {
+		m := newMoveEnv(t, tc.caps, 2)
+		ctx := context.Background()
+		before := m.inbox(t)
+		if err := m.s.Delete(ctx, before[0].UID, before[0].Message.MessageID); err != nil {
+			t.Fatalf("%v\n%s", err, m.dc.Log())
+		}
+		ev := m.lastEvent(t, trace.Delete)
+		files := m.maildir(t, "")
+		if tc.expunged {
+			if len(files) != 1 || ev.Response.Text != "deleted" {
+				t.Errorf("with UIDPLUS: %d files left, traced %q", len(files), ev.Response.Text)
+			}
+			continue
+		}
+		if len(files) != 2 || !ev.Response.OK || !strings.Contains(ev.Response.Text, "no UIDPLUS") {
+			t.Errorf("without UIDPLUS: %d files left, traced %+v", len(files), ev.Response)
+		}
+		flagged := 0
+		for _, p := range files {
+			if _, flags, _ := strings.Cut(filepath.Base(p), ":2,"); strings.Contains(flags, "T") {
+				flagged++
+			}
+		}
+		if flagged != 1 {
+			t.Errorf("%d messages flagged \\Deleted, want 1", flagged)
+		}
+	}
+}
