@@ -38,22 +38,13 @@ func TestLoopRetriesUnsentAcknowledgement(t *testing.T) {
 	}
 	op.Deliver(baltest.CPSUser, raw.Bytes())
 
-	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}}
-	cps, _ := bal.NewCertificate(pki.CPS.TLSCertificate())
 	rec := trace.RecorderFunc(func(context.Context, trace.Event) error { return nil })
 	dead, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadAddr := dead.Addr().String()
 	dead.Close() // nothing listens there any more
 	handled := 0
-	loop := &bal.Loop{
-		Receiver: &bal.Receiver{Server: endpoint(t, op.IMAPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
-			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
-		Sender: &bal.Sender{Server: endpoint(t, deadAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
-			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
-		From:    mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Applicative, Entity: "PFI de test"},
-		Product: "DEV000000",
-		Handler: func(context.Context, *mssante.Received) error { handled++; return nil },
-	}
+	loop := opLoop(t, pki, op, rec, &handled)
+	loop.Sender.Server = endpoint(t, deadAddr, false)
 	ctx := context.Background()
 	if n, err := loop.ProcessOnce(ctx); err == nil || n != 0 {
 		t.Fatalf("MDN unsendable: %d filed, %v; want an error and nothing filed", n, err)
@@ -99,8 +90,6 @@ func TestReadNotHandedOverWithoutTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	op.Deliver(baltest.CPSUser, raw.Bytes())
-	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true}
-	cps, _ := bal.NewCertificate(pki.CPS.TLSCertificate())
 	rec := trace.RecorderFunc(func(_ context.Context, e trace.Event) error {
 		if e.Action == trace.Read {
 			return errors.New("disk full")
@@ -108,15 +97,7 @@ func TestReadNotHandedOverWithoutTrace(t *testing.T) {
 		return nil
 	})
 	handled := 0
-	loop := &bal.Loop{
-		Receiver: &bal.Receiver{Server: endpoint(t, op.IMAPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
-			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
-		Sender: &bal.Sender{Server: endpoint(t, op.SMTPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
-			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
-		From:    mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Applicative, Entity: "PFI de test"},
-		Product: "DEV000000",
-		Handler: func(context.Context, *mssante.Received) error { handled++; return nil },
-	}
+	loop := opLoop(t, pki, op, rec, &handled)
 	n, err := loop.ProcessOnce(context.Background())
 	if !errors.Is(err, trace.ErrNotRecorded) || n != 0 || handled != 0 {
 		t.Errorf("read trace unwritable: %d filed, handler called %d times, %v; want trace.ErrNotRecorded and nothing handed over", n, handled, err)
@@ -184,15 +165,9 @@ func TestFetchInBatches(t *testing.T) {
 	}
 	s.Close()
 
-	rcv.MaxFetch, rcv.MaxFetchBytes = 2, 0
 	handled := 0
-	loop := &bal.Loop{Receiver: rcv,
-		Sender: &bal.Sender{Server: endpoint(t, op.SMTPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
-			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
-		From:    mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Applicative, Entity: "PFI de test"},
-		Product: "DEV000000",
-		Handler: func(context.Context, *mssante.Received) error { handled++; return nil },
-	}
+	loop := opLoop(t, pki, op, rec, &handled)
+	loop.Receiver.MaxFetch = 2
 	if n, err := loop.ProcessOnce(ctx); err != nil || n != 5 || handled != 5 {
 		t.Errorf("loop with MaxFetch 2: %d filed, %d handled, %v; want all 5 in one pass", n, handled, err)
 	}
@@ -218,8 +193,6 @@ func TestLoopOddMessageID(t *testing.T) {
 		t.Fatal("no Message-ID to replace")
 	}
 	op.Deliver(baltest.CPSUser, odd)
-	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true}
-	cps, _ := bal.NewCertificate(pki.CPS.TLSCertificate())
 	var ids []string
 	rec := trace.RecorderFunc(func(_ context.Context, e trace.Event) error {
 		if err := e.Normalize(); err != nil {
@@ -231,19 +204,32 @@ func TestLoopOddMessageID(t *testing.T) {
 		return nil
 	})
 	handled := 0
-	loop := &bal.Loop{
+	loop := opLoop(t, pki, op, rec, &handled)
+	if n, err := loop.ProcessOnce(context.Background()); err != nil || n != 1 || handled != 1 {
+		t.Fatalf("%d filed, handled %d, %v", n, handled, err)
+	}
+	if len(ids) == 0 || strings.ContainsRune(ids[0], 1) {
+		t.Errorf("traced message ids %q", ids)
+	}
+}
+
+// opLoop is the receive loop of CPSUser on the in-process operator (its
+// certificate on both servers), traced to rec, counting in *handled the
+// messages its handler gets.
+func opLoop(t *testing.T, pki *baltest.PKI, op *baltest.Operator, rec trace.Recorder, handled *int) *bal.Loop {
+	t.Helper()
+	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true}
+	cps, err := bal.NewCertificate(pki.CPS.TLSCertificate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &bal.Loop{
 		Receiver: &bal.Receiver{Server: endpoint(t, op.IMAPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
 			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
 		Sender: &bal.Sender{Server: endpoint(t, op.SMTPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
 			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},
 		From:    mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Applicative, Entity: "PFI de test"},
 		Product: "DEV000000",
-		Handler: func(context.Context, *mssante.Received) error { handled++; return nil },
-	}
-	if n, err := loop.ProcessOnce(context.Background()); err != nil || n != 1 || handled != 1 {
-		t.Fatalf("%d filed, handled %d, %v", n, handled, err)
-	}
-	if len(ids) == 0 || strings.ContainsRune(ids[0], 1) {
-		t.Errorf("traced message ids %q", ids)
+		Handler: func(context.Context, *mssante.Received) error { *handled++; return nil },
 	}
 }
