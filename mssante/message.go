@@ -367,20 +367,15 @@ func (m *Message) prepare() {
 	}
 }
 
-// validMsgID reports whether s is one msg-id (RFC 5322 §3.6.4): "<",
-// printable ASCII with one "@" and no angle bracket, ">".
+// validMsgID reports whether s is one msg-id to write: the form the
+// checker accepts (reMsgID, ECO.2.2.1) in printable ASCII only.
 func validMsgID(s string) bool {
-	if len(s) < 5 || s[0] != '<' || s[len(s)-1] != '>' {
-		return false
-	}
-	inner := s[1 : len(s)-1]
-	for i := 0; i < len(inner); i++ {
-		if c := inner[i]; c <= ' ' || c > '~' || c == '<' || c == '>' {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
 			return false
 		}
 	}
-	at := strings.LastIndexByte(inner, '@')
-	return at > 0 && at < len(inner)-1
+	return reMsgID.MatchString(s)
 }
 
 // NewMessageID returns a random message id <hex@domain> (RFC 5322 §3.6.4).
