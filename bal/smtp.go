@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -343,28 +342,10 @@ func failure(err error) trace.Response {
 }
 
 // oneLine makes text from a server or a received message fit a trace
-// field (trace.Event.Normalize): valid UTF-8, no control character, one
-// line of at most 400 bytes cut between two characters. Without it, a
-// reply or a Message-ID with such bytes would make its trace refused, and
-// the action with it (fail closed).
-func oneLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029 {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 400 {
-		i := 400
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i--
-		}
-		s = s[:i]
-	}
-	return s
-}
+// field, on one line of at most 400 bytes (trace.FieldText). Without it, a
+// reply or a Message-ID with control characters or invalid UTF-8 would
+// make its trace refused, and the action with it (fail closed).
+func oneLine(s string) string { return trace.FieldText(s, 400) }
 
 // safeEvent passes the fields that come from a server or a received
 // message through oneLine.

@@ -261,16 +261,40 @@ func Multi(rs ...Recorder) Recorder {
 	})
 }
 
-// hasControl reports a control character other than tab: C0, DEL, C1, and
-// the Unicode line and paragraph separators (they would break a JSON line
-// reader, a syslog frame or a FHIR string).
+// isControl reports a character Event fields may not hold: C0 controls
+// but tab, DEL, C1, and the Unicode line and paragraph separators (they
+// would break a JSON line reader, a syslog frame or a FHIR string).
+func isControl(r rune) bool {
+	return r != '\t' && (r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029)
+}
+
 func hasControl(v string) bool {
-	for _, r := range v {
-		switch {
-		case r == '\t':
-		case r < 0x20, r >= 0x7f && r <= 0x9f, r == 0x2028, r == 0x2029:
-			return true
-		}
+	return strings.ContainsFunc(v, isControl)
+}
+
+// FieldText makes text from outside (a server's reply, a received
+// Message-ID) fit an Event field as Normalize requires: invalid UTF-8
+// replaced, control characters and runs of white space made one space, at
+// most max bytes (MaxField when max is not in 1..MaxField), cut between two
+// characters.
+func FieldText(s string, max int) string {
+	if max <= 0 || max > MaxField {
+		max = MaxField
 	}
-	return false
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if isControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		i := max
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i]
+	}
+	return s
 }

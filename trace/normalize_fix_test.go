@@ -72,3 +72,25 @@ func TestPendingIsNotAFailure(t *testing.T) {
 		t.Errorf("a failure without code: %s", b)
 	}
 }
+
+// FieldText makes any text acceptable to Normalize, within its bound and
+// cut between two characters.
+func TestFieldText(t *testing.T) {
+	for _, in := range []string{strings.Repeat("é", 400), "a\x00b\x1bc\u0085d\u2028e", "ok \xff\xfe end", "l1\r\nl2\tl3", ""} {
+		for _, max := range []int{0, 7, 400, 10_000} {
+			out := FieldText(in, max)
+			e := sampleEvent()
+			e.Response.Text = out
+			bound := max
+			if bound <= 0 || bound > MaxField {
+				bound = MaxField
+			}
+			if err := e.Normalize(); err != nil || len(out) > bound {
+				t.Errorf("FieldText(%.12q, %d) = %.24q (%d bytes): %v", in, max, out, len(out), err)
+			}
+		}
+	}
+	if got := FieldText("a\x00b  \tc", 0); got != "a b c" {
+		t.Errorf("FieldText = %q", got)
+	}
+}
