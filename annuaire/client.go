@@ -42,8 +42,9 @@ type Client struct {
 	// APIKey is sent in the ESANTE-API-KEY header.
 	APIKey string
 	// HTTPClient sends the requests, default a client with
-	// http.DefaultTransport. Its own Timeout, if any, also applies; its
-	// CheckRedirect does not: redirects are never followed.
+	// http.DefaultTransport, read at the first request. Its own Timeout,
+	// if any, also applies; its CheckRedirect does not: redirects are
+	// never followed.
 	HTTPClient *http.Client
 	// Timeout bounds each attempt, response body included (default 30 s,
 	// the gateway's own limit).
@@ -73,6 +74,7 @@ type Client struct {
 
 	once sync.Once
 	lim  *Limiter
+	hc   *http.Client                               // HTTPClient (or a default one) that follows no redirect
 	now  func() time.Time                           // tests
 	wait func(context.Context, time.Duration) error // tests
 }
@@ -135,6 +137,18 @@ func (c *Client) init() {
 		}
 		if c.wait == nil {
 			c.wait = sleepCtx
+		}
+		// Redirects are never followed: net/http would send
+		// ESANTE-API-KEY along to any host (it drops only its own
+		// sensitive headers), and the answer would come from a server that
+		// is not the gateway. A copy, so the caller's client is unchanged.
+		c.hc = &http.Client{}
+		if c.HTTPClient != nil {
+			cp := *c.HTTPClient
+			c.hc = &cp
+		}
+		c.hc.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+			return fmt.Errorf("%w: to %s://%s%s", ErrRedirect, r.URL.Scheme, r.URL.Host, r.URL.Path)
 		}
 	})
 }
@@ -328,18 +342,7 @@ func (c *Client) once1(ctx context.Context, method, u, form string) (*Bundle, ti
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	// Redirects are never followed: net/http would send ESANTE-API-KEY
-	// along to any host (it drops only its own sensitive headers), and the
-	// answer would come from a server that is not the gateway.
-	hc := &http.Client{}
-	if c.HTTPClient != nil {
-		cp := *c.HTTPClient
-		hc = &cp
-	}
-	hc.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
-		return fmt.Errorf("%w: to %s://%s%s", ErrRedirect, r.URL.Scheme, r.URL.Host, r.URL.Path)
-	}
-	resp, err := hc.Do(req)
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("annuaire: %s %s: %w", method, u, err)
 	}
