@@ -31,11 +31,18 @@ func watchConn(ctx context.Context, conn net.Conn, timeout time.Duration) *connW
 
 // explain adds why the connection was closed to an error it caused.
 func (w *connWatch) explain(err error) error {
-	switch {
-	case w.ctx.Err() != nil:
-		return fmt.Errorf("%w (%v)", w.ctx.Err(), err)
-	case w.expired.Load():
+	if w.ctx.Err() == nil && w.expired.Load() {
 		return fmt.Errorf("no answer within %v (%v)", w.timeout, err)
+	}
+	return withCtx(w.ctx, err)
+}
+
+// withCtx wraps err with ctx's error when ctx has ended: the connection
+// was then closed because of it, and errors.Is(err, context.Canceled or
+// DeadlineExceeded) should say so.
+func withCtx(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
 	return err
 }

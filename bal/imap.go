@@ -99,19 +99,28 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 			},
 		},
 	}
-	tctx := context.WithoutCancel(ctx) // outcomes are traced even once ctx has ended
-	raw, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", r.Server.addr())
-	if err != nil {
-		err = fmt.Errorf("bal: IMAP connection to %s: %w", r.Server.addr(), err)
-		s.guard.Record(tctx, r.event(trace.Login, s.corr, req, failure(err), ""))
+	var raw net.Conn
+	var c *imapclient.Client
+	// fail closes what was opened and traces the failure, even once ctx
+	// has ended.
+	fail := func(err error) (*Session, error) {
+		if c != nil {
+			c.Close()
+		}
+		if raw != nil {
+			raw.Close()
+		}
+		s.guard.Record(context.WithoutCancel(ctx), r.event(trace.Login, s.corr, req, failure(err), ""))
 		return nil, err
+	}
+	raw, err = (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", r.Server.addr())
+	if err != nil {
+		return fail(fmt.Errorf("bal: IMAP connection to %s: %w", r.Server.addr(), err))
 	}
 	// The greeting, STARTTLS and the authentication are bounded by timeout
 	// and ctx: the connection is closed when either ends first.
 	w := watchConn(ctx, raw, timeout)
 	defer w.done()
-	why := w.explain
-	var c *imapclient.Client
 	if r.Server.ImplicitTLS {
 		tc := cfg.Clone()
 		if tc.NextProtos == nil {
@@ -120,13 +129,9 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 		conn := tls.Client(raw, tc)
 		// The handshake first, so that a refused certificate is the error
 		// itself (ErrRevoked…), not a read error of the greeting.
-		if err := conn.HandshakeContext(ctx); err != nil {
-			raw.Close()
-			err = fmt.Errorf("bal: IMAP connection to %s: %w", r.Server.addr(), why(err))
-			s.guard.Record(tctx, r.event(trace.Login, s.corr, req, failure(err), ""))
-			return nil, err
+		if err = conn.HandshakeContext(ctx); err == nil {
+			c = imapclient.New(conn, opts)
 		}
-		c = imapclient.New(conn, opts)
 	} else {
 		c, err = imapclient.NewStartTLS(raw, opts)
 	}
@@ -134,13 +139,7 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 		err = c.WaitGreeting()
 	}
 	if err != nil {
-		if c != nil {
-			c.Close()
-		}
-		raw.Close()
-		err = fmt.Errorf("bal: IMAP connection to %s: %w", r.Server.addr(), why(err))
-		s.guard.Record(tctx, r.event(trace.Login, s.corr, req, failure(err), ""))
-		return nil, err
+		return fail(fmt.Errorf("bal: IMAP connection to %s: %w", r.Server.addr(), w.explain(err)))
 	}
 	s.c, s.raw = c, raw
 	var mechs []string
@@ -164,16 +163,10 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 		err = fmt.Errorf("%w: the IMAP server needs a SASL mechanism this authenticator lacks (%s)", ErrAuth, strings.Join(mechs, " "))
 	}
 	if err != nil {
-		c.Close()
-		err = why(err)
-		s.guard.Record(tctx, r.event(trace.Login, s.corr, req, failure(err), ""))
-		return nil, err
+		return fail(w.explain(err))
 	}
 	if !w.done() {
-		c.Close()
-		err := fmt.Errorf("bal: IMAP connection to %s: no answer within %v", r.Server.addr(), timeout)
-		s.guard.Record(tctx, r.event(trace.Login, s.corr, req, failure(err), ""))
-		return nil, err
+		return fail(fmt.Errorf("bal: IMAP connection to %s: no answer within %v", r.Server.addr(), timeout))
 	}
 	if err := s.guard.Record(ctx, r.event(trace.Login, s.corr, req, trace.Response{OK: true, Text: "authenticated"}, "")); err != nil {
 		c.Close()
@@ -191,9 +184,7 @@ func (s *Session) traced(ctx context.Context, action trace.Action, req trace.Req
 	stop := context.AfterFunc(ctx, func() { s.raw.Close() })
 	text, err := run()
 	stop()
-	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-	}
+	err = withCtx(ctx, err)
 	resp := trace.Response{OK: err == nil, Code: "OK", Text: oneLine(text)}
 	if err != nil {
 		resp = failure(err)
@@ -337,19 +328,18 @@ func (s *Session) FetchNew(ctx context.Context, folder string, st State) ([]*Fet
 	if err != nil {
 		return nil, st, err
 	}
-	before := st
 	for _, f := range out {
-		if f.UID > st.LastUID {
-			st.LastUID = f.UID
-		}
 		id := ""
 		if f.Message != nil {
 			id = f.Message.MessageID
 		}
 		if err := s.guard.Record(ctx, s.r.event(trace.Read, s.corr, trace.Request{Command: "UID FETCH", Params: []string{strconv.FormatUint(uint64(f.UID), 10)}},
 			trace.Response{OK: f.ParseErr == nil, Text: fmt.Sprintf("%d bytes", len(f.Raw))}, id)); err != nil {
-			return nil, before, err // fail closed: no message handed over without its trace
+			return nil, st, err // fail closed: no message handed over without its trace
 		}
+	}
+	if len(out) > 0 {
+		st.LastUID = out[len(out)-1].UID // out is in UID order
 	}
 	return out, st, changed
 }
@@ -419,7 +409,7 @@ func (s *Session) Move(ctx context.Context, uid imap.UID, dest, msgID string) er
 		if data != nil && data.DestUIDs != nil {
 			text += " (UID " + data.DestUIDs.String() + ")"
 		}
-		if err := s.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		if err := s.flagDeleted(uid); err != nil {
 			return "", &IMAPError{"STORE", fmt.Errorf("%s but not flagged \\Deleted, so it is in both folders: %w", text, err)}
 		}
 		if !uidPlus {
@@ -471,7 +461,7 @@ func alreadyExists(e *imap.Error) bool {
 // another client to expunge.
 func (s *Session) Delete(ctx context.Context, uid imap.UID, msgID string) error {
 	return s.traced(ctx, trace.Delete, trace.Request{Command: "UID EXPUNGE", Params: []string{uidStr(uid)}}, msgID, func() (string, error) {
-		if err := s.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		if err := s.flagDeleted(uid); err != nil {
 			return "", &IMAPError{"STORE", err}
 		}
 		if !s.c.Caps().Has(imap.CapUIDPlus) {
@@ -482,6 +472,11 @@ func (s *Session) Delete(ctx context.Context, uid imap.UID, msgID string) error 
 		}
 		return "deleted", nil
 	})
+}
+
+// flagDeleted sets \Deleted on a message of the selected folder.
+func (s *Session) flagDeleted(uid imap.UID) error {
+	return s.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close()
 }
 
 // Append stores a raw message in folder (e.g. "Sent"), seen.

@@ -1,11 +1,9 @@
 package bal
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/ecdaf744/gomss/mssante"
@@ -159,10 +157,10 @@ func (l *Loop) processBatch(ctx context.Context, s *Session) (int, error) {
 		return 0, err
 	}
 	l.report(err)
-	// In UID order, and State moved past a message only once it is filed:
-	// if the session ends in the middle, the next pass starts again at
-	// the first message not filed, not after the last one fetched.
-	slices.SortFunc(msgs, func(a, b *Fetched) int { return cmp.Compare(a.UID, b.UID) })
+	// FetchNew gives them in UID order; State is moved past a message only
+	// once it is filed: if the session ends in the middle, the next pass
+	// starts again at the first message not filed, not after the last one
+	// fetched.
 	n := 0
 	for _, f := range msgs {
 		done := State{UIDValidity: st.UIDValidity, LastUID: f.UID}

@@ -255,81 +255,72 @@ func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
 	}
 	// The login is traced before it is attempted (fail closed) and with
 	// its outcome.
-	if err := g.Record(ctx, s.event(trace.Login, corr, trace.Request{Command: "CONNECT", Params: []string{mode}}, trace.Response{Text: trace.PendingText}, "")); err != nil {
+	req := trace.Request{Command: "CONNECT", Params: []string{mode}}
+	if err := g.Record(ctx, s.event(trace.Login, corr, req, trace.Response{Text: trace.PendingText}, "")); err != nil {
 		return nil, err
 	}
-	c, raw, err := s.connect(ctx, cfg, timeout)
+	var c *smtp.Client
+	// fail closes the connection and traces the failure, even once ctx
+	// has ended.
+	fail := func(err error) (*smtpSession, error) {
+		if c != nil {
+			c.Close()
+		}
+		g.Record(context.WithoutCancel(ctx), s.event(trace.Login, corr, req, failure(err), ""))
+		return nil, err
+	}
+	conn, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", s.Server.addr())
 	if err != nil {
-		g.Record(context.WithoutCancel(ctx), s.event(trace.Login, corr, trace.Request{Command: "CONNECT", Params: []string{mode}}, failure(err), ""))
-		return nil, err
+		return fail(&SMTPError{Command: "connect", Message: err.Error()})
 	}
-	// ctx bounds the authentication too: go-smtp does not watch it.
-	defer context.AfterFunc(ctx, func() { raw.Close() })()
-	sess := &smtpSession{s: s, c: c, raw: raw, guard: g, corr: corr}
+	// go-smtp sets the connection's deadline at each command from its
+	// CommandTimeout, 5 minutes until NewClientStartTLS has returned, and
+	// does not watch ctx: from the TCP connect to the end of the
+	// authentication the connection is closed when timeout passes or ctx
+	// ends.
+	w := watchConn(ctx, conn, timeout)
+	defer w.done()
+	if s.Server.ImplicitTLS {
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return fail(fmt.Errorf("bal: TLS with %s: %w", s.Server.addr(), w.explain(err)))
+		}
+		c = smtp.NewClient(tc)
+	} else if c, err = smtp.NewClientStartTLS(conn, cfg); err != nil {
+		conn.Close()
+		return fail(fmt.Errorf("bal: STARTTLS with %s: %w", s.Server.addr(), w.explain(err)))
+	}
+	c.CommandTimeout = timeout
+	c.SubmissionTimeout = 4 * timeout
+	sess := &smtpSession{s: s, c: c, raw: conn, guard: g, corr: corr}
+	req = trace.Request{Command: "AUTH"}
 	_, mechs := c.Extension("AUTH")
 	sc, err := s.Auth.SASL(ctx, strings.Fields(mechs))
 	if err != nil {
-		c.Close()
-		g.Record(context.WithoutCancel(ctx), s.event(trace.Login, corr, trace.Request{Command: "AUTH"}, failure(err), ""))
-		return nil, err
+		return fail(err)
 	}
-	req := trace.Request{Command: "STARTTLS"}
+	req = trace.Request{Command: "STARTTLS"}
 	if sc != nil {
 		mech, _, _ := sc.Start()
 		req = trace.Request{Command: "AUTH", Params: []string{mech}}
 		if err := c.Auth(sc); err != nil {
-			c.Close()
 			if r := refusalOf(sc); r != nil {
 				err = r
 			} else {
-				err = fmt.Errorf("%w: %w", ErrAuth, smtpErr("AUTH", err))
+				err = fmt.Errorf("%w: %w", ErrAuth, smtpErr("AUTH", w.explain(err)))
 			}
-			g.Record(context.WithoutCancel(ctx), s.event(trace.Login, corr, req, failure(err), ""))
-			return nil, err
+			return fail(err)
 		}
+	}
+	if !w.done() {
+		return fail(fmt.Errorf("bal: SMTP with %s: no answer within %v", s.Server.addr(), timeout))
 	}
 	if err := g.Record(ctx, s.event(trace.Login, corr, req, trace.Response{OK: true, Text: "authenticated"}, "")); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return sess, nil
-}
-
-func (s *Sender) connect(ctx context.Context, cfg *tls.Config, timeout time.Duration) (*smtp.Client, net.Conn, error) {
-	d := &net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "tcp", s.Server.addr())
-	if err != nil {
-		return nil, nil, &SMTPError{Command: "connect", Message: err.Error()}
-	}
-	// go-smtp sets the connection's deadline at each command from its
-	// CommandTimeout, 5 minutes until NewClientStartTLS has returned, and
-	// does not watch ctx: the connection is closed when timeout passes
-	// before the greeting, EHLO and STARTTLS are done, or when ctx ends.
-	w := watchConn(ctx, conn, timeout)
-	defer w.done()
-	why := w.explain
-	var c *smtp.Client
-	if s.Server.ImplicitTLS {
-		tc := tls.Client(conn, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			conn.Close()
-			return nil, nil, fmt.Errorf("bal: TLS with %s: %w", s.Server.addr(), why(err))
-		}
-		c = smtp.NewClient(tc)
-	} else {
-		c, err = smtp.NewClientStartTLS(conn, cfg)
-		if err != nil {
-			conn.Close()
-			return nil, nil, fmt.Errorf("bal: STARTTLS with %s: %w", s.Server.addr(), why(err))
-		}
-	}
-	if !w.done() {
-		conn.Close()
-		return nil, nil, fmt.Errorf("bal: SMTP with %s: no answer within %v", s.Server.addr(), timeout)
-	}
-	c.CommandTimeout = timeout
-	c.SubmissionTimeout = 4 * timeout
-	return c, conn, nil
 }
 
 func failure(err error) trace.Response {
@@ -412,9 +403,7 @@ func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssant
 		if !errors.As(err, &se) || se.Code == 0 {
 			// Not a refusal by the server: the connection is in an unknown
 			// state, or was cut; no later message goes on it.
-			if ctx.Err() != nil {
-				err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-			}
+			err = withCtx(ctx, err)
 			ss.err = err
 			ss.raw.Close()
 		}
