@@ -3,7 +3,6 @@ package trace
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,23 +15,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
-
-func flKeys(t testing.TB) (note.Signer, note.Verifier) {
-	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, "gomss-fix")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v
-}
 
 func flEvent(i int) Event {
 	return Event{
@@ -83,7 +65,7 @@ func flLines(t *testing.T, path string) [][]byte {
 // with the records before it deleted, is refused; a real Prune verifies.
 func TestForgedPruneRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "trace.jsonl")
-	s, v := flKeys(t)
+	s, v := KeysForTest(t)
 	var kept []string
 	cfg := flConfig(path, s, v)
 	cfg.OnCheckpoint = func(c *Checkpoint) { kept = append(kept, c.Note) }
@@ -197,7 +179,7 @@ func TestSecondWriterLocked(t *testing.T) {
 		t.Skip("no file locking on this system")
 	}
 	path := filepath.Join(t.TempDir(), "trace.jsonl")
-	s, v := flKeys(t)
+	s, v := KeysForTest(t)
 	cfg := flConfig(path, s, v)
 	l, err := OpenFileLog(cfg)
 	if err != nil {
@@ -246,7 +228,7 @@ func TestSecondWriterLocked(t *testing.T) {
 // complete bad line is not.
 func TestTornCheckpointLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "trace.jsonl")
-	s, v := flKeys(t)
+	s, v := KeysForTest(t)
 	cfg := flConfig(path, s, v)
 	flWrite(t, cfg, 0, 25) // checkpoints at 10, 20, 25
 	clean, err := os.ReadFile(path + ".checkpoints")
@@ -322,7 +304,7 @@ func TestTornCheckpointLine(t *testing.T) {
 // Bug 4: a durable Record racing Close returns nil only for an event that
 // is in the log, else ErrClosed.
 func TestDurableRecordRacingClose(t *testing.T) {
-	s, v := flKeys(t)
+	s, v := KeysForTest(t)
 	for round := range 30 {
 		path := filepath.Join(t.TempDir(), "trace.jsonl")
 		cfg := flConfig(path, s, v)

@@ -21,22 +21,7 @@ import (
 	"github.com/ecdaf744/gomss/trace"
 )
 
-func keys(t testing.TB) (note.Signer, note.Verifier) {
-	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, "gomss-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v
-}
+func keys(t testing.TB) (note.Signer, note.Verifier) { return trace.KeysForTest(t) }
 
 var paris = time.FixedZone("CET", 3600)
 
