@@ -2,8 +2,9 @@ package testenv
 
 import (
 	"fmt"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // recorder stands for a *testing.T so that Fatalf and Skipf can be observed.
@@ -24,11 +25,12 @@ func TestMissing(t *testing.T) {
 		t.Setenv(RequireVar, tt.env)
 		r := &recorder{}
 		Missing(r, "python3-stdnum", "not installed")
-		if (r.fatal != "") != tt.wantFatal || (r.skip != "") == tt.wantFatal {
-			t.Errorf("MSS_REQUIRE=%q: fatal %q skip %q", tt.env, r.fatal, r.skip)
-		}
-		if tt.wantFatal && !strings.Contains(r.fatal, "python3-stdnum") {
-			t.Errorf("failure does not name the component: %q", r.fatal)
+		if tt.wantFatal {
+			assert.Contains(t, r.fatal, "python3-stdnum", "MSS_REQUIRE=%q: the failure must name the component", tt.env)
+			assert.Empty(t, r.skip, "MSS_REQUIRE=%q: skipped although required", tt.env)
+		} else {
+			assert.Empty(t, r.fatal, "MSS_REQUIRE=%q: failed although not required", tt.env)
+			assert.NotEmpty(t, r.skip, "MSS_REQUIRE=%q: not skipped", tt.env)
 		}
 	}
 }
@@ -37,16 +39,14 @@ func TestLookPathAndCommand(t *testing.T) {
 	t.Setenv(RequireVar, "all")
 	r := &recorder{}
 	LookPath(r, "nothing", "gomss-no-such-program")
-	if r.fatal == "" {
-		t.Error("missing program not reported")
-	}
+	assert.NotEmpty(t, r.fatal, "missing program not reported")
+
 	r = &recorder{}
-	if p := LookPath(r, "sh", "sh"); p == "" || r.fatal != "" {
-		t.Errorf("sh: %q %q", p, r.fatal)
-	}
+	p := LookPath(r, "sh", "sh")
+	assert.NotEmpty(t, p, "sh not found")
+	assert.Empty(t, r.fatal)
+
 	r = &recorder{}
 	Command(r, "false", "sh", "-c", "exit 3")
-	if r.fatal == "" {
-		t.Error("failing command not reported")
-	}
+	assert.NotEmpty(t, r.fatal, "failing command not reported")
 }
