@@ -139,10 +139,11 @@ func (c *FileLogConfig) defaults() {
 
 // ErrLocked is returned by OpenFileLog when another FileLog, in this
 // process or another, has the same log open: one writer at a time. The
-// lock is an exclusive flock(2) on Path+".lock" (the file is left in
-// place), held until Close and released by the system if the process
-// dies. On systems without flock(2) (Windows, Solaris, AIX, Plan 9, ...)
-// no lock is taken and the program must make sure a log is opened once.
+// lock is an exclusive flock(2) on Path+".lock" on Unix, LockFileEx on
+// Windows (the file is left in place), held until Close and released by
+// the system if the process dies. On systems with neither (Solaris, AIX,
+// Plan 9, ...) no lock is taken and the program must make sure a log is
+// opened once.
 var ErrLocked = errors.New("trace: the log is open by another writer (locked)")
 
 // OpenFileLog opens or creates the log and locks it (ErrLocked if another

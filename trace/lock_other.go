@@ -1,11 +1,11 @@
-//go:build !(darwin || dragonfly || freebsd || illumos || linux || netbsd || openbsd)
+//go:build !(darwin || dragonfly || freebsd || illumos || linux || netbsd || openbsd || windows)
 
 package trace
 
 import "os"
 
 // fileLocking reports whether OpenFileLog locks the log: not on this
-// system (no flock(2)). Two FileLogs opened on the same path then write
+// system (neither flock(2) nor LockFileEx). Two FileLogs opened on the same path then write
 // over each other; the program must make sure only one is open.
 const fileLocking = false
 
