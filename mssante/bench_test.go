@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/ecdaf744/gomss/internal/docbench"
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante"
 )
@@ -37,13 +38,13 @@ func BenchmarkBuildMessage(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		testdocs.ReportAllocPer(b, &ms, benchPDFSize)
+		docbench.ReportAllocPer(b, &ms, benchPDFSize)
 	})
 	b.Run("floor", func(b *testing.B) {
 		b.SetBytes(int64(len(pdf)))
 		b.ReportAllocs()
 		for b.Loop() {
-			testdocs.Floor(pdf)
+			docbench.Floor(pdf)
 		}
 	})
 }
@@ -71,7 +72,7 @@ func BenchmarkParseMessage(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		testdocs.ReportAllocPer(b, &ms, benchPDFSize)
+		docbench.ReportAllocPer(b, &ms, benchPDFSize)
 	})
 	var enc bytes.Buffer
 	fw, _ := flate.NewWriter(&enc, 5)

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/ecdaf744/gomss/internal/docbench"
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/mssante/xdm"
@@ -39,13 +40,13 @@ func BenchmarkBuild(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		testdocs.ReportAllocPer(b, &ms, benchPDFSize)
+		docbench.ReportAllocPer(b, &ms, benchPDFSize)
 	})
 	b.Run("floor", func(b *testing.B) {
 		b.SetBytes(int64(len(pdf)))
 		b.ReportAllocs()
 		for b.Loop() {
-			testdocs.Floor(pdf)
+			docbench.Floor(pdf)
 		}
 	})
 }
@@ -91,7 +92,7 @@ func BenchmarkRead(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		testdocs.ReportAllocPer(b, &ms, benchPDFSize)
+		docbench.ReportAllocPer(b, &ms, benchPDFSize)
 	})
 	// The floor works on the same deflated base64 stream.
 	var enc bytes.Buffer

@@ -1,4 +1,8 @@
-package testdocs
+// Package docbench holds what the document benchmarks of several packages
+// (mssante, xdm) share: the floor they compare with and the alloc/pdf
+// metric. It imports testing, so it is kept apart from testdocs, which the
+// quickstart program links.
+package docbench
 
 import (
 	"compress/flate"
