@@ -7,9 +7,14 @@
 //     with STARTTLS, IMAP 143 with STARTTLS; implicit TLS 465/993 as
 //     fallback); explicit Endpoints win.
 //   - Trust: IGC-Santé roots supplied by the caller (system roots off by
-//     default, Ref#2 ECO.1.1.10), TLS 1.2 minimum, host name checked, every
-//     certificate of the operator's chain checked against the CRL of its
-//     distribution point through a cache keeping the last valid CRL.
+//     default, Ref#2 ECO.1.1.10), TLS 1.2 minimum (SC.MSS/CONF.01), host
+//     name checked, every certificate of
+//     the operator's chain checked against a CRL of its issuer: an offline
+//     one handed over as files (CRLDir, CRLList) first, else its
+//     distribution point's, fetched within the caller's context through a
+//     cache that refreshes it hourly and keeps the last CRL that has not
+//     expired when the distribution point is down (SC.MSS/CONF.22); an
+//     expired CRL is never used (ErrRevocationUnknown).
 //   - Authenticator, one interface, three implementations: Certificate (an
 //     IGC-Santé software certificate, PKCS#12, for organisational and
 //     applicative BALs; SASL EXTERNAL when asked), CPS (the CPS card

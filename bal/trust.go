@@ -6,10 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -18,21 +15,43 @@ var (
 	// ErrRevoked: a certificate of the operator's chain is in its CRL.
 	ErrRevoked = errors.New("bal: certificate revoked")
 	// ErrRevocationUnknown: no valid CRL could be had for a certificate
-	// (fetch failed and no cached CRL is still valid).
+	// (no valid offline CRL, the fetch failed or was cut short by the
+	// caller's context, and no kept CRL is still valid).
 	ErrRevocationUnknown = errors.New("bal: revocation status unknown")
 	// ErrNoRoots: Trust has no roots and system roots are off.
 	ErrNoRoots = errors.New("bal: no trusted roots: give the IGC-Santé roots (Trust.Roots)")
 )
 
 // Trust says which operator certificates to accept (Ref#2 ECO.1.1.10:
-// IGC-Santé is the only authority allowed): TLS 1.2 at least (SC.MSS/CONF.01)
-// with forward-secret AEAD cipher suites only (DefaultCipherSuites), the chain
-// verified against Roots (the IGC-Santé roots the caller supplies; system
-// roots only when asked), the host name checked, and every certificate of
-// the chain but the root checked against the CRL of its distribution
-// point, through a cache that keeps the last CRL that has not expired.
+// IGC-Santé is the only authority allowed): TLS 1.2 at least
+// (SC.MSS/CONF.01) with forward-secret AEAD cipher suites only
+// ([DefaultCipherSuites]), the chain verified against Roots (the IGC-Santé roots
+// the caller supplies; system roots only when asked), the host name
+// checked, and every certificate of the chain but the root checked
+// against a CRL of its issuer (Ref#2 ECO.1.1.5/ECO.1.1.6):
+//
+//   - an offline CRL of the issuer (OfflineCRLs) valid now is used first,
+//     and then nothing is fetched;
+//   - otherwise the CRL of the certificate's distribution point, through
+//     the CRL cache: refreshed every CRLCache.Refresh (one hour by
+//     default); when the distribution point cannot be reached, the last
+//     CRL kept is used as long as it has not expired (SC.MSS/CONF.22);
+//   - a CRL past its nextUpdate is expired and never used: with no valid
+//     CRL the status is unknown and the connection refused
+//     ([ErrRevocationUnknown]); a certificate without distribution point
+//     is accepted only with a valid offline CRL of its issuer.
+//
+// A CRL is valid when its issuer name is the certificate's issuer, its
+// signature verifies with the issuer's key and its nextUpdate (which it
+// must have, RFC 5280 §5.1.2.5) is still to come. The CRLs fetched during
+// a handshake are fetched within the context of the Send, Open or
+// [Trust.TLSConfigContext] that makes the connection. Only the first chain
+// crypto/tls verified is checked.
 type Trust struct {
-	Roots          []*x509.Certificate
+	// Roots are the trusted roots: the IGC-Santé ones.
+	Roots []*x509.Certificate
+	// UseSystemRoots adds the system's roots to Roots (off by default:
+	// Ref#2 ECO.1.1.10 allows IGC-Santé only).
 	UseSystemRoots bool
 	// MinVersion is tls.VersionTLS12 when zero; lower is refused.
 	MinVersion uint16
@@ -43,13 +62,15 @@ type Trust struct {
 	CipherSuites []uint16
 	// CRLs fetches and caches CRLs; a shared default cache when nil.
 	CRLs *CRLCache
+	// OfflineCRLs hands over CRLs without fetching them (files an
+	// operator publishes: [CRLDir]; a fixed set: [CRLList]). A valid CRL
+	// found there is used before, and instead of, the distribution point.
+	OfflineCRLs CRLSource
 	// SkipRevocation turns CRL checks off (tests of other features only).
 	SkipRevocation bool
 	// Now is the clock for CRL validity (time.Now when nil).
 	Now func() time.Time
 }
-
-var defaultCRLCache = &CRLCache{}
 
 // checkCipherSuite refuses a suite crypto/tls deems insecure, or does not
 // know (it would be left out of the handshake without a word).
@@ -90,8 +111,22 @@ func DefaultCipherSuites() []uint16 {
 	}
 }
 
-// TLSConfig returns the client TLS configuration for serverName.
+// TLSConfig returns the client TLS configuration for serverName, as
+// [Trust.TLSConfigContext] with a context that never ends: the CRLs its
+// handshakes fetch are bounded only by the CRL cache's HTTP client.
 func (t *Trust) TLSConfig(serverName string) (*tls.Config, error) {
+	return t.TLSConfigContext(context.Background(), serverName)
+}
+
+// TLSConfigContext returns the client TLS configuration of a connection to
+// serverName made on behalf of a caller whose context is ctx: a CRL
+// fetched during the handshake is fetched within ctx, so that a stalled
+// distribution point holds the caller no longer than its context (the
+// handshake then fails with ErrRevocationUnknown wrapping ctx's error,
+// unless a valid CRL is kept). Sender and Receiver make one per
+// connection with their context. The configuration must not outlive ctx:
+// once ctx has ended, a handshake that needs to fetch a CRL fails.
+func (t *Trust) TLSConfigContext(ctx context.Context, serverName string) (*tls.Config, error) {
 	var roots *x509.CertPool
 	if t.UseSystemRoots {
 		sys, err := x509.SystemCertPool()
@@ -137,109 +172,14 @@ func (t *Trust) TLSConfig(serverName string) (*tls.Config, error) {
 		if now == nil {
 			now = time.Now
 		}
+		offline := t.OfflineCRLs
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			for _, chain := range cs.VerifiedChains {
-				return cache.checkChain(context.Background(), chain, now())
+			if len(cs.VerifiedChains) == 0 {
+				return errors.New("bal: no verified chain")
 			}
-			return errors.New("bal: no verified chain")
+			r := revocation{cache: cache, offline: offline, now: now()}
+			return r.checkChain(ctx, cs.VerifiedChains[0])
 		}
 	}
 	return cfg, nil
-}
-
-// CRLCache fetches CRLs from distribution points (HTTP) and keeps each
-// until its NextUpdate. The zero value is ready to use.
-type CRLCache struct {
-	// Client fetches CRLs (a client with a 10 s timeout when nil).
-	Client *http.Client
-	mu     sync.Mutex
-	crls   map[string]*x509.RevocationList
-}
-
-func (c *CRLCache) get(ctx context.Context, url string, issuer *x509.Certificate, now time.Time) (*x509.RevocationList, error) {
-	c.mu.Lock()
-	cached := c.crls[url]
-	c.mu.Unlock()
-	if cached != nil && now.Before(cached.NextUpdate) {
-		return cached, nil
-	}
-	crl, err := c.fetch(ctx, url, issuer)
-	if err != nil {
-		if cached != nil && now.Before(cached.NextUpdate) {
-			return cached, nil
-		}
-		return nil, fmt.Errorf("%w: CRL %s: %v", ErrRevocationUnknown, url, err)
-	}
-	if !crl.NextUpdate.IsZero() && !now.Before(crl.NextUpdate) {
-		return nil, fmt.Errorf("%w: CRL %s expired at %s", ErrRevocationUnknown, url, crl.NextUpdate.Format(time.RFC3339))
-	}
-	c.mu.Lock()
-	if c.crls == nil {
-		c.crls = map[string]*x509.RevocationList{}
-	}
-	c.crls[url] = crl
-	c.mu.Unlock()
-	return crl, nil
-}
-
-func (c *CRLCache) fetch(ctx context.Context, url string, issuer *x509.Certificate) (*x509.RevocationList, error) {
-	client := c.Client
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %s", resp.Status)
-	}
-	der, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	if err != nil {
-		return nil, err
-	}
-	crl, err := x509.ParseRevocationList(der)
-	if err != nil {
-		return nil, err
-	}
-	if err := crl.CheckSignatureFrom(issuer); err != nil {
-		return nil, fmt.Errorf("signature: %v", err)
-	}
-	return crl, nil
-}
-
-// checkChain checks every certificate but the root against its issuer's
-// CRL.
-func (c *CRLCache) checkChain(ctx context.Context, chain []*x509.Certificate, now time.Time) error {
-	for i := 0; i+1 < len(chain); i++ {
-		cert, issuer := chain[i], chain[i+1]
-		if len(cert.CRLDistributionPoints) == 0 {
-			return fmt.Errorf("%w: %q has no CRL distribution point", ErrRevocationUnknown, cert.Subject.CommonName)
-		}
-		var lastErr error
-		checked := false
-		for _, url := range cert.CRLDistributionPoints {
-			crl, err := c.get(ctx, url, issuer, now)
-			if err != nil {
-				lastErr = err
-				continue
-			}
-			for _, r := range crl.RevokedCertificateEntries {
-				if r.SerialNumber.Cmp(cert.SerialNumber) == 0 {
-					return fmt.Errorf("%w: %q (serial %s) revoked on %s", ErrRevoked, cert.Subject.CommonName, cert.SerialNumber, r.RevocationTime.Format("2006-01-02"))
-				}
-			}
-			checked = true
-			break
-		}
-		if !checked {
-			return lastErr
-		}
-	}
-	return nil
 }
