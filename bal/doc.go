@@ -7,8 +7,12 @@
 //     with STARTTLS, IMAP 143 with STARTTLS; implicit TLS 465/993 as
 //     fallback); explicit Endpoints win.
 //   - Trust: IGC-Santé roots supplied by the caller (system roots off by
-//     default, Ref#2 ECO.1.1.10), TLS 1.2 minimum (SC.MSS/CONF.01), host
-//     name checked, every certificate of
+//     default, Ref#2 ECO.1.1.10), TLS 1.2 minimum (SC.MSS/CONF.01), the
+//     TLS 1.2 cipher suites of SC.MSS/CONF.03 that crypto/tls implements
+//     securely (ECDHE-RSA with AES-GCM; see DefaultCipherSuites for the
+//     listed CBC and DHE suites Go lacks or deems insecure) over curves of
+//     256 bits or more (DefaultCurves: P-256, P-384, P-521 and their
+//     ML-KEM hybrids; no X25519), host name checked, every certificate of
 //     the operator's chain checked against a CRL of its issuer: an offline
 //     one handed over as files (CRLDir, CRLList) first, else its
 //     distribution point's, fetched within the caller's context through a

@@ -24,8 +24,9 @@ var (
 
 // Trust says which operator certificates to accept (Ref#2 ECO.1.1.10:
 // IGC-Santé is the only authority allowed): TLS 1.2 at least
-// (SC.MSS/CONF.01) with forward-secret AEAD cipher suites only
-// ([DefaultCipherSuites]), the chain verified against Roots (the IGC-Santé roots
+// (SC.MSS/CONF.01) with the cipher suites and curves of SC.MSS/CONF.03
+// that crypto/tls implements securely ([DefaultCipherSuites],
+// [DefaultCurves]), the chain verified against Roots (the IGC-Santé roots
 // the caller supplies; system roots only when asked), the host name
 // checked, and every certificate of the chain but the root checked
 // against a CRL of its issuer (Ref#2 ECO.1.1.5/ECO.1.1.6):
@@ -57,8 +58,10 @@ type Trust struct {
 	MinVersion uint16
 	// CipherSuites are the TLS 1.2 cipher suites offered;
 	// DefaultCipherSuites when nil. Suites crypto/tls lists as insecure
-	// are refused. (TLS 1.3 suites are all AEAD with forward secrecy and
-	// crypto/tls does not let them be chosen.)
+	// are refused; a suite outside the list of SC.MSS/CONF.03 is allowed
+	// here for an operator that needs it, at the caller's risk of
+	// non-conformity. (TLS 1.3 suites are all AEAD with forward secrecy
+	// and crypto/tls does not let them be chosen.)
 	CipherSuites []uint16
 	// CRLs fetches and caches CRLs; a shared default cache when nil.
 	CRLs *CRLCache
@@ -89,25 +92,53 @@ func checkCipherSuite(id uint16) error {
 }
 
 // DefaultCipherSuites returns the TLS 1.2 cipher suites a Trust offers by
-// default: ephemeral elliptic-curve Diffie-Hellman (forward secrecy) and
-// authenticated encryption (AES-GCM, ChaCha20-Poly1305) only; no CBC, no
-// RSA key exchange.
+// default: those of SC.MSS/CONF.03 that crypto/tls implements securely.
 //
-// The list allowed by SC.MSS/CONF.03 (HPF-ANA, Ségur vague 2: "only
-// allowed cipher suites") was not found in what could be read (reference
-// mssante-spec.md §1.4 and §11). This list follows the ANSSI TLS guide's
-// principles (forward secrecy by ECDHE, authenticated encryption, SHA-2)
-// and is the one seen in a third-party MSSanté operator design
-// (ECDHE-(ECDSA|RSA)-AES(128|256)-GCM and CHACHA20-POLY1305, mssante-spec.md
-// §1.4). Set Trust.CipherSuites to change it if an operator needs it.
+// SC.MSS/CONF.03 (REM Ségur vague 2, reference mssante-spec.md §1.4: "Le
+// système DOIT uniquement utiliser l'une des suites de chiffrement
+// suivantes") lists, and gomss does for each:
+//
+//   - 0xC030 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: offered;
+//   - 0xC02F TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: offered;
+//   - 0xC028 TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384: not implemented by
+//     crypto/tls, left out;
+//   - 0xC027 TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: in
+//     tls.InsecureCipherSuites (CBC with HMAC-SHA256 has no constant-time
+//     implementation in crypto/tls: Lucky Thirteen), left out and refused
+//     in Trust.CipherSuites like every insecure suite;
+//   - 0x009F TLS_DHE_RSA_WITH_AES_256_GCM_SHA384 and 0x009E
+//     TLS_DHE_RSA_WITH_AES_128_GCM_SHA256: crypto/tls has no finite-field
+//     DHE, left out (the requirement's 2048-bit DH group rule is then
+//     moot).
+//
+// Nothing outside the list is offered: no ECDSA, no ChaCha20-Poly1305, no
+// RSA key exchange, no SHA-1 CBC. An operator whose TLS 1.2 server offers
+// none of the two (an ECDSA certificate, say) is refused, as the
+// requirement says ("Dans le cas contraire, la connexion ne doit pas être
+// établie"). With TLS 1.3 (allowed by SC.MSS/CONF.02) the suites are
+// those of RFC 8446, which crypto/tls does not let a client choose; the
+// key exchange is still restricted to [DefaultCurves].
 func DefaultCipherSuites() []uint16 {
 	return []uint16{
-		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-		tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}
+}
+
+// DefaultCurves returns the key exchanges a Trust offers, in TLS 1.2 and
+// TLS 1.3 alike: SC.MSS/CONF.03 wants "la longueur du groupe elliptique
+// ECDH >= 256 bits", so the NIST curves P-256, P-384 and P-521, and the
+// post-quantum hybrids built on P-256 and P-384 (SecP256r1MLKEM768,
+// SecP384r1MLKEM1024, TLS 1.3 only: their ECDH part meets the rule and
+// ML-KEM only adds to it). X25519 is left out: its field is 2^255-19 and
+// its group order about 2^252, under 256 bits by the letter of the rule;
+// so is the X25519MLKEM768 hybrid, whose ECDH part is X25519. P-256 is
+// mandatory for every TLS 1.3 server (RFC 8446 §9.1), so no conforming
+// operator is lost. The list is not configurable.
+func DefaultCurves() []tls.CurveID {
+	return []tls.CurveID{
+		tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024,
+		tls.CurveP256, tls.CurveP384, tls.CurveP521,
 	}
 }
 
@@ -162,7 +193,8 @@ func (t *Trust) TLSConfigContext(ctx context.Context, serverName string) (*tls.C
 			return nil, err
 		}
 	}
-	cfg := &tls.Config{ServerName: serverName, RootCAs: roots, MinVersion: minV, CipherSuites: slices.Clone(suites)}
+	cfg := &tls.Config{ServerName: serverName, RootCAs: roots, MinVersion: minV, CipherSuites: slices.Clone(suites),
+		CurvePreferences: DefaultCurves()}
 	if !t.SkipRevocation {
 		cache := t.CRLs
 		if cache == nil {
