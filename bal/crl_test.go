@@ -491,3 +491,23 @@ func TestParseCRLs(t *testing.T) {
 		assert.Error(t, err, name)
 	}
 }
+
+// A kept CRL serves only the issuer it verified with: a certificate of
+// another authority naming the same distribution point is not checked
+// against it (on a cache hit by URL alone, that authority's revoked
+// certificates would pass), and the CRL served there, another issuer's,
+// does not verify for it: the status is unknown.
+func TestCRLCacheKeyedByIssuer(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	require.NoError(t, err)
+	srv, err := pki.ServeCRL()
+	require.NoError(t, err)
+	defer srv.Close()
+	trust := &bal.Trust{Roots: roots(pki), CRLs: &bal.CRLCache{}}
+	require.NoError(t, handshake(t, trust, handshakeServer(t, pki.ServerTLSConfig())), "caches the organisations' CRL")
+	sameURL := issueServer(t, pki.FortPersonnes, big.NewInt(770001), []string{pki.ElementaireOrganisations.CRLURL})
+	err = handshake(t, trust, handshakeServer(t, &tls.Config{Certificates: []tls.Certificate{sameURL}}))
+	t.Logf("handshake: %v", err)
+	require.ErrorIs(t, err, bal.ErrRevocationUnknown, "checked against another authority's CRL")
+	assert.Contains(t, err.Error(), "not by the certificate's issuer")
+}
