@@ -7,9 +7,18 @@
 //     with STARTTLS, IMAP 143 with STARTTLS; implicit TLS 465/993 as
 //     fallback); explicit Endpoints win.
 //   - Trust: IGC-Santé roots supplied by the caller (system roots off by
-//     default, Ref#2 ECO.1.1.10), TLS 1.2 minimum, host name checked, every
-//     certificate of the operator's chain checked against the CRL of its
-//     distribution point through a cache keeping the last valid CRL.
+//     default, Ref#2 ECO.1.1.10), TLS 1.2 minimum (SC.MSS/CONF.01), the
+//     TLS 1.2 cipher suites of SC.MSS/CONF.03 that crypto/tls implements
+//     securely (ECDHE-RSA with AES-GCM; see DefaultCipherSuites for the
+//     listed CBC and DHE suites Go lacks or deems insecure) over curves of
+//     256 bits or more (DefaultCurves: P-256, P-384, P-521 and their
+//     ML-KEM hybrids; no X25519), host name checked, every certificate of
+//     the operator's chain checked against a CRL of its issuer: an offline
+//     one handed over as files (CRLDir, CRLList) first, else its
+//     distribution point's, fetched within the caller's context through a
+//     cache that refreshes it hourly and keeps the last CRL that has not
+//     expired when the distribution point is down (SC.MSS/CONF.22); an
+//     expired CRL is never used (ErrRevocationUnknown).
 //   - Authenticator, one interface, three implementations: Certificate (an
 //     IGC-Santé software certificate, PKCS#12, for organisational and
 //     applicative BALs; SASL EXTERNAL when asked), CPS (the CPS card

@@ -73,7 +73,7 @@ func (r *Receiver) event(action trace.Action, corr string, req trace.Request, re
 // Open connects (STARTTLS or implicit TLS), authenticates and returns the
 // session. The login is traced before and after (fail closed).
 func (r *Receiver) Open(ctx context.Context) (*Session, error) {
-	cfg, err := clientTLS("Receiver", r.Trust, r.Auth, r.Server, r.ServerName)
+	cfg, err := clientTLS(ctx, "Receiver", r.Trust, r.Auth, r.Server, r.ServerName)
 	if err != nil {
 		return nil, err
 	}

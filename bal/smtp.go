@@ -32,15 +32,16 @@ func (e Endpoint) addr() string { return net.JoinHostPort(e.Host, strconv.Itoa(e
 
 // clientTLS is the TLS configuration of a connection to ep: the trust's
 // checks for serverName (the endpoint's host when empty) and the
-// authenticator's client certificate.
-func clientTLS(who string, trust *Trust, auth Authenticator, ep Endpoint, serverName string) (*tls.Config, error) {
+// authenticator's client certificate; the CRLs its handshake fetches are
+// fetched within ctx.
+func clientTLS(ctx context.Context, who string, trust *Trust, auth Authenticator, ep Endpoint, serverName string) (*tls.Config, error) {
 	if auth == nil || trust == nil {
 		return nil, fmt.Errorf("bal: %s needs Trust and Auth", who)
 	}
 	if serverName == "" {
 		serverName = ep.Host
 	}
-	cfg, err := trust.TLSConfig(serverName)
+	cfg, err := trust.TLSConfigContext(ctx, serverName)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +240,7 @@ func (s *Sender) event(action trace.Action, corr string, req trace.Request, resp
 
 // dial connects, secures and authenticates; the login is traced.
 func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
-	cfg, err := clientTLS("Sender", s.Trust, s.Auth, s.Server, s.ServerName)
+	cfg, err := clientTLS(ctx, "Sender", s.Trust, s.Auth, s.Server, s.ServerName)
 	if err != nil {
 		return nil, err
 	}

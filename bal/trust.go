@@ -6,10 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -18,38 +15,65 @@ var (
 	// ErrRevoked: a certificate of the operator's chain is in its CRL.
 	ErrRevoked = errors.New("bal: certificate revoked")
 	// ErrRevocationUnknown: no valid CRL could be had for a certificate
-	// (fetch failed and no cached CRL is still valid).
+	// (no valid offline CRL, the fetch failed or was cut short by the
+	// caller's context, and no kept CRL is still valid).
 	ErrRevocationUnknown = errors.New("bal: revocation status unknown")
 	// ErrNoRoots: Trust has no roots and system roots are off.
 	ErrNoRoots = errors.New("bal: no trusted roots: give the IGC-Santé roots (Trust.Roots)")
 )
 
 // Trust says which operator certificates to accept (Ref#2 ECO.1.1.10:
-// IGC-Santé is the only authority allowed): TLS 1.2 at least (SC.MSS/CONF.01)
-// with forward-secret AEAD cipher suites only (DefaultCipherSuites), the chain
-// verified against Roots (the IGC-Santé roots the caller supplies; system
-// roots only when asked), the host name checked, and every certificate of
-// the chain but the root checked against the CRL of its distribution
-// point, through a cache that keeps the last CRL that has not expired.
+// IGC-Santé is the only authority allowed): TLS 1.2 at least
+// (SC.MSS/CONF.01) with the cipher suites and curves of SC.MSS/CONF.03
+// that crypto/tls implements securely ([DefaultCipherSuites],
+// [DefaultCurves]), the chain verified against Roots (the IGC-Santé roots
+// the caller supplies; system roots only when asked), the host name
+// checked, and every certificate of the chain but the root checked
+// against a CRL of its issuer (Ref#2 ECO.1.1.5/ECO.1.1.6):
+//
+//   - an offline CRL of the issuer (OfflineCRLs) valid now is used first,
+//     and then nothing is fetched;
+//   - otherwise the CRL of the certificate's distribution point, through
+//     the CRL cache: refreshed every CRLCache.Refresh (one hour by
+//     default); when the distribution point cannot be reached, the last
+//     CRL kept is used as long as it has not expired (SC.MSS/CONF.22);
+//   - a CRL past its nextUpdate is expired and never used: with no valid
+//     CRL the status is unknown and the connection refused
+//     ([ErrRevocationUnknown]); a certificate without distribution point
+//     is accepted only with a valid offline CRL of its issuer.
+//
+// A CRL is valid when its issuer name is the certificate's issuer, its
+// signature verifies with the issuer's key and its nextUpdate (which it
+// must have, RFC 5280 §5.1.2.5) is still to come. The CRLs fetched during
+// a handshake are fetched within the context of the Send, Open or
+// [Trust.TLSConfigContext] that makes the connection. Only the first chain
+// crypto/tls verified is checked.
 type Trust struct {
-	Roots          []*x509.Certificate
+	// Roots are the trusted roots: the IGC-Santé ones.
+	Roots []*x509.Certificate
+	// UseSystemRoots adds the system's roots to Roots (off by default:
+	// Ref#2 ECO.1.1.10 allows IGC-Santé only).
 	UseSystemRoots bool
 	// MinVersion is tls.VersionTLS12 when zero; lower is refused.
 	MinVersion uint16
 	// CipherSuites are the TLS 1.2 cipher suites offered;
 	// DefaultCipherSuites when nil. Suites crypto/tls lists as insecure
-	// are refused. (TLS 1.3 suites are all AEAD with forward secrecy and
-	// crypto/tls does not let them be chosen.)
+	// are refused; a suite outside the list of SC.MSS/CONF.03 is allowed
+	// here for an operator that needs it, at the caller's risk of
+	// non-conformity. (TLS 1.3 suites are all AEAD with forward secrecy
+	// and crypto/tls does not let them be chosen.)
 	CipherSuites []uint16
 	// CRLs fetches and caches CRLs; a shared default cache when nil.
 	CRLs *CRLCache
+	// OfflineCRLs hands over CRLs without fetching them (files an
+	// operator publishes: [CRLDir]; a fixed set: [CRLList]). A valid CRL
+	// found there is used before, and instead of, the distribution point.
+	OfflineCRLs CRLSource
 	// SkipRevocation turns CRL checks off (tests of other features only).
 	SkipRevocation bool
 	// Now is the clock for CRL validity (time.Now when nil).
 	Now func() time.Time
 }
-
-var defaultCRLCache = &CRLCache{}
 
 // checkCipherSuite refuses a suite crypto/tls deems insecure, or does not
 // know (it would be left out of the handshake without a word).
@@ -68,30 +92,72 @@ func checkCipherSuite(id uint16) error {
 }
 
 // DefaultCipherSuites returns the TLS 1.2 cipher suites a Trust offers by
-// default: ephemeral elliptic-curve Diffie-Hellman (forward secrecy) and
-// authenticated encryption (AES-GCM, ChaCha20-Poly1305) only; no CBC, no
-// RSA key exchange.
+// default: those of SC.MSS/CONF.03 that crypto/tls implements securely.
 //
-// The list allowed by SC.MSS/CONF.03 (HPF-ANA, Ségur vague 2: "only
-// allowed cipher suites") was not found in what could be read (reference
-// mssante-spec.md §1.4 and §11). This list follows the ANSSI TLS guide's
-// principles (forward secrecy by ECDHE, authenticated encryption, SHA-2)
-// and is the one seen in a third-party MSSanté operator design
-// (ECDHE-(ECDSA|RSA)-AES(128|256)-GCM and CHACHA20-POLY1305, mssante-spec.md
-// §1.4). Set Trust.CipherSuites to change it if an operator needs it.
+// SC.MSS/CONF.03 (REM Ségur vague 2, reference mssante-spec.md §1.4: "Le
+// système DOIT uniquement utiliser l'une des suites de chiffrement
+// suivantes") lists, and gomss does for each:
+//
+//   - 0xC030 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: offered;
+//   - 0xC02F TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: offered;
+//   - 0xC028 TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384: not implemented by
+//     crypto/tls, left out;
+//   - 0xC027 TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: in
+//     tls.InsecureCipherSuites (CBC with HMAC-SHA256 has no constant-time
+//     implementation in crypto/tls: Lucky Thirteen), left out and refused
+//     in Trust.CipherSuites like every insecure suite;
+//   - 0x009F TLS_DHE_RSA_WITH_AES_256_GCM_SHA384 and 0x009E
+//     TLS_DHE_RSA_WITH_AES_128_GCM_SHA256: crypto/tls has no finite-field
+//     DHE, left out (the requirement's 2048-bit DH group rule is then
+//     moot).
+//
+// Nothing outside the list is offered: no ECDSA, no ChaCha20-Poly1305, no
+// RSA key exchange, no SHA-1 CBC. An operator whose TLS 1.2 server offers
+// none of the two (an ECDSA certificate, say) is refused, as the
+// requirement says ("Dans le cas contraire, la connexion ne doit pas être
+// établie"). With TLS 1.3 (allowed by SC.MSS/CONF.02) the suites are
+// those of RFC 8446, which crypto/tls does not let a client choose; the
+// key exchange is still restricted to [DefaultCurves].
 func DefaultCipherSuites() []uint16 {
 	return []uint16{
-		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-		tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 	}
 }
 
-// TLSConfig returns the client TLS configuration for serverName.
+// DefaultCurves returns the key exchanges a Trust offers, in TLS 1.2 and
+// TLS 1.3 alike: SC.MSS/CONF.03 wants "la longueur du groupe elliptique
+// ECDH >= 256 bits", so the NIST curves P-256, P-384 and P-521, and the
+// post-quantum hybrids built on P-256 and P-384 (SecP256r1MLKEM768,
+// SecP384r1MLKEM1024, TLS 1.3 only: their ECDH part meets the rule and
+// ML-KEM only adds to it). X25519 is left out: its field is 2^255-19 and
+// its group order about 2^252, under 256 bits by the letter of the rule;
+// so is the X25519MLKEM768 hybrid, whose ECDH part is X25519. P-256 is
+// mandatory for every TLS 1.3 server (RFC 8446 §9.1), so no conforming
+// operator is lost. The list is not configurable.
+func DefaultCurves() []tls.CurveID {
+	return []tls.CurveID{
+		tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024,
+		tls.CurveP256, tls.CurveP384, tls.CurveP521,
+	}
+}
+
+// TLSConfig returns the client TLS configuration for serverName, as
+// [Trust.TLSConfigContext] with a context that never ends: the CRLs its
+// handshakes fetch are bounded only by the CRL cache's HTTP client.
 func (t *Trust) TLSConfig(serverName string) (*tls.Config, error) {
+	return t.TLSConfigContext(context.Background(), serverName)
+}
+
+// TLSConfigContext returns the client TLS configuration of a connection to
+// serverName made on behalf of a caller whose context is ctx: a CRL
+// fetched during the handshake is fetched within ctx, so that a stalled
+// distribution point holds the caller no longer than its context (the
+// handshake then fails with ErrRevocationUnknown wrapping ctx's error,
+// unless a valid CRL is kept). Sender and Receiver make one per
+// connection with their context. The configuration must not outlive ctx:
+// once ctx has ended, a handshake that needs to fetch a CRL fails.
+func (t *Trust) TLSConfigContext(ctx context.Context, serverName string) (*tls.Config, error) {
 	var roots *x509.CertPool
 	if t.UseSystemRoots {
 		sys, err := x509.SystemCertPool()
@@ -127,7 +193,8 @@ func (t *Trust) TLSConfig(serverName string) (*tls.Config, error) {
 			return nil, err
 		}
 	}
-	cfg := &tls.Config{ServerName: serverName, RootCAs: roots, MinVersion: minV, CipherSuites: slices.Clone(suites)}
+	cfg := &tls.Config{ServerName: serverName, RootCAs: roots, MinVersion: minV, CipherSuites: slices.Clone(suites),
+		CurvePreferences: DefaultCurves()}
 	if !t.SkipRevocation {
 		cache := t.CRLs
 		if cache == nil {
@@ -137,109 +204,14 @@ func (t *Trust) TLSConfig(serverName string) (*tls.Config, error) {
 		if now == nil {
 			now = time.Now
 		}
+		offline := t.OfflineCRLs
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			for _, chain := range cs.VerifiedChains {
-				return cache.checkChain(context.Background(), chain, now())
+			if len(cs.VerifiedChains) == 0 {
+				return errors.New("bal: no verified chain")
 			}
-			return errors.New("bal: no verified chain")
+			r := revocation{cache: cache, offline: offline, now: now()}
+			return r.checkChain(ctx, cs.VerifiedChains[0])
 		}
 	}
 	return cfg, nil
-}
-
-// CRLCache fetches CRLs from distribution points (HTTP) and keeps each
-// until its NextUpdate. The zero value is ready to use.
-type CRLCache struct {
-	// Client fetches CRLs (a client with a 10 s timeout when nil).
-	Client *http.Client
-	mu     sync.Mutex
-	crls   map[string]*x509.RevocationList
-}
-
-func (c *CRLCache) get(ctx context.Context, url string, issuer *x509.Certificate, now time.Time) (*x509.RevocationList, error) {
-	c.mu.Lock()
-	cached := c.crls[url]
-	c.mu.Unlock()
-	if cached != nil && now.Before(cached.NextUpdate) {
-		return cached, nil
-	}
-	crl, err := c.fetch(ctx, url, issuer)
-	if err != nil {
-		if cached != nil && now.Before(cached.NextUpdate) {
-			return cached, nil
-		}
-		return nil, fmt.Errorf("%w: CRL %s: %v", ErrRevocationUnknown, url, err)
-	}
-	if !crl.NextUpdate.IsZero() && !now.Before(crl.NextUpdate) {
-		return nil, fmt.Errorf("%w: CRL %s expired at %s", ErrRevocationUnknown, url, crl.NextUpdate.Format(time.RFC3339))
-	}
-	c.mu.Lock()
-	if c.crls == nil {
-		c.crls = map[string]*x509.RevocationList{}
-	}
-	c.crls[url] = crl
-	c.mu.Unlock()
-	return crl, nil
-}
-
-func (c *CRLCache) fetch(ctx context.Context, url string, issuer *x509.Certificate) (*x509.RevocationList, error) {
-	client := c.Client
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %s", resp.Status)
-	}
-	der, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	if err != nil {
-		return nil, err
-	}
-	crl, err := x509.ParseRevocationList(der)
-	if err != nil {
-		return nil, err
-	}
-	if err := crl.CheckSignatureFrom(issuer); err != nil {
-		return nil, fmt.Errorf("signature: %v", err)
-	}
-	return crl, nil
-}
-
-// checkChain checks every certificate but the root against its issuer's
-// CRL.
-func (c *CRLCache) checkChain(ctx context.Context, chain []*x509.Certificate, now time.Time) error {
-	for i := 0; i+1 < len(chain); i++ {
-		cert, issuer := chain[i], chain[i+1]
-		if len(cert.CRLDistributionPoints) == 0 {
-			return fmt.Errorf("%w: %q has no CRL distribution point", ErrRevocationUnknown, cert.Subject.CommonName)
-		}
-		var lastErr error
-		checked := false
-		for _, url := range cert.CRLDistributionPoints {
-			crl, err := c.get(ctx, url, issuer, now)
-			if err != nil {
-				lastErr = err
-				continue
-			}
-			for _, r := range crl.RevokedCertificateEntries {
-				if r.SerialNumber.Cmp(cert.SerialNumber) == 0 {
-					return fmt.Errorf("%w: %q (serial %s) revoked on %s", ErrRevoked, cert.Subject.CommonName, cert.SerialNumber, r.RevocationTime.Format("2006-01-02"))
-				}
-			}
-			checked = true
-			break
-		}
-		if !checked {
-			return lastErr
-		}
-	}
-	return nil
 }

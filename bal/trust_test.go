@@ -2,6 +2,8 @@ package bal_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -13,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
@@ -101,9 +106,10 @@ func TestOperatorCertificateRevokedOrExpired(t *testing.T) {
 }
 
 // TLS 1.2 with a server that offers only CBC or RSA key exchange suites is
-// refused (DefaultCipherSuites: ECDHE and AEAD only); a server that offers
-// every suite negotiates one of the default list; insecure, unknown or no
-// suites cannot be configured.
+// refused (DefaultCipherSuites: the ECDHE-RSA AES-GCM suites of
+// SC.MSS/CONF.03 only); a server that offers every suite negotiates one of
+// the default list, and every default suite is in the list of
+// SC.MSS/CONF.03; insecure, unknown or no suites cannot be configured.
 func TestCipherSuites(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
 	if err != nil {
@@ -146,6 +152,11 @@ func TestCipherSuites(t *testing.T) {
 	if st.Version != tls.VersionTLS12 || !slices.Contains(bal.DefaultCipherSuites(), st.CipherSuite) {
 		t.Errorf("negotiated %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
 	}
+	for _, id := range bal.DefaultCipherSuites() {
+		if !slices.Contains(conf03Suites, id) {
+			t.Errorf("default suite %s is not in the list of SC.MSS/CONF.03", tls.CipherSuiteName(id))
+		}
+	}
 	for _, tc := range []struct {
 		suites []uint16
 		want   string
@@ -164,5 +175,92 @@ func TestCipherSuites(t *testing.T) {
 	d[0] = 0
 	if bal.DefaultCipherSuites()[0] == 0 {
 		t.Error("DefaultCipherSuites shares its array")
+	}
+}
+
+// conf03Suites is the list of SC.MSS/CONF.03 (REM Ségur vague 2; reference
+// mssante-spec.md §1.4): with TLS 1.2 the client uses only these.
+var conf03Suites = []uint16{
+	0xC030, // TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+	0xC02F, // TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+	0xC028, // TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384
+	0xC027, // TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256
+	0x009F, // TLS_DHE_RSA_WITH_AES_256_GCM_SHA384
+	0x009E, // TLS_DHE_RSA_WITH_AES_128_GCM_SHA256
+}
+
+// SC.MSS/CONF.03: a server whose only TLS 1.2 suite is outside the list
+// (ECDHE-ECDSA with an ECDSA certificate, ECDHE-RSA with ChaCha20), or
+// whose only key exchange is under 256 bits (X25519, and the X25519MLKEM768
+// hybrid in TLS 1.3), is refused, while a default crypto/tls client
+// connects to the same server (so the refusal is the Trust's); a server
+// offering a listed suite with P-256 or P-384, or TLS 1.3 with P-256 or
+// the P-256 hybrid, is accepted with what it offered.
+func TestCipherSuitesOfCONF03(t *testing.T) {
+	pki, err := baltest.NewPKI(nil)
+	require.NoError(t, err)
+	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	ca := pki.ElementaireOrganisations
+	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+		SerialNumber: big.NewInt(990001), Subject: pkix.Name{CommonName: "mss.test.mssante.fr"}, DNSNames: []string{"localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, ca.Cert, &ecKey.PublicKey, ca.Key)
+	require.NoError(t, err)
+	ecdsaCert := tls.Certificate{Certificate: [][]byte{der, ca.Cert.Raw}, PrivateKey: ecKey}
+	rsaCert := pki.Server.TLSCertificate()
+
+	dial := func(t *testing.T, server *tls.Config, client *tls.Config) (tls.ConnectionState, error) {
+		addr := handshakeServer(t, server)
+		c, err := (&tls.Dialer{Config: client}).DialContext(context.Background(), "tcp", addr)
+		if err != nil {
+			return tls.ConnectionState{}, err
+		}
+		defer c.Close()
+		return c.(*tls.Conn).ConnectionState(), nil
+	}
+	for _, tc := range []struct {
+		name    string
+		cert    tls.Certificate
+		version uint16
+		suite   uint16 // TLS 1.2 only
+		curve   tls.CurveID
+		ok      bool
+	}{
+		{"ECDHE-ECDSA-AES128-GCM", ecdsaCert, tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.CurveP256, false},
+		{"ECDHE-ECDSA-AES256-GCM", ecdsaCert, tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.CurveP256, false},
+		{"ECDHE-RSA-CHACHA20-POLY1305", rsaCert, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, tls.CurveP256, false},
+		{"ECDHE-RSA-AES128-GCM over X25519", rsaCert, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.X25519, false},
+		{"TLS 1.3 over X25519", rsaCert, tls.VersionTLS13, 0, tls.X25519, false},
+		{"TLS 1.3 over X25519MLKEM768", rsaCert, tls.VersionTLS13, 0, tls.X25519MLKEM768, false},
+		{"ECDHE-RSA-AES128-GCM over P-256", rsaCert, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.CurveP256, true},
+		{"ECDHE-RSA-AES256-GCM over P-384", rsaCert, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, tls.CurveP384, true},
+		{"TLS 1.3 over P-256", rsaCert, tls.VersionTLS13, 0, tls.CurveP256, true},
+		{"TLS 1.3 over SecP256r1MLKEM768", rsaCert, tls.VersionTLS13, 0, tls.SecP256r1MLKEM768, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			server := &tls.Config{Certificates: []tls.Certificate{tc.cert}, MinVersion: tc.version, MaxVersion: tc.version,
+				CurvePreferences: []tls.CurveID{tc.curve}}
+			if tc.suite != 0 {
+				server.CipherSuites = []uint16{tc.suite}
+			}
+			_, err := dial(t, server, &tls.Config{RootCAs: pki.Roots(), ServerName: "localhost"})
+			require.NoError(t, err, "a default crypto/tls client cannot connect either: the server is broken")
+			cfg, err := trust.TLSConfig("localhost")
+			require.NoError(t, err)
+			st, err := dial(t, server, cfg)
+			if !tc.ok {
+				assert.Error(t, err, "the Trust connected")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.version, st.Version)
+			assert.Equal(t, tc.curve, st.CurveID)
+			if tc.suite != 0 {
+				assert.Equal(t, tc.suite, st.CipherSuite)
+			}
+		})
 	}
 }
