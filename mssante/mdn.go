@@ -88,7 +88,8 @@ type MDNOptions struct {
 	Confirmed bool
 	// Product is the X-MSS-NIL reference (every message sent carries it).
 	Product string
-	// Date and MessageID are generated when empty.
+	// Date and MessageID are generated when empty; MessageID is given
+	// with or without its angle brackets (NormalizeMessageID).
 	Date      time.Time
 	MessageID string
 }
@@ -178,7 +179,7 @@ func newAck(orig *Received, from Sender, product, to string, date time.Time, id 
 	if date.IsZero() {
 		date = time.Now()
 	}
-	if id == "" {
+	if id = NormalizeMessageID(id); id == "" {
 		id = NewMessageID(Domain(from.Address))
 	}
 	return &Ack{To: to, MessageID: id, Date: date, from: from, product: product, orig: orig}
@@ -201,6 +202,9 @@ func (a *Ack) WriteTo(w io.Writer) (int64, error) {
 	if strings.TrimSpace(a.product) == "" {
 		ps = append(ps, Problem{"ECO.2.4.3", HeaderNIL, "the product reference is required on every message"})
 	}
+	if !validMsgID(a.MessageID) {
+		ps = append(ps, Problem{"RFC5322", "Message-ID", fmt.Sprintf("%q is not a message id <left@right>", a.MessageID)})
+	}
 	if len(ps) > 0 {
 		return 0, &ValidationError{ps}
 	}
@@ -216,7 +220,7 @@ func (a *Ack) write(w io.Writer) error {
 	h.text("Subject", a.Subject)
 	h.raw("Date", a.Date.Format(time.RFC1123Z))
 	h.raw("Message-ID", a.MessageID)
-	if a.orig.MessageID != "" {
+	if validMsgID(a.orig.MessageID) {
 		h.raw("In-Reply-To", a.orig.MessageID)
 		h.raw("References", a.orig.MessageID)
 	}
@@ -308,6 +312,8 @@ type MDNReport struct {
 	ReportingUA       string
 	OriginalRecipient string
 	FinalRecipient    string
+	// OriginalMessageID is in the <left@right> form of Message.MessageID
+	// (NormalizeMessageID).
 	OriginalMessageID string
 	// ActionMode is automatic-action or manual-action; SendingMode
 	// MDN-sent-automatically or MDN-sent-manually; Type displayed,
@@ -344,7 +350,7 @@ func ParseMDN(m *Received) (*MDNReport, error) {
 		ReportingUA:       f.Get("Reporting-Ua"),
 		OriginalRecipient: stripAddrType(f.Get("Original-Recipient")),
 		FinalRecipient:    stripAddrType(f.Get("Final-Recipient")),
-		OriginalMessageID: strings.TrimSpace(f.Get("Original-Message-Id")),
+		OriginalMessageID: NormalizeMessageID(f.Get("Original-Message-Id")),
 	}
 	disp := strings.TrimSpace(f.Get("Disposition"))
 	if disp == "" || r.FinalRecipient == "" {

@@ -228,7 +228,11 @@ func (m *Received) readHeader() {
 	if d, err := h.Date(); err == nil {
 		m.Date = d
 	}
-	m.MessageID = strings.TrimSpace(h.Get("Message-Id"))
+	// Kept in the <left@right> form (NormalizeMessageID), so that it
+	// compares equal to Message.MessageID and to the Original-Message-ID
+	// of the reports on it even when the sender left out the brackets
+	// (Check still reports that, ECO.2.2.1).
+	m.MessageID = NormalizeMessageID(h.Get("Message-Id"))
 	if ids, err := h.MsgIDList("In-Reply-To"); err == nil && len(ids) > 0 {
 		m.InReplyTo = "<" + ids[0] + ">"
 	}
