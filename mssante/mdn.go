@@ -119,7 +119,7 @@ type Ack struct {
 // processed" and the original subject; failure: "processed/Error:
 // <code>^<libellé>" and KOSubject.
 func NewMDN(orig *Received, o MDNOptions) (*Ack, error) {
-	if orig.ContentType == "multipart/report" {
+	if orig.Kind().IsReport() {
 		return nil, ErrMDNToReport
 	}
 	if len(orig.DispositionNotificationTo) == 0 {
@@ -227,7 +227,7 @@ func (a *Ack) write(w io.Writer) error {
 	h.raw(HeaderNIL, oneLine(a.product))
 	h.raw("MIME-Version", "1.0")
 	if a.mdn {
-		h.multipart("multipart/report", map[string]string{"report-type": "disposition-notification"})
+		h.multipart("multipart/report", map[string]string{"report-type": string(ReportDispositionNotification)})
 	} else {
 		h.multipart("multipart/mixed", nil)
 	}
@@ -240,7 +240,7 @@ func (a *Ack) write(w io.Writer) error {
 	}
 	if a.mdn {
 		ph := newFields()
-		ph.raw("Content-Type", "message/disposition-notification")
+		ph.raw("Content-Type", ReportDispositionNotification.MachineType())
 		pw, err := mw.part(ph, enc7bit)
 		if err != nil {
 			return err
@@ -337,7 +337,7 @@ var ErrNotReport = errors.New("mssante: not a report of this kind")
 // MDN (RFC 8098). It accepts the variants of the ANS example (no space
 // after "Disposition:", error label followed by more HL7 components).
 func ParseMDN(m *Received) (*MDNReport, error) {
-	part := m.report("message/disposition-notification", "message/global-disposition-notification")
+	part := m.report(ReportDispositionNotification.MachineType(), ReportGlobalDispositionNotification.MachineType())
 	if part == nil {
 		return nil, ErrNotReport
 	}

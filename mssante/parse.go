@@ -78,9 +78,11 @@ type Received struct {
 	DispositionNotificationTo []Address
 	MSS                       MSSHeaders
 	// ContentType is the media type of the whole message; ReportType the
-	// report-type of a multipart/report.
+	// report-type parameter of a multipart/report (lower case, "" for
+	// any other message): ReportDeliveryStatus for a DSN,
+	// ReportDispositionNotification for an MDN (see Kind).
 	ContentType string
-	ReportType  string
+	ReportType  ReportType
 	Text, HTML  string
 	// TextCharset is the charset the text was declared in (converted to
 	// UTF-8 in Text).
@@ -99,6 +101,17 @@ type Received struct {
 	// Problems lists what the parser tolerated (undecodable parts,
 	// unknown charsets…).
 	Problems []string
+
+	// reportParts are the direct children of a top-level
+	// multipart/report, in order (what Check lints against RFC 6522 §3).
+	reportParts []reportPart
+}
+
+// reportPart is one direct child of a top-level multipart/report.
+type reportPart struct {
+	mediaType string // lower case
+	name      string // file name, "" when none
+	encoding  string // Content-Transfer-Encoding, lower case ("" = 7bit)
 }
 
 // Parse reads a received message (RFC 5322 / MIME, charsets such as
@@ -142,7 +155,7 @@ func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
 	}
 	m.ContentType = mt
 	if mt == "multipart/report" {
-		m.ReportType = strings.ToLower(params["report-type"])
+		m.ReportType = ReportType(strings.ToLower(strings.TrimSpace(params["report-type"])))
 	}
 	if err := m.walk(ent, 0, false); err != nil {
 		return m, fmt.Errorf("%w: %w", ErrParse, err)
@@ -281,6 +294,9 @@ func (m *Received) walk(e *message.Entity, depth int, inReport bool) error {
 			if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
 				return err
 			}
+			if depth == 0 && mt == "multipart/report" {
+				m.reportParts = append(m.reportParts, newReportPart(p))
+			}
 			if mt == "multipart/report" && !first {
 				if err := m.leaf(p, true); err != nil {
 					return err
@@ -294,6 +310,23 @@ func (m *Received) walk(e *message.Entity, depth int, inReport bool) error {
 		}
 	}
 	return m.leaf(e, inReport && strings.HasPrefix(mt, "message/"))
+}
+
+func newReportPart(e *message.Entity) reportPart {
+	mt, params, _ := e.Header.ContentType()
+	if mt == "" {
+		mt = "text/plain" // RFC 2046 §5.1: the default in a multipart
+	}
+	_, dparams, _ := e.Header.ContentDisposition()
+	name := dparams["filename"]
+	if name == "" {
+		name = params["name"]
+	}
+	if dec, err := wordDecoder.DecodeHeader(name); err == nil {
+		name = dec
+	}
+	return reportPart{mediaType: strings.ToLower(mt), name: name,
+		encoding: strings.ToLower(strings.TrimSpace(e.Header.Get("Content-Transfer-Encoding")))}
 }
 
 // leaf decodes one part and files it as body text, attachment or report.
@@ -369,8 +402,8 @@ func (m *Received) decodeText(data []byte, charset string) (string, string) {
 // an IHE_XDM.ZIP attachment (any case) or a subject starting with
 // XDM/1.0/DDM. A report (MDN, DSN) never is.
 func (m *Received) IsDocumentMessage() bool {
-	if m.ContentType == "multipart/report" {
-		return false // an acknowledgement re-attaches the documents it reports on
+	if m.Kind() != KindMessage {
+		return false // a report is about a message, which it may return (message/rfc822)
 	}
 	for _, a := range m.Attachments {
 		if strings.EqualFold(a.Name, xdm.ArchiveName) {
