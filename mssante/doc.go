@@ -60,8 +60,10 @@
 // when Disposition-Notification-To differs from Return-Path, never to a
 // report, null return path) and writes "processed" or
 // "processed/Error: <code>^<libellé>" with the integration errors 900–906,
-// the KO subject, the original message and its attachments; NewErrorMail
-// writes the standard e-mail to an error mailbox when no MDN was asked;
+// the KO subject and the three parts of RFC 6522 — human text,
+// disposition fields, the original message as received, whose
+// attachments travel back inside it (see Ack); NewErrorMail writes the
+// standard e-mail to an error mailbox when no MDN was asked;
 // ParseMDN reads MDNs, including the variants of the ANS example.
 //
 // Rule identifiers come from Ref#2 v1.0.1 as cited by secondary sources;

@@ -97,6 +97,29 @@ type MDNOptions struct {
 // Ack is an acknowledgement to send: an MDN (multipart/report,
 // RFC 8098 as profiled by the ANS volet) or the standard error e-mail sent
 // to an error mailbox when no MDN was requested.
+//
+// An MDN has exactly the three parts of RFC 6522 §3 and RFC 8098 §3: the
+// human text, the message/disposition-notification fields, and the
+// original message as received (message/rfc822), whose IHE_XDM.ZIP and
+// PDF travel back inside it. RFC 8098 lets the third part be the original
+// or only its header (text/rfc822-headers), or be left out; the ANS volet
+// decides for the whole original: its table of parts makes message/rfc822
+// "optionnelle pour la RFC 6522, requise par le présent volet", so that
+// the sending platform can identify the document and submit it again
+// after correction, and asks for the original's attachments to be given
+// back (struct-msg-mdn, "Structure du corps du MDN", "Troisième partie").
+// The returned original gives them back; nothing is attached beside it.
+// The volet's example does show IHE_XDM.zip and the PDF again after the
+// original, but it is marked illustrative, not normative ("Exemple d'un
+// MDN"); attached again they would make five parts where RFC 6522 has
+// two or three, double the size of the MDN, and make it a message
+// carrying IHE_XDM.ZIP without X-MSS-CODECDA and X-MSS-INS, which Ref#2
+// ECO.2.4.1/ECO.2.4.2 forbid. So an MDN is the original's size plus a
+// bounded overhead (1 to 2 KB: headers, text and fields).
+//
+// The error e-mail (multipart/mixed, volet struct-email-standard) is not
+// a report: it carries the original as message_original.eml and its
+// attachments beside it, as that page asks.
 type Ack struct {
 	To        string
 	Subject   string
@@ -291,7 +314,13 @@ func (a *Ack) write(w io.Writer) error {
 	if err := pw.Close(); err != nil {
 		return err
 	}
-	// The original attachments (IHE_XDM.ZIP and the PDF) re-attached.
+	if a.mdn {
+		// RFC 6522 §3: nothing after the returned message; its
+		// attachments are inside it.
+		return mw.Close()
+	}
+	// The error e-mail: the original attachments (IHE_XDM.ZIP and the
+	// PDF) beside the original (volet struct-email-standard).
 	for _, att := range a.orig.Attachments {
 		if att.Name == "" {
 			continue
