@@ -47,7 +47,14 @@
 // messages by attachment or subject; DisplaySubject hides the
 // XDM/1.0/DDM+ prefix (SC.MSS/UX.28); FromPatient tells patients' messages
 // apart (SC.MSS/UX.25). Check reports every rule of Rules that a message —
-// built by gomss or not — breaks.
+// built by gomss or not — breaks, by its Kind: a client's message by the
+// Ref#2 rules; a report by RFC 6522 (two or three parts, nothing attached
+// beside them) and its own RFC; a DSN, which the operator's server
+// writes, by RFC 3464 only (no X-MSS-NIL is asked of it); an MDN, which
+// the recipient's software sends, by RFC 8098, the ANS volet on
+// acknowledgements and the Ref#2 rules of every sent message.
+// CheckMessage also returns the Kind, whose ServerGenerated tells an
+// operator's report from a non-compliant message.
 //
 // # Acknowledgements
 //

@@ -385,29 +385,10 @@ func ParseMDN(m *Received) (*MDNReport, error) {
 	if disp == "" || r.FinalRecipient == "" {
 		return r, fmt.Errorf("%w: an MDN needs Disposition and Final-Recipient", ErrParse)
 	}
-	modes, typ, _ := strings.Cut(disp, ";")
-	r.ActionMode, r.SendingMode, _ = strings.Cut(strings.TrimSpace(modes), "/")
-	typ = strings.TrimSpace(typ)
-	t, mods, _ := strings.Cut(typ, "/")
-	r.Type = strings.ToLower(strings.TrimSpace(t))
-	for _, mod := range strings.Split(mods, ",") {
-		mod = strings.TrimSpace(mod)
-		if mod == "" {
-			continue
-		}
-		if name, val, ok := strings.Cut(mod, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "error") {
-			code, label, _ := strings.Cut(strings.TrimSpace(val), "^")
-			label, _, _ = strings.Cut(label, "^")
-			n, _ := strconv.Atoi(strings.TrimSpace(code))
-			r.Error = &IntegrationError{Code: n, Label: strings.TrimSpace(label)}
-			continue
-		}
-		if strings.EqualFold(mod, "error") {
-			r.Error = &IntegrationError{}
-			continue
-		}
-		r.Modifiers = append(r.Modifiers, mod)
-	}
+	// Read tolerantly: what does not follow RFC 8098 is Check's to say.
+	d, _ := parseDisposition(disp)
+	r.ActionMode, r.SendingMode, r.Type = d.actionMode, d.sendingMode, d.typ
+	r.Error, r.Modifiers = d.err, d.modifiers
 	return r, nil
 }
 

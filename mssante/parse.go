@@ -210,20 +210,26 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, in io.Re
 	return enc.NewDecoder().Reader(in), nil
 }}
 
+// parseAddressList reads an address-list field value (display names
+// RFC 2047-decoded); nil for an empty value.
+func parseAddressList(v string) ([]Address, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	as, err := (&netmail.AddressParser{WordDecoder: wordDecoder}).ParseList(v)
+	var out []Address
+	for _, a := range as {
+		out = append(out, Address{Name: a.Name, Address: a.Address})
+	}
+	return out, err
+}
+
 func (m *Received) readHeader() {
 	h := mail.Header{Header: m.Header}
 	list := func(key string) []Address {
-		v := h.Get(key)
-		if strings.TrimSpace(v) == "" {
-			return nil
-		}
-		as, err := (&netmail.AddressParser{WordDecoder: wordDecoder}).ParseList(v)
+		out, err := parseAddressList(h.Get(key))
 		if err != nil {
 			m.Problems = append(m.Problems, fmt.Sprintf("%s: %v", key, err))
-		}
-		var out []Address
-		for _, a := range as {
-			out = append(out, Address{Name: a.Name, Address: a.Address})
 		}
 		return out
 	}
