@@ -177,7 +177,7 @@ func (l *Loop) processBatch(ctx context.Context, s *Session) (int, error) {
 				action = trace.DSNReceived
 			}
 			if err := s.guard.Record(ctx, l.Receiver.event(action, s.corr, trace.Request{Command: "UID FETCH", Params: []string{uidStr(f.UID)}},
-				trace.Response{OK: true, Text: m.ReportType}, m.MessageID)); err != nil {
+				trace.Response{OK: true, Text: string(m.ReportType)}, m.MessageID)); err != nil {
 				return n, err // fail closed: not filed without its trace
 			}
 			if err := s.Move(ctx, f.UID, processed, m.MessageID); err != nil {

@@ -70,9 +70,13 @@ func TestMDNSuccessAndFailure(t *testing.T) {
 		if c.err != nil && mssante.IntegrationCodeFromSubject(got.Subject) != 902 {
 			t.Error("code not found in the KO subject")
 		}
-		// The original message and its attachments travel back.
-		if got.Attachment("IHE_XDM.ZIP") == nil || len(got.Reports) != 2 {
-			t.Errorf("attachments %d, reports %d", len(got.Attachments), len(got.Reports))
+		// The original message travels back, its attachments inside it,
+		// nothing attached beside it (RFC 6522 §3; issue 15).
+		if len(got.Attachments) != 0 || len(got.Reports) != 2 || got.Reports[1].ContentType != "message/rfc822" {
+			t.Fatalf("attachments %d, reports %d", len(got.Attachments), len(got.Reports))
+		}
+		if back := parse(t, got.Reports[1].Data); back.Attachment("IHE_XDM.ZIP") == nil || back.MessageID != orig.MessageID {
+			t.Errorf("the returned original lacks its archive or is another message (%s)", back.MessageID)
 		}
 		// Never an MDN to an MDN.
 		got.DispositionNotificationTo = []mssante.Address{{Address: pfi.Address}}

@@ -32,6 +32,12 @@ var Rules = map[string]string{
 	"ECO.2.4.3": "X-MSS-NIL (product reference) is on every message",
 	"MES.6":     "a message towards Mon espace santé is at most 25 Mo",
 	"IHE-XDM":   "IHE_XDM.ZIP is a readable XDM archive whose documents match their metadata",
+	// Reports (DSN, MDN): structure, fields, and the ANS volet on
+	// acknowledgements.
+	"RFC6522":    "a multipart/report has 2 or 3 parts: human-readable text, the machine-readable message/<report-type>, optionally the returned message or its header; nothing attached beside them",
+	"RFC3464":    "a DSN's delivery-status part has Reporting-MTA and, per recipient, Final-Recipient, Action and Status",
+	"RFC8098":    "an MDN's disposition-notification part is US-ASCII with Final-Recipient and a valid Disposition, and refers to the returned message",
+	"VT-LPS.MDN": "an MSSanté MDN gives Original-Message-ID and Original-Recipient; an integration error has its code in the KO subject and its code and label in the text (ANS volet, struct-msg-mdn)",
 }
 
 var (
@@ -41,24 +47,65 @@ var (
 
 // Check reads a message (built by gomss or not) and reports every rule of
 // Rules it breaks, sorted by rule. A message that cannot be parsed at all
-// is an error.
+// is an error. It is CheckMessage without the kind of message.
 func Check(r io.Reader) ([]Problem, error) {
+	res, err := CheckMessage(r)
+	if err != nil {
+		return nil, err
+	}
+	return res.Problems, nil
+}
+
+// CheckResult is what CheckMessage found: what the message is and the
+// rules it breaks.
+type CheckResult struct {
+	// Kind tells a client's message from a report, and a report written
+	// by a mail server (a DSN) from one written by the recipient's
+	// software (an MDN).
+	Kind MessageKind
+	// Problems are the rules broken, sorted by rule (none: compliant).
+	Problems []Problem
+}
+
+// ServerGenerated reports whether the message is a report written by a
+// mail server (a DSN), to which the Ref#2 rules of client messages do not
+// apply: a receiving application files it as the operator's, not as a
+// non-compliant message.
+func (r *CheckResult) ServerGenerated() bool { return r.Kind.ServerGenerated() }
+
+// CheckMessage reads a message (built by gomss or not) and reports its
+// kind and every rule of Rules it breaks. A message that cannot be parsed
+// at all is an error.
+func CheckMessage(r io.Reader) (*CheckResult, error) {
 	m, err := Parse(r, nil)
 	if err != nil {
 		return nil, err
 	}
-	return m.Check(), nil
+	return &CheckResult{Kind: m.Kind(), Problems: m.Check()}, nil
 }
 
-// Check reports the rules a received message breaks.
+// Check reports the rules a received message breaks, by its Kind:
+//
+//   - a message written by a client: the Ref#2 rules (ECO.x), those of
+//     documents (IHE-XDM) and of Mon espace santé (MES.6);
+//   - a report: its structure (RFC 6522 §3: two or three parts, the
+//     machine part's type matching report-type, no attachment beside
+//     them);
+//   - a DSN, written by the operator's server: the fields of RFC 3464
+//     only (X-MSS-NIL and the other client rules do not apply);
+//   - an MDN, written by the recipient's software: the fields of RFC
+//     8098, the ANS volet's rules on acknowledgements (VT-LPS.MDN:
+//     Original-Message-ID and Original-Recipient, KO subject and text of
+//     an integration error) and the Ref#2 rules of every sent message
+//     (X-MSS-NIL, Message-ID, sender label, UTF-8, no X-MSS-CODECDA or
+//     X-MSS-INS without an archive).
 func (m *Received) Check() []Problem {
 	var ps []Problem
 	add := func(rule, field, format string, args ...any) {
 		ps = append(ps, Problem{rule, field, fmt.Sprintf(format, args...)})
 	}
-	if m.ContentType == "multipart/report" {
-		// Acknowledgements: only the rules of every message apply.
-		m.checkCommon(add)
+	if m.Kind().IsReport() {
+		m.checkReport(add)
 		return sorted(ps)
 	}
 	m.checkCommon(add)
@@ -78,26 +125,42 @@ func (m *Received) Check() []Problem {
 	default:
 		add("ECO.2.2.4", "Content-Type", "message of type %s", m.ContentType)
 	}
-	if cs := m.TextCharset; cs != "" && cs != "utf-8" && cs != "utf8" && cs != "us-ascii" && cs != "ascii" {
-		add("ECO.2.2.3", "body", "text in %s", cs)
-	}
+	m.checkCharset(add)
 
 	// MSSanté document headers.
 	if !hasXDM {
-		if m.MSS.Present[HeaderCodeCDA] {
-			add("ECO.2.4.1", HeaderCodeCDA, "present on a message without IHE_XDM.ZIP")
-		}
-		if m.MSS.Present[HeaderINS] {
-			add("ECO.2.4.2", HeaderINS, "present on a message without IHE_XDM.ZIP")
-		}
+		m.checkNoDocumentHeaders(add, "a message")
 		if IsDocumentSubject(m.Subject) {
 			add("ECO.2.1.1", "attachments", "the subject announces documents but there is no IHE_XDM.ZIP")
 		}
 	} else {
 		m.checkDocuments(add, pdfs)
 	}
+	m.checkPatient(add)
+	return sorted(ps)
+}
 
-	// Recipients towards Mon espace santé.
+// checkCharset checks that the text is UTF-8 (ECO.2.2.3).
+func (m *Received) checkCharset(add func(rule, field, format string, args ...any)) {
+	if cs := m.TextCharset; cs != "" && cs != "utf-8" && cs != "utf8" && cs != "us-ascii" && cs != "ascii" {
+		add("ECO.2.2.3", "body", "text in %s", cs)
+	}
+}
+
+// checkNoDocumentHeaders checks that a message without IHE_XDM.ZIP has no
+// X-MSS-CODECDA nor X-MSS-INS (ECO.2.4.1, ECO.2.4.2).
+func (m *Received) checkNoDocumentHeaders(add func(rule, field, format string, args ...any), what string) {
+	if m.MSS.Present[HeaderCodeCDA] {
+		add("ECO.2.4.1", HeaderCodeCDA, "present on %s without IHE_XDM.ZIP", what)
+	}
+	if m.MSS.Present[HeaderINS] {
+		add("ECO.2.4.2", HeaderINS, "present on %s without IHE_XDM.ZIP", what)
+	}
+}
+
+// checkPatient checks the recipients towards Mon espace santé (ECO.2.2.6,
+// ECO.2.2.8, MES.6).
+func (m *Received) checkPatient(add func(rule, field, format string, args ...any)) {
 	patient := false
 	for _, a := range append(append([]Address{}, m.To...), m.Cc...) {
 		if !IsPatientAddress(a.Address) {
@@ -124,7 +187,6 @@ func (m *Received) Check() []Problem {
 	if patient && len(m.Raw) > PatientMaxSize {
 		add("MES.6", "size", "%d bytes towards Mon espace santé, limit %d", len(m.Raw), PatientMaxSize)
 	}
-	return sorted(ps)
 }
 
 // checkCommon checks what every message needs.

@@ -152,6 +152,15 @@ func TestCheckFails(t *testing.T) {
 		"MES value":             {swap("To: <secretariat@chu-exemple.mssante.fr>", "To: <"+patientAddr+">\r\nX-MSS-MES: OUI"), "ECO.2.2.8"},
 		"MES to a professional": {swap("X-MSS-NIL:", "X-MSS-MES: FIN\r\nX-MSS-NIL:"), "ECO.2.2.8"},
 		"too big for a patient": {bigPatientMessage(), "MES.6"},
+		// Reports (more in report_test.go).
+		"report with attachments": {handReport("disposition-notification", mdnText, "message/disposition-notification", mdnFields,
+			[3]string{"message/rfc822", "", "Subject: x\r\n\r\nx\r\n"}, zipPart), "RFC6522"},
+		"DSN without Reporting-MTA": {handReportWith("From: <m@b.example>\r\n", "delivery-status", "x", "message/delivery-status",
+			"Arrival-Date: Tue, 24 Nov 2026 10:30:00 +0100\r\n\r\nFinal-Recipient: rfc822; a@b.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"), "RFC3464"},
+		"MDN without Final-Recipient": {handReport("disposition-notification", mdnText, "message/disposition-notification",
+			strings.Replace(mdnFields, "Final-Recipient: rfc822;integration@chu-exemple.mssante.fr\r\n", "", 1)), "RFC8098"},
+		"MDN without Original-Message-ID": {handReport("disposition-notification", mdnText, "message/disposition-notification",
+			strings.Replace(mdnFields, "Original-Message-ID: <20261124103000.1@lilas.mssante.fr>\r\n", "", 1)), "VT-LPS.MDN"},
 	}
 	for name, c := range cases {
 		ps := check(t, c.raw)

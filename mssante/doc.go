@@ -47,7 +47,14 @@
 // messages by attachment or subject; DisplaySubject hides the
 // XDM/1.0/DDM+ prefix (SC.MSS/UX.28); FromPatient tells patients' messages
 // apart (SC.MSS/UX.25). Check reports every rule of Rules that a message —
-// built by gomss or not — breaks.
+// built by gomss or not — breaks, by its Kind: a client's message by the
+// Ref#2 rules; a report by RFC 6522 (two or three parts, nothing attached
+// beside them) and its own RFC; a DSN, which the operator's server
+// writes, by RFC 3464 only (no X-MSS-NIL is asked of it); an MDN, which
+// the recipient's software sends, by RFC 8098, the ANS volet on
+// acknowledgements and the Ref#2 rules of every sent message.
+// CheckMessage also returns the Kind, whose ServerGenerated tells an
+// operator's report from a non-compliant message.
 //
 // # Acknowledgements
 //
@@ -60,8 +67,10 @@
 // when Disposition-Notification-To differs from Return-Path, never to a
 // report, null return path) and writes "processed" or
 // "processed/Error: <code>^<libellé>" with the integration errors 900–906,
-// the KO subject, the original message and its attachments; NewErrorMail
-// writes the standard e-mail to an error mailbox when no MDN was asked;
+// the KO subject and the three parts of RFC 6522 — human text,
+// disposition fields, the original message as received, whose
+// attachments travel back inside it (see Ack); NewErrorMail writes the
+// standard e-mail to an error mailbox when no MDN was asked;
 // ParseMDN reads MDNs, including the variants of the ANS example.
 //
 // Rule identifiers come from Ref#2 v1.0.1 as cited by secondary sources;

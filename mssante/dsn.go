@@ -15,7 +15,8 @@ type DSNReport struct {
 	ReportingMTA       string
 	OriginalEnvelopeID string
 	ArrivalDate        string
-	// OriginalMessageID comes from the returned headers or message.
+	// OriginalMessageID comes from the returned headers or message, in
+	// the <left@right> form of Message.MessageID (NormalizeMessageID).
 	OriginalMessageID string
 	Recipients        []DSNRecipient
 }
@@ -79,7 +80,7 @@ func ParseDSN(m *Received) (*DSNReport, error) {
 	}
 	if orig := m.report("text/rfc822-headers", "message/rfc822", "message/global-headers", "message/global"); orig != nil {
 		if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(orig.Data))); err == nil || h.Len() > 0 {
-			r.OriginalMessageID = strings.TrimSpace(h.Get("Message-Id"))
+			r.OriginalMessageID = NormalizeMessageID(h.Get("Message-Id"))
 		}
 	}
 	return r, nil

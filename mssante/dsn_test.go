@@ -33,7 +33,7 @@ func TestParsePostfixDSNs(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := parse(t, raw)
-		if m.ReportType != "delivery-status" || m.IsDocumentMessage() {
+		if m.ReportType != mssante.ReportDeliveryStatus || m.IsDocumentMessage() {
 			t.Errorf("%s: report type %q", c.file, m.ReportType)
 		}
 		d, err := mssante.ParseDSN(m)

@@ -88,7 +88,8 @@ type MDNOptions struct {
 	Confirmed bool
 	// Product is the X-MSS-NIL reference (every message sent carries it).
 	Product string
-	// Date and MessageID are generated when empty.
+	// Date and MessageID are generated when empty; MessageID is given
+	// with or without its angle brackets (NormalizeMessageID).
 	Date      time.Time
 	MessageID string
 }
@@ -96,6 +97,29 @@ type MDNOptions struct {
 // Ack is an acknowledgement to send: an MDN (multipart/report,
 // RFC 8098 as profiled by the ANS volet) or the standard error e-mail sent
 // to an error mailbox when no MDN was requested.
+//
+// An MDN has exactly the three parts of RFC 6522 §3 and RFC 8098 §3: the
+// human text, the message/disposition-notification fields, and the
+// original message as received (message/rfc822), whose IHE_XDM.ZIP and
+// PDF travel back inside it. RFC 8098 lets the third part be the original
+// or only its header (text/rfc822-headers), or be left out; the ANS volet
+// decides for the whole original: its table of parts makes message/rfc822
+// "optionnelle pour la RFC 6522, requise par le présent volet", so that
+// the sending platform can identify the document and submit it again
+// after correction, and asks for the original's attachments to be given
+// back (struct-msg-mdn, "Structure du corps du MDN", "Troisième partie").
+// The returned original gives them back; nothing is attached beside it.
+// The volet's example does show IHE_XDM.zip and the PDF again after the
+// original, but it is marked illustrative, not normative ("Exemple d'un
+// MDN"); attached again they would make five parts where RFC 6522 has
+// two or three, double the size of the MDN, and make it a message
+// carrying IHE_XDM.ZIP without X-MSS-CODECDA and X-MSS-INS, which Ref#2
+// ECO.2.4.1/ECO.2.4.2 forbid. So an MDN is the original's size plus a
+// bounded overhead (1 to 2 KB: headers, text and fields).
+//
+// The error e-mail (multipart/mixed, volet struct-email-standard) is not
+// a report: it carries the original as message_original.eml and its
+// attachments beside it, as that page asks.
 type Ack struct {
 	To        string
 	Subject   string
@@ -118,7 +142,7 @@ type Ack struct {
 // processed" and the original subject; failure: "processed/Error:
 // <code>^<libellé>" and KOSubject.
 func NewMDN(orig *Received, o MDNOptions) (*Ack, error) {
-	if orig.ContentType == "multipart/report" {
+	if orig.Kind().IsReport() {
 		return nil, ErrMDNToReport
 	}
 	if len(orig.DispositionNotificationTo) == 0 {
@@ -178,7 +202,7 @@ func newAck(orig *Received, from Sender, product, to string, date time.Time, id 
 	if date.IsZero() {
 		date = time.Now()
 	}
-	if id == "" {
+	if id = NormalizeMessageID(id); id == "" {
 		id = NewMessageID(Domain(from.Address))
 	}
 	return &Ack{To: to, MessageID: id, Date: date, from: from, product: product, orig: orig}
@@ -201,6 +225,9 @@ func (a *Ack) WriteTo(w io.Writer) (int64, error) {
 	if strings.TrimSpace(a.product) == "" {
 		ps = append(ps, Problem{"ECO.2.4.3", HeaderNIL, "the product reference is required on every message"})
 	}
+	if !validMsgID(a.MessageID) {
+		ps = append(ps, Problem{"RFC5322", "Message-ID", fmt.Sprintf("%q is not a message id <left@right>", a.MessageID)})
+	}
 	if len(ps) > 0 {
 		return 0, &ValidationError{ps}
 	}
@@ -216,14 +243,14 @@ func (a *Ack) write(w io.Writer) error {
 	h.text("Subject", a.Subject)
 	h.raw("Date", a.Date.Format(time.RFC1123Z))
 	h.raw("Message-ID", a.MessageID)
-	if a.orig.MessageID != "" {
+	if validMsgID(a.orig.MessageID) {
 		h.raw("In-Reply-To", a.orig.MessageID)
 		h.raw("References", a.orig.MessageID)
 	}
 	h.raw(HeaderNIL, oneLine(a.product))
 	h.raw("MIME-Version", "1.0")
 	if a.mdn {
-		h.multipart("multipart/report", map[string]string{"report-type": "disposition-notification"})
+		h.multipart("multipart/report", map[string]string{"report-type": string(ReportDispositionNotification)})
 	} else {
 		h.multipart("multipart/mixed", nil)
 	}
@@ -236,7 +263,7 @@ func (a *Ack) write(w io.Writer) error {
 	}
 	if a.mdn {
 		ph := newFields()
-		ph.raw("Content-Type", "message/disposition-notification")
+		ph.raw("Content-Type", ReportDispositionNotification.MachineType())
 		pw, err := mw.part(ph, enc7bit)
 		if err != nil {
 			return err
@@ -287,7 +314,13 @@ func (a *Ack) write(w io.Writer) error {
 	if err := pw.Close(); err != nil {
 		return err
 	}
-	// The original attachments (IHE_XDM.ZIP and the PDF) re-attached.
+	if a.mdn {
+		// RFC 6522 §3: nothing after the returned message; its
+		// attachments are inside it.
+		return mw.Close()
+	}
+	// The error e-mail: the original attachments (IHE_XDM.ZIP and the
+	// PDF) beside the original (volet struct-email-standard).
 	for _, att := range a.orig.Attachments {
 		if att.Name == "" {
 			continue
@@ -308,6 +341,8 @@ type MDNReport struct {
 	ReportingUA       string
 	OriginalRecipient string
 	FinalRecipient    string
+	// OriginalMessageID is in the <left@right> form of Message.MessageID
+	// (NormalizeMessageID).
 	OriginalMessageID string
 	// ActionMode is automatic-action or manual-action; SendingMode
 	// MDN-sent-automatically or MDN-sent-manually; Type displayed,
@@ -331,7 +366,7 @@ var ErrNotReport = errors.New("mssante: not a report of this kind")
 // MDN (RFC 8098). It accepts the variants of the ANS example (no space
 // after "Disposition:", error label followed by more HL7 components).
 func ParseMDN(m *Received) (*MDNReport, error) {
-	part := m.report("message/disposition-notification", "message/global-disposition-notification")
+	part := m.report(ReportDispositionNotification.MachineType(), ReportGlobalDispositionNotification.MachineType())
 	if part == nil {
 		return nil, ErrNotReport
 	}
@@ -344,35 +379,16 @@ func ParseMDN(m *Received) (*MDNReport, error) {
 		ReportingUA:       f.Get("Reporting-Ua"),
 		OriginalRecipient: stripAddrType(f.Get("Original-Recipient")),
 		FinalRecipient:    stripAddrType(f.Get("Final-Recipient")),
-		OriginalMessageID: strings.TrimSpace(f.Get("Original-Message-Id")),
+		OriginalMessageID: NormalizeMessageID(f.Get("Original-Message-Id")),
 	}
 	disp := strings.TrimSpace(f.Get("Disposition"))
 	if disp == "" || r.FinalRecipient == "" {
 		return r, fmt.Errorf("%w: an MDN needs Disposition and Final-Recipient", ErrParse)
 	}
-	modes, typ, _ := strings.Cut(disp, ";")
-	r.ActionMode, r.SendingMode, _ = strings.Cut(strings.TrimSpace(modes), "/")
-	typ = strings.TrimSpace(typ)
-	t, mods, _ := strings.Cut(typ, "/")
-	r.Type = strings.ToLower(strings.TrimSpace(t))
-	for _, mod := range strings.Split(mods, ",") {
-		mod = strings.TrimSpace(mod)
-		if mod == "" {
-			continue
-		}
-		if name, val, ok := strings.Cut(mod, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "error") {
-			code, label, _ := strings.Cut(strings.TrimSpace(val), "^")
-			label, _, _ = strings.Cut(label, "^")
-			n, _ := strconv.Atoi(strings.TrimSpace(code))
-			r.Error = &IntegrationError{Code: n, Label: strings.TrimSpace(label)}
-			continue
-		}
-		if strings.EqualFold(mod, "error") {
-			r.Error = &IntegrationError{}
-			continue
-		}
-		r.Modifiers = append(r.Modifiers, mod)
-	}
+	// Read tolerantly: what does not follow RFC 8098 is Check's to say.
+	d, _ := parseDisposition(disp)
+	r.ActionMode, r.SendingMode, r.Type = d.actionMode, d.sendingMode, d.typ
+	r.Error, r.Modifiers = d.err, d.modifiers
 	return r, nil
 }
 

@@ -93,12 +93,18 @@ type Message struct {
 	To, Cc  []string
 	Bcc     []string // envelope only, never written
 	ReplyTo string
-	// MessageID is generated (random@sender domain) when empty.
+	// MessageID is the message id, given with or without its angle
+	// brackets ("abc@host" or "<abc@host>"): it is written, and kept here
+	// by WriteTo and Envelope, in the <left@right> form of RFC 5322
+	// §3.6.4 (NormalizeMessageID), the form Received.MessageID and the
+	// reports' OriginalMessageID have too. When empty, a random
+	// <hex@sender domain> is generated (NewMessageID).
 	MessageID string
 	// Date is the current time when zero.
 	Date time.Time
 	// InReplyTo and References link a reply or a replacement to the
-	// original message (RFC 5322, ECO.2.2.2).
+	// original message (RFC 5322, ECO.2.2.2); like MessageID, each id
+	// may be given with or without its angle brackets.
 	InReplyTo  string
 	References []string
 	// Subject of a message without documents; with documents it is
@@ -293,17 +299,18 @@ func (m *Message) Validate() error {
 			}
 		}
 	}
-	// Message ids are written as given: one that is not a single
-	// <left@right> (a CR or LF above all) would corrupt the header.
-	if m.MessageID != "" && !validMsgID(m.MessageID) {
-		add("RFC5322", "Message-ID", "%q is not a message id <left@right>", m.MessageID)
+	// Message ids are written normalised (brackets added) but otherwise
+	// as given: one that is not then a single <left@right> (a CR or LF
+	// above all) would corrupt the header.
+	if m.MessageID != "" && !validMsgID(NormalizeMessageID(m.MessageID)) {
+		add("RFC5322", "Message-ID", "%q is not a message id left@right or <left@right>", m.MessageID)
 	}
-	if m.InReplyTo != "" && !validMsgID(m.InReplyTo) {
-		add("RFC5322", "In-Reply-To", "%q is not a message id <left@right>", m.InReplyTo)
+	if m.InReplyTo != "" && !validMsgID(NormalizeMessageID(m.InReplyTo)) {
+		add("RFC5322", "In-Reply-To", "%q is not a message id left@right or <left@right>", m.InReplyTo)
 	}
 	for _, r := range m.References {
-		if !validMsgID(r) {
-			add("RFC5322", "References", "%q is not a message id <left@right>", r)
+		if !validMsgID(NormalizeMessageID(r)) {
+			add("RFC5322", "References", "%q is not a message id left@right or <left@right>", r)
 		}
 	}
 	if len(ps) > 0 {
@@ -359,7 +366,7 @@ func (m *Message) EffectiveSubject() string {
 
 // prepare fills the generated fields once, so that WriteTo is repeatable.
 func (m *Message) prepare() {
-	if m.MessageID == "" {
+	if m.MessageID = NormalizeMessageID(m.MessageID); m.MessageID == "" {
 		m.MessageID = NewMessageID(Domain(m.From.Address))
 	}
 	if m.Date.IsZero() {
@@ -376,6 +383,19 @@ func validMsgID(s string) bool {
 		}
 	}
 	return reMsgID.MatchString(s)
+}
+
+// NormalizeMessageID returns a message id in the form it is written,
+// <left@right> (RFC 5322 §3.6.4 msg-id): surrounding white space removed
+// and the angle brackets added when both are missing. It does not check
+// the id (an id with one bracket only, or with spaces inside, is returned
+// trimmed and stays invalid); Message.Validate does.
+func NormalizeMessageID(id string) string {
+	id = strings.TrimSpace(id)
+	if id != "" && !strings.HasPrefix(id, "<") && !strings.HasSuffix(id, ">") {
+		id = "<" + id + ">"
+	}
+	return id
 }
 
 // NewMessageID returns a random message id <hex@domain> (RFC 5322 §3.6.4).
@@ -463,7 +483,7 @@ func (m *Message) write(w io.Writer) error {
 	h.raw("Date", m.Date.Format(time.RFC1123Z))
 	h.raw("Message-ID", m.MessageID)
 	if m.InReplyTo != "" {
-		h.raw("In-Reply-To", m.InReplyTo)
+		h.raw("In-Reply-To", NormalizeMessageID(m.InReplyTo))
 	}
 	if refs := m.references(); len(refs) > 0 {
 		h.list("References", refs, " ")
@@ -537,9 +557,12 @@ func (m *Message) pdfNames() []string {
 }
 
 func (m *Message) references() []string {
-	refs := append([]string{}, m.References...)
-	if m.InReplyTo != "" && (len(refs) == 0 || refs[len(refs)-1] != m.InReplyTo) {
-		refs = append(refs, m.InReplyTo)
+	var refs []string
+	for _, r := range m.References {
+		refs = append(refs, NormalizeMessageID(r))
+	}
+	if irt := NormalizeMessageID(m.InReplyTo); irt != "" && (len(refs) == 0 || refs[len(refs)-1] != irt) {
+		refs = append(refs, irt)
 	}
 	return refs
 }

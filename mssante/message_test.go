@@ -383,7 +383,8 @@ func TestSenderLabelWithSpecials(t *testing.T) {
 	}
 }
 
-// Message ids are written as given: one that is not a single <left@right>
+// Message ids are written as given (angle brackets added when both are
+// missing): one that is not then a single <left@right>
 // (CR/LF above all: header injection) is refused before anything is
 // written; an attachment's Content-Type keeps its parameters, and one that
 // does not parse is refused (found by a review: "text/plain;
@@ -393,7 +394,7 @@ func TestMessageIDsAndAttachmentTypes(t *testing.T) {
 		func(m *mssante.Message) { m.InReplyTo = "<orig@x.mssante.fr>\r\nBcc: spy@evil.example" },
 		func(m *mssante.Message) { m.References = []string{"<a@b>", "<c@d>\nX-Injected: yes"} },
 		func(m *mssante.Message) { m.MessageID = "<id@x>\r\nX-Injected: yes" },
-		func(m *mssante.Message) { m.MessageID = "no-brackets@x" },
+		func(m *mssante.Message) { m.MessageID = "<one-bracket@x" }, // without both brackets, see TestMessageIDWithOrWithoutBrackets
 		func(m *mssante.Message) { m.InReplyTo = "<two@x> <ids@y>" },
 	} {
 		m := reportMessage()

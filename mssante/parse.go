@@ -78,9 +78,11 @@ type Received struct {
 	DispositionNotificationTo []Address
 	MSS                       MSSHeaders
 	// ContentType is the media type of the whole message; ReportType the
-	// report-type of a multipart/report.
+	// report-type parameter of a multipart/report (lower case, "" for
+	// any other message): ReportDeliveryStatus for a DSN,
+	// ReportDispositionNotification for an MDN (see Kind).
 	ContentType string
-	ReportType  string
+	ReportType  ReportType
 	Text, HTML  string
 	// TextCharset is the charset the text was declared in (converted to
 	// UTF-8 in Text).
@@ -99,6 +101,17 @@ type Received struct {
 	// Problems lists what the parser tolerated (undecodable parts,
 	// unknown charsets…).
 	Problems []string
+
+	// reportParts are the direct children of a top-level
+	// multipart/report, in order (what Check lints against RFC 6522 §3).
+	reportParts []reportPart
+}
+
+// reportPart is one direct child of a top-level multipart/report.
+type reportPart struct {
+	mediaType string // lower case
+	name      string // file name, "" when none
+	encoding  string // Content-Transfer-Encoding, lower case ("" = 7bit)
 }
 
 // Parse reads a received message (RFC 5322 / MIME, charsets such as
@@ -142,7 +155,7 @@ func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
 	}
 	m.ContentType = mt
 	if mt == "multipart/report" {
-		m.ReportType = strings.ToLower(params["report-type"])
+		m.ReportType = ReportType(strings.ToLower(strings.TrimSpace(params["report-type"])))
 	}
 	if err := m.walk(ent, 0, false); err != nil {
 		return m, fmt.Errorf("%w: %w", ErrParse, err)
@@ -197,20 +210,26 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, in io.Re
 	return enc.NewDecoder().Reader(in), nil
 }}
 
+// parseAddressList reads an address-list field value (display names
+// RFC 2047-decoded); nil for an empty value.
+func parseAddressList(v string) ([]Address, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	as, err := (&netmail.AddressParser{WordDecoder: wordDecoder}).ParseList(v)
+	var out []Address
+	for _, a := range as {
+		out = append(out, Address{Name: a.Name, Address: a.Address})
+	}
+	return out, err
+}
+
 func (m *Received) readHeader() {
 	h := mail.Header{Header: m.Header}
 	list := func(key string) []Address {
-		v := h.Get(key)
-		if strings.TrimSpace(v) == "" {
-			return nil
-		}
-		as, err := (&netmail.AddressParser{WordDecoder: wordDecoder}).ParseList(v)
+		out, err := parseAddressList(h.Get(key))
 		if err != nil {
 			m.Problems = append(m.Problems, fmt.Sprintf("%s: %v", key, err))
-		}
-		var out []Address
-		for _, a := range as {
-			out = append(out, Address{Name: a.Name, Address: a.Address})
 		}
 		return out
 	}
@@ -228,7 +247,11 @@ func (m *Received) readHeader() {
 	if d, err := h.Date(); err == nil {
 		m.Date = d
 	}
-	m.MessageID = strings.TrimSpace(h.Get("Message-Id"))
+	// Kept in the <left@right> form (NormalizeMessageID), so that it
+	// compares equal to Message.MessageID and to the Original-Message-ID
+	// of the reports on it even when the sender left out the brackets
+	// (Check still reports that, ECO.2.2.1).
+	m.MessageID = NormalizeMessageID(h.Get("Message-Id"))
 	if ids, err := h.MsgIDList("In-Reply-To"); err == nil && len(ids) > 0 {
 		m.InReplyTo = "<" + ids[0] + ">"
 	}
@@ -277,6 +300,9 @@ func (m *Received) walk(e *message.Entity, depth int, inReport bool) error {
 			if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
 				return err
 			}
+			if depth == 0 && mt == "multipart/report" {
+				m.reportParts = append(m.reportParts, newReportPart(p))
+			}
 			if mt == "multipart/report" && !first {
 				if err := m.leaf(p, true); err != nil {
 					return err
@@ -290,6 +316,23 @@ func (m *Received) walk(e *message.Entity, depth int, inReport bool) error {
 		}
 	}
 	return m.leaf(e, inReport && strings.HasPrefix(mt, "message/"))
+}
+
+func newReportPart(e *message.Entity) reportPart {
+	mt, params, _ := e.Header.ContentType()
+	if mt == "" {
+		mt = "text/plain" // RFC 2046 §5.1: the default in a multipart
+	}
+	_, dparams, _ := e.Header.ContentDisposition()
+	name := dparams["filename"]
+	if name == "" {
+		name = params["name"]
+	}
+	if dec, err := wordDecoder.DecodeHeader(name); err == nil {
+		name = dec
+	}
+	return reportPart{mediaType: strings.ToLower(mt), name: name,
+		encoding: strings.ToLower(strings.TrimSpace(e.Header.Get("Content-Transfer-Encoding")))}
 }
 
 // leaf decodes one part and files it as body text, attachment or report.
@@ -365,8 +408,8 @@ func (m *Received) decodeText(data []byte, charset string) (string, string) {
 // an IHE_XDM.ZIP attachment (any case) or a subject starting with
 // XDM/1.0/DDM. A report (MDN, DSN) never is.
 func (m *Received) IsDocumentMessage() bool {
-	if m.ContentType == "multipart/report" {
-		return false // an acknowledgement re-attaches the documents it reports on
+	if m.Kind() != KindMessage {
+		return false // a report is about a message, which it may return (message/rfc822)
 	}
 	for _, a := range m.Attachments {
 		if strings.EqualFold(a.Name, xdm.ArchiveName) {
