@@ -1,3 +1,5 @@
+//go:build unix
+
 package bal_test
 
 import (
@@ -5,9 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"net"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -53,15 +53,6 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { l.Close() })
 	return &env{pki: pki, dc: dc, trust: &bal.Trust{Roots: []*x509Cert{pki.RootFort.Cert, pki.RootElementaire.Cert}}, log: l, ver: v, path: path}
-}
-
-func endpoint(t *testing.T, addr string, implicit bool) bal.Endpoint {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := strconv.Atoi(port)
-	return bal.Endpoint{Host: host, Port: p, ImplicitTLS: implicit}
 }
 
 func (e *env) receiver(t *testing.T, auth bal.Authenticator, mailbox string) *bal.Receiver {

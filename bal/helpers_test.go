@@ -3,9 +3,17 @@ package bal_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"net"
 	"os"
+	"strconv"
 	"testing"
+	"time"
 
+	"github.com/ecdaf744/gomss/bal"
+	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/internal/testdocs"
+	"github.com/ecdaf744/gomss/mssante"
+	"github.com/ecdaf744/gomss/mssante/xdm"
 	"golang.org/x/oauth2"
 )
 
@@ -35,4 +43,29 @@ func handshakeServer(t *testing.T, cfg *tls.Config) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// endpoint is the bal.Endpoint of a host:port address.
+func endpoint(t *testing.T, addr string, implicit bool) bal.Endpoint {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	return bal.Endpoint{Host: host, Port: p, ImplicitTLS: implicit}
+}
+
+// report is a message with one CDA + PDF document, a read receipt and a
+// DSN request, from the ORG test mailbox.
+func report(to ...string) *mssante.Message {
+	return &mssante.Message{
+		From: mssante.Sender{Address: baltest.ORGUser, Kind: mssante.Applicative, Entity: "LPS de test"},
+		To:   to, Text: "Compte rendu ci-joint.",
+		Documents: []mssante.Document{{Header: testdocs.Header(testdocs.Patient("test", true), "11488-4", time.Now()),
+			PDF: mssante.BytesOpener(testdocs.PDF("CR", 20_000))}},
+		XDM:         xdm.Options{SourceID: "1.2.250.1.999.1.2", ContentType: xdm.Code{Code: "04"}},
+		Product:     "DEV000000",
+		ReadReceipt: true,
+		DSN:         mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
+	}
 }

@@ -1,12 +1,11 @@
+//go:build unix
+
 package bal_test
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
-	"net/http"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-sasl"
 	"golang.org/x/oauth2"
@@ -78,45 +77,4 @@ func TestIMAPWithPSCOAuthBearer(t *testing.T) {
 		t.Fatalf("refused OAUTHBEARER token: %v", err)
 	}
 	t.Logf("OAUTHBEARER refusal: status %q", refused.Status)
-}
-
-// The CRL cache keeps the last valid CRL when the distribution point is
-// unreachable, and without a cached CRL the revocation status is unknown:
-// refused.
-func TestCRLCache(t *testing.T) {
-	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	crl, err := pki.ServeCRL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := handshakeServer(t, pki.ServerTLSConfig())
-	auth, _ := bal.NewCertificate(pki.ORG.TLSCertificate())
-	open := func(cache *bal.CRLCache) error {
-		r := &bal.Receiver{Server: endpoint(t, addr, true), ServerName: "localhost",
-			Trust: &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, CRLs: cache},
-			Auth:  auth, Mailbox: trace.Mailbox{Address: "a@b.mssante.fr"},
-			Trace: trace.RecorderFunc(func(context.Context, trace.Event) error { return nil })}
-		_, err := r.Open(context.Background())
-		return err
-	}
-	cache := &bal.CRLCache{Client: &http.Client{Timeout: 2 * time.Second}}
-	// The test server closes after the handshake: an error that is not
-	// about revocation means the TLS stage passed.
-	if err := open(cache); errors.Is(err, bal.ErrRevocationUnknown) || errors.Is(err, bal.ErrRevoked) {
-		t.Fatalf("first open: %v", err)
-	}
-	fetched := crl.Requests()
-	if fetched == 0 {
-		t.Fatal("no CRL was fetched")
-	}
-	crl.Close() // distribution point now unreachable
-	if err := open(cache); errors.Is(err, bal.ErrRevocationUnknown) || errors.Is(err, bal.ErrRevoked) {
-		t.Errorf("with the cached CRL: %v", err)
-	}
-	if err := open(&bal.CRLCache{Client: &http.Client{Timeout: 2 * time.Second}}); !errors.Is(err, bal.ErrRevocationUnknown) {
-		t.Errorf("no CRL at all: %v, want ErrRevocationUnknown", err)
-	}
 }

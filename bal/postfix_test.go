@@ -1,3 +1,5 @@
+//go:build unix
+
 package bal_test
 
 import (
@@ -8,9 +10,7 @@ import (
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
-	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante"
-	"github.com/ecdaf744/gomss/mssante/xdm"
 	"github.com/ecdaf744/gomss/trace"
 )
 
@@ -21,19 +21,6 @@ func (e *env) sender(t *testing.T, pf *baltest.Postfix, leaf *baltest.Leaf, mail
 	}
 	return &bal.Sender{Server: endpoint(t, pf.SubmissionAddr, false), ServerName: "localhost", Trust: e.trust, Auth: c,
 		Mailbox: trace.Mailbox{Address: mailbox, Kind: "APP"}, Trace: e.log, Software: "gomss-test"}
-}
-
-func report(to ...string) *mssante.Message {
-	return &mssante.Message{
-		From: mssante.Sender{Address: baltest.ORGUser, Kind: mssante.Applicative, Entity: "LPS de test"},
-		To:   to, Text: "Compte rendu ci-joint.",
-		Documents: []mssante.Document{{Header: testdocs.Header(testdocs.Patient("test", true), "11488-4", time.Now()),
-			PDF: mssante.BytesOpener(testdocs.PDF("CR", 20_000))}},
-		XDM:         xdm.Options{SourceID: "1.2.250.1.999.1.2", ContentType: xdm.Code{Code: "04"}},
-		Product:     "DEV000000",
-		ReadReceipt: true,
-		DSN:         mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
-	}
 }
 
 // The whole exchange on real Postfix + Dovecot: send with DSN, the
