@@ -424,6 +424,7 @@ func FuzzReadHeader(f *testing.F) {
 			return
 		}
 		_ = doc.Header.Validate()
+		_ = doc.Validate()
 		_, _ = r.Body(io.Discard)
 	})
 }

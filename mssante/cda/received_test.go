@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -161,4 +162,42 @@ func TestValidateEmptyDocument(t *testing.T) {
 	for _, p := range ps {
 		assert.False(t, p.WriteOnly, "%s", p)
 	}
+}
+
+// Every top-level element of a document Write produces is one StrucMin
+// requires: without any of them Document.Validate refuses the document.
+// Deleting any element of an official example never makes it panic.
+func TestValidateDeletions(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, cda.Write(&buf, testdocs.Header(testdocs.Patient("test", true), "11488-4", created), cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("x")}))
+	deleted := func(src []byte, pick func(*etree.Element) []*etree.Element, each func(tag string, out []byte)) {
+		n := 0
+		for {
+			doc := etree.NewDocument()
+			require.NoError(t, doc.ReadFromBytes(src))
+			els := pick(doc.Root())
+			if n >= len(els) {
+				return
+			}
+			e := els[n]
+			e.Parent().RemoveChild(e)
+			out, err := doc.WriteToBytes()
+			require.NoError(t, err)
+			each(e.Tag, out)
+			n++
+		}
+	}
+	top := func(r *etree.Element) []*etree.Element { return r.ChildElements() }
+	deleted(buf.Bytes(), top, func(tag string, out []byte) {
+		doc, err := cda.ReadHeader(bytes.NewReader(out), nil)
+		require.NoError(t, err)
+		assert.Error(t, doc.Validate(), "without %s", tag)
+	})
+	all := func(r *etree.Element) []*etree.Element { return r.FindElements("//*") }
+	img := ansExampleNamed(t, "3.0/IMG_CR_IMG_2024.01.xml")
+	deleted(img.Data, all, func(tag string, out []byte) {
+		if doc, err := cda.ReadHeader(bytes.NewReader(out), nil); err == nil {
+			_ = doc.Validate()
+		}
+	})
 }
