@@ -321,7 +321,7 @@ func TestReadVariants(t *testing.T) {
 	// A self-presenting document wraps the ClinicalDocument in an XSLT
 	// stylesheet (ANS BIO-CR-BIO "Auto-Presentable" examples); an offset
 	// written "+100" (ANS BIO-TROD examples) is read as +0100.
-	wrapped := `<xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="1.0"><xsl:template match="/"/><ClinicalDocument xmlns="urn:hl7-org:v3"><title>Été</title><effectiveTime value="20240106113623+100"/></ClinicalDocument></xsl:stylesheet>`
+	wrapped := `<xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="1.0"><xsl:template match="/"/><ClinicalDocument xmlns="urn:hl7-org:v3"><realmCode code="FR"/><typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/><title>Été</title><effectiveTime value="20240106113623+100"/></ClinicalDocument></xsl:stylesheet>`
 	doc, err := cda.ReadHeader(strings.NewReader(wrapped), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -424,6 +424,7 @@ func FuzzReadHeader(f *testing.F) {
 			return
 		}
 		_ = doc.Header.Validate()
+		_ = doc.Validate()
 		_, _ = r.Body(io.Discard)
 	})
 }

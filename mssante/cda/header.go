@@ -122,15 +122,23 @@ type LegalAuthenticator struct {
 }
 
 // ServiceEvent is a documentationOf/serviceEvent: the act documented. The
-// first one is the principal act and must have an effective time.
+// first one is the principal act: it must have an effective time (Low) and
+// a performer (StrucMin SMDS_CDAClinicalDocument: "Le performer est
+// obligatoire dans l'acte principal"). A later act may have neither.
 type ServiceEvent struct {
-	Code      Code // optional; each code becomes an XDS eventCodeList entry
+	Code Code // optional; each code becomes an XDS eventCodeList entry
+	// Low and High bound the act. A later act with neither is written
+	// without effectiveTime; a High needs a Low.
 	Low, High TS
 	// Performer is the professional who performed the act; its
 	// organisation carries PracticeSetting. When nil, the first author who
-	// is a person is written as performer.
+	// is a person is written as performer of the principal act, and of a
+	// later act that has a PracticeSetting; a later act with neither is
+	// written without performer.
 	Performer *Person
-	// PracticeSetting is the standardIndustryClassCode (JDV_J04), the XDS
+	// PracticeSetting is the standardIndustryClassCode (JDV_J04) of the
+	// performer's organisation, required wherever there is a performer
+	// (CI-SISDocumentationOf). The principal act's is the XDS
 	// practiceSettingCode.
 	PracticeSetting Code
 }

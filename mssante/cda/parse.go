@@ -123,9 +123,36 @@ func (p *headerParser) person(e *etree.Element) *Person {
 	return per
 }
 
+// realmAndType notes a realmCode or typeId other than CI-SIS requires:
+// realmCode code="FR" once, typeId root 2.16.840.1.113883.1.3 extension
+// POCD_HD000040 once (IG document core, en-tête: both [1..1]; StrucMin
+// SMDS_CDAClinicalDocument; the CDA schema requires typeId). The reader
+// goes on; Document.Validate reports them as problems.
+func (p *headerParser) realmAndType(root *etree.Element) {
+	realms := root.SelectElements("realmCode")
+	switch {
+	case len(realms) == 0:
+		p.tolerate(`realmCode is missing (CI-SIS requires realmCode code="FR")`)
+	case len(realms) > 1:
+		p.tolerate(`%d realmCode elements (CI-SIS requires one, code="FR")`, len(realms))
+	case attr(realms[0], "code") != "FR":
+		p.tolerate(`realmCode code %q (CI-SIS requires "FR")`, attr(realms[0], "code"))
+	}
+	types := root.SelectElements("typeId")
+	switch {
+	case len(types) == 0:
+		p.tolerate("typeId is missing (CDA R2 requires typeId root=%s extension=%s)", typeIDRoot, typeIDExtension)
+	case len(types) > 1:
+		p.tolerate("%d typeId elements (CDA R2 requires one)", len(types))
+	case attr(types[0], "root") != typeIDRoot || attr(types[0], "extension") != typeIDExtension:
+		p.tolerate("typeId root %q extension %q (CDA R2 requires root=%s extension=%s)", attr(types[0], "root"), attr(types[0], "extension"), typeIDRoot, typeIDExtension)
+	}
+}
+
 func parseHeader(doc *Document, root *etree.Element, opts *ReadOptions) {
 	p := &headerParser{doc: doc, opts: opts}
 	h := &doc.Header
+	p.realmAndType(root)
 	for _, t := range root.SelectElements("templateId") {
 		h.TemplateIDs = append(h.TemplateIDs, readII(t))
 	}

@@ -37,8 +37,13 @@ type Document struct {
 	// MediaType and Representation are those of nonXMLBody/text.
 	MediaType      string
 	Representation string
-	// Tolerated lists what the reader accepted although CI-SIS forbids it.
+	// Tolerated lists what the reader accepted although CI-SIS forbids it
+	// (Validate tells whether the ANS rules are met).
 	Tolerated []string
+
+	// tree is the header as read (HL7 elements before the body), which
+	// Validate judges.
+	tree *etree.Element
 }
 
 // ReadOptions tune the reader. The zero value is ready to use.
@@ -67,6 +72,21 @@ type Reader struct {
 	inText   bool
 	bodyDone bool
 	wrapped  string // tolerance note when the document is embedded
+	// rootAttrs are the attributes of the ClinicalDocument start tag.
+	rootAttrs []xml.Attr
+}
+
+// copyAttrs copies to the tree the attributes without namespace (not the
+// namespace declarations), and those of XML Schema instance (xsi:type) with
+// an xsi: prefix.
+func copyAttrs(el *etree.Element, attrs []xml.Attr) {
+	for _, a := range attrs {
+		if a.Name.Space == "" && a.Name.Local != "xmlns" {
+			el.CreateAttr(a.Name.Local, a.Value)
+		} else if a.Name.Space == "http://www.w3.org/2001/XMLSchema-instance" {
+			el.CreateAttr("xsi:"+a.Name.Local, a.Value)
+		}
+	}
 }
 
 // NewReader returns a Reader on r.
@@ -149,6 +169,7 @@ func (r *Reader) Header() (*Document, error) {
 		doc.Tolerated = append(doc.Tolerated, r.wrapped)
 	}
 	parseHeader(doc, root, &r.opts)
+	doc.tree = root
 	r.doc = doc
 	return doc, nil
 }
@@ -186,6 +207,7 @@ func (r *Reader) readHeaderTree() (*etree.Element, error) {
 			continue
 		}
 		if se.Name.Local == "ClinicalDocument" && se.Name.Space == ins.NamespaceHL7 {
+			r.rootAttrs = se.Attr
 			if first != nil {
 				r.wrapped = fmt.Sprintf("the ClinicalDocument is inside a {%s}%s element", first.Space, first.Local)
 			}
@@ -200,6 +222,7 @@ func (r *Reader) readHeaderTree() (*etree.Element, error) {
 		}
 	}
 	root := etree.NewElement("ClinicalDocument")
+	copyAttrs(root, r.rootAttrs)
 	cur := root
 	depth := 0 // depth below root; skip > 0 while inside a foreign element
 	skip := 0
@@ -223,13 +246,7 @@ func (r *Reader) readHeaderTree() (*etree.Element, error) {
 				return root, nil
 			}
 			el := cur.CreateElement(t.Name.Local)
-			for _, a := range t.Attr {
-				if a.Name.Space == "" {
-					el.CreateAttr(a.Name.Local, a.Value)
-				} else if a.Name.Space == "http://www.w3.org/2001/XMLSchema-instance" {
-					el.CreateAttr("xsi:"+a.Name.Local, a.Value)
-				}
-			}
+			copyAttrs(el, t.Attr)
 			cur = el
 			depth++
 		case xml.EndElement:

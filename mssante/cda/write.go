@@ -138,7 +138,12 @@ func (h *Header) document(mediaType string) (*etree.Document, error) {
 		if !se.Code.IsZero() {
 			setCode(ev.CreateElement("code"), se.Code)
 		}
-		ivl(ev, se.Low, se.High)
+		if !se.Low.IsZero() || !se.High.IsZero() {
+			ivl(ev, se.Low, se.High)
+		}
+		if se.Performer == nil {
+			continue // a later act without performer (Validate checked)
+		}
 		pf := ev.CreateElement("performer")
 		pf.CreateAttr("typeCode", "PRF")
 		org := assigned(pf.CreateElement("assignedEntity"), se.Performer, "assignedPerson")

@@ -35,7 +35,10 @@
 // (the caller's concern), any subset folder (SUBSET01, SS000001, Default…),
 // names in any case, URIs with or without the folder prefix, METADATA.XML
 // with undeclared prefixes and Slots after Classifications (as in ANS's own
-// DRIM-M example). It is safe on hostile input: names that could escape a
+// DRIM-M example), scheme UUIDs in upper case or without urn:uuid:, and
+// identifiers known only by their ITI TF-3 name (see ParseMetadata); what
+// it tolerated, could not understand or did not find is listed in
+// Archive.Tolerated. It is safe on hostile input: names that could escape a
 // folder are refused (ErrUnsafe), the entry count, total declared size and
 // metadata size are capped (Limits, ErrLimit), XML entities declared in a
 // DTD are never expanded, and every document read through Document.Open is

@@ -97,9 +97,16 @@ type DocumentEntry struct {
 	// LegalAuthenticator is an HL7 v2 XCN.
 	LegalAuthenticator string
 	Hash               string // SHA-1 of the file, hexadecimal
-	Size               int64
-	URI                string // file name relative to the subset folder
-	MimeType           string
+	// Size is the document's length in bytes (XDS size slot). The writer
+	// computes it while streaming the document. It is -1, meaning unknown,
+	// in metadata read by ParseMetadata (or OpenReader) that has no size
+	// slot or one that is not a byte count (then noted in Tolerated):
+	// Document.Open then checks no size (never a size of 0), only the
+	// SHA-1, and bounds what Close drains by the zip entry's declared
+	// size. WriteTo writes no size slot for a negative Size.
+	Size     int64
+	URI      string // file name relative to the subset folder
+	MimeType string
 }
 
 // Association links two objects of the metadata.
@@ -160,7 +167,9 @@ func (m *Metadata) WriteTo(w io.Writer) (int64, error) {
 		slot(eo, "legalAuthenticator", d.LegalAuthenticator)
 		slot(eo, "serviceStartTime", d.ServiceStartTime)
 		slot(eo, "serviceStopTime", d.ServiceStopTime)
-		slot(eo, "size", strconv.FormatInt(d.Size, 10))
+		if d.Size >= 0 {
+			slot(eo, "size", strconv.FormatInt(d.Size, 10))
+		}
 		slot(eo, "sourcePatientId", d.SourcePatientID)
 		slot(eo, "sourcePatientInfo", d.SourcePatientInfo...)
 		slot(eo, "URI", d.URI)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -16,8 +17,11 @@ var ErrMetadata = errors.New("xdm: METADATA.XML")
 // ParsedMetadata is Metadata as read, with what the reader tolerated.
 type ParsedMetadata struct {
 	Metadata
-	// Tolerated lists deviations from ebRIM accepted while reading
-	// (undeclared prefixes, elements out of schema order…).
+	// Tolerated lists deviations from ebRIM and IHE accepted while reading
+	// (undeclared prefixes, elements out of schema order, scheme UUIDs in
+	// another spelling, identifiers recognised by their name), what was not
+	// understood and ignored (a Classification or ExternalIdentifier of an
+	// unknown scheme), and the identifiers and codes the metadata lacks.
 	Tolerated []string
 }
 
@@ -27,6 +31,18 @@ type ParsedMetadata struct {
 // Slots are accepted after Classifications, and unknown elements are
 // ignored. Entities declared in a DTD are never expanded. At most max bytes
 // are read (10 MiB when max <= 0).
+//
+// The IHE classification and identification schemes (ITI TF-3 4.2.3,
+// written urn:uuid: and lower case) are recognised whatever the case of
+// their hexadecimal digits (RFC 4122 §3: "case insensitive on input") and
+// with or without the urn:uuid: prefix; an ExternalIdentifier whose scheme
+// is missing or unknown is recognised by its Name (XDSSubmissionSet.uniqueId,
+// XDSDocumentEntry.patientId…, the names ITI TF-3 gives them). Each such
+// reading, each Classification or ExternalIdentifier still not understood,
+// and each missing submission-set uniqueId, sourceId, patientId or
+// contentTypeCode and document uniqueId or patientId (all 1..1 for
+// MSSanté: ANS PDLGC logical models SubmissionSet and DocumentEntry) is
+// listed in Tolerated: nothing is left empty silently.
 func ParseMetadata(r io.Reader, max int64) (*ParsedMetadata, error) {
 	if max <= 0 {
 		max = 10 << 20
@@ -69,12 +85,12 @@ func ParseMetadata(r io.Reader, max int64) (*ParsedMetadata, error) {
 			// Some producers (ANS DRIM-M example) put the submission-set
 			// classification inside the package.
 			for _, c := range children(e, "Classification") {
-				if c.SelectAttrValue("classificationNode", "") == nodeSubmissionSet {
+				if p.scheme("classificationNode", c.SelectAttrValue("classificationNode", "")) == nodeSubmissionSet {
 					setNodes[e.SelectAttrValue("id", "")] = true
 				}
 			}
 		case "Classification":
-			if e.SelectAttrValue("classificationNode", "") == nodeSubmissionSet {
+			if p.scheme("classificationNode", e.SelectAttrValue("classificationNode", "")) == nodeSubmissionSet {
 				setNodes[e.SelectAttrValue("classifiedObject", "")] = true
 			}
 		case "ExtrinsicObject":
@@ -106,6 +122,34 @@ func ParseMetadata(r io.Reader, max int64) (*ParsedMetadata, error) {
 type metaParser struct {
 	pm    *ParsedMetadata
 	order bool // out-of-order note already given
+	// spelled records the scheme spellings already noted.
+	spelled map[string]bool
+}
+
+// reUUID is a bare UUID (RFC 4122 §3), any case.
+var reUUID = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+
+// scheme returns the canonical spelling (urn:uuid:, lower case) of a
+// scheme or node UUID, noting once each other spelling read; a value that
+// is not a UUID is returned as is.
+func (p *metaParser) scheme(attr, v string) string {
+	t := strings.TrimSpace(v)
+	u := t
+	if len(u) >= 9 && strings.EqualFold(u[:9], "urn:uuid:") {
+		u = u[9:]
+	}
+	if !reUUID.MatchString(u) {
+		return v
+	}
+	c := "urn:uuid:" + strings.ToLower(u)
+	if c != v && !p.spelled[v] {
+		if p.spelled == nil {
+			p.spelled = map[string]bool{}
+		}
+		p.spelled[v] = true
+		p.tolerate("%s %q read as %s (IHE writes scheme UUIDs as urn:uuid: in lower case)", attr, v, c)
+	}
+	return c
 }
 
 func (p *metaParser) tolerate(format string, args ...any) {
@@ -198,18 +242,63 @@ func readAuthor(c *etree.Element) Author {
 	}
 }
 
-func externalIDs(e *etree.Element) map[string]string {
+// External identifiers by scheme, with the names ITI TF-3 gives them.
+var externalIDNames = map[string]string{
+	schemeSetUniqueID:  "XDSSubmissionSet.uniqueId",
+	schemeSetSourceID:  "XDSSubmissionSet.sourceId",
+	schemeSetPatientID: "XDSSubmissionSet.patientId",
+	schemeDocUniqueID:  "XDSDocumentEntry.uniqueId",
+	schemeDocPatientID: "XDSDocumentEntry.patientId",
+}
+
+// externalIDs returns the values of e's ExternalIdentifiers among known
+// (schemes), recognised by their scheme or, failing that, by their Name;
+// what is not recognised is noted. what names e in the notes.
+func (p *metaParser) externalIDs(e *etree.Element, what string, known ...string) map[string]string {
 	m := map[string]string{}
+	isKnown := map[string]bool{}
+	byName := map[string]string{}
+	for _, k := range known {
+		isKnown[k] = true
+		byName[externalIDNames[k]] = k
+	}
 	for _, x := range children(e, "ExternalIdentifier") {
-		m[x.SelectAttrValue("identificationScheme", "")] = x.SelectAttrValue("value", "")
+		raw := x.SelectAttrValue("identificationScheme", "")
+		sc := p.scheme("identificationScheme", raw)
+		name := localizedValue(x, "Name")
+		if !isKnown[sc] {
+			k, ok := byName[name]
+			if !ok {
+				p.tolerate("%s: ExternalIdentifier with identificationScheme %q (name %q) not understood: ignored", what, raw, name)
+				continue
+			}
+			p.tolerate("%s: ExternalIdentifier %s recognised by its name (identificationScheme %q)", what, name, raw)
+			sc = k
+		}
+		if _, dup := m[sc]; dup {
+			p.tolerate("%s: more than one %s: the first one was read", what, externalIDNames[sc])
+			continue
+		}
+		m[sc] = x.SelectAttrValue("value", "")
 	}
 	return m
+}
+
+// missing notes the identifiers and codes of e that MSSanté requires
+// (PDLGC SubmissionSet and DocumentEntry: 1..1) and the metadata lacks.
+func (p *metaParser) missing(what string, fields ...string) {
+	for i := 0; i+1 < len(fields); i += 2 {
+		if fields[i+1] == "" {
+			p.tolerate("%s has no %s", what, fields[i])
+		}
+	}
 }
 
 func (p *metaParser) submissionSet(e *etree.Element) SubmissionSet {
 	p.checkOrder(e)
 	s := slots(e)
-	x := externalIDs(e)
+	what := fmt.Sprintf("submission set %s", e.SelectAttrValue("id", ""))
+	x := p.externalIDs(e, what, schemeSetUniqueID, schemeSetSourceID, schemeSetPatientID)
 	ss := SubmissionSet{
 		EntryUUID:      e.SelectAttrValue("id", ""),
 		SubmissionTime: first(s, "submissionTime"),
@@ -220,20 +309,34 @@ func (p *metaParser) submissionSet(e *etree.Element) SubmissionSet {
 		PatientID:      x[schemeSetPatientID],
 	}
 	for _, c := range children(e, "Classification") {
-		switch c.SelectAttrValue("classificationScheme", "") {
-		case schemeSetAuthor:
+		switch sc := p.scheme("classificationScheme", c.SelectAttrValue("classificationScheme", "")); {
+		case sc == schemeSetAuthor:
 			ss.Authors = append(ss.Authors, readAuthor(c))
-		case schemeSetContentType:
+		case sc == schemeSetContentType:
 			ss.ContentType = readCode(c)
+		case sc == "" && p.scheme("classificationNode", c.SelectAttrValue("classificationNode", "")) == nodeSubmissionSet:
+			// the submission-set marker (see ParseMetadata)
+		default:
+			p.unknownClassification(what, c)
 		}
 	}
+	p.missing(what, "uniqueId", ss.UniqueID, "sourceId", ss.SourceID, "patientId", ss.PatientID, "contentTypeCode", ss.ContentType.Code)
 	return ss
+}
+
+func (p *metaParser) unknownClassification(what string, c *etree.Element) {
+	if node := c.SelectAttrValue("classificationNode", ""); node != "" && c.SelectAttrValue("classificationScheme", "") == "" {
+		p.tolerate("%s: Classification with classificationNode %q not understood: ignored", what, node)
+		return
+	}
+	p.tolerate("%s: Classification with classificationScheme %q not understood: ignored", what, c.SelectAttrValue("classificationScheme", ""))
 }
 
 func (p *metaParser) document(e *etree.Element) DocumentEntry {
 	p.checkOrder(e)
 	s := slots(e)
-	x := externalIDs(e)
+	what := fmt.Sprintf("document %s", e.SelectAttrValue("id", ""))
+	x := p.externalIDs(e, what, schemeDocUniqueID, schemeDocPatientID)
 	d := DocumentEntry{
 		EntryUUID:          e.SelectAttrValue("id", ""),
 		MimeType:           e.SelectAttrValue("mimeType", ""),
@@ -252,10 +355,12 @@ func (p *metaParser) document(e *etree.Element) DocumentEntry {
 		UniqueID:           x[schemeDocUniqueID],
 		Size:               -1,
 	}
-	if v := first(s, "size"); v != "" {
+	if v := first(s, "size"); v == "" {
+		p.tolerate("%s has no size: Size left at -1 (unknown)", what)
+	} else {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			p.tolerate("document %s: size %q is not a byte count", d.EntryUUID, v)
+			p.tolerate("%s: size %q is not a byte count: Size left at -1 (unknown)", what, v)
 		} else {
 			d.Size = n
 		}
@@ -271,7 +376,7 @@ func (p *metaParser) document(e *etree.Element) DocumentEntry {
 		d.URI = b.String()
 	}
 	for _, c := range children(e, "Classification") {
-		switch c.SelectAttrValue("classificationScheme", "") {
+		switch p.scheme("classificationScheme", c.SelectAttrValue("classificationScheme", "")) {
 		case schemeDocAuthor:
 			d.Authors = append(d.Authors, readAuthor(c))
 		case schemeDocClass:
@@ -288,8 +393,11 @@ func (p *metaParser) document(e *etree.Element) DocumentEntry {
 			d.PracticeSetting = readCode(c)
 		case schemeDocType:
 			d.Type = readCode(c)
+		default:
+			p.unknownClassification(what, c)
 		}
 	}
+	p.missing(what, "uniqueId", d.UniqueID, "patientId", d.PatientID)
 	return d
 }
 
