@@ -33,6 +33,9 @@
 //     Temporary() and DataSent: whether the whole message had gone, up to
 //     its final ".", so that the server may have accepted it although no
 //     answer came (sending it again may deliver it twice).
+//   - Software certificates: NewCertificateFromPKCS12 refuses a
+//     certificate outside its validity period (ErrCertificateExpired,
+//     ErrCertificateNotYetValid), as OpenCPS does for a card.
 //   - Receiver/Session: folders, new messages by UID with UIDVALIDITY
 //     tracking, parsed by package mssante, mark seen, move, delete,
 //     append, IDLE.
