@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"golang.org/x/oauth2"
@@ -45,10 +46,28 @@ type Certificate struct {
 }
 
 // NewCertificateFromPKCS12 decodes a PKCS#12 file (key, certificate and
-// chain) as delivered by the IGC-Santé.
-func NewCertificateFromPKCS12(pfx []byte, password string) (*Certificate, error) {
+// chain) as delivered by the IGC-Santé. A certificate outside its validity
+// period (checked against time.Now, or the clock given with ValidAt) is
+// refused with a *CertificateValidityError wrapping ErrCertificateExpired
+// or ErrCertificateNotYetValid: the operator would refuse it at every
+// connection (Postfix: "421 4.7.1 Client certificate not trusted"), and
+// better at load time than as a refusal a caller could take for a passing
+// one. (NewCertificate, for a certificate already loaded, does not check
+// the dates.)
+func NewCertificateFromPKCS12(pfx []byte, password string, opts ...PKCS12Option) (*Certificate, error) {
+	var o pkcs12Options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	key, leaf, cas, err := pkcs12.DecodeChain(pfx, password)
 	if err != nil {
+		return nil, fmt.Errorf("bal: PKCS#12: %w", err)
+	}
+	now := time.Now
+	if o.now != nil {
+		now = o.now
+	}
+	if err := checkValidity(leaf, now()); err != nil {
 		return nil, fmt.Errorf("bal: PKCS#12: %w", err)
 	}
 	c := tls.Certificate{PrivateKey: key, Leaf: leaf, Certificate: [][]byte{leaf.Raw}}

@@ -29,13 +29,19 @@ func watchConn(ctx context.Context, conn net.Conn, timeout time.Duration) *connW
 	return w
 }
 
-// explain adds why the connection was closed to an error it caused.
+// explain adds why the connection was closed to an error it caused: the
+// timeout ("no answer within …", wrapping ErrTimeout, hence
+// os.ErrDeadlineExceeded) or the end of ctx (wrapping its error).
 func (w *connWatch) explain(err error) error {
 	if w.ctx.Err() == nil && w.expired.Load() {
-		return fmt.Errorf("no answer within %v (%v)", w.timeout, err)
+		return &timeoutError{after: w.timeout, cause: err}
 	}
 	return withCtx(w.ctx, err)
 }
+
+// expiredErr is the error of a watch whose timeout passed although the
+// work it watched returned without error (done reported false).
+func (w *connWatch) expiredErr() error { return &timeoutError{after: w.timeout} }
 
 // withCtx wraps err with ctx's error when ctx has ended: the connection
 // was then closed because of it, and errors.Is(err, context.Canceled or

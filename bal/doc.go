@@ -27,10 +27,24 @@
 //     written here, go-sasl has none — or OAUTHBEARER; a refused token is a
 //     *RefusedError carrying the server's JSON; a token that cannot be
 //     refreshed is a *TokenError that ends the session).
-//   - Sender: spools the message (size limits before connecting), MAIL
+//   - Sender: spools the message (size limits before connecting), forces
+//     the TLS handshake and EHLO before the authentication (a certificate
+//     refused either way fails the login, traced with its cause), MAIL
 //     FROM with SIZE and the DSN parameters (RET, ENVID, NOTIFY, ORCPT)
-//     when the server offers DSN, per-recipient results, *SMTPError with
-//     Temporary() for 4xx and for no connection at all; Batch reuses one connection.
+//     when the server offers DSN, per-recipient results; Batch reuses one
+//     connection, and goes on after a refusal. Every error wraps a
+//     sentinel: *SMTPError (ErrRefused) when the server said no, with
+//     Temporary() for a 4xx reply except a refusal of the client
+//     certificate (ErrClientCertificate, Postfix's 421 4.7.1); *SendError
+//     for the rest — ErrConnect, ErrServerCertificate, ErrTLS, ErrAuth,
+//     ErrConnectionLost, ErrTimeout (also os.ErrDeadlineExceeded),
+//     ErrInterrupted, ErrBatchClosed, ErrMessage, ErrSpool… — with
+//     Temporary() and DataSent: whether the whole message had gone, up to
+//     its final ".", so that the server may have accepted it although no
+//     answer came (sending it again may deliver it twice).
+//   - Software certificates: NewCertificateFromPKCS12 refuses a
+//     certificate outside its validity period (ErrCertificateExpired,
+//     ErrCertificateNotYetValid), as OpenCPS does for a card.
 //   - Receiver/Session: folders, new messages by UID with UIDVALIDITY
 //     tracking, parsed by package mssante, mark seen, move, delete,
 //     append, IDLE.

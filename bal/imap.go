@@ -166,7 +166,7 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 		return fail(w.explain(err))
 	}
 	if !w.done() {
-		return fail(fmt.Errorf("bal: IMAP connection to %s: no answer within %v", r.Server.addr(), timeout))
+		return fail(fmt.Errorf("bal: IMAP connection to %s: %w", r.Server.addr(), w.expiredErr()))
 	}
 	if err := s.guard.Record(ctx, r.event(trace.Login, s.corr, req, trace.Response{OK: true, Text: "authenticated"}, "")); err != nil {
 		c.Close()

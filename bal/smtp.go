@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -36,7 +37,7 @@ func (e Endpoint) addr() string { return net.JoinHostPort(e.Host, strconv.Itoa(e
 // fetched within ctx.
 func clientTLS(ctx context.Context, who string, trust *Trust, auth Authenticator, ep Endpoint, serverName string) (*tls.Config, error) {
 	if auth == nil || trust == nil {
-		return nil, fmt.Errorf("bal: %s needs Trust and Auth", who)
+		return nil, fmt.Errorf("%w: %s needs Trust and Auth", ErrConfig, who)
 	}
 	if serverName == "" {
 		serverName = ep.Host
@@ -68,30 +69,63 @@ type Sender struct {
 	TracePolicy trace.Policy
 	// Software is recorded in trace events (product name and version).
 	Software string
-	// Timeout bounds each command (60 s when zero); ctx bounds the whole.
+	// Timeout bounds the login (connect to authenticated) and each
+	// command after it, 4 times Timeout for the reply to the end of DATA
+	// (60 s when zero); past it the send fails with ErrTimeout. ctx
+	// bounds the whole (ErrInterrupted).
 	Timeout time.Duration
 	// SpoolDir holds the message while it is checked and sent (os.TempDir
 	// when empty).
 	SpoolDir string
 }
 
-// SMTPError is a refusal by the server, with its reply code. Temporary
-// reports a 4xx reply: the same send may succeed later.
+// SMTPError is a refusal by the server, with its reply code: the server
+// answered, and did not take the message. It wraps ErrRefused (and
+// ErrClientCertificate for a refusal of the client's certificate).
+// Failures without a reply (no connection, a connection lost, a timeout)
+// are *SendError.
 type SMTPError struct {
-	Command  string // MAIL, RCPT, DATA, AUTH, STARTTLS, connect
-	Code     int
+	// Command is the command refused: STARTTLS (or the greeting or EHLO
+	// before it), EHLO (the first command after the TLS handshake; with
+	// implicit TLS also the greeting), AUTH, RSET, MAIL, RCPT, DATA (the
+	// command or the reply to the final "."), QUIT.
+	Command string
+	Code    int
+	// Enhanced is the enhanced status code (RFC 3463) as "4.7.1", empty
+	// when the server sent none.
 	Enhanced string
 	Message  string
+	// certificate marks a refusal of the client's certificate
+	// (certificateRefusal): permanent whatever the code.
+	certificate bool
 }
 
 func (e *SMTPError) Error() string {
-	return fmt.Sprintf("bal: SMTP %s refused: %d %s %s", e.Command, e.Code, e.Enhanced, e.Message)
+	reply := strconv.Itoa(e.Code)
+	for _, p := range []string{e.Enhanced, e.Message} {
+		if p != "" {
+			reply += " " + p
+		}
+	}
+	return fmt.Sprintf("bal: SMTP %s refused: %s", e.Command, reply)
 }
 
-// Temporary reports a transient failure: a 4xx reply, or no connection
-// to the server at all (Command "connect").
+// Unwrap returns ErrRefused, and ErrClientCertificate when the refusal is
+// about the client's certificate.
+func (e *SMTPError) Unwrap() []error {
+	if e.certificate {
+		return []error{ErrRefused, ErrClientCertificate}
+	}
+	return []error{ErrRefused}
+}
+
+// Temporary reports a transient refusal, a 4xx reply (RFC 5321 §4.2.1:
+// the same send may succeed later), except a refusal of the client's
+// certificate (ErrClientCertificate): Postfix refuses a missing or
+// untrusted certificate with "421 4.7.1" because it closes the
+// connection, but the same certificate is refused again.
 func (e *SMTPError) Temporary() bool {
-	return (e.Code >= 400 && e.Code < 500) || (e.Code == 0 && e.Command == "connect")
+	return e.Code >= 400 && e.Code < 500 && !e.certificate
 }
 
 // SendResult is the outcome of a send.
@@ -110,12 +144,20 @@ type SendResult struct {
 
 // Send writes m to a spool file (so that the operator's size limits are
 // checked and the message is read only once from its sources), then
-// submits it: STARTTLS (or implicit TLS), authentication, MAIL FROM with
-// SIZE and the DSN parameters when the server offers DSN, RCPT TO for
-// every recipient (a refused recipient does not stop the others), DATA.
-// It fails with *mssante.SizeError before connecting when the message is
-// too big, *SMTPError for server refusals, trace.ErrNotRecorded when the
-// trace cannot be written (fail closed).
+// submits it: STARTTLS (or implicit TLS), the TLS handshake and EHLO
+// (their failures are the login's, traced as such), authentication, MAIL
+// FROM with SIZE and the DSN parameters when the server offers DSN, RCPT
+// TO for every recipient (a refused recipient does not stop the others),
+// DATA.
+//
+// Every error wraps a sentinel (see ErrRefused and the ones beside it): a
+// *SMTPError when the server refused (the message was not accepted), or a
+// *SendError for the rest, whose DataSent says whether the message may
+// have been accepted all the same and whose Temporary says whether a later
+// try may succeed. A message too big fails before connecting with a
+// SendError of Kind ErrMessage wrapping *mssante.SizeError; a trace that
+// cannot be written, with one wrapping trace.ErrNotRecorded (fail
+// closed).
 func (s *Sender) Send(ctx context.Context, m *mssante.Message) (*SendResult, error) {
 	return s.sendSpooled(ctx, trace.Send, m.WriteTo, m.Envelope, func() string { return m.MessageID })
 }
@@ -146,22 +188,76 @@ func (s *Sender) sendSpooled(ctx context.Context, action trace.Action, writeTo f
 	return sess.send(ctx, action, env, id(), spool, size)
 }
 
-// spool writes a message to a temporary file and rewinds it.
+// spool writes a message to a temporary file and rewinds it. A failure of
+// the file is ErrSpool, any other of writeTo (an invalid message, one too
+// big) ErrMessage.
 func (s *Sender) spool(writeTo func(io.Writer) (int64, error)) (*os.File, int64, error) {
 	f, err := os.CreateTemp(s.SpoolDir, "gomss-*.eml")
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, &SendError{Op: "spool", Kind: ErrSpool, Err: err}
 	}
-	size, err := writeTo(f)
+	fw := &errWriter{w: f}
+	size, err := writeTo(fw)
+	kind := ErrMessage
+	if fw.err != nil {
+		kind = ErrSpool
+	}
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
+		kind = ErrSpool
 	}
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, 0, err
+		return nil, 0, &SendError{Op: "spool", Kind: kind, Err: err}
 	}
 	return f, size, nil
+}
+
+// errWriter keeps the first error of w, to tell a failing spool file from
+// a message that cannot be written.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (w *errWriter) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// errReader keeps the first error of r other than io.EOF, to tell a
+// message body that cannot be read from a connection that fails.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *errReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// writeWatch is the connection under TLS; it counts failed writes, to
+// tell a final "." that could not be written (the server did not get the
+// whole message) from a reply that did not come.
+type writeWatch struct {
+	net.Conn
+	failed atomic.Int64
+}
+
+func (c *writeWatch) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.failed.Add(1)
+	}
+	return n, err
 }
 
 // Batch is an open submission session that sends several messages on one
@@ -180,9 +276,11 @@ func (s *Sender) Batch(ctx context.Context) (*Batch, error) {
 	return &Batch{s: s, sess: sess}, nil
 }
 
-// Send sends m on the batch's connection. After an error other than a
-// refusal of the message by the server (*SMTPError), close the batch and
-// open another.
+// Send sends m on the batch's connection, with the errors of
+// Sender.Send. After a refusal of the message by the server (*SMTPError)
+// the batch goes on (the next send starts with RSET); after any other
+// failure of the connection its sends fail with ErrBatchClosed: close
+// the batch and open another.
 func (b *Batch) Send(ctx context.Context, m *mssante.Message) (*SendResult, error) {
 	spool, size, err := b.s.spool(m.WriteTo)
 	if err != nil {
@@ -190,26 +288,17 @@ func (b *Batch) Send(ctx context.Context, m *mssante.Message) (*SendResult, erro
 	}
 	defer os.Remove(spool.Name())
 	defer spool.Close()
-	res, err := b.sess.send(ctx, trace.Send, m.Envelope(), m.MessageID, spool, size)
-	var se *SMTPError
-	if errors.As(err, &se) {
-		b.sess.c.Reset()
-	}
-	return res, err
+	return b.sess.send(ctx, trace.Send, m.Envelope(), m.MessageID, spool, size)
 }
 
 // SendRaw sends a message already in RFC 5322 form (built by
-// mssante.Message.WriteTo, or by other software) with its envelope.
+// mssante.Message.WriteTo, or by other software) with its envelope, as
+// Send does.
 func (b *Batch) SendRaw(ctx context.Context, env mssante.Envelope, msgID string, raw []byte) (*SendResult, error) {
-	res, err := b.sess.send(ctx, trace.Send, env, msgID, bytes.NewReader(raw), int64(len(raw)))
-	var se *SMTPError
-	if errors.As(err, &se) {
-		b.sess.c.Reset()
-	}
-	return res, err
+	return b.sess.send(ctx, trace.Send, env, msgID, bytes.NewReader(raw), int64(len(raw)))
 }
 
-// Close ends the session (QUIT).
+// Close ends the session (QUIT); later sends fail with ErrBatchClosed.
 func (b *Batch) Close() error {
 	b.sess.close()
 	return nil
@@ -218,12 +307,16 @@ func (b *Batch) Close() error {
 type smtpSession struct {
 	s     *Sender
 	c     *smtp.Client
-	raw   net.Conn // the TCP connection, closed to abandon a transaction
+	raw   *writeWatch // the TCP connection, closed to abandon a transaction
 	guard *trace.Guard
 	corr  string
 	// err ends the session: a failure that left the connection in an
-	// unknown state (network, a message body that could not be read, ctx).
+	// unknown state (network, a message body that could not be read, ctx),
+	// or Close.
 	err error
+	// dirty: the server refused a command of the last transaction, which
+	// may still be open on its side; the next send starts with RSET.
+	dirty bool
 }
 
 func (s *Sender) guard() *trace.Guard {
@@ -238,11 +331,19 @@ func (s *Sender) event(action trace.Action, corr string, req trace.Request, resp
 	})
 }
 
-// dial connects, secures and authenticates; the login is traced.
+// helloName is the name given in EHLO, go-smtp's default.
+const helloName = "localhost"
+
+// dial connects, secures and authenticates; the login is traced. The TLS
+// handshake and EHLO are forced before the authentication (go-smtp does
+// both lazily, at the first command that needs them, and Extension drops
+// their errors): a certificate refused either way fails the login, traced
+// with its cause, rather than the first MAIL.
 func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
+	addr := s.Server.addr()
 	cfg, err := clientTLS(ctx, "Sender", s.Trust, s.Auth, s.Server, s.ServerName)
 	if err != nil {
-		return nil, err
+		return nil, &SendError{Op: "connect", Server: addr, Kind: ErrConfig, Err: err}
 	}
 	g := s.guard()
 	corr := trace.NewID()
@@ -258,22 +359,30 @@ func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
 	// its outcome.
 	req := trace.Request{Command: "CONNECT", Params: []string{mode}}
 	if err := g.Record(ctx, s.event(trace.Login, corr, req, trace.Response{Text: trace.PendingText}, "")); err != nil {
-		return nil, err
+		return nil, &SendError{Op: "trace", Server: addr, Kind: trace.ErrNotRecorded, Err: err}
 	}
 	var c *smtp.Client
+	var conn *writeWatch
 	// fail closes the connection and traces the failure, even once ctx
 	// has ended.
-	fail := func(err error) (*smtpSession, error) {
+	fail := func(op string, kind, err error) (*smtpSession, error) {
 		if c != nil {
 			c.Close()
+		} else if conn != nil {
+			conn.Close()
 		}
-		g.Record(context.WithoutCancel(ctx), s.event(trace.Login, corr, req, failure(err), ""))
-		return nil, err
+		e := &SendError{Op: op, Server: addr, Kind: kind, Err: err}
+		g.Record(context.WithoutCancel(ctx), s.event(trace.Login, corr, req, failure(e), ""))
+		return nil, e
 	}
-	conn, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", s.Server.addr())
+	tcp, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fail(&SMTPError{Command: "connect", Message: err.Error()})
+		if ctx.Err() != nil {
+			return fail("connect", ErrInterrupted, withCtx(ctx, err))
+		}
+		return fail("connect", ErrConnect, err)
 	}
+	conn = &writeWatch{Conn: tcp}
 	// go-smtp sets the connection's deadline at each command from its
 	// CommandTimeout, 5 minutes until NewClientStartTLS has returned, and
 	// does not watch ctx: from the TCP connect to the end of the
@@ -281,25 +390,51 @@ func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
 	// ends.
 	w := watchConn(ctx, conn, timeout)
 	defer w.done()
+	// step fails the login at op with err, a reply of the server (a
+	// refusal of the client certificate when it is the first after the
+	// handshake and says so) or a failure of the connection.
+	step := func(op string, err error, afterTLS, handshaking bool) (*smtpSession, error) {
+		err = w.explain(err)
+		var ge *smtp.SMTPError
+		if errors.As(err, &ge) {
+			r := smtpErr(op, ge).(*SMTPError)
+			if afterTLS && certificateRefusal(r) {
+				r.certificate = true
+				return fail(op, ErrClientCertificate, r)
+			}
+			return fail(op, ErrRefused, r)
+		}
+		return fail(op, transportKind(ctx, err, handshaking), err)
+	}
 	if s.Server.ImplicitTLS {
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			conn.Close()
-			return fail(fmt.Errorf("bal: TLS with %s: %w", s.Server.addr(), w.explain(err)))
+			return step("TLS", err, false, true)
 		}
 		c = smtp.NewClient(tc)
 	} else if c, err = smtp.NewClientStartTLS(conn, cfg); err != nil {
-		conn.Close()
-		return fail(fmt.Errorf("bal: STARTTLS with %s: %w", s.Server.addr(), w.explain(err)))
+		// A reply (greeting, EHLO or STARTTLS refused), the connection
+		// lost, or ErrTLS: "smtp: server doesn't support STARTTLS".
+		return step("STARTTLS", err, false, true)
 	}
 	c.CommandTimeout = timeout
 	c.SubmissionTimeout = 4 * timeout
+	// With STARTTLS the handshake happens here, at the first write, and the
+	// server's verdict on the client certificate comes as the reply to
+	// EHLO (Postfix: 421 4.7.1); with implicit TLS it is the greeting.
+	if err := c.Hello(helloName); err != nil {
+		if st, ok := c.TLSConnectionState(); ok && !st.HandshakeComplete {
+			return step("TLS", err, false, true)
+		}
+		req = trace.Request{Command: "EHLO"}
+		return step("EHLO", err, true, false)
+	}
 	sess := &smtpSession{s: s, c: c, raw: conn, guard: g, corr: corr}
 	req = trace.Request{Command: "AUTH"}
 	_, mechs := c.Extension("AUTH")
 	sc, err := s.Auth.SASL(ctx, strings.Fields(mechs))
 	if err != nil {
-		return fail(err)
+		return fail("AUTH", ErrAuth, err)
 	}
 	req = trace.Request{Command: "STARTTLS"}
 	if sc != nil {
@@ -307,19 +442,21 @@ func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
 		req = trace.Request{Command: "AUTH", Params: []string{mech}}
 		if err := c.Auth(sc); err != nil {
 			if r := refusalOf(sc); r != nil {
-				err = r
-			} else {
-				err = fmt.Errorf("%w: %w", ErrAuth, smtpErr("AUTH", w.explain(err)))
+				return fail("AUTH", ErrAuth, r)
 			}
-			return fail(err)
+			var ge *smtp.SMTPError
+			if errors.As(err, &ge) {
+				return fail("AUTH", ErrAuth, smtpErr("AUTH", ge))
+			}
+			return step("AUTH", err, false, false)
 		}
 	}
 	if !w.done() {
-		return fail(fmt.Errorf("bal: SMTP with %s: no answer within %v", s.Server.addr(), timeout))
+		return fail("AUTH", ErrTimeout, w.expiredErr())
 	}
 	if err := g.Record(ctx, s.event(trace.Login, corr, req, trace.Response{OK: true, Text: "authenticated"}, "")); err != nil {
 		c.Close()
-		return nil, err
+		return nil, &SendError{Op: "trace", Server: addr, Kind: trace.ErrNotRecorded, Err: err}
 	}
 	return sess, nil
 }
@@ -358,24 +495,87 @@ func safeEvent(e trace.Event) trace.Event {
 func smtpErr(cmd string, err error) error {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
-		return &SMTPError{Command: cmd, Code: se.Code, Enhanced: fmt.Sprintf("%d.%d.%d", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2]), Message: se.Message}
+		r := &SMTPError{Command: cmd, Code: se.Code, Message: se.Message}
+		if ec := se.EnhancedCode; ec[0] > 0 {
+			r.Enhanced = fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
+		}
+		return r
 	}
 	return err
 }
 
-// ErrNoRecipient: a message without a recipient is not sent.
+// ErrNoRecipient: a message without a recipient is not sent (a
+// *SendError of this Kind, not temporary).
 var ErrNoRecipient = errors.New("bal: no recipient")
 
 func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssante.Envelope, msgID string, body io.Reader, size int64) (*SendResult, error) {
 	s, c := ss.s, ss.c
+	addr := s.Server.addr()
 	if len(env.Recipients) == 0 {
-		return nil, ErrNoRecipient
+		return nil, &SendError{Op: "MAIL", Server: addr, Kind: ErrNoRecipient}
 	}
 	if ss.err != nil {
-		return nil, fmt.Errorf("bal: SMTP session unusable after an earlier failure, open another: %w", ss.err)
+		// The earlier failure is told, not wrapped: this one is
+		// ErrBatchClosed, not (say) ErrTimeout again.
+		e := &SendError{Op: "MAIL", Server: addr, Kind: ErrBatchClosed}
+		if ss.err != errClosed {
+			e.Err = fmt.Errorf("after an earlier failure (%v)", ss.err)
+		}
+		return nil, e
 	}
 	res := &SendResult{MessageID: msgID, Size: size, Refused: map[string]*SMTPError{}}
-	dsnOK, _ := c.Extension("DSN")
+	params := append([]string{"FROM:<" + env.From + ">"}, prefixAll("TO:", env.Recipients)...)
+	req := trace.Request{Command: "MAIL", Params: params}
+	// Traced before anything is handed to the server (fail closed).
+	if err := ss.guard.Record(ctx, s.event(action, ss.corr, req, trace.Response{Text: trace.PendingText}, msgID)); err != nil {
+		return nil, &SendError{Op: "trace", Server: addr, Kind: trace.ErrNotRecorded, Err: err}
+	}
+	// ctx bounds the transaction: go-smtp does not watch it, so the
+	// connection is closed when ctx ends (the server then abandons it).
+	defer context.AfterFunc(ctx, func() { ss.raw.Close() })()
+	// Outcomes are traced even when ctx has ended (the action happened, or
+	// was cut off, and the log must say which).
+	tctx := context.WithoutCancel(ctx)
+	// fail traces and returns the failure of op: a refusal by the server
+	// (*SMTPError) leaves the session usable; anything else (network,
+	// timeout, ctx, a body that could not be read) leaves the connection in
+	// an unknown state: it is closed and no later message goes on it.
+	fail := func(op string, err error, dataSent bool) (*SendResult, error) {
+		var se *SMTPError
+		switch {
+		case errors.As(err, &se) && op != "RSET" && op != "EHLO":
+			ss.dirty = true
+		case (op == "MAIL" || op == "RCPT") && isEnvelopeError(err):
+			// go-smtp refused to write the command (an address with a line
+			// break, a non-ASCII ORCPT…): nothing of it was sent.
+			ss.dirty = op == "RCPT"
+			err = &SendError{Op: op, Server: addr, Kind: ErrMessage, Err: err}
+		default:
+			switch err.(type) {
+			case *SendError:
+			case *SMTPError: // RSET or EHLO refused: the session is lost
+				err = &SendError{Op: op, Server: addr, Kind: ErrRefused, Err: err}
+			default:
+				err = &SendError{Op: op, Server: addr, Kind: transportKind(ctx, err, false), Err: withCtx(ctx, err), DataSent: dataSent}
+			}
+			ss.err = err
+			ss.raw.Close()
+		}
+		ss.guard.Record(tctx, s.event(action, ss.corr, req, failure(err), msgID))
+		return res, err
+	}
+	if ss.dirty {
+		// go-smtp's Reset forgets the EHLO; it is said again at once, so
+		// that its failure is told as such (not as MAIL's).
+		if err := c.Reset(); err != nil {
+			return fail("RSET", smtpErr("RSET", err), false)
+		}
+		if err := c.Hello(helloName); err != nil {
+			return fail("EHLO", smtpErr("EHLO", err), false)
+		}
+		ss.dirty = false
+	}
+	dsnOK, _ := c.Extension("DSN") // EHLO done: no hidden exchange
 	mo := &smtp.MailOptions{Size: size}
 	if dsnOK && len(env.DSN.Notify) > 0 {
 		res.DSN = true
@@ -387,32 +587,8 @@ func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssant
 			mo.Return = smtp.DSNReturnHeaders
 		}
 	}
-	params := append([]string{"FROM:<" + env.From + ">"}, prefixAll("TO:", env.Recipients)...)
-	req := trace.Request{Command: "MAIL", Params: params}
-	// Traced before anything is handed to the server (fail closed).
-	if err := ss.guard.Record(ctx, s.event(action, ss.corr, req, trace.Response{Text: trace.PendingText}, msgID)); err != nil {
-		return nil, err
-	}
-	// ctx bounds the transaction: go-smtp does not watch it, so the
-	// connection is closed when ctx ends (the server then abandons it).
-	defer context.AfterFunc(ctx, func() { ss.raw.Close() })()
-	// Outcomes are traced even when ctx has ended (the action happened, or
-	// was cut off, and the log must say which).
-	tctx := context.WithoutCancel(ctx)
-	fail := func(err error) (*SendResult, error) {
-		var se *SMTPError
-		if !errors.As(err, &se) || se.Code == 0 {
-			// Not a refusal by the server: the connection is in an unknown
-			// state, or was cut; no later message goes on it.
-			err = withCtx(ctx, err)
-			ss.err = err
-			ss.raw.Close()
-		}
-		ss.guard.Record(tctx, s.event(action, ss.corr, req, failure(err), msgID))
-		return res, err
-	}
 	if err := c.Mail(env.From, mo); err != nil {
-		return fail(smtpErr("MAIL", err))
+		return fail("MAIL", smtpErr("MAIL", err), false)
 	}
 	for _, rcpt := range env.Recipients {
 		var ro *smtp.RcptOptions
@@ -428,7 +604,7 @@ func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssant
 				res.Refused[rcpt] = se
 				continue
 			}
-			return fail(smtpErr("RCPT", err))
+			return fail("RCPT", err, false)
 		}
 		res.Accepted = append(res.Accepted, rcpt)
 	}
@@ -440,22 +616,28 @@ func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssant
 				break
 			}
 		}
-		c.Reset()
-		return fail(first)
+		return fail("RCPT", first, false)
 	}
 	w, err := c.Data()
 	if err != nil {
-		return fail(smtpErr("DATA", err))
+		return fail("DATA", smtpErr("DATA", err), false)
 	}
-	if _, err := io.Copy(w, body); err != nil {
+	br := &errReader{r: body}
+	if _, err := io.Copy(w, br); err != nil {
 		// Never w.Close(): it would end DATA with "." and the server would
 		// accept a truncated message. fail closes the connection instead,
 		// which makes the server abandon the transaction.
-		return fail(fmt.Errorf("bal: DATA: %w", err))
+		if br.err != nil {
+			err = &SendError{Op: "DATA", Server: addr, Kind: ErrSpool, Err: fmt.Errorf("reading the message: %w", br.err)}
+		}
+		return fail("DATA", err, false)
 	}
+	failedWrites := ss.raw.failed.Load()
 	dr, err := w.CloseWithResponse()
 	if err != nil {
-		return fail(smtpErr("DATA", err))
+		// The final "." was written when no write failed since: the
+		// server has the whole message and its answer was not read.
+		return fail("end of DATA", smtpErr("DATA", err), ss.raw.failed.Load() == failedWrites)
 	}
 	res.Reply = dr.StatusText
 	resp := trace.Response{OK: true, Code: "250", Text: oneLine(dr.StatusText)}
@@ -463,7 +645,8 @@ func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssant
 		resp.Text = oneLine(fmt.Sprintf("%s; %d recipient(s) refused", dr.StatusText, len(res.Refused)))
 	}
 	if err := ss.guard.Record(tctx, s.event(action, ss.corr, req, resp, msgID)); err != nil {
-		return res, err
+		// Accepted, but not traced: DataSent, and res tells the Reply.
+		return res, &SendError{Op: "trace", Server: addr, Kind: trace.ErrNotRecorded, Err: err, DataSent: true}
 	}
 	return res, nil
 }
@@ -477,6 +660,9 @@ func prefixAll(p string, xs []string) []string {
 }
 
 func (ss *smtpSession) close() {
+	if ss.err == errClosed {
+		return // closed already
+	}
 	resp := trace.Response{OK: true}
 	if ss.err != nil {
 		resp = trace.Response{Text: "connection closed after a failure"}
@@ -484,7 +670,11 @@ func (ss *smtpSession) close() {
 		resp = failure(smtpErr("QUIT", err))
 	}
 	ss.c.Close()
+	ss.err = errClosed
 	ss.guard.Record(context.Background(), ss.s.event(trace.Logout, ss.corr, trace.Request{Command: "QUIT"}, resp, ""))
 }
+
+// errClosed is the session's err after close.
+var errClosed = errors.New("closed")
 
 var _ sasl.Client = (*xoauth2Client)(nil)

@@ -29,6 +29,9 @@ func (r *memEvents) Record(_ context.Context, e trace.Event) error {
 	return nil
 }
 
+// errDisk is the read error of failingBody.
+var errDisk = errors.New("disk read error")
+
 // failingBody gives the first part of a message, then a read error (a
 // spool file on a failing disk).
 type failingBody struct{ r io.Reader }
@@ -36,7 +39,7 @@ type failingBody struct{ r io.Reader }
 func (b *failingBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if err == io.EOF {
-		return n, errors.New("disk read error")
+		return n, errDisk
 	}
 	return n, err
 }
@@ -74,15 +77,16 @@ func TestDataReadErrorAbandonsMessage(t *testing.T) {
 	}
 	body := "From: <" + baltest.ORGUser + ">\r\nTo: <" + baltest.CPSUser + ">\r\nSubject: half\r\nMessage-ID: <half@x>\r\n\r\nfirst half of the body\r\n"
 	_, err = ss.send(ctx, trace.Send, env, "<half@x>", &failingBody{strings.NewReader(body)}, int64(len(body)))
-	if err == nil || !strings.Contains(err.Error(), "disk read error") {
-		t.Fatalf("send with a failing body: %v", err)
+	var se *SendError
+	if !errors.Is(err, errDisk) || !errors.Is(err, ErrSpool) || !errors.As(err, &se) || se.Op != "DATA" || se.DataSent || !se.Temporary() {
+		t.Fatalf("send with a failing body: %v, want a temporary ErrSpool at DATA wrapping the read error, DataSent false", err)
 	}
 	time.Sleep(300 * time.Millisecond)
 	if got := op.Messages(baltest.CPSUser, "INBOX"); len(got) != 0 {
 		t.Fatalf("the server received %d message(s) from a body that failed:\n%s", len(got), got[0])
 	}
-	if _, err := ss.send(ctx, trace.Send, env, "<next@x>", strings.NewReader(body), int64(len(body))); err == nil || !strings.Contains(err.Error(), "unusable") {
-		t.Errorf("a send on the broken session: %v", err)
+	if _, err := ss.send(ctx, trace.Send, env, "<next@x>", strings.NewReader(body), int64(len(body))); !errors.Is(err, ErrBatchClosed) || errors.Is(err, errDisk) {
+		t.Errorf("a send on the broken session: %v, want ErrBatchClosed (not the earlier error again)", err)
 	}
 	events.mu.Lock()
 	defer events.mu.Unlock()

@@ -63,7 +63,8 @@ type PostfixConfig struct {
 
 // Postfix is a running Postfix 3 (Debian package postfix) on loopback,
 // started by [StartPostfix]: a submission service that accepts mail only
-// over STARTTLS from clients presenting a certificate of the PKI (or,
+// over TLS (STARTTLS on SubmissionAddr, implicit TLS on SubmissionsAddr)
+// from clients presenting a certificate of the PKI (or,
 // with PostfixConfig.ClientCertOptional, logged in with SMTP AUTH),
 // advertises DSN (RFC 3461), and relays to Dovecot's LMTP.
 //
@@ -75,6 +76,10 @@ type Postfix struct {
 	// SubmissionAddr is the SMTP submission listener (STARTTLS required),
 	// as host:port.
 	SubmissionAddr string
+	// SubmissionsAddr is the same submission service with implicit TLS
+	// (RFC 8314 "submissions", port 465 in production; Postfix's
+	// smtpd_tls_wrappermode), as host:port.
+	SubmissionsAddr string
 	// Dir holds the configuration (Dir/etc), the queue and the log.
 	Dir string
 	// LogPath is Postfix's log file.
@@ -166,12 +171,13 @@ func startPostfix(t testing.TB, bin string, cfg PostfixConfig, p *PKI, dv *Dovec
 	}
 	denied := append([]*x509.Certificate{p.Revoked.Cert}, cfg.DeniedCerts...)
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		ports, err := freePorts(2)
 		if err != nil {
-			return nil, fmt.Errorf("baltest: choosing a free port: %w", err)
+			return nil, err
 		}
-		pf.SubmissionAddr = fmt.Sprintf("127.0.0.1:%d", port)
-		params.SubmissionAddr = pf.SubmissionAddr
+		pf.SubmissionAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+		pf.SubmissionsAddr = fmt.Sprintf("127.0.0.1:%d", ports[1])
+		params.SubmissionAddr, params.SubmissionsAddr = pf.SubmissionAddr, pf.SubmissionsAddr
 		if err := writePostfixFiles(params, denied); err != nil {
 			return nil, err
 		}
@@ -205,7 +211,7 @@ func (pf *Postfix) start() error {
 		}
 		return nil
 	}
-	if err := waitListening([]string{pf.SubmissionAddr}, alive, startTimeout); err != nil {
+	if err := waitListening([]string{pf.SubmissionAddr, pf.SubmissionsAddr}, alive, startTimeout); err != nil {
 		pf.kill()
 		return fmt.Errorf("baltest: Postfix did not start: %v\n%s", err, logTail(pf.LogPath, 30))
 	}

@@ -42,7 +42,8 @@ virtual_transport = lmtp:inet:{{.LMTPAddr}}
 default_transport = error:5.1.2 domain outside the test operator
 relay_transport = $default_transport
 
-# Submission over STARTTLS only, with a client certificate issued by the
+# Submission over STARTTLS only (or implicit TLS on the wrapper-mode
+# listener of master.cf), with a client certificate issued by the
 # test PKI (required unless ClientCertOptional), or SMTP AUTH. Postfix does
 # not read CRLs: revoked certificates are refused by fingerprint.
 smtpd_tls_chain_files = {{.Files.Server.Key}}, {{.Files.Server.Cert}}
@@ -81,6 +82,7 @@ maximal_backoff_time = 2s
 var postfixMaster = template.Must(template.New("master.cf").Parse(`# written by gomss/bal/baltest
 # service   type  private unpriv chroot wakeup maxproc command
 {{.SubmissionAddr}} inet n - n - - smtpd
+{{.SubmissionsAddr}} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes
 pickup      unix  n - n 60    1 pickup
 cleanup     unix  n - n -     0 cleanup
 qmgr        unix  n - n 300   1 qmgr
@@ -109,6 +111,8 @@ type postfixParams struct {
 	Dir, Hostname, Domains, LMTPAddr, SubmissionAddr string
 	AuthSocket, RequireCert                          string
 	Files                                            Files
+	// SubmissionsAddr is the implicit TLS listener (wrapper mode).
+	SubmissionsAddr string
 	// Logins are the addresses a SASL login name may send from, by
 	// login name (Dovecot's user name: the lower-cased address).
 	Logins []string
