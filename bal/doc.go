@@ -16,7 +16,9 @@
 //     through PKCS#11, cgo only, TLS 1.3 RSA-PSS or TLS 1.2 PKCS#1 v1.5),
 //     PSC (Pro Santé Connect: an oauth2.TokenSource feeding SASL XOAUTH2 —
 //     written here, go-sasl has none — or OAUTHBEARER; a refused token is a
-//     *RefusedError carrying the server's JSON; a token that cannot be
+//     *RefusedError carrying the server's JSON and its final NO or 535,
+//     the client having acknowledged the JSON as each mechanism specifies
+//     so that the server ends the exchange cleanly; a token that cannot be
 //     refreshed is a *TokenError that ends the session).
 //   - Sender: spools the message (size limits before connecting), MAIL
 //     FROM with SIZE and the DSN parameters (RET, ENVID, NOTIFY, ORCPT)

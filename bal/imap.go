@@ -150,10 +150,11 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 	}
 	sc, err := r.Auth.SASL(ctx, mechs)
 	if err == nil && sc != nil {
+		sc = forIMAP(sc)
 		mech, _, _ := sc.Start()
 		req = trace.Request{Command: "AUTHENTICATE", Params: []string{mech}}
 		if aerr := c.Authenticate(sc); aerr != nil {
-			if rf := refusalOf(sc); rf != nil {
+			if rf := refused(sc, &IMAPError{"AUTHENTICATE", aerr}); rf != nil {
 				err = rf
 			} else {
 				err = fmt.Errorf("%w: %w", ErrAuth, aerr)

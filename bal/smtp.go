@@ -305,7 +305,7 @@ func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
 		mech, _, _ := sc.Start()
 		req = trace.Request{Command: "AUTH", Params: []string{mech}}
 		if err := c.Auth(sc); err != nil {
-			if r := refusalOf(sc); r != nil {
+			if r := refused(sc, smtpErr("AUTH", w.explain(err))); r != nil {
 				err = r
 			} else {
 				err = fmt.Errorf("%w: %w", ErrAuth, smtpErr("AUTH", w.explain(err)))
