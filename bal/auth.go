@@ -133,33 +133,58 @@ func isDigits(s string) bool {
 // through SASL XOAUTH2 (preferred, as MSSanté operators use it) or
 // OAUTHBEARER (RFC 7628). The token comes from Source (refreshed before
 // expiry by oauth2.ReuseTokenSource) and lives only in memory.
+//
+// Source and Identity.ID are required: a Sender or Receiver using a PSC
+// without them fails before connecting (ConfigureTLS), with ErrAuth or
+// ErrNoIdentity.
 type PSC struct {
 	// Source gives the access token; wrap it in oauth2.ReuseTokenSource.
+	// Required.
 	Source oauth2.TokenSource
 	// Username is the mailbox address sent with the token.
 	Username string
 	// Identity is the professional the token was issued to (IDNPS and
-	// name from the PSC userinfo), recorded in traces.
+	// name from the PSC userinfo), recorded as the author of every trace
+	// event (Auth is set to trace.AuthPSC). Identity.ID is required, the
+	// trace needs an author (trace.Event.Normalize); IDType and Name are
+	// recommended.
 	Identity trace.Actor
 	// Host and Port are sent in OAUTHBEARER's GS2 header.
 	Host string
 	Port int
 }
 
-// Actor is the professional.
+// ErrNoIdentity: an authenticator cannot name who acts (PSC.Identity.ID
+// empty), and no action happens without the trace naming its author.
+var ErrNoIdentity = errors.New("bal: no identity to record in the traces")
+
+// check reports what the connection would fail on, before any connection.
+func (p *PSC) check() error {
+	if p.Source == nil {
+		return fmt.Errorf("%w: no token source (PSC.Source is nil)", ErrAuth)
+	}
+	if p.Identity.ID == "" {
+		return fmt.Errorf("%w: PSC.Identity.ID is empty: give the professional's identifier (IDNPS, from the Pro Santé Connect userinfo), the author of every trace event", ErrNoIdentity)
+	}
+	return nil
+}
+
+// Actor is the professional: Identity, with Auth set to trace.AuthPSC.
 func (p *PSC) Actor() trace.Actor {
 	a := p.Identity
 	a.Auth = trace.AuthPSC
 	return a
 }
 
-// ConfigureTLS adds nothing: the token authenticates.
-func (p *PSC) ConfigureTLS(*tls.Config) error { return nil }
+// ConfigureTLS adds nothing (the token authenticates) but checks, before
+// anything is sent, that Source and Identity.ID are set (ErrAuth,
+// ErrNoIdentity).
+func (p *PSC) ConfigureTLS(*tls.Config) error { return p.check() }
 
 // SASL returns an XOAUTH2 or OAUTHBEARER client with a fresh token.
 func (p *PSC) SASL(ctx context.Context, mechs []string) (sasl.Client, error) {
-	if p.Source == nil {
-		return nil, fmt.Errorf("%w: no token source", ErrAuth)
+	if err := p.check(); err != nil {
+		return nil, err
 	}
 	tok, err := p.Source.Token()
 	if err != nil {

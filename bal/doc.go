@@ -29,8 +29,10 @@
 //     append, IDLE.
 //   - Loop: the receive loop of an applicative BAL (the PFI pattern): the
 //     handler first, then the MDN (or error e-mail) and the move — nothing
-//     is moved or deleted before the handler returns; reconnects after
-//     failures.
+//     is moved or deleted before the handler returns; messages that are
+//     neither documents nor reports are moved aside (Loop.Other), traced;
+//     OnPass reports each pass; reconnects after failures; Run returns nil
+//     when its context ends.
 //
 // Every action is traced before it is attempted and with its outcome
 // (fail closed by default: an action whose trace cannot be written does

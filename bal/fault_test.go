@@ -155,6 +155,8 @@ func TestDovecotRestartDuringIdle(t *testing.T) {
 		},
 		Backoff: 200 * time.Millisecond,
 	}
+	onPass, passed := passes()
+	loop.OnPass = onPass
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- loop.Run(ctx) }()
@@ -167,12 +169,15 @@ func TestDovecotRestartDuringIdle(t *testing.T) {
 		return m.MessageID
 	}
 	first := send()
-	time.Sleep(2 * time.Second) // handled, loop back in IDLE
+	// The pass that handled it is over: the loop is back waiting in IDLE.
+	for p := nextPass(t, passed); p.Handled == 0; p = nextPass(t, passed) {
+	}
 	if err := e.dc.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	second, third := send(), send()
-	deadline := time.Now().Add(30 * time.Second)
+	// From the deliveries on; a hang guard, not a speed limit.
+	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		mu.Lock()
 		all := handled[first] && handled[second] && handled[third]

@@ -21,16 +21,31 @@ import (
 )
 
 // Receiver opens IMAP sessions on a BAL (RFC 9051 / 3501 through
-// go-imap v2), every action traced.
+// go-imap v2), every action traced. Server, Trust, Auth and Trace are
+// required; the zero value of the others is a working default.
 type Receiver struct {
-	Server      Endpoint
-	ServerName  string
-	Trust       *Trust
-	Auth        Authenticator
-	Mailbox     trace.Mailbox
-	Trace       trace.Recorder
+	// Server is the operator's IMAP endpoint: port 143 with STARTTLS, or
+	// 993 with ImplicitTLS (Discover finds it).
+	Server Endpoint
+	// ServerName is the name checked against the operator's certificate
+	// (Server.Host when empty).
+	ServerName string
+	// Trust decides which operator certificates are accepted (IGC-Santé
+	// roots, revocation).
+	Trust *Trust
+	// Auth is how the BAL authenticates: *Certificate, *CPS or *PSC.
+	Auth Authenticator
+	// Mailbox is the BAL read, recorded in every trace event.
+	Mailbox trace.Mailbox
+	// Trace receives every action, before it is attempted and with its
+	// outcome; with the default policy (trace.FailClosed) an action whose
+	// trace cannot be written does not happen.
+	Trace trace.Recorder
+	// TracePolicy is what a failure to record means (trace.FailClosed
+	// when zero).
 	TracePolicy trace.Policy
-	Software    string
+	// Software names the product and version in trace events.
+	Software string
 	// MaxFetch and MaxFetchBytes bound one FetchNew: at most MaxFetch
 	// messages (50 when zero) and, by their RFC822.SIZE, at most
 	// MaxFetchBytes (256 MiB when zero; at least one message), so that a

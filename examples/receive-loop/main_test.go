@@ -125,12 +125,16 @@ func TestOnce(t *testing.T) {
 	if r := e.mdn(t); !r.Success() || !strings.Contains(r.Type, "processed") {
 		t.Errorf("MDN disposition %q, error %+v", r.Type, r.Error)
 	}
-	// the report is filed in Traites; the plain message stays in INBOX
+	// the report is filed in Traites, the plain message in Autres (the
+	// loop's folder for what is neither a document nor a report)
 	if n := len(e.Op.Messages(baltest.ORGUser, "Traites")); n != 1 {
 		t.Errorf("%d messages in Traites, want 1", n)
 	}
-	if n := len(e.Op.Messages(baltest.ORGUser, "INBOX")); n != 1 {
-		t.Errorf("%d messages left in INBOX, want 1", n)
+	if n := len(e.Op.Messages(baltest.ORGUser, "Autres")); n != 1 {
+		t.Errorf("%d messages in Autres, want 1", n)
+	}
+	if n := len(e.Op.Messages(baltest.ORGUser, "INBOX")); n != 0 {
+		t.Errorf("%d messages left in INBOX, want 0", n)
 	}
 }
 
