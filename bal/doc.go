@@ -37,6 +37,12 @@
 // Every action is traced before it is attempted and with its outcome
 // (fail closed by default: an action whose trace cannot be written does
 // not happen); requests and responses are traced, message content never.
+// A failed action is still traced: one whose context ends before it starts
+// is not attempted and is traced as failed (a send that never reached its
+// message transaction, whatever the reason, is traced as a failed send of
+// that message), and its error wraps the context's (context.Canceled or
+// DeadlineExceeded), not trace.ErrNotRecorded. Outcomes are recorded even
+// once the context has ended.
 //
 // Tested against a real Dovecot 2.3 and Postfix 3.7 started by bal/baltest
 // on loopback: the three authentication modes on IMAP and on submission,

@@ -86,7 +86,9 @@ func (r *Receiver) event(action trace.Action, corr string, req trace.Request, re
 }
 
 // Open connects (STARTTLS or implicit TLS), authenticates and returns the
-// session. The login is traced before and after (fail closed).
+// session. The login is traced before and after (fail closed); when ctx
+// has already ended, nothing is attempted and the login is traced as
+// failed. Session operations follow the same rule.
 func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 	cfg, err := clientTLS("Receiver", r.Trust, r.Auth, r.Server, r.ServerName)
 	if err != nil {
@@ -98,7 +100,7 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 	}
 	s := &Session{r: r, guard: &trace.Guard{Recorder: r.Trace, Policy: r.TracePolicy}, corr: trace.NewID(), newMail: make(chan struct{}, 1)}
 	req := trace.Request{Command: "CONNECT", Params: []string{map[bool]string{true: "TLS", false: "STARTTLS"}[r.Server.ImplicitTLS]}}
-	if err := s.guard.Record(ctx, r.event(trace.Login, s.corr, req, trace.Response{Text: trace.PendingText}, "")); err != nil {
+	if err := begin(ctx, s.guard, r.event(trace.Login, s.corr, req, trace.Response{Text: trace.PendingText}, ""), "IMAP connection to "+r.Server.addr()); err != nil {
 		return nil, err
 	}
 	opts := &imapclient.Options{
@@ -193,7 +195,7 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 
 // traced records an action before and after it runs.
 func (s *Session) traced(ctx context.Context, action trace.Action, req trace.Request, msgID string, run func() (string, error)) error {
-	if err := s.guard.Record(ctx, s.r.event(action, s.corr, req, trace.Response{Text: trace.PendingText}, msgID)); err != nil {
+	if err := begin(ctx, s.guard, s.r.event(action, s.corr, req, trace.Response{Text: trace.PendingText}, msgID), "IMAP "+req.Command); err != nil {
 		return err
 	}
 	// go-imap does not watch ctx: the connection is closed when it ends.

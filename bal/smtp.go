@@ -139,6 +139,7 @@ func (s *Sender) sendSpooled(ctx context.Context, action trace.Action, writeTo f
 	env := envelope()
 	sess, err := s.dial(ctx)
 	if err != nil {
+		s.notSent(ctx, action, env, id(), err)
 		return nil, err
 	}
 	defer sess.close()
@@ -256,7 +257,7 @@ func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
 	// The login is traced before it is attempted (fail closed) and with
 	// its outcome.
 	req := trace.Request{Command: "CONNECT", Params: []string{mode}}
-	if err := g.Record(ctx, s.event(trace.Login, corr, req, trace.Response{Text: trace.PendingText}, "")); err != nil {
+	if err := begin(ctx, g, s.event(trace.Login, corr, req, trace.Response{Text: trace.PendingText}, ""), "SMTP connection to "+s.Server.addr()); err != nil {
 		return nil, err
 	}
 	var c *smtp.Client
@@ -389,7 +390,7 @@ func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssant
 	params := append([]string{"FROM:<" + env.From + ">"}, prefixAll("TO:", env.Recipients)...)
 	req := trace.Request{Command: "MAIL", Params: params}
 	// Traced before anything is handed to the server (fail closed).
-	if err := ss.guard.Record(ctx, s.event(action, ss.corr, req, trace.Response{Text: trace.PendingText}, msgID)); err != nil {
+	if err := begin(ctx, ss.guard, s.event(action, ss.corr, req, trace.Response{Text: trace.PendingText}, msgID), "SMTP MAIL"); err != nil {
 		return nil, err
 	}
 	// ctx bounds the transaction: go-smtp does not watch it, so the
