@@ -1,10 +1,12 @@
 package bal_test
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"os"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -35,4 +37,15 @@ func handshakeServer(t *testing.T, cfg *tls.Config) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// guard returns a context that ends two minutes from now, for one step of
+// a test (a send, a wait for a delivery, a loop pass): a bound against a
+// hang that starts when the step starts, never a measure of the machine's
+// speed. A test gives each step its own guard rather than one deadline for
+// all the work before it.
+func guard(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
 }
