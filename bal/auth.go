@@ -152,33 +152,58 @@ func isDigits(s string) bool {
 // through SASL XOAUTH2 (preferred, as MSSanté operators use it) or
 // OAUTHBEARER (RFC 7628). The token comes from Source (refreshed before
 // expiry by oauth2.ReuseTokenSource) and lives only in memory.
+//
+// Source and Identity.ID are required: a Sender or Receiver using a PSC
+// without them fails before connecting (ConfigureTLS), with ErrAuth or
+// ErrNoIdentity.
 type PSC struct {
 	// Source gives the access token; wrap it in oauth2.ReuseTokenSource.
+	// Required.
 	Source oauth2.TokenSource
 	// Username is the mailbox address sent with the token.
 	Username string
 	// Identity is the professional the token was issued to (IDNPS and
-	// name from the PSC userinfo), recorded in traces.
+	// name from the PSC userinfo), recorded as the author of every trace
+	// event (Auth is set to trace.AuthPSC). Identity.ID is required, the
+	// trace needs an author (trace.Event.Normalize); IDType and Name are
+	// recommended.
 	Identity trace.Actor
 	// Host and Port are sent in OAUTHBEARER's GS2 header.
 	Host string
 	Port int
 }
 
-// Actor is the professional.
+// ErrNoIdentity: an authenticator cannot name who acts (PSC.Identity.ID
+// empty), and no action happens without the trace naming its author.
+var ErrNoIdentity = errors.New("bal: no identity to record in the traces")
+
+// check reports what the connection would fail on, before any connection.
+func (p *PSC) check() error {
+	if p.Source == nil {
+		return fmt.Errorf("%w: no token source (PSC.Source is nil)", ErrAuth)
+	}
+	if p.Identity.ID == "" {
+		return fmt.Errorf("%w: PSC.Identity.ID is empty: give the professional's identifier (IDNPS, from the Pro Santé Connect userinfo), the author of every trace event", ErrNoIdentity)
+	}
+	return nil
+}
+
+// Actor is the professional: Identity, with Auth set to trace.AuthPSC.
 func (p *PSC) Actor() trace.Actor {
 	a := p.Identity
 	a.Auth = trace.AuthPSC
 	return a
 }
 
-// ConfigureTLS adds nothing: the token authenticates.
-func (p *PSC) ConfigureTLS(*tls.Config) error { return nil }
+// ConfigureTLS adds nothing (the token authenticates) but checks, before
+// anything is sent, that Source and Identity.ID are set (ErrAuth,
+// ErrNoIdentity).
+func (p *PSC) ConfigureTLS(*tls.Config) error { return p.check() }
 
 // SASL returns an XOAUTH2 or OAUTHBEARER client with a fresh token.
 func (p *PSC) SASL(ctx context.Context, mechs []string) (sasl.Client, error) {
-	if p.Source == nil {
-		return nil, fmt.Errorf("%w: no token source", ErrAuth)
+	if err := p.check(); err != nil {
+		return nil, err
 	}
 	tok, err := p.Source.Token()
 	if err != nil {
@@ -207,23 +232,47 @@ const XOAuth2 = "XOAUTH2"
 
 // RefusedError is the server's refusal of a token: the JSON it sends as a
 // continuation ({"status":"401","schemes":"bearer","scope":"mail"}, as
-// Dovecot and MSSanté operators do) before the final NO/535.
+// Dovecot and MSSanté operators do) before the final NO/535. It wraps
+// ErrAuth and Reply.
 type RefusedError struct {
+	// Mechanism is XOAuth2 or OAUTHBEARER.
 	Mechanism string
-	Status    string
-	Schemes   string
-	Scope     string
+	// Status, Schemes and Scope are the fields of the server's JSON
+	// (Status "unknown" when the challenge was not such JSON).
+	Status  string
+	Schemes string
+	Scope   string
+	// Reply is the server's final answer, which closes the exchange once
+	// the client has acknowledged the JSON: an *IMAPError for AUTHENTICATE
+	// (normally "NO [AUTHENTICATIONFAILED]") or an *SMTPError for AUTH
+	// (normally 535, permanent). Another answer (BAD, a dropped connection)
+	// says the exchange did not end as the mechanism specifies.
+	Reply error
 }
 
 func (e *RefusedError) Error() string {
-	return fmt.Sprintf("%v: %s token refused by the server (status %s, scope %q)", ErrAuth, e.Mechanism, e.Status, e.Scope)
+	msg := fmt.Sprintf("%v: %s token refused by the server (status %s, scope %q)", ErrAuth, e.Mechanism, e.Status, e.Scope)
+	if e.Reply != nil {
+		msg += ": " + e.Reply.Error()
+	}
+	return msg
 }
 
-func (e *RefusedError) Unwrap() error { return ErrAuth }
+// Unwrap gives ErrAuth and Reply.
+func (e *RefusedError) Unwrap() []error {
+	if e.Reply == nil {
+		return []error{ErrAuth}
+	}
+	return []error{ErrAuth, e.Reply}
+}
 
 // xoauth2Client is a SASL XOAUTH2 client: initial response
 // "user=<u>^Aauth=Bearer <token>^A^A"; a challenge is the server's error
-// JSON, answered with an empty response.
+// JSON, answered with an empty response ("The client sends an empty
+// response ("\r\n") to the challenge containing the error message",
+// Google's XOAUTH2 protocol, developers.google.com/gmail/imap/xoauth2-protocol,
+// "Error response"), after which the server ends the exchange with its
+// refusal. On IMAP the acknowledgement is %x01 instead (see forIMAP).
 type xoauth2Client struct {
 	user, token string
 	mu          sync.Mutex
@@ -255,6 +304,39 @@ func (c *xoauth2Client) refusal() *RefusedError {
 	return c.refused
 }
 
+// forIMAP adapts a SASL client to go-imap v2 (v2.0.0-beta.8), which writes
+// an empty continuation response as "=": that is RFC 4959's (SASL-IR)
+// marker of an empty *initial* response, valid only on the AUTHENTICATE
+// line; in a continuation the response is base64 (RFC 9051 §6.2.2 ABNF
+// "authenticate = ... *(CRLF base64)"), where "=" is invalid, and Dovecot
+// answers "BAD Invalid base64 data in continued response" instead of its
+// refusal (emersion/go-imap issue #760, not fixed in the pinned version).
+// go-imap cannot send an empty line, so XOAUTH2's empty acknowledgement of
+// the server's error JSON becomes a single %x01, the dummy response RFC
+// 7628 §3.2.3 gives OAUTHBEARER (XOAUTH2's standard successor) for the
+// same step: the server ignores its content and ends the exchange with NO
+// (checked on the real Dovecot 2.3 by TestIMAPRefusedTokenClosesExchange).
+// go-smtp sends an empty response as an empty line, as SMTP AUTH expects
+// (RFC 4954 §4), so submission keeps the empty one. Other clients are
+// returned unchanged.
+func forIMAP(c sasl.Client) sasl.Client {
+	if x, ok := c.(*xoauth2Client); ok {
+		return imapXOAuth2{x}
+	}
+	return c
+}
+
+// imapXOAuth2 is an XOAUTH2 client whose acknowledgement of the error
+// challenge is %x01 (forIMAP).
+type imapXOAuth2 struct{ *xoauth2Client }
+
+func (c imapXOAuth2) Next(challenge []byte) ([]byte, error) {
+	if _, err := c.xoauth2Client.Next(challenge); err != nil {
+		return nil, err
+	}
+	return []byte{0x01}, nil
+}
+
 // oauthBearer wraps go-sasl's OAUTHBEARER client to keep the server's
 // refusal (go-sasl returns it as an error from Next).
 type oauthBearer struct {
@@ -264,7 +346,9 @@ type oauthBearer struct {
 
 func (c *oauthBearer) Next(challenge []byte) ([]byte, error) {
 	c.refused = parseRefusal(sasl.OAuthBearer, challenge)
-	// RFC 7628 §3.2.2: the client answers an error challenge with %x01.
+	// RFC 7628 §3.2.3: the client answers the error challenge with a dummy
+	// response, a single %x01, so that the server can end the exchange
+	// with its refusal.
 	return []byte{0x01}, nil
 }
 
@@ -286,8 +370,22 @@ func refusalOf(c sasl.Client) *RefusedError {
 	switch x := c.(type) {
 	case *xoauth2Client:
 		return x.refusal()
+	case imapXOAuth2:
+		return x.refusal()
 	case *oauthBearer:
 		return x.refused
 	}
 	return nil
+}
+
+// refused returns the refusal a SASL client saw with the server's final
+// reply to the exchange, or nil when the client saw none.
+func refused(c sasl.Client, reply error) *RefusedError {
+	r := refusalOf(c)
+	if r == nil {
+		return nil
+	}
+	x := *r
+	x.Reply = reply
+	return &x
 }

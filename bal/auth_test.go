@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ecdaf744/gomss/trace"
 )
 
@@ -22,7 +26,7 @@ func TestXOAuth2Client(t *testing.T) {
 		t.Fatalf("%s %q %v", mech, ir, err)
 	}
 	// Dovecot's (and operators') refusal: a JSON continuation answered by
-	// an empty response, then NO.
+	// an empty response (Google's XOAUTH2 specification), then NO/535.
 	resp, err := c.Next([]byte(`{"status":"401","schemes":"bearer","scope":"mail"}`))
 	if err != nil || len(resp) != 0 {
 		t.Fatalf("%q %v", resp, err)
@@ -31,6 +35,32 @@ func TestXOAuth2Client(t *testing.T) {
 	if r == nil || r.Status != "401" || r.Scope != "mail" || !errors.Is(r, ErrAuth) {
 		t.Errorf("refusal %+v", r)
 	}
+}
+
+// On IMAP, where go-imap would write the empty acknowledgement as the
+// invalid "=", the XOAUTH2 client acknowledges the error JSON with %x01
+// and still keeps the refusal; other clients are not changed.
+func TestXOAuth2ClientForIMAP(t *testing.T) {
+	c := forIMAP(NewXOAuth2Client("dr.martin@cabinet.mssante.fr", "tok-123"))
+	mech, ir, err := c.Start()
+	require.NoError(t, err)
+	assert.Equal(t, XOAuth2, mech)
+	assert.Equal(t, "user=dr.martin@cabinet.mssante.fr\x01auth=Bearer tok-123\x01\x01", string(ir))
+	resp, err := c.Next([]byte(`{"status":"401","schemes":"bearer","scope":"mail"}`))
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0x01}, resp)
+	r := refused(c, errors.New("NO"))
+	require.NotNil(t, r)
+	assert.Equal(t, "401", r.Status)
+	assert.EqualError(t, r.Reply, "NO")
+	assert.ErrorIs(t, r, ErrAuth)
+
+	ob := &oauthBearer{Client: sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: "u", Token: "t"})}
+	assert.Same(t, ob, forIMAP(ob).(*oauthBearer))
+	resp, err = ob.Next([]byte(`{"status":"invalid_token"}`))
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0x01}, resp, "RFC 7628 §3.2.3 dummy response")
+	assert.Nil(t, refused(sasl.NewExternalClient(""), errors.New("NO")), "not one of ours")
 }
 
 func TestActorFromCertificate(t *testing.T) {

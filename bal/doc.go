@@ -25,7 +25,9 @@
 //     through PKCS#11, cgo only, TLS 1.3 RSA-PSS or TLS 1.2 PKCS#1 v1.5),
 //     PSC (Pro Santé Connect: an oauth2.TokenSource feeding SASL XOAUTH2 —
 //     written here, go-sasl has none — or OAUTHBEARER; a refused token is a
-//     *RefusedError carrying the server's JSON; a token that cannot be
+//     *RefusedError carrying the server's JSON and its final NO or 535,
+//     the client having acknowledged the JSON as each mechanism specifies
+//     so that the server ends the exchange cleanly; a token that cannot be
 //     refreshed is a *TokenError that ends the session).
 //   - Sender: spools the message (size limits before connecting), forces
 //     the TLS handshake and EHLO before the authentication (a certificate
@@ -50,12 +52,20 @@
 //     append, IDLE.
 //   - Loop: the receive loop of an applicative BAL (the PFI pattern): the
 //     handler first, then the MDN (or error e-mail) and the move — nothing
-//     is moved or deleted before the handler returns; reconnects after
-//     failures.
+//     is moved or deleted before the handler returns; messages that are
+//     neither documents nor reports are moved aside (Loop.Other), traced;
+//     OnPass reports each pass; reconnects after failures; Run returns nil
+//     when its context ends.
 //
 // Every action is traced before it is attempted and with its outcome
 // (fail closed by default: an action whose trace cannot be written does
 // not happen); requests and responses are traced, message content never.
+// A failed action is still traced: one whose context ends before it starts
+// is not attempted and is traced as failed (a send that never reached its
+// message transaction, whatever the reason, is traced as a failed send of
+// that message), and its error wraps the context's (context.Canceled or
+// DeadlineExceeded), not trace.ErrNotRecorded. Outcomes are recorded even
+// once the context has ended.
 //
 // Tested against a real Dovecot 2.3 and Postfix 3.7 started by bal/baltest
 // on loopback: the three authentication modes on IMAP and on submission,

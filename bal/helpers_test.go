@@ -1,6 +1,7 @@
 package bal_test
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"net"
@@ -68,4 +69,15 @@ func report(to ...string) *mssante.Message {
 		ReadReceipt: true,
 		DSN:         mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
 	}
+}
+
+// guard returns a context that ends two minutes from now, for one step of
+// a test (a send, a wait for a delivery, a loop pass): a bound against a
+// hang that starts when the step starts, never a measure of the machine's
+// speed. A test gives each step its own guard rather than one deadline for
+// all the work before it.
+func guard(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -21,16 +21,31 @@ import (
 )
 
 // Receiver opens IMAP sessions on a BAL (RFC 9051 / 3501 through
-// go-imap v2), every action traced.
+// go-imap v2), every action traced. Server, Trust, Auth and Trace are
+// required; the zero value of the others is a working default.
 type Receiver struct {
-	Server      Endpoint
-	ServerName  string
-	Trust       *Trust
-	Auth        Authenticator
-	Mailbox     trace.Mailbox
-	Trace       trace.Recorder
+	// Server is the operator's IMAP endpoint: port 143 with STARTTLS, or
+	// 993 with ImplicitTLS (Discover finds it).
+	Server Endpoint
+	// ServerName is the name checked against the operator's certificate
+	// (Server.Host when empty).
+	ServerName string
+	// Trust decides which operator certificates are accepted (IGC-Santé
+	// roots, revocation).
+	Trust *Trust
+	// Auth is how the BAL authenticates: *Certificate, *CPS or *PSC.
+	Auth Authenticator
+	// Mailbox is the BAL read, recorded in every trace event.
+	Mailbox trace.Mailbox
+	// Trace receives every action, before it is attempted and with its
+	// outcome; with the default policy (trace.FailClosed) an action whose
+	// trace cannot be written does not happen.
+	Trace trace.Recorder
+	// TracePolicy is what a failure to record means (trace.FailClosed
+	// when zero).
 	TracePolicy trace.Policy
-	Software    string
+	// Software names the product and version in trace events.
+	Software string
 	// MaxFetch and MaxFetchBytes bound one FetchNew: at most MaxFetch
 	// messages (50 when zero) and, by their RFC822.SIZE, at most
 	// MaxFetchBytes (256 MiB when zero; at least one message), so that a
@@ -71,7 +86,9 @@ func (r *Receiver) event(action trace.Action, corr string, req trace.Request, re
 }
 
 // Open connects (STARTTLS or implicit TLS), authenticates and returns the
-// session. The login is traced before and after (fail closed).
+// session. The login is traced before and after (fail closed); when ctx
+// has already ended, nothing is attempted and the login is traced as
+// failed. Session operations follow the same rule.
 func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 	cfg, err := clientTLS(ctx, "Receiver", r.Trust, r.Auth, r.Server, r.ServerName)
 	if err != nil {
@@ -83,7 +100,7 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 	}
 	s := &Session{r: r, guard: &trace.Guard{Recorder: r.Trace, Policy: r.TracePolicy}, corr: trace.NewID(), newMail: make(chan struct{}, 1)}
 	req := trace.Request{Command: "CONNECT", Params: []string{map[bool]string{true: "TLS", false: "STARTTLS"}[r.Server.ImplicitTLS]}}
-	if err := s.guard.Record(ctx, r.event(trace.Login, s.corr, req, trace.Response{Text: trace.PendingText}, "")); err != nil {
+	if err := begin(ctx, s.guard, r.event(trace.Login, s.corr, req, trace.Response{Text: trace.PendingText}, ""), "IMAP connection to "+r.Server.addr()); err != nil {
 		return nil, err
 	}
 	opts := &imapclient.Options{
@@ -150,10 +167,11 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 	}
 	sc, err := r.Auth.SASL(ctx, mechs)
 	if err == nil && sc != nil {
+		sc = forIMAP(sc)
 		mech, _, _ := sc.Start()
 		req = trace.Request{Command: "AUTHENTICATE", Params: []string{mech}}
 		if aerr := c.Authenticate(sc); aerr != nil {
-			if rf := refusalOf(sc); rf != nil {
+			if rf := refused(sc, &IMAPError{"AUTHENTICATE", aerr}); rf != nil {
 				err = rf
 			} else {
 				err = fmt.Errorf("%w: %w", ErrAuth, aerr)
@@ -177,7 +195,7 @@ func (r *Receiver) Open(ctx context.Context) (*Session, error) {
 
 // traced records an action before and after it runs.
 func (s *Session) traced(ctx context.Context, action trace.Action, req trace.Request, msgID string, run func() (string, error)) error {
-	if err := s.guard.Record(ctx, s.r.event(action, s.corr, req, trace.Response{Text: trace.PendingText}, msgID)); err != nil {
+	if err := begin(ctx, s.guard, s.r.event(action, s.corr, req, trace.Response{Text: trace.PendingText}, msgID), "IMAP "+req.Command); err != nil {
 		return err
 	}
 	// go-imap does not watch ctx: the connection is closed when it ends.

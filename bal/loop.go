@@ -23,7 +23,12 @@ type Handler func(ctx context.Context, m *mssante.Received) error
 // MDN (processed) and a move to Processed; on failure the MDN with the
 // integration error (or the standard error e-mail to ErrorMailbox when no
 // MDN was requested) and a move to Failed. Reports (DSN, MDN) are traced
-// and moved to Processed; other messages are left in the folder.
+// and moved to Processed. Any other message (neither a document message,
+// mssante.Received.IsDocumentMessage, nor a report, or one that cannot be
+// parsed) is moved to Other, the move traced with its Message-ID, and
+// listed in PassInfo.Other: the folder read keeps only what waits for the
+// loop, and what the loop did not integrate is set aside where a person
+// can find it, not left unnoticed among messages the loop is past.
 //
 // Delivery to the handler is at least once: a message counts as done
 // (State) only once it is filed, so when the session is lost between the
@@ -42,8 +47,10 @@ type Loop struct {
 	From    mssante.Sender
 	Product string // X-MSS-NIL of the acknowledgements
 	// Folders: Folder is read ("INBOX" when empty); Processed and Failed
-	// receive the messages ("Traites" and "Erreurs" when empty).
-	Folder, Processed, Failed string
+	// receive the messages ("Traites" and "Erreurs" when empty), Other
+	// the messages that are neither documents nor reports ("Autres" when
+	// empty). Missing folders are created.
+	Folder, Processed, Failed, Other string
 	// ErrorMailbox receives the error e-mails when no MDN was requested
 	// (none sent when empty).
 	ErrorMailbox string
@@ -55,20 +62,46 @@ type Loop struct {
 	OnError func(error)
 	// Backoff between reconnections (5 s when zero).
 	Backoff time.Duration
+	// OnPass, when set, is called by Run after each pass over Folder,
+	// before the loop waits for new messages (IDLE): once it has been
+	// called, a message delivered to Folder is handled by a later pass.
+	// It runs on the loop's goroutine, which waits for it to return.
+	OnPass func(PassInfo)
 }
 
-func (l *Loop) folders() (string, string, string) {
-	f, p, e := l.Folder, l.Processed, l.Failed
-	if f == "" {
-		f = "INBOX"
+// PassInfo tells what one pass of Loop.Run over the folder did.
+type PassInfo struct {
+	// Handled counts the document messages given to the Handler and
+	// filed (Processed or Failed), Reports the acknowledgements (DSN,
+	// MDN) traced and filed in Processed.
+	Handled, Reports int
+	// Other lists the Message-IDs of the messages filed in Other, in UID
+	// order ("" when not even the header could be parsed). The parse error
+	// of a message filed there goes to OnError.
+	Other []string
+	// State is where the loop stands after the pass (Loop.State).
+	State State
+	// Err is what ended the pass early, nil when it went through every new
+	// message. After an error the loop reconnects (after Backoff) and
+	// starts again at the first message not filed.
+	Err error
+}
+
+func (l *Loop) folders() (folder, processed, failed, other string) {
+	folder, processed, failed, other = l.Folder, l.Processed, l.Failed, l.Other
+	if folder == "" {
+		folder = "INBOX"
 	}
-	if p == "" {
-		p = "Traites"
+	if processed == "" {
+		processed = "Traites"
 	}
-	if e == "" {
-		e = "Erreurs"
+	if failed == "" {
+		failed = "Erreurs"
 	}
-	return f, p, e
+	if other == "" {
+		other = "Autres"
+	}
+	return folder, processed, failed, other
 }
 
 func (l *Loop) report(err error) {
@@ -78,44 +111,54 @@ func (l *Loop) report(err error) {
 }
 
 // Run processes what is there, then waits for new messages with IDLE,
-// reconnecting after a failure, until ctx ends.
+// reconnecting after a failure (after Backoff; failures go to OnError),
+// until ctx ends. Ending ctx is the normal way to stop it: Run then
+// returns nil. It returns an error only for a failure that retrying
+// cannot mend: a trace that cannot be written (trace.ErrNotRecorded, fail
+// closed), a Pro Santé Connect token that cannot be refreshed
+// (*TokenError: the professional must sign in again), an authenticator
+// without identity (ErrNoIdentity).
 func (l *Loop) Run(ctx context.Context) error {
 	backoff := l.Backoff
 	if backoff == 0 {
 		backoff = 5 * time.Second
 	}
-	for ctx.Err() == nil {
+	for {
 		s, err := l.Receiver.Open(ctx)
-		if err != nil {
-			l.report(err)
-			var te *TokenError
-			if errors.Is(err, trace.ErrNotRecorded) || errors.As(err, &te) {
-				// fail closed: no action without trace; and a token that
-				// cannot be refreshed ends the session for good.
-				return err
-			}
-			sleep(ctx, backoff)
-			continue
+		if err == nil {
+			err = l.serve(ctx, s)
+			s.Close()
 		}
-		for ctx.Err() == nil {
-			if _, err = l.process(ctx, s); err != nil {
-				break
-			}
-			if err = s.WaitNew(ctx); err != nil {
-				break
-			}
-		}
-		s.Close()
 		if ctx.Err() != nil {
-			break
+			return nil // stopped
 		}
 		l.report(err)
-		if errors.Is(err, trace.ErrNotRecorded) {
+		var te *TokenError
+		if errors.Is(err, trace.ErrNotRecorded) || errors.As(err, &te) || errors.Is(err, ErrNoIdentity) {
+			// fail closed: no action without trace; a token that cannot
+			// be refreshed ends the session for good; and an
+			// authenticator without identity never will work.
 			return err
 		}
 		sleep(ctx, backoff)
 	}
-	return ctx.Err()
+}
+
+// serve makes passes over the folder on one session, waiting in IDLE in
+// between, until a pass or the wait fails or ctx ends.
+func (l *Loop) serve(ctx context.Context, s *Session) error {
+	for {
+		info := l.process(ctx, s)
+		if l.OnPass != nil {
+			l.OnPass(info)
+		}
+		if info.Err != nil {
+			return info.Err
+		}
+		if err := s.WaitNew(ctx); err != nil {
+			return err
+		}
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -128,71 +171,81 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // ProcessOnce opens a session, processes the new messages once and closes
-// it. It returns how many messages were handled.
+// it. It returns how many document messages and reports were filed (the
+// messages filed in Other are not counted), and the error that ended the
+// pass early.
 func (l *Loop) ProcessOnce(ctx context.Context) (int, error) {
 	s, err := l.Receiver.Open(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer s.Close()
-	return l.process(ctx, s)
+	info := l.process(ctx, s)
+	return info.Handled + info.Reports, info.Err
 }
 
 // process handles the new messages, batch after batch (Receiver.MaxFetch).
-func (l *Loop) process(ctx context.Context, s *Session) (int, error) {
-	n := 0
+func (l *Loop) process(ctx context.Context, s *Session) PassInfo {
+	var info PassInfo
 	for {
-		k, err := l.processBatch(ctx, s)
-		n += k
-		if err != nil || !s.HasMore() {
-			return n, err
+		info.Err = l.processBatch(ctx, s, &info)
+		info.State = l.State
+		if info.Err != nil || !s.HasMore() {
+			return info
 		}
 	}
 }
 
-func (l *Loop) processBatch(ctx context.Context, s *Session) (int, error) {
-	folder, processed, failed := l.folders()
+func (l *Loop) processBatch(ctx context.Context, s *Session, info *PassInfo) error {
+	folder, processed, failed, other := l.folders()
 	msgs, st, err := s.FetchNew(ctx, folder, l.State)
 	if err != nil && !errors.Is(err, ErrUIDValidity) {
-		return 0, err
+		return err
 	}
 	l.report(err)
 	// FetchNew gives them in UID order; State is moved past a message only
 	// once it is filed: if the session ends in the middle, the next pass
 	// starts again at the first message not filed, not after the last one
 	// fetched.
-	n := 0
 	for _, f := range msgs {
 		done := State{UIDValidity: st.UIDValidity, LastUID: f.UID}
 		m := f.Message
-		if m == nil {
-			l.report(fmt.Errorf("bal: message UID %d unreadable: %w", f.UID, f.ParseErr))
-			l.State = done // left in the folder, reported
-			continue
-		}
 		switch {
+		case m == nil || (!m.IsDocumentMessage() && m.ContentType != "multipart/report"):
+			id := ""
+			if m != nil {
+				id = m.MessageID
+			}
+			if err := s.Move(ctx, f.UID, other, id); err != nil {
+				return err
+			}
+			if f.ParseErr != nil {
+				l.report(fmt.Errorf("bal: message UID %d %s could not be parsed, moved to %s: %w", f.UID, id, other, f.ParseErr))
+			}
+			info.Other = append(info.Other, id)
 		case m.ContentType == "multipart/report":
 			action := trace.MDNReceived
-			if m.ReportType == "delivery-status" {
+			if m.Kind() == mssante.KindDSN { // global DSNs (RFC 6533) too
 				action = trace.DSNReceived
 			}
 			if err := s.guard.Record(ctx, l.Receiver.event(action, s.corr, trace.Request{Command: "UID FETCH", Params: []string{uidStr(f.UID)}},
 				trace.Response{OK: true, Text: string(m.ReportType)}, m.MessageID)); err != nil {
-				return n, err // fail closed: not filed without its trace
+				return err // fail closed: not filed without its trace
 			}
 			if err := s.Move(ctx, f.UID, processed, m.MessageID); err != nil {
-				return n, err
+				return err
 			}
-		case m.IsDocumentMessage():
+			info.Reports++
+		default: // a document message
 			herr := l.Handler(ctx, m)
 			// The handler has returned: acknowledge, then file. An
 			// acknowledgement that could not be sent for a passing reason
-			// (4xx, network, trace) leaves the message unfiled: the next
-			// pass handles and acknowledges it again.
+			// (4xx, network, trace, the login refused) leaves the message
+			// unfiled: the next pass handles and acknowledges it again.
 			if err := l.acknowledge(ctx, m, herr); err != nil {
 				var se *SMTPError
-				if !errors.As(err, &se) || se.Temporary() {
-					return n, fmt.Errorf("bal: acknowledgement of %s not sent, left in %s for the next pass: %w", m.MessageID, folder, err)
+				if !errors.As(err, &se) || se.Temporary() || errors.Is(err, ErrAuth) {
+					return fmt.Errorf("bal: acknowledgement of %s not sent, left in %s for the next pass: %w", m.MessageID, folder, err)
 				}
 				l.report(err) // refused for good: filed all the same
 			}
@@ -201,17 +254,14 @@ func (l *Loop) processBatch(ctx context.Context, s *Session) (int, error) {
 				dest = failed
 			}
 			if err := s.Move(ctx, f.UID, dest, m.MessageID); err != nil {
-				return n, err
+				return err
 			}
-		default:
-			l.State = done // not a document message: left in the folder
-			continue
+			info.Handled++
 		}
 		l.State = done
-		n++
 	}
 	l.State = st
-	return n, nil
+	return nil
 }
 
 // acknowledge sends the MDN (or the error e-mail); it returns the error of

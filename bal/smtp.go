@@ -182,6 +182,7 @@ func (s *Sender) sendSpooled(ctx context.Context, action trace.Action, writeTo f
 	env := envelope()
 	sess, err := s.dial(ctx)
 	if err != nil {
+		s.notSent(ctx, action, env, id(), err)
 		return nil, err
 	}
 	defer sess.close()
@@ -358,8 +359,8 @@ func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
 	// The login is traced before it is attempted (fail closed) and with
 	// its outcome.
 	req := trace.Request{Command: "CONNECT", Params: []string{mode}}
-	if err := g.Record(ctx, s.event(trace.Login, corr, req, trace.Response{Text: trace.PendingText}, "")); err != nil {
-		return nil, &SendError{Op: "trace", Server: addr, Kind: trace.ErrNotRecorded, Err: err}
+	if err := begin(ctx, g, s.event(trace.Login, corr, req, trace.Response{Text: trace.PendingText}, ""), "SMTP connection to "+addr); err != nil {
+		return nil, &SendError{Op: "trace", Server: addr, Kind: notBegun(ctx), Err: err}
 	}
 	var c *smtp.Client
 	var conn *writeWatch
@@ -441,7 +442,7 @@ func (s *Sender) dial(ctx context.Context) (*smtpSession, error) {
 		mech, _, _ := sc.Start()
 		req = trace.Request{Command: "AUTH", Params: []string{mech}}
 		if err := c.Auth(sc); err != nil {
-			if r := refusalOf(sc); r != nil {
+			if r := refused(sc, smtpErr("AUTH", err)); r != nil {
 				return fail("AUTH", ErrAuth, r)
 			}
 			var ge *smtp.SMTPError
@@ -527,8 +528,8 @@ func (ss *smtpSession) send(ctx context.Context, action trace.Action, env mssant
 	params := append([]string{"FROM:<" + env.From + ">"}, prefixAll("TO:", env.Recipients)...)
 	req := trace.Request{Command: "MAIL", Params: params}
 	// Traced before anything is handed to the server (fail closed).
-	if err := ss.guard.Record(ctx, s.event(action, ss.corr, req, trace.Response{Text: trace.PendingText}, msgID)); err != nil {
-		return nil, &SendError{Op: "trace", Server: addr, Kind: trace.ErrNotRecorded, Err: err}
+	if err := begin(ctx, ss.guard, s.event(action, ss.corr, req, trace.Response{Text: trace.PendingText}, msgID), "SMTP MAIL"); err != nil {
+		return nil, &SendError{Op: "trace", Server: addr, Kind: notBegun(ctx), Err: err}
 	}
 	// ctx bounds the transaction: go-smtp does not watch it, so the
 	// connection is closed when ctx ends (the server then abandons it).
@@ -678,3 +679,13 @@ func (ss *smtpSession) close() {
 var errClosed = errors.New("closed")
 
 var _ sasl.Client = (*xoauth2Client)(nil)
+
+// notBegun is the kind of a SendError for an action whose pending trace
+// record was not written: ErrInterrupted when ctx had ended (begin traced
+// the action as not attempted), trace.ErrNotRecorded otherwise.
+func notBegun(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return ErrInterrupted
+	}
+	return trace.ErrNotRecorded
+}

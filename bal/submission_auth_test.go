@@ -3,11 +3,9 @@
 package bal_test
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"testing"
-	"time"
 
 	"golang.org/x/oauth2"
 
@@ -60,27 +58,25 @@ func TestSubmissionPSC(t *testing.T) {
 	e := newEnv(t)
 	pf := baltest.StartPostfix(t, baltest.PostfixConfig{PKI: e.pki, Dovecot: e.dc, ClientCertOptional: true})
 	e.dc.AddToken("jeton-psc-de-jean", baltest.CPSUser)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	psc := func(token string) *bal.PSC {
 		return &bal.PSC{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token}), Username: baltest.CPSUser, Identity: jeanDupont}
 	}
 
 	snd := e.submissionSender(t, pf, psc("jeton-psc-de-jean"))
 	m := personalReport(baltest.OtherUser)
-	res, err := snd.Send(ctx, m)
+	res, err := snd.Send(guard(t), m)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, pf.Log())
 	}
 	if len(res.Accepted) != 1 || len(res.Refused) != 0 {
 		t.Errorf("send: %+v", res)
 	}
-	if n, err := e.dc.WaitMessages(ctx, baltest.OtherUser, 1); err != nil || n != 1 {
+	if n, err := e.dc.WaitMessages(guard(t), baltest.OtherUser, 1); err != nil || n != 1 {
 		t.Fatalf("%s has %d messages: %v", baltest.OtherUser, n, err)
 	}
 
 	t.Run("bad token", func(t *testing.T) {
-		_, err := e.submissionSender(t, pf, psc("jeton-inconnu")).Send(ctx, personalReport(baltest.OtherUser))
+		_, err := e.submissionSender(t, pf, psc("jeton-inconnu")).Send(guard(t), personalReport(baltest.OtherUser))
 		var re *bal.RefusedError
 		if !errors.As(err, &re) || !errors.Is(err, bal.ErrAuth) {
 			t.Fatalf("got %v, want a *bal.RefusedError wrapping bal.ErrAuth", err)
@@ -93,7 +89,7 @@ func TestSubmissionPSC(t *testing.T) {
 	t.Run("sender not owned", func(t *testing.T) {
 		// The ORG mailbox's address as envelope sender: Postfix refuses it
 		// for the token's user (reject_authenticated_sender_login_mismatch).
-		_, err := snd.Send(ctx, report(baltest.OtherUser))
+		_, err := snd.Send(guard(t), report(baltest.OtherUser))
 		var se *bal.SMTPError
 		if !errors.As(err, &se) || se.Code != 553 || se.Temporary() {
 			t.Errorf("got %v, want a permanent 553 refusal", err)

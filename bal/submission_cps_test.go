@@ -3,12 +3,10 @@
 package bal_test
 
 import (
-	"context"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"testing"
-	"time"
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
@@ -23,8 +21,6 @@ func TestSubmissionCPS(t *testing.T) {
 	e := newEnv(t)
 	pf := baltest.StartPostfix(t, baltest.PostfixConfig{PKI: e.pki, Dovecot: e.dc})
 	tk := baltest.NewSoftHSMToken(t, "", "", e.pki.CPS.TLSCertificate())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	for i, tc := range []struct {
 		mode    bal.CPSMode
 		version uint16
@@ -42,14 +38,14 @@ func TestSubmissionCPS(t *testing.T) {
 			c := openCPS(t, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN,
 				Mode: tc.mode, Chain: tc.chain})
 			o := &observedAuth{Authenticator: c, pub: e.pki.CPS.Cert.PublicKey.(*rsa.PublicKey)}
-			res, err := e.submissionSender(t, pf, o).Send(ctx, personalReport(baltest.OtherUser))
+			res, err := e.submissionSender(t, pf, o).Send(guard(t), personalReport(baltest.OtherUser))
 			if err != nil {
 				t.Fatalf("%v\n%s", err, pf.Log())
 			}
 			if len(res.Accepted) != 1 {
 				t.Errorf("send: %+v", res)
 			}
-			if n, err := e.dc.WaitMessages(ctx, baltest.OtherUser, i+1); err != nil {
+			if n, err := e.dc.WaitMessages(guard(t), baltest.OtherUser, i+1); err != nil {
 				t.Fatalf("%s has %d messages: %v", baltest.OtherUser, n, err)
 			}
 			o.mu.Lock()

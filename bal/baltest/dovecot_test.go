@@ -130,9 +130,9 @@ func TestDovecotTLS12PKCS1(t *testing.T) {
 	if _, err := c.authenticate("EXTERNAL", nil); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	lmtpDeliver(t, d.LMTPAddr, ORGUser, []string{CPSUser}, testMessage)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // from the delivery on: a hang guard
+	defer cancel()
 	if n, err := d.WaitMessages(ctx, CPSUser, 1); err != nil || n != 1 {
 		t.Errorf("WaitMessages: %d, %v", n, err)
 	}

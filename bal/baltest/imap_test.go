@@ -29,7 +29,7 @@ func dialIMAP(t testing.TB, addr string, startTLS bool, cfg *tls.Config) (*imapC
 	if err != nil {
 		return nil, err
 	}
-	raw.SetDeadline(time.Now().Add(20 * time.Second))
+	raw.SetDeadline(time.Now().Add(2 * time.Minute)) // a hang guard for the whole exchange
 	c := &imapConn{t: t, conn: raw, tp: textproto.NewConn(raw)}
 	t.Cleanup(func() { raw.Close() })
 	if startTLS {

@@ -21,7 +21,7 @@ func lmtpDeliver(t testing.TB, addr, from string, rcpts []string, msg string) ma
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	conn.SetDeadline(time.Now().Add(2 * time.Minute)) // a hang guard for the whole exchange
 	tp := textproto.NewConn(conn)
 	expect := func(code int, format string, args ...any) string {
 		t.Helper()

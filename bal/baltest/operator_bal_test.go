@@ -63,8 +63,12 @@ func TestOperatorWithBalClient(t *testing.T) {
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
 	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, CRLs: &bal.CRLCache{}}
 	events := &opEvents{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	// Each step gets its own hang guard, started with it.
+	guard := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		t.Cleanup(cancel)
+		return ctx
+	}
 	certAuth := func(leaf *baltest.Leaf) *bal.Certificate {
 		c, err := bal.NewCertificate(leaf.TLSCertificate())
 		if err != nil {
@@ -90,7 +94,7 @@ func TestOperatorWithBalClient(t *testing.T) {
 		Product: "DEV000000",
 		DSN:     mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
 	}
-	res, err := snd.Send(ctx, m)
+	res, err := snd.Send(guard(), m)
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -103,11 +107,11 @@ func TestOperatorWithBalClient(t *testing.T) {
 	t.Logf("send (TLS, EXTERNAL, CRL check, %d bytes): %v", res.Size, time.Since(start))
 
 	// The recipient reads the report.
-	sess, err := receiver(certAuth(pki.CPS), baltest.CPSUser).Open(ctx)
+	sess, err := receiver(certAuth(pki.CPS), baltest.CPSUser).Open(guard())
 	if err != nil {
 		t.Fatalf("Receiver.Open with the CPS certificate: %v", err)
 	}
-	got, st, err := sess.FetchNew(ctx, "INBOX", bal.State{})
+	got, st, err := sess.FetchNew(guard(), "INBOX", bal.State{})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("FetchNew: %d messages, %v", len(got), err)
 	}
@@ -120,28 +124,26 @@ func TestOperatorWithBalClient(t *testing.T) {
 			r.Message.MessageID, m.MessageID, r.Message.ReturnPath, r.Message.MSS.NIL)
 	}
 
-	// A new message wakes the session up in IDLE.
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		op.Deliver(baltest.CPSUser, []byte("From: <"+baltest.OtherUser+">\r\nSubject: suivant\r\n\r\nx\r\n"))
-	}()
-	if err := sess.WaitNew(ctx); err != nil {
+	// A new message wakes the session up in IDLE, even one delivered just
+	// before the IDLE starts (the server announces it then).
+	op.Deliver(baltest.CPSUser, []byte("From: <"+baltest.OtherUser+">\r\nSubject: suivant\r\n\r\nx\r\n"))
+	if err := sess.WaitNew(guard()); err != nil {
 		t.Errorf("WaitNew: %v", err)
 	}
-	if more, _, err := sess.FetchNew(ctx, "INBOX", st); err != nil || len(more) != 1 {
+	if more, _, err := sess.FetchNew(guard(), "INBOX", st); err != nil || len(more) != 1 {
 		t.Errorf("FetchNew after IDLE: %d messages, %v", len(more), err)
 	}
 	sess.Close()
 
 	// The sender gets the success DSN.
-	if err := op.WaitMessages(ctx, baltest.ORGUser, 1); err != nil {
+	if err := op.WaitMessages(guard(), baltest.ORGUser, 1); err != nil {
 		t.Fatal(err)
 	}
-	sess, err = receiver(certAuth(pki.ORG), baltest.ORGUser).Open(ctx)
+	sess, err = receiver(certAuth(pki.ORG), baltest.ORGUser).Open(guard())
 	if err != nil {
 		t.Fatal(err)
 	}
-	dsns, _, err := sess.FetchNew(ctx, "INBOX", bal.State{})
+	dsns, _, err := sess.FetchNew(guard(), "INBOX", bal.State{})
 	sess.Close()
 	if err != nil || len(dsns) != 1 || dsns[0].ParseErr != nil {
 		t.Fatalf("sender's INBOX: %d messages, %v", len(dsns), err)
@@ -162,12 +164,12 @@ func TestOperatorWithBalClient(t *testing.T) {
 		return &bal.PSC{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token}), Username: baltest.CPSUser,
 			Identity: trace.Actor{ID: "810002813839", IDType: "IDNPS"}}
 	}
-	sess, err = receiver(psc("jeton-psc"), baltest.CPSUser).Open(ctx)
+	sess, err = receiver(psc("jeton-psc"), baltest.CPSUser).Open(guard())
 	if err != nil {
 		t.Fatalf("Receiver.Open with a token: %v", err)
 	}
 	sess.Close()
-	_, err = receiver(psc("jeton-perime"), baltest.CPSUser).Open(ctx)
+	_, err = receiver(psc("jeton-perime"), baltest.CPSUser).Open(guard())
 	var refused *bal.RefusedError
 	if !errors.As(err, &refused) || refused.Status != "401" || refused.Scope != "mail" {
 		t.Errorf("bad token: %v, want the operator's 401 refusal", err)

@@ -102,3 +102,18 @@ func (s *imapSession) AppendLimit() uint32 {
 	}
 	return uint32(s.op.MaxMessageBytes)
 }
+
+// Idle implements imapserver.Session (the IDLE command). It first sends
+// what changed since the session's last command: imapmemserver only writes
+// the updates that come during IDLE, so a message delivered between a
+// client's last command and its IDLE would not be announced until the next
+// change, whereas RFC 9051 §7.4.1 (EXISTS) has the server tell a client of
+// a new mailbox size at the first opportunity, and Dovecot does so when
+// IDLE starts. (imapserver accepts IDLE only once a mailbox is selected,
+// so the session is authenticated.)
+func (s *imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if err := s.UserSession.Poll(w, true); err != nil {
+		return err
+	}
+	return s.UserSession.Idle(w, stop)
+}

@@ -94,7 +94,7 @@ func TestPostfix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // from the submission on: a hang guard
 	defer cancel()
 	if n, err := d.WaitMessages(ctx, CPSUser, 1); err != nil || n != 1 {
 		t.Fatalf("INBOX of %s: %d messages, %v", CPSUser, n, err)
@@ -212,7 +212,7 @@ func TestPostfixSASL(t *testing.T) {
 			}
 		})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // from the submissions on: a hang guard
 	defer cancel()
 	if n, err := d.WaitMessages(ctx, ORGUser, 4); err != nil {
 		t.Fatalf("%d messages delivered, want 4: %v\n%s", n, err, pf.Log())

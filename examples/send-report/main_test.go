@@ -81,7 +81,7 @@ func TestUsage(t *testing.T) {
 // against the Ref#2 rules and its archive, and verifies the trace log.
 func received(t *testing.T, e *exampletest.Env, to string) (*mssante.Received, []trace.Event) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard
 	defer cancel()
 	if err := e.Op.WaitMessages(ctx, to, 1); err != nil {
 		t.Fatal(err)
