@@ -2,12 +2,16 @@ package insi_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/beevik/etree"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -134,4 +138,59 @@ func TestBrokenRequestsAreRefused(t *testing.T) {
 		assert.NotEmpty(t, insitest.ValidateRequest(bad).Problems, "%s: the fake accepted it", name)
 	}
 	assert.True(t, bytes.Contains(good, []byte("<RECSANSVITALE")))
+}
+
+// The fake's answers follow INSi_RESULTAT_INS.xsd, and its faults'
+// siram:Erreur follows schema_faultSOAP_V01_01.xsd: what vendors test
+// against has the service's shape.
+func TestFakeAnswersValidate(t *testing.T) {
+	f := newFixture(t, nil)
+	p := testPKI(t)
+	tc := f.srv.ClientTLSConfig()
+	tc.Certificates = []tls.Certificate{p.Auto.TLSCertificate()}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	defer hc.CloseIdleConnections()
+	var results, faults [][]byte
+	f.srv.Enqueue(insitest.Condition{}, insitest.Condition{}, insitest.Condition{}, insitest.Condition{}, insitest.ServiceUnavailable)
+	for _, q := range []insi.TraitsQuery{
+		{BirthFamilyName: "ECETINSI", GivenName: "PIERRE-ALAIN", Sex: ins.Male, BirthDate: ecetinsi.BirthDate},                    // 00, history
+		{BirthFamilyName: "PROVISOIRE", GivenName: "MATRICULE", Sex: ins.Male, BirthDate: ins.Date{Year: 2009, Month: 7, Day: 1}}, // 00, NIA
+		{BirthFamilyName: "MARTIN", GivenName: "MARIE", Sex: ins.Female, BirthDate: ins.Date{Year: 1997, Month: 2, Day: 12}},      // 02
+		{BirthFamilyName: "INCONNU", GivenName: "MARIE", Sex: ins.Female, BirthDate: ins.Date{Year: 1997, Month: 2, Day: 12}},     // 01
+		{BirthFamilyName: "INCONNU", GivenName: "MARIE", Sex: ins.Female, BirthDate: ins.Date{Year: 1997, Month: 2, Day: 12}},     // insi_102
+	} {
+		req, err := f.client.NewTraitsRequest(q)
+		require.NoError(t, err)
+		resp, err := hc.Post(f.srv.URL, "application/soap+xml", bytes.NewReader(req.Body))
+		require.NoError(t, err)
+		doc := etree.NewDocument()
+		_, err = doc.ReadFrom(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		if el := doc.FindElement("./Envelope/Body/RESULTAT"); el != nil {
+			d := etree.NewDocument()
+			d.SetRoot(el.Copy())
+			b, err := d.WriteToBytes()
+			require.NoError(t, err)
+			results = append(results, b)
+		}
+		if el := doc.FindElement("./Envelope/Body/Fault/Detail/Erreur"); el != nil {
+			d := etree.NewDocument()
+			d.SetRoot(el.Copy())
+			b, err := d.WriteToBytes()
+			require.NoError(t, err)
+			faults = append(faults, b)
+		}
+	}
+	require.Len(t, results, 4)
+	require.Len(t, faults, 1)
+	bin := testenv.LookPath(t, "xmllint", "xmllint")
+	for schema, docs := range map[string][][]byte{
+		"testdata/xsd/insi/ServiceIdentiteCertifiee/INSi_RESULTAT_INS.xsd": results,
+		"testdata/xsd/insi/schema_faultSOAP_V01_01.xsd":                    faults,
+	} {
+		args := append([]string{"--noout", "--nonet", "--schema", schema}, writeFiles(t, docs)...)
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		require.NoError(t, err, string(out))
+	}
 }
