@@ -7,9 +7,12 @@
 // test patient to Dr Dupont (jean.dupont@test.mssante.fr). Step by step:
 //
 //  1. identify the patient by INS: the matricule and its key are checked,
-//     the INS is withheld while the identity is only recovered and emitted
-//     once it is qualified (RNIV EXI SI 08), as a CDA recordTarget and as
-//     XDS identifiers;
+//     the INS and strict traits come from INSi (the fake of ins/insitest,
+//     over mTLS with an INSI-AUTO certificate) and are compared with the
+//     local identity; the INS is withheld while the identity is only
+//     recovered (RECUP) and emitted once a person's check of an identity
+//     document qualifies it (insi.Qualify; RNIV EXI SI 08), as a CDA
+//     recordTarget and as XDS identifiers;
 //  2. resolve the recipient offline in a small Annuaire Santé extraction
 //     and liste blanche shipped in testdata/ (the liste blanche checked
 //     against its SHA-256); an address outside the trust space is refused
@@ -65,6 +68,8 @@ import (
 	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/examples/internal/setup"
 	"github.com/ecdaf744/gomss/ins"
+	"github.com/ecdaf744/gomss/ins/insi"
+	"github.com/ecdaf744/gomss/ins/insitest"
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/mssante/cda"
@@ -173,23 +178,59 @@ func identify(step func(int, string, ...any), more func(string, ...any), keep *f
 	step(1, "patient: matricule INS %s valid (sex %s, born %02d/%02d, place %s %s, key %02d)",
 		m, m.Sex(), m.BirthMonth(), m.BirthYear(), p.Code, p.Kind, m.Key())
 
-	// The identity as the DPI holds it after an INSi call: recovered, not
-	// yet checked against an identity document.
-	id := &ins.Identity{
-		Status: ins.Recovered,
-		INS:    ins.INS{Matricule: m, Authority: ins.AuthorityNIRTest},
-		Traits: ins.Traits{
-			BirthFamilyName: "PAT-TROIS", FirstBirthGivenName: "DOMINIQUE", BirthGivenNames: "DOMINIQUE MARIE-LOUISE",
-			BirthDate: ins.Date{Year: 1979, Month: 3, Day: 28}, Sex: ins.Female, BirthPlace: "51215", BirthPlaceName: "DOMPREMY",
-		},
-		LocalIDs: []ins.LocalID{{Value: "1234567890121", Authority: "1.2.3.4.567.8.9.10"}},
+	// The identity as the DPI's reception desk typed it: traits only,
+	// provisional. The INS comes from the INSi téléservice — here the fake
+	// of ins/insitest, answering for this test patient as the real one
+	// would — with the integrators' search strategy.
+	traits := ins.Traits{
+		BirthFamilyName: "PAT-TROIS", FirstBirthGivenName: "DOMINIQUE", BirthGivenNames: "DOMINIQUE MARIE-LOUISE",
+		BirthDate: ins.Date{Year: 1979, Month: 3, Day: 28}, Sex: ins.Female, BirthPlace: "51215", BirthPlaceName: "DOMPREMY",
 	}
+	local := ins.Identity{Status: ins.Provisional, Traits: traits,
+		LocalIDs: []ins.LocalID{{Value: "1234567890121", Authority: "1.2.3.4.567.8.9.10"}}}
+	srv, err := insitest.NewServer(insitest.Options{People: []insitest.Person{{INS: ins.INS{Matricule: m, Authority: ins.AuthorityNIRTest}, Traits: traits}}})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	cred, err := insi.NewMTLS(srv.PKI.Auto.TLSCertificate()) // the structure's INSI-AUTO certificate
+	if err != nil {
+		return nil, err
+	}
+	client, err := insi.New(insi.Config{Endpoint: srv.URL, Credentials: cred, TLS: srv.ClientTLSConfig(),
+		Software: insi.Software{IDAM: "PDP17NF21DD0", Name: "gomss-quickstart", Version: "1", Instance: "5b0f3c1e-7c55-4d2a-9a51-2f6d1c0e8a41"}})
+	if err != nil {
+		return nil, err
+	}
+	defer client.Close()
+	sr, err := client.Search(context.Background(), local.Traits)
+	if err != nil {
+		return nil, fmt.Errorf("INSi: %w", err)
+	}
+	if d := insi.Compare(sr.Result, local); len(d) > 0 {
+		return nil, fmt.Errorf("INSi answer differs from the local identity: %v", d)
+	}
+	recup, err := sr.Result.Identity()
+	if err != nil {
+		return nil, err
+	}
+	if recup.INS.Matricule != m {
+		return nil, fmt.Errorf("INSi returned matricule %s, want %s", recup.INS.Matricule, m)
+	}
+	recup.LocalIDs = local.LocalIDs
+	id := &recup
+	more("INSi (fake, mTLS INSI-AUTO): CR %s after %d call(s), status %s, traits equal to the local identity", sr.Result.CR, len(sr.Attempts), id.Status)
 	if _, err := id.PatientID(); !errors.Is(err, ins.ErrNotQualified) {
 		return nil, fmt.Errorf("a recovered identity must not emit its INS, got %v", err)
 	}
 	more("status %s: INS withheld (RNIV EXI SI 08)", id.Status)
 
-	id.Status = ins.Qualified // INSi answer checked against an identity document
+	// Qualification is a person's act: the identity document was checked.
+	qual, err := insi.Qualify(*id, insi.DocumentCheck{Document: insi.DocNationalIDCard, CheckedBy: "accueil-1", CheckedAt: time.Now(), Consistent: true})
+	if err != nil {
+		return nil, err
+	}
+	id = &qual
 	if err := id.Validate(); err != nil {
 		return nil, err
 	}
