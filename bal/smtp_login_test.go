@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,10 +151,11 @@ func TestLoginFailuresTraced(t *testing.T) {
 				events := log.take()
 				var logins []trace.Event
 				for _, ev := range events {
-					assert.Equal(t, trace.Login, ev.Action, "nothing but the login is traced: %+v", ev)
 					if ev.Action == trace.Login {
 						logins = append(logins, ev)
+						continue
 					}
+					assertNotSent(t, ev)
 				}
 				require.Len(t, logins, 2, "pending, then the outcome")
 				assert.True(t, logins[0].Response.Pending())
@@ -196,9 +198,23 @@ func TestClientCertificateAlertNotTemporary(t *testing.T) {
 		// certificate_expired alert (45).
 		assert.Contains(t, err.Error(), "remote error: "+tls.AlertError(45).Error())
 		events := log.take()
-		require.Len(t, events, 2)
+		// The pending login, its failure, and the send that never reached
+		// its transaction (traced as not sent, naming the message).
+		require.Len(t, events, 3)
 		assert.Equal(t, trace.Login, events[1].Action)
 		assert.False(t, events[1].Response.OK)
 		assert.Contains(t, events[1].Response.Text, "client certificate refused")
+		assertNotSent(t, events[2])
 	}
+}
+
+// assertNotSent checks that ev, traced beside a failed login, is the
+// failure of the send that never reached MAIL (Sender.notSent): never an
+// action traced as done.
+func assertNotSent(t *testing.T, ev trace.Event) {
+	t.Helper()
+	assert.Equal(t, trace.Send, ev.Action, "only the login and the message not sent are traced: %+v", ev)
+	assert.False(t, ev.Response.OK, "a send traced ok=true after a failed login: %+v", ev)
+	assert.True(t, strings.HasPrefix(ev.Response.Text, "not sent: "), "the send's trace says it was not sent: %q", ev.Response.Text)
+	assert.NotEmpty(t, ev.MessageID, "the send's trace names the message")
 }
