@@ -34,12 +34,14 @@
 //     xdm-source-patient-id, xdm-source-patient-info) and the ANS DRIM-M
 //     example METADATA.XML.
 //
-// Differences with python-stdnum, deliberate: stdnum removes spaces and dots
-// and upper-cases before checking, and checks only length, characters and
-// key. ParseMatricule takes the matricule as given (a stray space is an
-// error that says so) and also rejects sex digits other than 1, 2, 7, 8,
-// department 00, commune 000, overseas 970/979 and country codes below 100
-// after 99.
+// Differences with python-stdnum, deliberate: stdnum removes spaces and dots,
+// maps look-alike Unicode characters such as full-width digits to ASCII and
+// upper-cases before checking, and checks only length, characters and key.
+// ParseMatricule takes the matricule as given: a stray space or a full-width
+// digit is an ErrCharacter that names it and its position (in characters),
+// reported before the length is judged. It also rejects sex digits other
+// than 1, 2, 7, 8, department 00, commune 000, overseas 970/979 and country
+// codes below 100 after 99.
 //
 // Health data stays out of error strings: an error may quote the identifier
 // it judges (a matricule, an OID, a COG) but never a name or a birth date.

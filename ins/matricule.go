@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -14,9 +15,13 @@ const MatriculeLen = 15
 // Sentinel errors, one per rule a matricule can break. A *MatriculeError
 // wraps exactly one of them, so callers can branch with errors.Is.
 var (
-	// ErrLength: the matricule is not 15 characters long.
+	// ErrLength: the matricule, made only of ASCII letters and digits, is
+	// not 15 characters long.
 	ErrLength = errors.New("length")
-	// ErrCharacter: a character of the order number or key is not a digit.
+	// ErrCharacter: a character that has no place in a matricule, at any
+	// position and whatever the length (a space, punctuation, a non-ASCII
+	// character such as a full-width digit, a byte that is not UTF-8), or a
+	// letter in the order number or key.
 	ErrCharacter = errors.New("character")
 	// ErrSex: the first character is not 1, 2, 7 or 8.
 	ErrSex = errors.New("sex digit")
@@ -30,13 +35,21 @@ var (
 	ErrKey = errors.New("control key")
 )
 
+// maxQuoted is how many bytes of the input an error quotes.
+const maxQuoted = 32
+
 // MatriculeError reports why a string is not a valid matricule INS. The
 // matricule itself is the identifier being judged and is quoted; no other
 // patient data ever appears in it.
 type MatriculeError struct {
-	Input  string // the string as given (truncated to 32 bytes)
-	Rule   error  // one of ErrLength, ErrCharacter, ErrSex, ErrYear, ErrMonth, ErrPlace, ErrKey
-	Pos    int    // 1-based position of the first offending character, 0 if not positional
+	// Input is the string as given, cut to at most 32 bytes on a character
+	// boundary (never inside a UTF-8 sequence), with "…" appended when cut.
+	Input string
+	Rule  error // one of ErrLength, ErrCharacter, ErrSex, ErrYear, ErrMonth, ErrPlace, ErrKey
+	// Pos is the 1-based position of the first offending character,
+	// counted in characters (runes, not bytes); 0 if the rule is not
+	// positional (ErrLength).
+	Pos    int
 	Detail string // what was found and what was wanted
 }
 
@@ -48,6 +61,21 @@ func (e *MatriculeError) Error() string {
 // Unwrap returns the rule sentinel (ErrLength, ErrKey…).
 func (e *MatriculeError) Unwrap() error { return e.Rule }
 
+// clip returns s cut to at most max bytes at a rune boundary, with "…"
+// appended when it was cut. Bytes that are not UTF-8 count as one rune each.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := 0
+	for i := 0; i <= max; {
+		cut = i
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return s[:cut] + "…"
+}
+
 // Matricule is a valid matricule INS: the NIR (numéro d'inscription au
 // répertoire) or NIA (numéro identifiant d'attente) of a person, 13
 // characters, followed by its 2-digit control key. The zero value means "no
@@ -55,11 +83,16 @@ func (e *MatriculeError) Unwrap() error { return e.Rule }
 type Matricule struct{ s string }
 
 // ParseMatricule validates s as a matricule INS, exactly as given: no spaces,
-// dots or hyphens are removed and letters must be upper case (only 2A or 2B,
-// the Corsican departments, may hold letters). Rules checked, in order:
+// dots or hyphens are removed, no Unicode normalisation is done (a full-width
+// digit is not a digit) and letters must be upper case (only 2A or 2B, the
+// Corsican departments, may hold letters). Rules checked, in order:
 //
+//   - stray characters: anything but ASCII digits and letters (a space, a dot,
+//     a hyphen, a full-width digit, a byte that is not UTF-8) is ErrCharacter
+//     at its position, whatever the length, so that "279035121518989 " is
+//     reported as a space at position 16 rather than as 16 characters;
 //   - length: 15 characters;
-//   - characters: ASCII digits, except 2A/2B in positions 6–7;
+//   - characters: digits, except 2A/2B in positions 6–7;
 //   - sex digit (position 1): 1 man, 2 woman; 7 and 8 (men, women) are
 //     accepted for provisional numbers (NIA);
 //   - year of birth (positions 2–3): two digits, any value;
@@ -73,19 +106,21 @@ type Matricule struct{ s string }
 //   - control key (positions 14–15): 97 − (the first 13 characters read as a
 //     number, modulo 97), with 2A read as 19 and 2B as 18.
 //
-// Errors are *MatriculeError values wrapping the rule's sentinel.
+// Positions are counted in characters from 1. Errors are *MatriculeError
+// values wrapping the rule's sentinel.
 func ParseMatricule(s string) (Matricule, error) {
 	fail := func(rule error, pos int, format string, args ...any) (Matricule, error) {
-		in := s
-		if len(in) > 32 {
-			in = in[:32] + "…"
-		}
-		return Matricule{}, &MatriculeError{Input: in, Rule: rule, Pos: pos, Detail: fmt.Sprintf(format, args...)}
+		return Matricule{}, &MatriculeError{Input: clip(s, maxQuoted), Rule: rule, Pos: pos, Detail: fmt.Sprintf(format, args...)}
 	}
-	if n := utf8.RuneCountInString(s); n != MatriculeLen || len(s) != MatriculeLen {
+	n, pos, detail := scanStray(s, MatriculeLen)
+	if pos != 0 {
+		return fail(ErrCharacter, pos, "%s", detail)
+	}
+	if n != MatriculeLen {
 		return fail(ErrLength, 0, "%d characters, want %d", n, MatriculeLen)
 	}
-	// Characters first: every position must be a digit, except 6–7 (2A/2B).
+	// From here s holds 15 ASCII letters and digits: bytes are characters.
+	// Every position must be a digit, except 6–7 (2A/2B).
 	for i := 0; i < MatriculeLen; i++ {
 		c := s[i]
 		if digitOrCorsica(s, i, 6) {
@@ -122,6 +157,72 @@ func ParseMatricule(s string) (Matricule, error) {
 		return fail(ErrKey, 14, "%02d, want %02d", got, want)
 	}
 	return Matricule{s: s}, nil
+}
+
+// scanStray counts the characters (runes) of s and finds the first one that
+// can never appear in a NIR: anything but an ASCII digit or letter. It
+// returns the count, and the 1-based position of that character with a
+// description of it (0 and "" when there is none). wantLen is the length of
+// the number being read (15 for a matricule, 13 for a NIR), which names the
+// part of the number a position falls in.
+func scanStray(s string, wantLen int) (n, pos int, detail string) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		n++
+		if c < utf8.RuneSelf {
+			i++
+			if isDigit(c) || ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z') {
+				continue
+			}
+			if pos == 0 {
+				pos = n
+				if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' {
+					detail = fmt.Sprintf("space %q at position %d: a matricule is written without spaces", c, n)
+				} else {
+					detail = fmt.Sprintf("%q at position %d: want an ASCII digit%s", c, n, part(n, wantLen))
+				}
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if pos != 0 {
+			continue
+		}
+		pos = n
+		switch {
+		case r == utf8.RuneError && size == 1:
+			detail = fmt.Sprintf("byte 0x%02x at position %d: not UTF-8, want an ASCII digit", c, n)
+		case unicode.IsSpace(r):
+			detail = fmt.Sprintf("space %U at position %d: a matricule is written without spaces", r, n)
+		case '０' <= r && r <= '９':
+			detail = fmt.Sprintf("full-width digit %q (%U) at position %d: want the ASCII digit %c%s", r, r, n, '0'+(r-'０'), part(n, wantLen))
+		default:
+			detail = fmt.Sprintf("%q (%U) at position %d: want an ASCII digit%s", r, r, n, part(n, wantLen))
+		}
+	}
+	return n, pos, detail
+}
+
+// part names the part of a NIR (wantLen 13) or matricule (wantLen 15) that
+// the 1-based position pos falls in, as " in the <part>", or "" beyond it.
+func part(pos, wantLen int) string {
+	switch {
+	case pos > wantLen:
+		return ""
+	case pos == 1:
+		return " in the sex digit"
+	case pos <= 3:
+		return " in the year of birth"
+	case pos <= 5:
+		return " in the month of birth"
+	case pos <= 10:
+		return " in the place of birth"
+	case pos <= 13:
+		return " in the order number"
+	default:
+		return " in the control key"
+	}
 }
 
 // checkPlace returns "" when the 5 place characters are acceptable, or the
@@ -183,10 +284,17 @@ func computeKey(s13 string) int {
 
 // ControlKey returns the 2-digit control key of the first 13 characters of a
 // NIR or NIA (digits, with 2A or 2B allowed in positions 6–7). It lets a
-// caller complete a 13-character number read from a card or a form.
+// caller complete a 13-character number read from a card or a form. Like
+// ParseMatricule it takes the number as given: a space, a full-width digit
+// or any character other than an ASCII digit or letter is ErrCharacter at its
+// position (in characters), checked before the length (ErrLength).
 func ControlKey(nir13 string) (int, error) {
-	if len(nir13) != 13 {
-		return 0, fmt.Errorf("ins: NIR %q: %w %d characters, want 13", nir13, ErrLength, utf8.RuneCountInString(nir13))
+	n, pos, detail := scanStray(nir13, 13)
+	if pos != 0 {
+		return 0, fmt.Errorf("ins: NIR %q: %w %s", clip(nir13, maxQuoted), ErrCharacter, detail)
+	}
+	if n != 13 {
+		return 0, fmt.Errorf("ins: NIR %q: %w %d characters, want 13", clip(nir13, maxQuoted), ErrLength, n)
 	}
 	for i := 0; i < 13; i++ {
 		if digitOrCorsica(nir13, i, 6) {

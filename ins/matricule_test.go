@@ -2,8 +2,13 @@ package ins
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Expected keys below were computed with python-stdnum 1.18
@@ -83,14 +88,15 @@ func TestParseMatriculeErrors(t *testing.T) {
 		{"", ErrLength, 0, "0 characters, want 15"},
 		{"27903512151898", ErrLength, 0, "14 characters, want 15"},
 		{"2790351215189890", ErrLength, 0, "16 characters, want 15"},
-		{"2 79 03 51 215 189 89", ErrLength, 0, "21 characters"},
-		{"27903512151898é", ErrLength, 0, "15 characters"}, // 15 runes, 16 bytes
+		// A stray character is named at its position, whatever the length.
+		{"2 79 03 51 215 189 89", ErrCharacter, 2, "space ' ' at position 2: a matricule is written without spaces"},
+		{"27903512151898é", ErrCharacter, 15, "'é' (U+00E9) at position 15: want an ASCII digit in the control key"}, // 15 runes, 16 bytes
 		{"A79035121518989", ErrSex, 1, "want 1 or 2"},
 		{"379035121518989", ErrSex, 1, "3: want 1 or 2"},
 		{"579035121518989", ErrSex, 1, "5: want 1 or 2"},
 		{"079035121518989", ErrSex, 1, "0: want 1 or 2"},
 		{"2X9035121518989", ErrYear, 2, "position 2"},
-		{"27 035121518989", ErrYear, 3, "position 3"},
+		{"27 035121518989", ErrCharacter, 3, "space ' ' at position 3"},
 		{"2790A5121518989", ErrMonth, 5, "position 5"},
 		{"279035121518988", ErrKey, 14, "88, want 89"},
 		// ANS examples whose keys are wrong (K30 DECOURCY children).
@@ -179,7 +185,7 @@ func TestZeroMatricule(t *testing.T) {
 }
 
 func FuzzParseMatricule(f *testing.F) {
-	for _, s := range []string{"279035121518989", "253072B07300470", "253072a07300443", "185079909900400", "", "2 79", "27903512151898é"} {
+	for _, s := range []string{"279035121518989", "253072B07300470", "253072a07300443", "185079909900400", "", "2 79", "27903512151898é", "2790351215\uff118989", "279035121518989 "} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -188,6 +194,19 @@ func FuzzParseMatricule(f *testing.F) {
 			var me *MatriculeError
 			if !errors.As(err, &me) || !m.IsZero() {
 				t.Fatalf("bad error shape for %q: %v", s, err)
+			}
+			// The length rule counts characters, and only inputs made of
+			// ASCII letters and digits reach it.
+			if errors.Is(err, ErrLength) && (utf8.RuneCountInString(s) == MatriculeLen || strings.ContainsFunc(s, func(r rune) bool {
+				return r >= utf8.RuneSelf || !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
+			})) {
+				t.Fatalf("%q: %v: a stray character must be reported, not counted", s, err)
+			}
+			if me.Pos > utf8.RuneCountInString(s) {
+				t.Fatalf("%q: position %d beyond the input", s, me.Pos)
+			}
+			if len(strings.TrimSuffix(me.Input, "…")) > 32 || (utf8.ValidString(s) && !utf8.ValidString(me.Input)) {
+				t.Fatalf("%q: Input %q cut badly", s, me.Input)
 			}
 			return
 		}
@@ -203,4 +222,103 @@ func FuzzParseMatricule(f *testing.F) {
 			t.Fatalf("decoding of %q: %+v %s", s, m.Place(), m.Sex())
 		}
 	})
+}
+
+// TestParseMatriculeStrayCharacter covers issue 15 point 15: a character that
+// has no place in a matricule (a full-width digit, a space anywhere, a byte
+// that is not UTF-8) is ErrCharacter at its position in characters, never an
+// ErrLength that counts it, even when the input has 15 characters.
+func TestParseMatriculeStrayCharacter(t *testing.T) {
+	const valid = "279035121518989"
+	tests := []struct {
+		name string
+		in   string
+		pos  int
+		msg  string
+	}{
+		// 15 characters, 17 bytes: U+FF11 FULLWIDTH DIGIT ONE in the order number.
+		{"full-width digit in the order number", "2790351215\uff11" + "8989", 11, "full-width digit '１' (U+FF11) at position 11: want the ASCII digit 1 in the order number"},
+		{"full-width digit first", "\uff12" + valid[1:], 1, "full-width digit '２' (U+FF12) at position 1: want the ASCII digit 2 in the sex digit"},
+		{"full-width digit in the key", valid[:14] + "\uff19", 15, "(U+FF19) at position 15: want the ASCII digit 9 in the control key"},
+		{"all full-width", "２７９０３５１２１５１８９８９", 1, "full-width digit '２'"},
+		{"trailing space", valid + " ", 16, "space ' ' at position 16: a matricule is written without spaces"},
+		{"leading space", " " + valid, 1, "space ' ' at position 1"},
+		{"trailing newline", valid + "\n", 16, `space '\n' at position 16`},
+		{"no-break space", "2790351215\u00a018989", 11, "space U+00A0 at position 11: a matricule is written without spaces"},
+		{"space in a 15-character input", "27903512151898 ", 15, "space ' ' at position 15"},
+		{"not UTF-8", "2790351215\xff18989", 11, "byte 0xff at position 11: not UTF-8"},
+		{"hyphen in the year", "2-9035121518989", 2, "'-' at position 2: want an ASCII digit in the year of birth"},
+		{"beyond the length", valid + "-0", 16, "'-' at position 16: want an ASCII digit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := ParseMatricule(tt.in)
+			require.Error(t, err)
+			assert.True(t, m.IsZero())
+			assert.ErrorIs(t, err, ErrCharacter)
+			assert.NotErrorIs(t, err, ErrLength)
+			var me *MatriculeError
+			require.ErrorAs(t, err, &me)
+			assert.Equal(t, tt.pos, me.Pos, "position in characters")
+			assert.Contains(t, err.Error(), tt.msg)
+			assert.True(t, strings.HasPrefix(err.Error(), "ins: matricule "), err.Error())
+		})
+	}
+}
+
+// TestParseMatriculeLengthCountsCharacters: the length rule counts
+// characters; a message can never read "15 characters, want 15".
+func TestParseMatriculeLengthCountsCharacters(t *testing.T) {
+	for _, in := range []string{"2790351215189", "27903512151898", "2790351215189890", strings.Repeat("1", 200)} {
+		_, err := ParseMatricule(in)
+		require.ErrorIs(t, err, ErrLength, in)
+		var me *MatriculeError
+		require.ErrorAs(t, err, &me)
+		assert.Equal(t, 0, me.Pos)
+		assert.Equal(t, fmt.Sprintf("%d characters, want 15", len(in)), me.Detail)
+	}
+}
+
+// TestMatriculeErrorInputCutOnRuneBoundary: Input quotes at most 32 bytes of
+// the input and never cuts a UTF-8 sequence.
+func TestMatriculeErrorInputCutOnRuneBoundary(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		// 31 ASCII bytes then a 2-byte é across the 32-byte mark.
+		{strings.Repeat("1", 31) + "é" + "23", strings.Repeat("1", 31) + "…"},
+		// 3-byte full-width digits: 10 of them fill 30 bytes, the 11th would cross.
+		{strings.Repeat("１", 20), strings.Repeat("１", 10) + "…"},
+		// Exactly 32 bytes ending on a boundary: kept whole, then cut.
+		{strings.Repeat("1", 30) + "é" + "9", strings.Repeat("1", 30) + "é" + "…"},
+		// Short inputs are quoted whole, even when they are not UTF-8.
+		{"2790351215\xff18989", "2790351215\xff18989"},
+		// Invalid bytes count one each and are never merged with what follows.
+		{strings.Repeat("\xff", 31) + "１", strings.Repeat("\xff", 31) + "…"},
+	}
+	for _, tt := range tests {
+		_, err := ParseMatricule(tt.in)
+		var me *MatriculeError
+		require.ErrorAs(t, err, &me, tt.in)
+		assert.Equal(t, tt.want, me.Input)
+		assert.LessOrEqual(t, len(strings.TrimSuffix(me.Input, "…")), 32)
+		if utf8.ValidString(tt.in) {
+			assert.True(t, utf8.ValidString(me.Input), "Input %q is not UTF-8", me.Input)
+		}
+	}
+}
+
+// TestControlKeyStrayCharacter: ControlKey reads its 13 characters the same
+// way as ParseMatricule (characters before length, counted in runes).
+func TestControlKeyStrayCharacter(t *testing.T) {
+	_, err := ControlKey("279035121518\uff19") // 13 characters, 15 bytes
+	require.ErrorIs(t, err, ErrCharacter)
+	assert.NotErrorIs(t, err, ErrLength)
+	assert.Contains(t, err.Error(), "position 13")
+	_, err = ControlKey("2790351215189 ")
+	require.ErrorIs(t, err, ErrCharacter)
+	assert.Contains(t, err.Error(), "space ' ' at position 14")
+	_, err = ControlKey("279035121518")
+	require.ErrorIs(t, err, ErrLength)
+	assert.Contains(t, err.Error(), "12 characters, want 13")
 }

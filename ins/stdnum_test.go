@@ -92,7 +92,7 @@ func genMatricule(r *rand.Rand) string {
 // corrupt damages a matricule in one of the ways seen in data entry.
 func corrupt(r *rand.Rand, s string) string {
 	b := []byte(s)
-	switch r.IntN(14) {
+	switch r.IntN(16) {
 	case 0, 1, 2: // one digit changed
 		i := r.IntN(15)
 		if b[i] >= '0' && b[i] <= '9' {
@@ -131,6 +131,14 @@ func corrupt(r *rand.Rand, s string) string {
 		b[r.IntN(15)] = "-XO"[r.IntN(3)]
 	case 13: // surrounding spaces
 		return " " + s + " "
+	case 14: // a full-width digit, as typed with an East Asian input method
+		i := r.IntN(15)
+		if c := s[i]; c >= '0' && c <= '9' {
+			return s[:i] + string(rune('０'+rune(c-'0'))) + s[i+1:]
+		}
+		return s + "\uff10"
+	case 15: // a trailing space, as pasted from a form
+		return s + " "
 	}
 	return string(b)
 }
@@ -143,9 +151,16 @@ func withKey(nir13 string) string {
 	return nir13 + fmt.Sprintf("%02d", k)
 }
 
-// stdnumClean is python-stdnum's compact(): remove spaces and dots, trim,
-// upper-case (its NFKD normalisation is not needed: inputs are ASCII).
+// stdnumClean is python-stdnum's compact(): map look-alike Unicode characters
+// to ASCII (stdnum.util.clean; of those only full-width digits are
+// generated here), remove spaces and dots, trim, upper-case.
 func stdnumClean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r >= '０' && r <= '９' {
+			return '0' + (r - '０')
+		}
+		return r
+	}, s)
 	return strings.ToUpper(strings.TrimSpace(strings.NewReplacer(" ", "", ".", "").Replace(s)))
 }
 
@@ -167,7 +182,8 @@ func wellFormed(s string) bool {
 // stdnum.fr.nir on generated matricules, valid and corrupted.
 //
 // Deliberate differences, counted and checked separately:
-//   - stdnum cleans its input (spaces, dots, case); ParseMatricule does not.
+//   - stdnum cleans its input (spaces, dots, case, full-width digits);
+//     ParseMatricule does not.
 //     The verdicts are compared on the cleaned input, and every input that
 //     cleaning changes must be rejected by ParseMatricule as given.
 //   - stdnum checks format, length and key only; ParseMatricule also rejects
