@@ -45,9 +45,14 @@
 //     later with no documented polarity, is not interpreted.
 //   - Identifiers: RPPS https://rpps.esante.gouv.fr, IDNPS
 //     urn:oid:1.2.250.1.71.4.2.1 (type digit + RPPS or ADELI), IDNST
-//     urn:oid:1.2.250.1.71.4.2.2 (TRE_G07 type digit + identifier): FR Core
-//     and the IG's DP examples. RPPS, ADELI, FINESS, SIREN and SIRET carry a
-//     Luhn key (checked on real rows; failures are tolerated and counted).
+//     urn:oid:1.2.250.1.71.4.2.2 (TRE_G07 type digit + identifier: 1 +
+//     FINESS, 2 + SIREN, 3 + SIRET, 4 + RPPS rang): FR Core, the IG's DP
+//     examples and the ANS IG PDSM StructIdNat. The extraction's
+//     "Identification Structure" column holds the IDNST; Structure.ID is
+//     the identifier after its type digit, judged by StructureIDValid: RPPS,
+//     ADELI, FINESS and SIREN carry a Luhn key, SIRET too but for La
+//     Poste's establishments (digits adding up to a multiple of 5; INSEE,
+//     python-stdnum); failures are tolerated and counted.
 //   - Extraction: 31 "|"-separated columns (ColumnNames), UTF-8, one header
 //     line, no trailing "|", about 536,000 rows and 89 MB in August 2026,
 //     some addresses on two rows (two structures); the Dématérialisation
