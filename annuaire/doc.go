@@ -3,7 +3,8 @@
 // structures run by the ANS, from three sources:
 //
 //   - the bulk extraction Extraction_Correspondance_MSSante (one row per
-//     mailbox, published daily): ExtractionReader streams it row by row;
+//     mailbox and structure it is attached to, published daily):
+//     ExtractionReader streams it row by row;
 //     LoadIndexFile builds an Index for offline lookups by address, RPPS or
 //     IDNPS, name prefix, profession, postal code, department and domain;
 //     a Directory swaps in a newer Index while lookups go on, and Compare
@@ -53,6 +54,10 @@
 //     ADELI, FINESS and SIREN carry a Luhn key, SIRET too but for La
 //     Poste's establishments (digits adding up to a multiple of 5; INSEE,
 //     python-stdnum); failures are tolerated and counted.
+//   - Counting: a mailbox is an address (compared without ASCII case); an
+//     address attached to two structures is on two rows. Report.Mailboxes,
+//     Index.Domains and Index.ByDomain count and give mailboxes;
+//     Report.Rows, Index.Len and the other listings count and give rows.
 //   - Extraction: 31 "|"-separated columns (ColumnNames), UTF-8, one header
 //     line, no trailing "|", about 536,000 rows and 89 MB in August 2026,
 //     some addresses on two rows (two structures); the Dématérialisation

@@ -71,8 +71,15 @@ func FuzzExtractionLine(f *testing.F) {
 		if rep.ErrorCount != bad {
 			t.Fatalf("index: %d errors, reader %d", rep.ErrorCount, bad)
 		}
-		if want := min(rows, 1); ix.Len() != want {
-			t.Fatalf("index holds %d rows, want %d (the second line duplicates the first)", ix.Len(), want)
+		if want := min(rows, 1); ix.Len() != want || rep.Mailboxes != want {
+			t.Fatalf("index holds %d rows, %d mailboxes, want %d (the second line duplicates the first)", ix.Len(), rep.Mailboxes, want)
+		}
+		total := 0
+		for _, n := range ix.Domains() {
+			total += n
+		}
+		if total != rep.Mailboxes {
+			t.Fatalf("Domains adds up to %d, Mailboxes %d", total, rep.Mailboxes)
 		}
 		for m := range ix.All() {
 			if got, ok := ix.Lookup(m.Address); !ok || got != m {
