@@ -70,6 +70,9 @@
 //     lacks the closing root tag; a domain appears once per operator
 //     certificate (619 entries, 516 names in 2025-03); names may hold
 //     Unicode, compared in IDNA form (RFC 3492 Punycode, DomainASCII).
+//     Only the entries of the list are read: what follows </ListeDomaines>
+//     is ignored and named in Tolerated. ListeBlanche.Trusted takes a
+//     domain or an address (trusted when its domain is listed).
 //   - Mon espace santé addresses: <matricule INS>@patient.mssante.fr.
 //
 // # Performance
