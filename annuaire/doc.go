@@ -3,7 +3,8 @@
 // structures run by the ANS, from three sources:
 //
 //   - the bulk extraction Extraction_Correspondance_MSSante (one row per
-//     mailbox, published daily): ExtractionReader streams it row by row;
+//     mailbox and structure it is attached to, published daily):
+//     ExtractionReader streams it row by row;
 //     LoadIndexFile builds an Index for offline lookups by address, RPPS or
 //     IDNPS, name prefix, profession, postal code, department and domain;
 //     a Directory swaps in a newer Index while lookups go on, and Compare
@@ -45,9 +46,18 @@
 //     later with no documented polarity, is not interpreted.
 //   - Identifiers: RPPS https://rpps.esante.gouv.fr, IDNPS
 //     urn:oid:1.2.250.1.71.4.2.1 (type digit + RPPS or ADELI), IDNST
-//     urn:oid:1.2.250.1.71.4.2.2 (TRE_G07 type digit + identifier): FR Core
-//     and the IG's DP examples. RPPS, ADELI, FINESS, SIREN and SIRET carry a
-//     Luhn key (checked on real rows; failures are tolerated and counted).
+//     urn:oid:1.2.250.1.71.4.2.2 (TRE_G07 type digit + identifier: 1 +
+//     FINESS, 2 + SIREN, 3 + SIRET, 4 + RPPS rang): FR Core, the IG's DP
+//     examples and the ANS IG PDSM StructIdNat. The extraction's
+//     "Identification Structure" column holds the IDNST; Structure.ID is
+//     the identifier after its type digit, judged by StructureIDValid: RPPS,
+//     ADELI, FINESS and SIREN carry a Luhn key, SIRET too but for La
+//     Poste's establishments (digits adding up to a multiple of 5; INSEE,
+//     python-stdnum); failures are tolerated and counted.
+//   - Counting: a mailbox is an address (compared without ASCII case); an
+//     address attached to two structures is on two rows. Report.Mailboxes,
+//     Index.Domains and Index.ByDomain count and give mailboxes;
+//     Report.Rows, Index.Len and the other listings count and give rows.
 //   - Extraction: 31 "|"-separated columns (ColumnNames), UTF-8, one header
 //     line, no trailing "|", about 536,000 rows and 89 MB in August 2026,
 //     some addresses on two rows (two structures); the Dématérialisation
@@ -60,6 +70,9 @@
 //     lacks the closing root tag; a domain appears once per operator
 //     certificate (619 entries, 516 names in 2025-03); names may hold
 //     Unicode, compared in IDNA form (RFC 3492 Punycode, DomainASCII).
+//     Only the entries of the list are read: what follows </ListeDomaines>
+//     is ignored and named in Tolerated. ListeBlanche.Trusted takes a
+//     domain or an address (trusted when its domain is listed).
 //   - Mon espace santé addresses: <matricule INS>@patient.mssante.fr.
 //
 // # Performance

@@ -37,7 +37,7 @@ func Example() {
 		fmt.Printf("%s: %v: %s\n", v.Address, v.Kind, v.Reason)
 	}
 	// Output:
-	// 21 mailboxes, 0 malformed lines, 1 duplicate row
+	// 20 mailboxes, 0 malformed lines, 1 duplicate row
 	// heloise.fictif@medecin.mssante.fr: mssante: published in the bulk extraction as PER mailbox of Héloïse FICTIF, Médecin; domain in the liste blanche
 	// 279035121518989@patient.mssante.fr: patient: Mon espace santé address of a patient (matricule INS @ patient.mssante.fr)
 	// someone@example.com: unknown: not published in the Annuaire Santé and the domain example.com is not in the liste blanche: not an MSSanté address

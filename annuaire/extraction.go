@@ -190,7 +190,7 @@ func (e *LineError) Unwrap() error { return e.Err }
 const (
 	warnShort   = iota // fewer columns than the header
 	warnLong           // more columns than the header
-	warnLuhn           // RPPS/ADELI/FINESS/SIREN/SIRET failing the Luhn check
+	warnLuhn           // RPPS/ADELI/FINESS/SIREN/SIRET failing its key or format
 	warnDigit          // unknown Dématérialisation value
 	warnNoIDNPS        // PER row without a national identifier
 	numWarn
@@ -199,9 +199,14 @@ const (
 // Tolerated counts the anomalies that were accepted while reading: the line
 // was kept, and the value concerned was used as found (or as empty).
 type Tolerated struct {
-	ShortRows    int // rows with fewer columns than the header (missing ones empty)
-	LongRows     int // rows with more columns than the header (extra ones ignored)
-	BadChecksum  int // RPPS, ADELI, FINESS, SIREN or SIRET failing the Luhn check (kept as found)
+	ShortRows int // rows with fewer columns than the header (missing ones empty)
+	LongRows  int // rows with more columns than the header (extra ones ignored)
+	// BadChecksum counts identifiers failing the check their type defines
+	// (kept as found): RPPS or ADELI failing the Luhn check; a structure's
+	// FINESS, SIREN or SIRET, read after its IDNST type digit, that fails
+	// its key or does not have the length and characters of its type (see
+	// StructureIDValid).
+	BadChecksum  int
 	Digitization int // Dématérialisation values that are none of true/false/1/0/O/N (kept as unknown)
 	NoIDNPS      int // PER rows without a national identifier (not indexed by ID)
 	Duplicates   int // rows identical to an earlier row (indexed once)
@@ -300,8 +305,9 @@ func (l *layout) checkRow(lineNo int, line string, starts []uint16, found int, w
 	if _, ok := parseDigitization(l.col(line, starts, fDigitization)); !ok {
 		warn[warnDigit]++
 	}
-	// RPPS, ADELI, FINESS, SIREN and SIRET carry a Luhn key; the IDNPS
-	// (type digit + identifier) does not.
+	// RPPS and ADELI carry a Luhn key; the IDNPS (type digit + identifier)
+	// does not. The structure column holds an IDNST (type digit +
+	// identifier): its identifier is judged by the rule of its type.
 	idnps := l.col(line, starts, fIDNPS)
 	switch l.col(line, starts, fPPIDType) {
 	case "0", "8":
@@ -309,11 +315,8 @@ func (l *layout) checkRow(lineNo int, line string, starts []uint16, found int, w
 			warn[warnLuhn]++
 		}
 	}
-	switch l.col(line, starts, fStructIDType) {
-	case "1", "2", "3":
-		if !luhnOK(l.col(line, starts, fStructID)) {
-			warn[warnLuhn]++
-		}
+	if st := l.col(line, starts, fStructIDType); !StructureIDValid(st, structureID(st, l.col(line, starts, fStructID))) {
+		warn[warnLuhn]++
 	}
 	if idnps == "" && (t == "PER" || t == "CAB") {
 		warn[warnNoIDNPS]++
@@ -323,8 +326,104 @@ func (l *layout) checkRow(lineNo int, line string, starts []uint16, found int, w
 
 func isBALType(s string) bool { return s == "PER" || s == "ORG" || s == "APP" || s == "CAB" }
 
+// Structure identifiers. The "Identification Structure" column of the
+// extraction holds the IDNST, the national structure identifier (OID
+// 1.2.250.1.71.4.2.2, FR Core identifier type IDNST): the TRE_G07 type digit
+// of the "Type identifiant structure" column followed by the identifier of
+// that type, "1 + N° FINESS, 2 + N° SIREN, 3 + N° SIRET, 4 + N° RPPS-rang"
+// (ANS, IG PDSM StructIdNat; FR Core FRCoreOrganizationProfile idNatSt; the
+// TRE_G07 codes: ANS terminology TRE_G07-TypeIdentifiantStructure). The
+// lengths of the identifiers: FINESS 9 characters, SIREN 9 digits, SIRET 14
+// digits (FR Core), RPPS rang 11 + 2 digits (FR Core, rppsrang system).
+//
+// structIDLen gives, per TRE_G07 type digit, the length of the identifier
+// without its type digit; 0 for a type whose length is not established (0,
+// cabinet ADELI: the sources disagree), whose values are kept as found.
+var structIDLen = [...]int{1: 9, 2: 9, 3: 14, 4: 13}
+
+// structureID returns the identifier of TRE_G07 type typ held in v, the
+// "Identification Structure" value: v without its leading type digit when
+// v is an IDNST (type digit + identifier of the type's length), else v as
+// found (a bare identifier, as the FHIR API's FINESS or SIRET identifiers
+// are, or a value of a type whose length is not established).
+func structureID(typ, v string) string {
+	if len(typ) == 1 && typ[0] >= '0' && int(typ[0]-'0') < len(structIDLen) {
+		if n := structIDLen[typ[0]-'0']; n > 0 && len(v) == n+1 && v[0] == typ[0] {
+			return v[1:]
+		}
+	}
+	return v
+}
+
+// StructureIDValid reports whether id, a structure identifier of TRE_G07
+// type typ without its IDNST type digit (as in Structure.ID), fits its type:
+//
+//   - "1" FINESS: 9 characters, digits but for 2A/2B (Corsica) in first
+//     position; the last is a Luhn key over the 9 digits (every real FINESS
+//     checked passes it, such as 750712184, the AP-HP). A Corsican FINESS
+//     holding a letter is not judged: how its key counts the letter is not
+//     established in the sources.
+//   - "2" SIREN: 9 digits, Luhn key (INSEE).
+//   - "3" SIRET: 14 digits, the SIREN (itself with its Luhn key) then the
+//     NIC; Luhn key over the 14 digits, except for the establishments of La
+//     Poste (SIREN 356000000) other than its head office 35600000000048,
+//     whose 14 digits add up to a multiple of 5 instead (INSEE, as
+//     documented by python-stdnum's stdnum.fr.siret).
+//
+// Other types (0 cabinet ADELI, 4 RPPS rang, 40, 41) define no key and an
+// empty id is no identifier: both are reported valid.
+func StructureIDValid(typ, id string) bool {
+	if id == "" {
+		return true
+	}
+	switch typ {
+	case "1":
+		return finessOK(id)
+	case "2":
+		return len(id) == 9 && allDigits(id) && luhnOK(id)
+	case "3":
+		return siretOK(id)
+	}
+	return true
+}
+
+// finessOK checks a FINESS number (9 characters, see StructureIDValid).
+func finessOK(s string) bool {
+	if len(s) != 9 {
+		return false
+	}
+	if s[0] == '2' && (s[1] == 'A' || s[1] == 'B') {
+		return allDigits(s[2:])
+	}
+	return allDigits(s) && luhnOK(s)
+}
+
+// siretOK checks a SIRET number (14 digits, see StructureIDValid).
+func siretOK(s string) bool {
+	if len(s) != 14 || !allDigits(s) || !luhnOK(s[:9]) {
+		return false
+	}
+	if s[:9] == "356000000" && s != "35600000000048" {
+		sum := 0
+		for i := 0; i < len(s); i++ {
+			sum += int(s[i] - '0')
+		}
+		return sum%5 == 0
+	}
+	return luhnOK(s)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // luhnOK checks the Luhn key of an all-digit identifier (RPPS, ADELI,
-// IDNPS, FINESS, SIRET all carry one). Non-digit identifiers are not judged.
+// FINESS, SIREN, SIRET all carry one). Non-digit identifiers are not judged.
 func luhnOK(s string) bool {
 	sum := 0
 	double := false
@@ -388,7 +487,7 @@ func (l *layout) set(m *Mailbox, v *[numFields]string, lineNo int) {
 			Specialty:  Code{v[fSpecialty], v[fSpecialtyLabel]},
 		},
 		Structure: Structure{
-			IDType: v[fStructIDType], ID: v[fStructID],
+			IDType: v[fStructIDType], ID: structureID(v[fStructIDType], v[fStructID]),
 			Name: v[fName], TradeName: v[fTradeName],
 			Complement: v[fL2], Distribution: v[fL3], Number: v[fL4Number],
 			NumberSuffix: v[fL4Suffix], StreetType: v[fL4Type], Street: v[fL4Street],

@@ -71,8 +71,15 @@ func FuzzExtractionLine(f *testing.F) {
 		if rep.ErrorCount != bad {
 			t.Fatalf("index: %d errors, reader %d", rep.ErrorCount, bad)
 		}
-		if want := min(rows, 1); ix.Len() != want {
-			t.Fatalf("index holds %d rows, want %d (the second line duplicates the first)", ix.Len(), want)
+		if want := min(rows, 1); ix.Len() != want || rep.Mailboxes != want {
+			t.Fatalf("index holds %d rows, %d mailboxes, want %d (the second line duplicates the first)", ix.Len(), rep.Mailboxes, want)
+		}
+		total := 0
+		for _, n := range ix.Domains() {
+			total += n
+		}
+		if total != rep.Mailboxes {
+			t.Fatalf("Domains adds up to %d, Mailboxes %d", total, rep.Mailboxes)
 		}
 		for m := range ix.All() {
 			if got, ok := ix.Lookup(m.Address); !ok || got != m {
@@ -94,7 +101,8 @@ func FuzzExtractionLine(f *testing.F) {
 }
 
 // FuzzListeBlanche: any input is a list or an error wrapping
-// ErrListeBlanche; a list answers Contains for each of its names.
+// ErrListeBlanche; a list answers Contains and Trusted for each of its
+// names, and Trusted for an address at each of them.
 func FuzzListeBlanche(f *testing.F) {
 	data, err := os.ReadFile("testdata/listeblanche.xml")
 	if err != nil {
@@ -104,6 +112,7 @@ func FuzzListeBlanche(f *testing.F) {
 	f.Add(append(bytes.Clone(data), []byte("</ListeBlancheMSSante>")...))
 	f.Add([]byte(`<ListeBlancheMSSante xmlns="https://listeblanche.mssante.fr/schema"><ListeDomaines><Domaine><Nom>ü.fr</Nom></Domaine></ListeDomaines>`))
 	f.Add([]byte(`<x/>`))
+	f.Add(append(bytes.Clone(data), []byte("<ListeDomaines><Domaine><Nom>b.fr</Nom></Domaine></ListeDomaines>texte")...))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		lb, err := ParseListeBlanche(bytes.NewReader(in))
 		if err != nil {
@@ -115,6 +124,9 @@ func FuzzListeBlanche(f *testing.F) {
 		for _, d := range lb.Domains {
 			if !lb.Contains(d.Name) || !lb.Contains(d.ASCII) {
 				t.Fatalf("Contains(%q) false for a listed name", d.Name)
+			}
+			if !lb.Trusted(d.ASCII) || !lb.Trusted("x@"+d.ASCII) {
+				t.Fatalf("Trusted false for the listed name %q or an address at it", d.ASCII)
 			}
 		}
 	})

@@ -47,6 +47,7 @@ type Index struct {
 	recs      []byte      // per record: line offset (uint32 LE), line length (uint16 LE), span column lengths (255: see over)
 	over      map[int]int // record*span+column → length, for columns of 255 bytes or more
 	dup       bitset      // per record, identical to an earlier row (not indexed)
+	later     bitset      // per record, not the first row of its address (duplicates included)
 	seed      uint64      // hash seed of the tables (random per index)
 	addrTab   []uint64    // open addressing on lower-cased address: hash>>32<<32 | record+1 (every well-formed row)
 	idTab     []uint64    // open addressing on IDNPS: hash>>32<<32 | record+1
@@ -79,9 +80,15 @@ type Report struct {
 	Header Header
 	// Lines is the number of data lines read (the header excluded).
 	Lines int
-	// Mailboxes is the number of rows indexed (duplicates and errors excluded).
+	// Rows is the number of rows indexed: the lines read, less blank and
+	// malformed lines and rows identical to an earlier one (Index.Len).
+	Rows int
+	// Mailboxes is the number of distinct mailboxes indexed: of distinct
+	// addresses, compared without ASCII case. A mailbox attached to two
+	// structures is published on two rows (about 170 addresses in the
+	// national file) and counted once here, twice in Rows.
 	Mailboxes int
-	// Addresses is the number of distinct addresses (ignoring case).
+	// Addresses is the same count as Mailboxes, under its former name.
 	Addresses int
 	// Errors holds the first MaxErrors malformed lines, in line order; each
 	// was skipped. ErrorCount counts them all.
@@ -294,6 +301,7 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	ix.stride = 6 + ix.span
 	ix.recs = makeLarge[byte](n * ix.stride)
 	ix.dup = make(bitset, (n+63)/64)
+	ix.later = make(bitset, (n+63)/64)
 	ix.names = makeLarge[nameEnt](n)
 	ix.arenas = make([][]byte, len(chunks))
 	ix.addrTab = makeLarge[uint64](tableSize(n))
@@ -344,8 +352,9 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	wg.Go(func() { fillTable(ix.idTab, idRuns, nil) })
 	ix.names = mergeNames(ix, chunks, ix.names, w.tmp)
 	wg.Wait()
-	rep.Addresses = good - later
-	rep.Mailboxes = good - rep.Tolerated.Duplicates
+	rep.Rows = good - rep.Tolerated.Duplicates
+	rep.Mailboxes = good - later
+	rep.Addresses = rep.Mailboxes
 	return ix, nil
 }
 
@@ -534,9 +543,9 @@ func fillTable(tab []uint64, runs [][]uint64, seen func(e uint64, sameSlot []uin
 
 // fillAddresses fills the address table from sorted runs of entries. The
 // rows of an address share a hash, hence a home slot, and come in file
-// order: each row after the first of its address is counted as later (the
-// return value), and marked as a duplicate when its line equals that of an
-// earlier row that is not one.
+// order: each row after the first of its address is marked and counted as
+// later (the return value), and marked as a duplicate when its line equals
+// that of an earlier row that is not one.
 func (ix *Index) fillAddresses(runs [][]uint64) (later int) {
 	fillTable(ix.addrTab, runs, func(e uint64, sameSlot []uint64) {
 		var addr string
@@ -561,6 +570,7 @@ func (ix *Index) fillAddresses(runs [][]uint64) (later int) {
 			}
 		}
 		if shared {
+			ix.later.set(i)
 			later++
 		}
 	})
@@ -1163,8 +1173,9 @@ func (ix *Index) Report() *Report { return &ix.report }
 // Generated returns the extraction's generation time (zero when unknown).
 func (ix *Index) Generated() time.Time { return ix.generated }
 
-// Len returns the number of indexed rows.
-func (ix *Index) Len() int { return ix.report.Mailboxes }
+// Len returns the number of indexed rows (Report.Rows): an address attached
+// to two structures counts twice; Report.Mailboxes counts it once.
+func (ix *Index) Len() int { return ix.report.Rows }
 
 // All iterates over the indexed rows in file order.
 func (ix *Index) All() iter.Seq[Mailbox] {
@@ -1361,14 +1372,18 @@ func (ix *Index) ByDepartment(dept string) iter.Seq[Mailbox] {
 	return ix.chainSeq(func() *chain { return ix.listing(&ix.byDept, 3, deptKey) }, dept) // 01–95, 971–976
 }
 
-// ByDomain iterates over the mailboxes of a domain (case-insensitive).
+// ByDomain iterates over the mailboxes of a domain (compared without ASCII
+// case), in file order, each once: an address attached to several
+// structures is given by its first row, as Lookup gives it (LookupAll gives
+// its other rows). Domains counts what ByDomain yields.
 func (ix *Index) ByDomain(domain string) iter.Seq[Mailbox] {
-	return ix.chainSeq(ix.domains, strings.ToLower(domain))
+	return ix.chainSeqOf(ix.domains, strings.ToLower(domain), true)
 }
 
 func (ix *Index) domains() *chain { return ix.listing(&ix.byDomain, 0, domainKey) }
 
-// Domains returns the number of rows per domain (lower case).
+// Domains returns, per domain (lower case), the number of its mailboxes:
+// distinct addresses, an address on several rows counted once.
 func (ix *Index) Domains() map[string]int {
 	if ix == nil {
 		return map[string]int{}
@@ -1377,7 +1392,7 @@ func (ix *Index) Domains() map[string]int {
 	out := make(map[string]int, len(c.head))
 	for d := range c.head {
 		for i := range c.all(d) {
-			if !ix.dup.has(i) {
+			if !ix.later.has(i) {
 				out[d]++
 			}
 		}
@@ -1385,13 +1400,24 @@ func (ix *Index) Domains() map[string]int {
 	return out
 }
 
+// chainSeq iterates over the rows of a key in a listing, duplicates left out.
 func (ix *Index) chainSeq(get func() *chain, key string) iter.Seq[Mailbox] {
+	return ix.chainSeqOf(get, key, false)
+}
+
+// chainSeqOf iterates over the rows of a key in a listing, duplicates left
+// out, and when firstOnly the rows after the first of their address too.
+func (ix *Index) chainSeqOf(get func() *chain, key string, firstOnly bool) iter.Seq[Mailbox] {
 	return func(yield func(Mailbox) bool) {
 		if ix == nil {
 			return
 		}
+		skip := ix.dup
+		if firstOnly {
+			skip = ix.later
+		}
 		for i := range get().all(key) {
-			if !ix.dup.has(i) && !yield(ix.mailbox(i)) {
+			if !skip.has(i) && !yield(ix.mailbox(i)) {
 				return
 			}
 		}

@@ -77,6 +77,13 @@ func ReadListeBlanche(r io.Reader, checksum string) (*ListeBlanche, error) {
 // quirks — missing closing root tag, duplicate names, upper case — and
 // records them in Tolerated; it fails with ErrListeBlanche on a wrong root
 // element or namespace, an entry without Nom, or broken XML elsewhere.
+//
+// The domains are those of the first <ListeDomaines>. Whatever follows its
+// closing tag inside the root element — other elements (a second
+// <ListeDomaines> included, whose entries are not read) and text — and any
+// text after the root element is ignored and named in Tolerated: a domain
+// published outside the list is not trusted, and the caller can see that
+// something was left out. An element after the root element is broken XML.
 func ParseListeBlanche(r io.Reader) (*ListeBlanche, error) {
 	h := sha256.New()
 	lr := &io.LimitedReader{R: r, N: maxListeBlanche + 1}
@@ -89,8 +96,20 @@ func ParseListeBlanche(r io.Reader) (*ListeBlanche, error) {
 	var path []string
 	var cur *Domain
 	var text strings.Builder
-	sawList := false
+	sawList := false // the first </ListeDomaines> was read
+	rootSeen := false
 	repeats := 0
+	// What follows </ListeDomaines>, for Tolerated: the first few items
+	// (an element's name or a text) and how many more.
+	var after []string
+	afterMore := 0
+	ignore := func(item string) {
+		if len(after) < 5 {
+			after = append(after, item)
+		} else {
+			afterMore++
+		}
+	}
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
@@ -113,7 +132,15 @@ func ParseListeBlanche(r io.Reader) (*ListeBlanche, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if len(path) == 0 {
+			switch {
+			case len(path) == 0 && rootSeen:
+				return fail("element <%s> after the root element", t.Name.Local)
+			case sawList && len(path) == 1:
+				// After the list, beside it: skipped as a whole (no
+				// Domaine is read once the list is closed).
+				ignore("<" + t.Name.Local + ">")
+			case len(path) == 0:
+				rootSeen = true
 				if t.Name.Local != "ListeBlancheMSSante" {
 					return fail("root element <%s>, want <ListeBlancheMSSante>", t.Name.Local)
 				}
@@ -126,16 +153,21 @@ func ParseListeBlanche(r io.Reader) (*ListeBlanche, error) {
 			}
 			path = append(path, t.Name.Local)
 			text.Reset()
-			if len(path) == 3 && t.Name.Local == "Domaine" {
+			if len(path) == 3 && t.Name.Local == "Domaine" && path[1] == "ListeDomaines" && !sawList {
 				cur = &Domain{}
 			}
 		case xml.CharData:
 			if len(path) >= 2 {
 				text.Write(t)
+			} else if v := strings.TrimSpace(string(t)); sawList && v != "" {
+				ignore(fmt.Sprintf("text %q", clip(v)))
 			}
 		case xml.EndElement:
 			v := strings.TrimSpace(text.String())
 			switch {
+			case sawList:
+				// After the list (the root's own end tag, or what was
+				// named in Tolerated when it began): nothing to read.
 			case len(path) == 2 && t.Name.Local == "DateDeGeneration":
 				ts, err := time.Parse(time.RFC3339, v)
 				if err != nil {
@@ -190,6 +222,13 @@ func ParseListeBlanche(r io.Reader) (*ListeBlanche, error) {
 	if !sawList {
 		return fail("no <ListeDomaines>")
 	}
+	if len(after) > 0 {
+		more := ""
+		if afterMore > 0 {
+			more = fmt.Sprintf(" and %d more", afterMore)
+		}
+		lb.Tolerated = append(lb.Tolerated, fmt.Sprintf("content after </ListeDomaines> ignored: %s%s", strings.Join(after, ", "), more))
+	}
 	if repeats > 0 {
 		lb.Tolerated = append(lb.Tolerated, fmt.Sprintf("%d entries repeat a domain already listed (one entry per operator certificate)", repeats))
 	}
@@ -223,8 +262,16 @@ func (lb *ListeBlanche) Lookup(domain string) []Domain {
 	return out
 }
 
-// Trusted reports whether the domain of an address is in the trust space.
-func (lb *ListeBlanche) Trusted(addr string) bool {
-	_, d, err := SplitAddress(addr)
+// Trusted reports whether addrOrDomain belongs to the trust space. It takes
+// an address or a bare domain: a domain is trusted when it is listed (as
+// Contains says: ignoring case, in IDNA form, no sub-domain), an address
+// when its domain is. Anything holding an "@" is read as an address and
+// must be one (see SplitAddress): "a@b@c.mssante.fr", "@medecin.mssante.fr"
+// or an address with spaces is not trusted.
+func (lb *ListeBlanche) Trusted(addrOrDomain string) bool {
+	if !strings.Contains(addrOrDomain, "@") {
+		return lb.Contains(addrOrDomain)
+	}
+	_, d, err := SplitAddress(addrOrDomain)
 	return err == nil && lb.Contains(d)
 }

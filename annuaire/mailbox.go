@@ -111,9 +111,14 @@ type Person struct {
 
 // Structure is the organisation a mailbox is attached to.
 type Structure struct {
-	// IDType is the TRE_G07 type of ID: "1" FINESS, "3" SIRET, "4" RPPS rang…
+	// IDType is the TRE_G07 type of ID: "1" FINESS, "2" SIREN, "3" SIRET,
+	// "4" RPPS rang…
 	IDType string
-	// ID is the structure identifier of that type.
+	// ID is the structure identifier of that type, without the type digit
+	// that starts the IDNST the extraction publishes ("750712184" for the
+	// extraction's "1750712184" and for the API's FINESS identifier alike).
+	// A value of a type whose length is not established (0, cabinet ADELI)
+	// is kept as found. StructureIDValid checks it.
 	ID string
 	// Name is the raison sociale; TradeName the enseigne commerciale.
 	Name, TradeName string

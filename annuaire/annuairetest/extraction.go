@@ -136,9 +136,11 @@ type gen struct {
 // WriteExtraction writes a synthetic extraction: the real header, then
 // opts.Rows rows in the real column format, deterministic for opts. About
 // 166 bytes per row, as the real file: 536,000 rows make ≈ 89 MB.
-// RPPS, ADELI, FINESS and SIRET identifiers carry valid Luhn keys; a few
-// addresses hold capitals; about 170 per 536,000 addresses appear on two
-// rows (two structures), as in the real file.
+// RPPS, ADELI, FINESS and SIRET identifiers carry valid keys (a SIRET's
+// SIREN too); the structure column holds the IDNST, type digit then
+// identifier ("1"+FINESS, "3"+SIRET, "4"+RPPS rang); a few addresses hold
+// capitals; about 170 per 536,000 addresses appear on two rows (two
+// structures), as in the real file.
 func WriteExtraction(w io.Writer, opts ExtractionOptions) (Stats, error) {
 	if opts.Rows <= 0 {
 		opts.Rows = 536000
@@ -343,13 +345,22 @@ func (g *gen) place(kind string) place {
 	p.stype = streetTypes[g.r.IntN(len(streetTypes))]
 	p.street = streets[g.r.IntN(len(streets))]
 	switch x := g.r.IntN(10); {
+	// The structure column holds the IDNST: the TRE_G07 type digit, then
+	// the FINESS, SIRET or RPPS rang.
 	case x < 4:
-		p.idType, p.id = "1", g.luhnNumber(dept[:2], 9)
+		p.idType, p.id = "1", "1"+g.luhnNumber(dept[:2], 9)
 		if dept == "2A" || dept == "2B" {
-			p.id = g.luhnNumber("20", 9)
+			p.id = "1" + g.luhnNumber("20", 9)
 		}
 	case x < 8:
-		p.idType, p.id = "3", g.luhnNumber("", 14)
+		// A SIRET is a SIREN, itself with a Luhn key, then a NIC: 4 digits
+		// and the Luhn key of the 14. The SIREN of La Poste, whose
+		// establishments follow another rule, is never drawn.
+		siren := g.luhnNumber("", 9)
+		for siren == "356000000" {
+			siren = g.luhnNumber("", 9)
+		}
+		p.idType, p.id = "3", "3"+g.luhnNumber(siren, 14)
 	default:
 		p.idType, p.id = "4", "4"+g.luhnNumber("", 11)+fmt.Sprintf("%02d", g.r.IntN(10))
 	}
