@@ -103,28 +103,71 @@ func verifyFile(path string, verifiers note.Verifiers, visit visitFunc) (*Verify
 	return verifyWith(path, verifiers, nil, visit)
 }
 
+// verifyWith is Verify and VerifyAgainst (witnesses being the checkpoints
+// kept elsewhere), calling visit for each chained record. It runs in
+// phases: the checkpoints are read and ordered (loadCheckpoints), the head
+// and the pruning cut are checked (checkHead), the checkpoints are matched
+// to the log's origin and cut (checkCheckpoints), the records are read and
+// chained, each checkpoint's root being checked at its size (checkRecords),
+// and the result states what no checkpoint covers yet (finish).
 func verifyWith(path string, verifiers note.Verifiers, witnesses []string, visit visitFunc) (*VerifyResult, error) {
+	cps, tornCP, err := loadCheckpoints(path, verifiers, witnesses)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	v := &verification{
+		lines: lineReader{br: bufio.NewReaderSize(f, 256<<10)},
+		cps:   cps,
+		res:   &VerifyResult{IncompleteCheckpoint: tornCP},
+	}
+	if err := v.checkHead(verifiers); err != nil {
+		return nil, err
+	}
+	if err := v.checkCheckpoints(); err != nil {
+		return nil, err
+	}
+	stopped, err := v.checkRecords(visit)
+	if err != nil {
+		return nil, err
+	}
+	if stopped {
+		return v.res, nil
+	}
+	return v.finish()
+}
+
+// loadCheckpoints opens the checkpoints kept elsewhere (witnesses) and
+// those of the log's checkpoints file, which must not shrink, and returns
+// them all ordered by size (stable: a file checkpoint comes before a
+// witness of the same size), with whether the file ends with a partial
+// line.
+func loadCheckpoints(path string, verifiers note.Verifiers, witnesses []string) (_ []*Checkpoint, torn bool, _ error) {
 	var wcps []*Checkpoint
 	for i, m := range witnesses {
 		c, err := openCheckpoint(m, verifiers)
 		if err != nil {
-			return nil, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint kept elsewhere %d: %v", i+1, err)}
+			return nil, false, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint kept elsewhere %d: %v", i+1, err)}
 		}
 		c.witness = true
 		wcps = append(wcps, c)
 	}
 	cpMsgs, tornCP, err := readCheckpointLines(path)
 	if err != nil {
-		return nil, &CorruptionError{Record: -1, Reason: err.Error()}
+		return nil, false, &CorruptionError{Record: -1, Reason: err.Error()}
 	}
 	var cps []*Checkpoint
 	for i, m := range cpMsgs {
 		c, err := openCheckpoint(m, verifiers)
 		if err != nil {
-			return nil, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint %d: %v", i+1, err)}
+			return nil, false, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint %d: %v", i+1, err)}
 		}
 		if len(cps) > 0 && c.Size < cps[len(cps)-1].Size {
-			return nil, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint %d: size %d after size %d", i+1, c.Size, cps[len(cps)-1].Size)}
+			return nil, false, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint %d: size %d after size %d", i+1, c.Size, cps[len(cps)-1].Size)}
 		}
 		cps = append(cps, c)
 	}
@@ -132,154 +175,233 @@ func verifyWith(path string, verifiers note.Verifiers, witnesses []string, visit
 		cps = append(cps, wcps...)
 		sort.SliceStable(cps, func(i, j int) bool { return cps[i].Size < cps[j].Size })
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 256<<10)
-	res := &VerifyResult{IncompleteCheckpoint: tornCP}
-	lineNo := 0
-	var offset int64
-	readLine := func() ([]byte, bool, error) {
-		line, err := br.ReadBytes('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, false, err
-		}
-		if len(line) == 0 {
-			return nil, false, nil
-		}
-		lineNo++
-		complete := line[len(line)-1] == '\n'
-		if complete {
-			offset += int64(len(line))
-			line = line[:len(line)-1]
-		}
-		return line, complete, nil
-	}
+	return cps, tornCP, nil
+}
 
-	head, complete, err := readLine()
-	if err != nil {
-		return nil, err
+// lineReader reads the log file line by line, counting lines and the bytes
+// of the complete ones.
+type lineReader struct {
+	br     *bufio.Reader
+	lineNo int   // lines read, the last one included
+	offset int64 // end of the last complete line
+}
+
+// next returns the next line without its newline and whether it was
+// complete; a nil line is the end of the file.
+func (r *lineReader) next() ([]byte, bool, error) {
+	line, err := r.br.ReadBytes('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, false, err
 	}
-	bad := func(rec int64, format string, args ...any) error {
-		return &CorruptionError{Record: rec, Line: lineNo, Reason: fmt.Sprintf(format, args...)}
+	if len(line) == 0 {
+		return nil, false, nil
+	}
+	r.lineNo++
+	complete := line[len(line)-1] == '\n'
+	if complete {
+		r.offset += int64(len(line))
+		line = line[:len(line)-1]
+	}
+	return line, complete, nil
+}
+
+// verification is the state of verifyWith between its phases.
+type verification struct {
+	lines lineReader
+	cps   []*Checkpoint // ordered by size
+	res   *VerifyResult
+	head  *logHead
+
+	next     int64 // sequence number of the next record
+	ci       int   // index in cps of the next checkpoint to check
+	lastGood int64 // size of the last checkpoint verified
+}
+
+// bad is the *CorruptionError for record rec at the current line.
+func (v *verification) bad(rec int64, format string, args ...any) error {
+	return &CorruptionError{Record: rec, Line: v.lines.lineNo, Reason: fmt.Sprintf(format, args...)}
+}
+
+// checkHead reads the head line and, for a pruned log, checks that its
+// frontier has the shape of its start size and is signed by the Prune
+// checkpoint it carries. It sets the result's origin and start, the
+// starting tree and chain hash, and the state to read the records from.
+func (v *verification) checkHead(verifiers note.Verifiers) error {
+	head, complete, err := v.lines.next()
+	if err != nil {
+		return err
 	}
 	var hl headLine
 	if !complete || json.Unmarshal(head, &hl) != nil || hl.Head == nil || hl.Head.Version != 1 {
-		return nil, bad(-1, "line 1 is not the log head")
+		return v.bad(-1, "line 1 is not the log head")
 	}
-	h := hl.Head
+	h, res := hl.Head, v.res
+	v.head = h
 	res.Origin, res.Start = h.Origin, h.Start
 	if h.Start > 0 {
-		res.startTree.size = h.Start
-		for _, fe := range h.Frontier {
-			res.startTree.nodes = append(res.startTree.nodes, fe.Hash)
-		}
-		want := res.startTree.storedIndexes()
-		if !res.startTree.valid() || len(want) != len(h.Frontier) {
-			return nil, bad(-1, "head: the Merkle frontier does not fit size %d", h.Start)
-		}
-		for i, fe := range h.Frontier {
-			if fe.Index != want[i] {
-				return nil, bad(-1, "head: frontier entry %d has index %d, want %d", i, fe.Index, want[i])
-			}
-		}
-		c, err := openCheckpoint(h.Cut, verifiers)
-		if err != nil || c.Size != h.Start || c.Root != res.startTree.root() {
-			return nil, bad(-1, "head: the checkpoint at the pruning cut does not sign this frontier (%v)", err)
-		}
-		// Only Prune signs a cut: a regular checkpoint (anyone can compute
-		// the frontier and chain hash at its size from the records) would
-		// let records be deleted from the start of the log.
-		if c.Prune == "" {
-			return nil, bad(-1, "head: the checkpoint at the pruning cut (size %d, signed at %s) is a regular checkpoint, not one signed by Prune: records before it were removed without the signing key", c.Size, c.Time)
+		if err := v.checkCut(verifiers); err != nil {
+			return err
 		}
 		res.startPrev = h.Prev
 	} else {
 		res.startPrev = lineHash(head)
 	}
-	for _, c := range cps {
-		if c.Origin != h.Origin {
-			return nil, bad(-1, "checkpoint origin %q, log origin %q", c.Origin, h.Origin)
-		}
-		if c.witness && c.Size == h.Start && h.Start > 0 {
-			if c.Root != res.startTree.root() {
-				return nil, bad(-1, "the checkpoint kept elsewhere at size %d does not sign the tree at the pruning cut", c.Size)
-			}
-			res.Witnessed++
-		}
-	}
 	res.tree = res.startTree.clone()
 	res.lastHash = res.startPrev
-	res.validBytes = offset
-	next := h.Start
-	ci := sort.Search(len(cps), func(i int) bool { return cps[i].Size > h.Start }) // the cut checkpoint was checked with the head
-	lastGood := h.Start                                                            // size of the last checkpoint verified
-	for {
-		line, complete, err := readLine()
-		if err != nil {
-			return nil, err
-		}
-		if line == nil {
-			break
-		}
-		if !complete {
-			res.IncompleteTail = true
-			break
-		}
-		var rl recordLine
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&rl); err != nil || rl.Event == nil {
-			return nil, bad(next, "not a record (%v)", err)
-		}
-		switch {
-		case rl.Seq > next:
-			return nil, bad(next, "record %d is missing: the next line is record %d (deleted or reordered)", next, rl.Seq)
-		case rl.Seq < next:
-			return nil, bad(next, "record %d found where %d belongs (replayed, inserted or reordered)", rl.Seq, next)
-		}
-		if rl.Prev != res.lastHash {
-			if next == h.Start {
-				return nil, bad(next, "record %d does not follow the head's chain hash (modified, or records removed before it)", next)
-			}
-			return nil, bad(next-1, "record %d no longer matches the chain hash that record %d carries (record %d was modified, or %d inserted)", next-1, next, next-1, next)
-		}
-		res.tree.add(tlog.RecordHash(line))
-		res.lastHash = lineHash(line)
-		next++
-		res.Records++
-		res.validBytes = offset
-		for ci < len(cps) && cps[ci].Size == next {
-			if cps[ci].Root != res.tree.root() {
-				return nil, bad(lastGood, "the records %d to %d do not have the tree root signed at %s by checkpoint %d: one of them was changed and the chain rewritten",
-					lastGood, next-1, cps[ci].Time, ci+1)
-			}
-			lastGood = next
-			if cps[ci].witness {
-				res.Witnessed++
-			} else {
-				res.Checkpoints++
-				res.LastCheckpoint = cps[ci]
-			}
-			ci++
-		}
-		if visit != nil && !visit(rl.Seq, rl.Event, line) {
-			return res, nil
+	res.validBytes = v.lines.offset
+	v.next = h.Start
+	v.ci = sort.Search(len(v.cps), func(i int) bool { return v.cps[i].Size > h.Start }) // the cut checkpoint is checked with the head
+	v.lastGood = h.Start
+	return nil
+}
+
+// checkCut checks the head of a pruned log: its Merkle frontier fits its
+// start size and the checkpoint at the cut, signed by Prune, signs it.
+func (v *verification) checkCut(verifiers note.Verifiers) error {
+	h, res := v.head, v.res
+	res.startTree.size = h.Start
+	for _, fe := range h.Frontier {
+		res.startTree.nodes = append(res.startTree.nodes, fe.Hash)
+	}
+	want := res.startTree.storedIndexes()
+	if !res.startTree.valid() || len(want) != len(h.Frontier) {
+		return v.bad(-1, "head: the Merkle frontier does not fit size %d", h.Start)
+	}
+	for i, fe := range h.Frontier {
+		if fe.Index != want[i] {
+			return v.bad(-1, "head: frontier entry %d has index %d, want %d", i, fe.Index, want[i])
 		}
 	}
-	if ci < len(cps) {
-		c := cps[len(cps)-1]
+	c, err := openCheckpoint(h.Cut, verifiers)
+	if err != nil || c.Size != h.Start || c.Root != res.startTree.root() {
+		return v.bad(-1, "head: the checkpoint at the pruning cut does not sign this frontier (%v)", err)
+	}
+	// Only Prune signs a cut: a regular checkpoint (anyone can compute
+	// the frontier and chain hash at its size from the records) would
+	// let records be deleted from the start of the log.
+	if c.Prune == "" {
+		return v.bad(-1, "head: the checkpoint at the pruning cut (size %d, signed at %s) is a regular checkpoint, not one signed by Prune: records before it were removed without the signing key", c.Size, c.Time)
+	}
+	return nil
+}
+
+// checkCheckpoints checks that every checkpoint is for the log's origin,
+// and that a checkpoint kept elsewhere at the pruning cut signs the tree
+// the head starts from (counted as witnessed).
+func (v *verification) checkCheckpoints() error {
+	h := v.head
+	for _, c := range v.cps {
+		if c.Origin != h.Origin {
+			return v.bad(-1, "checkpoint origin %q, log origin %q", c.Origin, h.Origin)
+		}
+		if c.witness && c.Size == h.Start && h.Start > 0 {
+			if c.Root != v.res.startTree.root() {
+				return v.bad(-1, "the checkpoint kept elsewhere at size %d does not sign the tree at the pruning cut", c.Size)
+			}
+			v.res.Witnessed++
+		}
+	}
+	return nil
+}
+
+// checkRecords reads the records after the head until the end of the file
+// or a partial last line, checking each (checkRecord) and the checkpoints
+// at its size (checkRoots), then calling visit. stopped reports that visit
+// returned false.
+func (v *verification) checkRecords(visit visitFunc) (stopped bool, _ error) {
+	for {
+		line, complete, err := v.lines.next()
+		if err != nil {
+			return false, err
+		}
+		if line == nil {
+			return false, nil
+		}
+		if !complete {
+			v.res.IncompleteTail = true
+			return false, nil
+		}
+		seq, e, err := v.checkRecord(line)
+		if err != nil {
+			return false, err
+		}
+		if err := v.checkRoots(); err != nil {
+			return false, err
+		}
+		if visit != nil && !visit(seq, e, line) {
+			return true, nil
+		}
+	}
+}
+
+// checkRecord parses line as the next record, checks its sequence number
+// and its chain hash, and adds it to the tree. It returns the record's
+// sequence number and event.
+func (v *verification) checkRecord(line []byte) (int64, *Event, error) {
+	res, next := v.res, v.next
+	var rl recordLine
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rl); err != nil || rl.Event == nil {
+		return 0, nil, v.bad(next, "not a record (%v)", err)
+	}
+	switch {
+	case rl.Seq > next:
+		return 0, nil, v.bad(next, "record %d is missing: the next line is record %d (deleted or reordered)", next, rl.Seq)
+	case rl.Seq < next:
+		return 0, nil, v.bad(next, "record %d found where %d belongs (replayed, inserted or reordered)", rl.Seq, next)
+	}
+	if rl.Prev != res.lastHash {
+		if next == v.head.Start {
+			return 0, nil, v.bad(next, "record %d does not follow the head's chain hash (modified, or records removed before it)", next)
+		}
+		return 0, nil, v.bad(next-1, "record %d no longer matches the chain hash that record %d carries (record %d was modified, or %d inserted)", next-1, next, next-1, next)
+	}
+	res.tree.add(tlog.RecordHash(line))
+	res.lastHash = lineHash(line)
+	v.next++
+	res.Records++
+	res.validBytes = v.lines.offset
+	return rl.Seq, rl.Event, nil
+}
+
+// checkRoots checks the tree root against the checkpoints signed at the
+// size just reached, counting them.
+func (v *verification) checkRoots() error {
+	cps, res := v.cps, v.res
+	for v.ci < len(cps) && cps[v.ci].Size == v.next {
+		c := cps[v.ci]
+		if c.Root != res.tree.root() {
+			return v.bad(v.lastGood, "the records %d to %d do not have the tree root signed at %s by checkpoint %d: one of them was changed and the chain rewritten",
+				v.lastGood, v.next-1, c.Time, v.ci+1)
+		}
+		v.lastGood = v.next
+		if c.witness {
+			res.Witnessed++
+		} else {
+			res.Checkpoints++
+			res.LastCheckpoint = c
+		}
+		v.ci++
+	}
+	return nil
+}
+
+// finish runs once every record is read: a checkpoint beyond the last
+// record means the log was truncated; otherwise the result counts the
+// records no checkpoint covers yet.
+func (v *verification) finish() (*VerifyResult, error) {
+	if v.ci < len(v.cps) {
+		c := v.cps[len(v.cps)-1]
 		kept := ""
 		if c.witness {
 			kept = " (kept elsewhere)"
 		}
-		return nil, &CorruptionError{Record: next, Line: lineNo, Reason: fmt.Sprintf(
-			"truncated: checkpoint%s signed at %s covers %d records, the log ends at %d", kept, c.Time, c.Size, next)}
+		return nil, &CorruptionError{Record: v.next, Line: v.lines.lineNo, Reason: fmt.Sprintf(
+			"truncated: checkpoint%s signed at %s covers %d records, the log ends at %d", kept, c.Time, c.Size, v.next)}
 	}
-	res.Unsigned = next - lastGood
-	return res, nil
+	v.res.Unsigned = v.next - v.lastGood
+	return v.res, nil
 }
 
 // InclusionProof proves that a record is in a log whose size and root a
