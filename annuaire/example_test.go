@@ -13,16 +13,16 @@ import (
 func Example() {
 	ctx := context.Background()
 	var dir annuaire.Directory
-	rep, err := dir.LoadFile(ctx, "testdata/Extraction_Correspondance_MSSante_202608250215.txt", annuaire.LoadOptions{})
+	rep, err := dir.LoadFile(ctx, "../testdata/annuaire/Extraction_Correspondance_MSSante_202608250215.txt", annuaire.LoadOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(rep.Mailboxes, "mailboxes,", rep.ErrorCount, "malformed lines,", rep.Tolerated.Duplicates, "duplicate row")
 
-	xml, _ := os.Open("testdata/listeblanche.xml")
+	xml, _ := os.Open("../testdata/annuaire/listeblanche.xml")
 	defer xml.Close()
-	sum, _ := os.ReadFile("testdata/listeblanche.checksum")
+	sum, _ := os.ReadFile("../testdata/annuaire/listeblanche.checksum")
 	lb, err := annuaire.ReadListeBlanche(xml, string(sum))
 	if err != nil {
 		fmt.Println(err)
@@ -45,7 +45,7 @@ func Example() {
 
 // Search the offline index by name, ignoring case and accents.
 func ExampleIndex_SearchName() {
-	ix, err := annuaire.LoadIndexFile(context.Background(), "testdata/Extraction_Correspondance_MSSante_202608250215.txt", annuaire.LoadOptions{})
+	ix, err := annuaire.LoadIndexFile(context.Background(), "../testdata/annuaire/Extraction_Correspondance_MSSante_202608250215.txt", annuaire.LoadOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return

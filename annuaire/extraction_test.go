@@ -11,8 +11,8 @@ import (
 )
 
 const (
-	fixtureOld = "testdata/Extraction_Correspondance_MSSante_202608250215.txt"
-	fixtureNew = "testdata/Extraction_Correspondance_MSSante_202608260215.txt"
+	fixtureOld = "../testdata/annuaire/Extraction_Correspondance_MSSante_202608250215.txt"
+	fixtureNew = "../testdata/annuaire/Extraction_Correspondance_MSSante_202608260215.txt"
 )
 
 // readAll reads an extraction with ExtractionReader, collecting rows and

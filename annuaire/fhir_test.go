@@ -23,7 +23,7 @@ const testKey = "test-key-0123"
 
 func fhirFixtures(t testing.TB) [][]byte {
 	t.Helper()
-	files, err := filepath.Glob("testdata/fhir/*.json")
+	files, err := filepath.Glob("../testdata/annuaire/fhir/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("fixtures: %v", err)
 	}
@@ -63,7 +63,7 @@ func newAPI(t *testing.T, extra ...[]byte) (*annuairetest.Server, *Client, *[]ti
 
 func decodeFixture(t *testing.T, name string, v any) {
 	t.Helper()
-	b, err := os.ReadFile("testdata/fhir/" + name)
+	b, err := os.ReadFile("../testdata/annuaire/fhir/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,7 @@ func FuzzExtractionLine(f *testing.F) {
 // ErrListeBlanche; a list answers Contains and Trusted for each of its
 // names, and Trusted for an address at each of them.
 func FuzzListeBlanche(f *testing.F) {
-	data, err := os.ReadFile("testdata/listeblanche.xml")
+	data, err := os.ReadFile("../testdata/annuaire/listeblanche.xml")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func FuzzListeBlanche(f *testing.F) {
 // wrap ErrBundle, and every mailbox found has its source set.
 func FuzzBundle(f *testing.F) {
 	for _, name := range []string{"practitioner.json", "practitionerrole.json", "organization.json", "practitioner-v1.json"} {
-		b, err := os.ReadFile("testdata/fhir/" + name)
+		b, err := os.ReadFile("../testdata/annuaire/fhir/" + name)
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -40,7 +40,7 @@ func TestListeBlancheTrustedDomainOrAddress(t *testing.T) {
 // TestListeBlancheContentAfterList: what follows </ListeDomaines> is not
 // read and is named in Tolerated (before the fix it was dropped silently).
 func TestListeBlancheContentAfterList(t *testing.T) {
-	base, err := os.ReadFile("testdata/listeblanche.xml")
+	base, err := os.ReadFile("../testdata/annuaire/listeblanche.xml")
 	require.NoError(t, err)
 	// The fixture ends after </ListeDomaines>, like the published file.
 	require.True(t, bytes.HasSuffix(bytes.TrimSpace(base), []byte("</ListeDomaines>")))

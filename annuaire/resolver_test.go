@@ -12,12 +12,12 @@ import (
 
 func loadListeBlanche(t testing.TB) *ListeBlanche {
 	t.Helper()
-	f, err := os.Open("testdata/listeblanche.xml")
+	f, err := os.Open("../testdata/annuaire/listeblanche.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	sum, err := os.ReadFile("testdata/listeblanche.checksum")
+	sum, err := os.ReadFile("../testdata/annuaire/listeblanche.checksum")
 	if err != nil {
 		t.Fatal(err)
 	}

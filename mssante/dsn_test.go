@@ -11,7 +11,7 @@ import (
 )
 
 // Real DSNs produced by Postfix 3.7 delivering to Dovecot 2.3 on loopback
-// (testdata/dsn/README.md tells how).
+// (../testdata/dsn/README.md tells how).
 func TestParsePostfixDSNs(t *testing.T) {
 	cases := []struct {
 		file, action, status, rcpt, envid, msgid string
@@ -28,7 +28,7 @@ func TestParsePostfixDSNs(t *testing.T) {
 		{"success-expanded-alias.eml", "expanded", "2.0.0", "archives@archives.test.mssante.fr", "", "", true, false},
 	}
 	for _, c := range cases {
-		raw, err := os.ReadFile(filepath.Join("testdata", "dsn", c.file))
+		raw, err := os.ReadFile(filepath.Join("..", "testdata", "dsn", c.file))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -171,13 +171,13 @@ func ExampleNewMDN() {
 // Read the delivery status notifications (accusés de réception, RFC 3464)
 // that an MTA returns for a message sent with DSN NOTIFY=SUCCESS,FAILURE.
 // Here one message was sent to two recipients and Postfix answered with
-// two DSNs, one per outcome (real Postfix 3.7 output, see testdata/dsn):
+// two DSNs, one per outcome (real Postfix 3.7 output, see ../testdata/dsn):
 // key the outcome on Action, through Delivered and Failed (a success over
 // LMTP says "relayed"), and match each DSN to the message sent by its
 // envelope id (ENVID) or the returned Message-ID.
 func ExampleParseDSN() {
 	for _, file := range []string{"mixed-two-recipients-success.eml", "mixed-two-recipients-failure.eml"} {
-		raw, err := os.ReadFile("testdata/dsn/" + file)
+		raw, err := os.ReadFile("../testdata/dsn/" + file)
 		if err != nil {
 			fmt.Println(err)
 			return

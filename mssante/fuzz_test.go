@@ -15,7 +15,7 @@ func seeds(f *testing.F) {
 	small.Documents[0].PDF = mssante.BytesOpener([]byte("%PDF-1.4 tiny"))
 	f.Add(write(f, small))
 	f.Add([]byte(ansStyleMDN))
-	files, _ := filepath.Glob(filepath.Join("testdata", "dsn", "*.eml"))
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "dsn", "*.eml"))
 	for _, fn := range files {
 		if b, err := os.ReadFile(fn); err == nil {
 			f.Add(b)

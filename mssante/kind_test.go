@@ -16,7 +16,7 @@ import (
 // message says what it is (Kind): a client's message, a DSN (written by a
 // server), an MDN, another report.
 func TestReportTypeAndKind(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "dsn", "failure-unknown-user.eml"))
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "dsn", "failure-unknown-user.eml"))
 	require.NoError(t, err)
 	dsn := parse(t, raw)
 	assert.Equal(t, mssante.ReportDeliveryStatus, dsn.ReportType)

@@ -126,7 +126,7 @@ func TestCheckRefusesAReportWithAttachments(t *testing.T) {
 // messages a client sends, not for what the operator's server writes),
 // and the result says they are server-generated reports.
 func TestCheckPostfixDSNs(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "dsn", "*.eml"))
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "dsn", "*.eml"))
 	require.NoError(t, err)
 	require.Len(t, files, 10)
 	for _, f := range files {
@@ -153,7 +153,7 @@ func TestCheckPostfixDSNs(t *testing.T) {
 // The DSN rules are not vacuous: a Postfix DSN edited to break RFC 3464
 // or RFC 6522 is reported, with the field.
 func TestCheckBrokenDSNs(t *testing.T) {
-	good, err := os.ReadFile(filepath.Join("testdata", "dsn", "success-relayed.eml"))
+	good, err := os.ReadFile(filepath.Join("..", "testdata", "dsn", "success-relayed.eml"))
 	require.NoError(t, err)
 	swap := func(old, new string) []byte {
 		require.Contains(t, string(good), old, "fixture")

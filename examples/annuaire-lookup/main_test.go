@@ -10,7 +10,7 @@ import (
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
 )
 
-const fixture = "../../annuaire/testdata/Extraction_Correspondance_MSSante_202608260215.txt"
+const fixture = "../../testdata/annuaire/Extraction_Correspondance_MSSante_202608260215.txt"
 
 func lookup(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -53,7 +53,7 @@ func TestExtraction(t *testing.T) {
 }
 
 func TestAPI(t *testing.T) {
-	files, err := filepath.Glob("../../annuaire/testdata/fhir/*.json")
+	files, err := filepath.Glob("../../testdata/annuaire/fhir/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("fixtures: %v", err)
 	}

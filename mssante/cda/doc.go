@@ -99,7 +99,7 @@
 //
 // TestValidateAgreesWithANSKit runs Document.Validate and the ANS kit over
 // 200 official examples (TestContenuCDA 3.0 ExemplesCDA at the kit's commit
-// and in its history, TestContenuCDA 2.41 ExemplesCDA; testdata/README.md),
+// and in its history, TestContenuCDA 2.41 ExemplesCDA; ../../testdata/ans-examples/README.md),
 // every document the tests write, and 40 mutations of them: the verdicts
 // agree, and so do the reasons on the elements judged. The remaining
 // disagreements, all on mutations, are these:

@@ -27,8 +27,8 @@ import (
 
 // The official ANS example documents (ExemplesCDA of TestContenuCDA 3.0 at
 // the kit's commit and in its history, and of TestContenuCDA 2.41), reduced
-// to their headers: see testdata/README.md.
-const ansExamplesArchive = "testdata/ans-examples.tar.gz"
+// to their headers: see ../../testdata/ans-examples/README.md.
+const ansExamplesArchive = "../../testdata/ans-examples/ans-examples.tar.gz"
 
 var updateANSExamples = flag.Bool("update-ans-examples", false,
 	"rebuild "+ansExamplesArchive+" from the originals listed in $MSS_ANS_EXAMPLE_SOURCES (TSV: repo, commit, path, local file)")
