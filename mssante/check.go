@@ -1,7 +1,6 @@
 package mssante
 
 import (
-	"fmt"
 	"io"
 	"regexp"
 	"sort"
@@ -102,7 +101,7 @@ func CheckMessage(r io.Reader) (*CheckResult, error) {
 func (m *Received) Check() []Problem {
 	var ps []Problem
 	add := func(rule, field, format string, args ...any) {
-		ps = append(ps, Problem{rule, field, fmt.Sprintf(format, args...)})
+		ps = append(ps, problem(rule, field, format, args...))
 	}
 	if m.Kind().IsReport() {
 		m.checkReport(add)
@@ -169,7 +168,7 @@ func (m *Received) checkPatient(add func(rule, field, format string, args ...any
 		patient = true
 		mat, err := ins.ParseMonEspaceSanteAddress(a.Address)
 		if err != nil {
-			add("ECO.2.2.6", "To", "%s: %v", a.Address, err)
+			add("ECO.2.2.6", "To", "%s: %w", a.Address, err)
 			continue
 		}
 		if m.PatientID != nil && m.PatientID.TypeCode == ins.TypeNH && m.PatientID.ID != mat.String() {
@@ -212,7 +211,7 @@ func (m *Received) checkDocuments(add func(rule, field, format string, args ...a
 	if m.XDM == nil {
 		add("IHE-XDM", "IHE_XDM.ZIP", "unreadable: %v", m.XDMErr)
 	} else if err := m.XDM.Verify(); err != nil {
-		add("IHE-XDM", "IHE_XDM.ZIP", "%v", err)
+		add("IHE-XDM", "IHE_XDM.ZIP", "%w", err)
 	}
 	if len(pdfs) == 0 {
 		add("ECO.2.1.1", "attachments", "IHE_XDM.ZIP without the PDF rendition")
@@ -273,7 +272,7 @@ func (m *Received) checkDocuments(add func(rule, field, format string, args ...a
 			if _, err := ins.ParseMatricule(m.PatientID.ID); err == nil {
 				hasINS = true
 			} else {
-				add("ECO.2.1.2", "METADATA.XML", "patientId: %v", err)
+				add("ECO.2.1.2", "METADATA.XML", "patientId: %w", err)
 			}
 		}
 	}

@@ -8,7 +8,8 @@
 // from Openers (once for the CDA body inside IHE_XDM.ZIP, once for the PDF
 // rendition beside it) and never held; IHE_XDM.ZIP is built by package xdm
 // straight into its base64 part. Validate runs first and names every rule
-// broken (a *ValidationError of Problems with their rule IDs):
+// broken (a *ValidationError of Problems with their rule IDs, wrapping
+// ErrInvalid; see "Errors" below):
 //
 //   - From with the mailbox label (ECO.2.2.7): personal BAL
 //     <Titre>_<Prénom>_<NOM>_<Entité>, organisational or applicative BAL
@@ -72,6 +73,22 @@
 // attachments travel back inside it (see Ack); NewErrorMail writes the
 // standard e-mail to an error mailbox when no MDN was asked;
 // ParseMDN reads MDNs, including the variants of the ANS example.
+//
+// # Errors
+//
+// Problem, ValidationError and ErrInvalid are those of package cda under
+// the same names (type aliases and the same sentinel value): one concept,
+// one type for the whole module. A message that breaks a rule and a CDA
+// header that breaks one both satisfy errors.Is(err, ErrInvalid) and
+// errors.As(err, &ve) with a *ValidationError (or *cda.ValidationError)
+// target; ve.What is "mssante: invalid message" for a message or an
+// acknowledgement, "cda: invalid header" for a header. A Problem keeps the
+// error behind it (Problem.Err), and ValidationError unwraps to it: an
+// invalid recipient is errors.Is(err, ErrAddress); an unqualified patient
+// recipient, errors.Is(err, ins.ErrNotQualified); a document whose header
+// is invalid is the problem ECO.2.1.1 "document N" whose Err is the
+// header's own *ValidationError. Check's problems are the same type, with
+// the rule identifiers of Rules.
 //
 // Rule identifiers come from Ref#2 v1.0.1 as cited by secondary sources;
 // the project's reference notes (mssante-spec.md) list them with their

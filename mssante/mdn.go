@@ -223,13 +223,13 @@ func (a *Ack) WriteTo(w io.Writer) (int64, error) {
 	var ps []Problem
 	ps = append(ps, a.from.validate()...)
 	if strings.TrimSpace(a.product) == "" {
-		ps = append(ps, Problem{"ECO.2.4.3", HeaderNIL, "the product reference is required on every message"})
+		ps = append(ps, Problem{Rule: "ECO.2.4.3", Field: HeaderNIL, Detail: "the product reference is required on every message"})
 	}
 	if !validMsgID(a.MessageID) {
-		ps = append(ps, Problem{"RFC5322", "Message-ID", fmt.Sprintf("%q is not a message id <left@right>", a.MessageID)})
+		ps = append(ps, Problem{Rule: "RFC5322", Field: "Message-ID", Detail: fmt.Sprintf("%q is not a message id <left@right>", a.MessageID)})
 	}
 	if len(ps) > 0 {
-		return 0, &ValidationError{ps}
+		return 0, invalid(ps)
 	}
 	cw := &limitWriter{w: w}
 	err := a.write(cw)

@@ -133,36 +133,42 @@ type Message struct {
 }
 
 // Problem is one broken rule: its identifier in the Référentiel socle #2
-// (or the REM / RFC it comes from), the field, and a sentence.
-type Problem struct {
-	Rule   string
-	Field  string
-	Detail string
+// (or the REM, RFC or CI-SIS text it comes from, see Rules), the field,
+// and a sentence; Err is the error behind it when there is one.
+//
+// It is cda.Problem under another name (a type alias): the problems of a
+// message and those of a CDA header are one type, defined in package cda
+// because mssante imports cda and not the other way.
+type Problem = cda.Problem
+
+// ErrInvalid is wrapped by the error of a message or an acknowledgement
+// that cannot be built. It is cda.ErrInvalid, the one sentinel of a broken
+// rule in gomss: errors.Is(err, mssante.ErrInvalid) also matches the error
+// of a CDA header (cda.Write, xdm.Writer.AddCDA).
+var ErrInvalid = cda.ErrInvalid
+
+// ValidationError lists every rule a message to build breaks (What is
+// "mssante: invalid message"). It is cda.ValidationError under another
+// name (a type alias), so errors.As with a *mssante.ValidationError or a
+// *cda.ValidationError target finds the error of either package. A
+// document whose CDA header is invalid is one problem (rule ECO.2.1.1,
+// field "document N") whose Err is the header's *ValidationError.
+type ValidationError = cda.ValidationError
+
+// whatMessage starts the error of a message that breaks a rule.
+const whatMessage = "mssante: invalid message"
+
+func invalid(ps []Problem) error {
+	return &ValidationError{What: whatMessage, Problems: ps}
 }
 
-func (p Problem) String() string { return p.Rule + " " + p.Field + ": " + p.Detail }
-
-// ErrInvalid is wrapped by the error of a message that cannot be built.
-var ErrInvalid = errors.New("mssante: invalid message")
-
-// ValidationError lists every rule a message to build breaks.
-type ValidationError struct{ Problems []Problem }
-
-func (e *ValidationError) Error() string {
-	var b strings.Builder
-	b.WriteString(ErrInvalid.Error())
-	for i, p := range e.Problems {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		b.WriteString(p.String())
-	}
-	return b.String()
+// problem returns the Problem whose Detail is the formatted sentence; the
+// error of a %w verb is kept as its Err, so that errors.Is sees it
+// through the ValidationError.
+func problem(rule, field, format string, args ...any) Problem {
+	e := fmt.Errorf(format, args...)
+	return Problem{Rule: rule, Field: field, Detail: e.Error(), Err: errors.Unwrap(e)}
 }
-
-func (e *ValidationError) Unwrap() error { return ErrInvalid }
 
 // SizeError is returned when a message exceeds a size limit; nothing more
 // is written once the limit is passed.
@@ -208,7 +214,7 @@ func (m *Message) hasPatientRecipient() bool {
 func (m *Message) Validate() error {
 	var ps []Problem
 	add := func(rule, field, format string, args ...any) {
-		ps = append(ps, Problem{rule, field, fmt.Sprintf(format, args...)})
+		ps = append(ps, problem(rule, field, format, args...))
 	}
 	ps = append(ps, m.From.validate()...)
 	if len(m.To) == 0 && len(m.Cc) == 0 && len(m.Bcc) == 0 {
@@ -216,12 +222,12 @@ func (m *Message) Validate() error {
 	}
 	for _, r := range m.recipients() {
 		if err := CheckAddress(r); err != nil {
-			add("RFC5322", "To", "%v", err)
+			add("RFC5322", "To", "%w", err)
 		}
 	}
 	if m.ReplyTo != "" {
 		if err := CheckAddress(m.ReplyTo); err != nil {
-			add("ECO.2.2.5", "Reply-To", "%v", err)
+			add("ECO.2.2.5", "Reply-To", "%w", err)
 		}
 	}
 	if strings.TrimSpace(m.Product) == "" || strings.ContainsAny(m.Product, "\r\n") {
@@ -236,7 +242,7 @@ func (m *Message) Validate() error {
 	pat := m.patient()
 	if len(m.Documents) > 0 {
 		if _, err := xdm.NewWriter(io.Discard, m.XDM); err != nil {
-			add("ECO.2.1.1", "XDM", "%v", err)
+			add("ECO.2.1.1", "XDM", "%w", err)
 		}
 	}
 	for i, d := range m.Documents {
@@ -246,7 +252,7 @@ func (m *Message) Validate() error {
 			continue
 		}
 		if err := d.Header.Validate(); err != nil {
-			add("ECO.2.1.1", field, "%v", err)
+			add("ECO.2.1.1", field, "%w", err)
 		}
 		if i > 0 && !samePatient(pat, d.Header.Patient) {
 			add("ECO.2.1.1", field, "one patient per message: this document is about another patient")
@@ -271,7 +277,7 @@ func (m *Message) Validate() error {
 		}
 		want, err := pat.MonEspaceSanteAddress()
 		if err != nil {
-			add("ECO.2.2.6", "To", "a patient address is built only from a qualified INS: %v", err)
+			add("ECO.2.2.6", "To", "a patient address is built only from a qualified INS: %w", err)
 		} else if !strings.EqualFold(want, r) {
 			add("ECO.2.2.6", "To", "the patient recipient %s is not the patient of the documents", r)
 		}
@@ -295,7 +301,7 @@ func (m *Message) Validate() error {
 		}
 		if a.ContentType != "" {
 			if _, _, err := mime.ParseMediaType(a.ContentType); err != nil {
-				add("RFC2045", "attachment", "%s: Content-Type %q: %v", a.Name, a.ContentType, err)
+				add("RFC2045", "attachment", "%s: Content-Type %q: %w", a.Name, a.ContentType, err)
 			}
 		}
 	}
@@ -314,7 +320,7 @@ func (m *Message) Validate() error {
 		}
 	}
 	if len(ps) > 0 {
-		return &ValidationError{ps}
+		return invalid(ps)
 	}
 	return nil
 }

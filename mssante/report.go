@@ -220,7 +220,7 @@ func (m *Received) checkDSNFields(add func(rule, field, format string, args ...a
 	}
 	blocks, err := fieldBlocks(part.Data)
 	if err != nil || len(blocks) == 0 {
-		add("RFC3464", part.ContentType, "unreadable fields: %v", err)
+		add("RFC3464", part.ContentType, "unreadable fields: %w", err)
 		return
 	}
 	if strings.TrimSpace(blocks[0].Get("Reporting-Mta")) == "" {
@@ -268,7 +268,7 @@ func (m *Received) checkMDNFields(add func(rule, field, format string, args ...a
 	}
 	blocks, err := fieldBlocks(part.Data)
 	if err != nil || len(blocks) == 0 {
-		add("RFC8098", part.ContentType, "unreadable fields: %v", err)
+		add("RFC8098", part.ContentType, "unreadable fields: %w", err)
 		return
 	}
 	f := blocks[0]

@@ -61,19 +61,19 @@ func (s Sender) Label() string {
 func (s Sender) validate() []Problem {
 	var ps []Problem
 	if err := CheckAddress(s.Address); err != nil {
-		ps = append(ps, Problem{"ECO.2.2.7", "From", err.Error()})
+		ps = append(ps, problem("ECO.2.2.7", "From", "%w", err))
 	}
 	switch s.Kind {
 	case Personal:
 		if oneLine(s.GivenName) == "" || oneLine(s.FamilyName) == "" {
-			ps = append(ps, Problem{"ECO.2.2.7", "From", "a personal BAL label needs the given name and the family name"})
+			ps = append(ps, Problem{Rule: "ECO.2.2.7", Field: "From", Detail: "a personal BAL label needs the given name and the family name"})
 		}
 	case Organizational, Applicative:
 		if oneLine(s.Entity) == "" {
-			ps = append(ps, Problem{"ECO.2.2.7", "From", "an organisational or applicative BAL label is its functional entity: Entity is required"})
+			ps = append(ps, Problem{Rule: "ECO.2.2.7", Field: "From", Detail: "an organisational or applicative BAL label is its functional entity: Entity is required"})
 		}
 	default:
-		ps = append(ps, Problem{"ECO.2.2.7", "From", "unknown BAL kind"})
+		ps = append(ps, Problem{Rule: "ECO.2.2.7", Field: "From", Detail: "unknown BAL kind"})
 	}
 	return ps
 }

@@ -195,7 +195,7 @@ func TestValidateNamesElementAndRule(t *testing.T) {
 			}
 			found := false
 			for _, p := range ve.Problems {
-				if p.Element == c.element {
+				if p.Field == c.element {
 					found = true
 				}
 			}

@@ -42,6 +42,21 @@
 //   - componentOf/encompassingEncounter with effectiveTime and
 //     healthCareFacility/code from JDV_J02.
 //
+// # Errors: one validation error for the module
+//
+// Every judgement of gomss against rules — Header.Validate (and so Write
+// and xdm.Writer.AddCDA), Document.Validate, and in package mssante
+// Message.Validate, Message.WriteTo, Ack.WriteTo and the Check of a
+// received message — reports the same Problem type (rule identifier,
+// field or element path, sentence, WriteOnly, cause), and every refusal
+// is the same *ValidationError wrapping the same ErrInvalid. They are
+// defined here, in the lowest package that judges, and package mssante
+// names them by type aliases (mssante.Problem, mssante.ValidationError)
+// and the same sentinel value (mssante.ErrInvalid): errors.Is and
+// errors.As give the same answer whichever package's name the caller
+// uses. ValidationError.What tells what was judged ("cda: invalid
+// header", "mssante: invalid message") and starts the error's text.
+//
 // Identifier forms: IDNPS = "8"+RPPS or "0"+ADELI under 1.2.250.1.71.4.2.1,
 // IDNST = type digit + identifier ("1"+FINESS, "3"+SIRET…) under
 // 1.2.250.1.71.4.2.2 (ANS interop-ig-portabilite, StructIdNat).

@@ -362,7 +362,7 @@ func TestValidateAgreesWithANSKit(t *testing.T) {
 		if d.mut != nil && d.mut.wantProblem != "" {
 			found := false
 			for _, p := range problems {
-				found = found || p.Element == d.mut.wantProblem
+				found = found || p.Field == d.mut.wantProblem
 			}
 			assert.True(t, found, "%s: no problem on %s in %v", d.name, d.mut.wantProblem, problems)
 		}
@@ -375,7 +375,7 @@ func TestValidateAgreesWithANSKit(t *testing.T) {
 				for _, p := range problems {
 					ok := false
 					for _, k := range finds[f] {
-						ok = ok || (!k.xsd && under(normOurs(p.Element), k.loc))
+						ok = ok || (!k.xsd && under(normOurs(p.Field), k.loc))
 					}
 					assert.True(t, ok, "%s: Document.Validate reports %q where the kit finds nothing: %v", d.name, p, finds[f])
 				}
@@ -386,7 +386,7 @@ func TestValidateAgreesWithANSKit(t *testing.T) {
 				}
 				ok := false
 				for _, p := range problems {
-					ok = ok || under(normOurs(p.Element), k.loc)
+					ok = ok || under(normOurs(p.Field), k.loc)
 				}
 				assert.True(t, ok, "%s: the kit finds %q at %q, Document.Validate nothing there: %v", d.name, k.msg, k.loc, problems)
 			}

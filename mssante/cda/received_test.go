@@ -28,7 +28,7 @@ func problems(t *testing.T, err error) []cda.Problem {
 func elements(ps []cda.Problem) []string {
 	var out []string
 	for _, p := range ps {
-		out = append(out, p.Element)
+		out = append(out, p.Field)
 	}
 	return out
 }
@@ -92,11 +92,11 @@ func TestReadOfficialExampleValidatesClean(t *testing.T) {
 
 	ps := problems(t, doc.Header.Validate())
 	require.NotEmpty(t, ps)
-	assert.Equal(t, "recordTarget", ps[0].Element)
-	assert.Contains(t, ps[0].Rule, "Document.Validate judges a received document")
+	assert.Equal(t, "recordTarget", ps[0].Field)
+	assert.Contains(t, ps[0].Detail, "Document.Validate judges a received document")
 	for _, p := range ps {
 		assert.True(t, p.WriteOnly, "%s", p)
-		assert.False(t, strings.HasPrefix(p.Element, "documentationOf"), "%s", p)
+		assert.False(t, strings.HasPrefix(p.Field, "documentationOf"), "%s", p)
 	}
 
 	// Every example of the kit's ExemplesCDA validates clean, but one whose

@@ -10,38 +10,96 @@ import (
 	"github.com/ecdaf744/gomss/mssante/nos"
 )
 
-// ErrInvalid is wrapped by every error of Validate (and so of Write): the
-// header breaks a rule the ANS validators enforce.
-var ErrInvalid = errors.New("cda: invalid header")
+// ErrInvalid is wrapped by every *ValidationError, the one error type of
+// gomss for "this breaks a rule": a CDA header (Header.Validate, and so
+// Write and xdm.Writer.AddCDA), a received CDA document (Document.Validate),
+// an MSSanté message or acknowledgement to build (mssante.Message.Validate,
+// WriteTo). mssante.ErrInvalid is this same error: errors.Is(err,
+// cda.ErrInvalid) and errors.Is(err, mssante.ErrInvalid) are the same test.
+var ErrInvalid = errors.New("gomss: invalid")
 
-// Problem is one broken rule: the element (a path from ClinicalDocument,
-// e.g. "author[1]/assignedAuthor/code") and the rule, in words.
+// Problem is one broken rule: which rule, where, and a sentence. It is the
+// single problem type of the module: mssante.Problem is an alias of it, so
+// a CDA header's problems and an MSSanté message's are read the same way.
+//
+// It lives here, in the lowest package that judges against rules, because
+// package mssante imports cda (never the other way): mssante reuses it.
 type Problem struct {
-	Element string
-	Rule    string
+	// Rule identifies the rule in its reference, when it has an
+	// identifier of its own: a Référentiel socle #2 rule ("ECO.2.2.7"),
+	// an RFC ("RFC5322"), "CI-SIS", "MES.6"… (see mssante.Rules). It is
+	// empty for the CDA header rules of this package, whose Detail names
+	// the rule in words (e.g. "(StrucMin CI-SISAuthor)").
+	Rule string
+	// Field is where the rule is broken: a message header field ("From",
+	// "X-MSS-NIL"), a part ("document 2", "attachment") or, in a CDA
+	// header, the element's path from ClinicalDocument (e.g.
+	// "author[1]/assignedAuthor/code").
+	Field string
+	// Detail is the sentence saying what is wrong.
+	Detail string
 	// WriteOnly is set for a rule of gomss's own, stricter than the ANS
 	// validators, that Header.Validate applies to what Write is about to
 	// write: what XDS metadata needs (organisation names, author
 	// specialty), the forms of the national identifiers, an identifier
 	// where the CDA would admit a nullFlavor, the local identity status.
 	// A document that breaks only such rules passes the ANS kit.
-	// Document.Validate never reports them.
+	// Document.Validate and the mssante checks never set it.
 	WriteOnly bool
-	err       error
+	// Err is the error behind the problem, when there is one (an
+	// ins.ErrNotQualified, an mssante.ErrAddress, the *ValidationError of
+	// a document's CDA header inside a message's); ValidationError.Unwrap
+	// returns it, so errors.Is and errors.As see through to it.
+	Err error
 }
 
-func (p Problem) String() string { return p.Element + ": " + p.Rule }
+// String returns "Rule Field: Detail", or "Field: Detail" without a rule
+// identifier.
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.Rule)
+	if p.Rule != "" && p.Field != "" {
+		b.WriteByte(' ')
+	}
+	b.WriteString(p.Field)
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Detail)
+	return b.String()
+}
 
-// ValidationError lists every problem found in a header. It wraps
-// ErrInvalid and the errors of the ins package behind patient problems
-// (errors.Is(err, ins.ErrNotQualified) works through it).
+// ValidationError lists every problem found in what was judged (a CDA
+// header, an MSSanté message: What says which). It is the one validation
+// error of the module — mssante.ValidationError is an alias of it — so
+// errors.As(err, &ve) with a *cda.ValidationError or a
+// *mssante.ValidationError target finds it whichever package returned it.
+//
+// It wraps ErrInvalid and the Err of each problem: errors.Is(err,
+// ins.ErrNotQualified) works through it, and a message's error reaches the
+// *ValidationError of a document's header (the Err of that document's
+// problem).
 type ValidationError struct {
+	// What names what was judged and starts the error's text:
+	// "cda: invalid header", "mssante: invalid message". Empty, the
+	// text of ErrInvalid is used.
+	What     string
 	Problems []Problem
 }
 
+// whatHeader starts the error of a CDA header that breaks a rule.
+const whatHeader = "cda: invalid header"
+
+// Error returns What, then every problem: "cda: invalid header: title:
+// the title is required (...)"; "mssante: invalid message: ECO.2.4.3
+// X-MSS-NIL: ...; RFC5322 To: ...".
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	b.WriteString(ErrInvalid.Error())
+	if e.What != "" {
+		b.WriteString(e.What)
+	} else {
+		b.WriteString(ErrInvalid.Error())
+	}
 	for i, p := range e.Problems {
 		if i == 0 {
 			b.WriteString(": ")
@@ -53,12 +111,12 @@ func (e *ValidationError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns ErrInvalid and the underlying causes.
+// Unwrap returns ErrInvalid and the Err of every problem that has one.
 func (e *ValidationError) Unwrap() []error {
 	errs := []error{ErrInvalid}
 	for _, p := range e.Problems {
-		if p.err != nil {
-			errs = append(errs, p.err)
+		if p.Err != nil {
+			errs = append(errs, p.Err)
 		}
 	}
 	return errs
@@ -68,21 +126,21 @@ type checker struct{ problems []Problem }
 
 // add records the breach of a rule the ANS validators enforce.
 func (c *checker) add(el, format string, args ...any) {
-	c.problems = append(c.problems, Problem{Element: el, Rule: fmt.Sprintf(format, args...)})
+	c.problems = append(c.problems, Problem{Field: el, Detail: fmt.Sprintf(format, args...)})
 }
 
 // own records the breach of a rule of gomss's own (Problem.WriteOnly).
 func (c *checker) own(el, format string, args ...any) {
-	c.problems = append(c.problems, Problem{Element: el, Rule: fmt.Sprintf(format, args...), WriteOnly: true})
+	c.problems = append(c.problems, Problem{Field: el, Detail: fmt.Sprintf(format, args...), WriteOnly: true})
 }
 
 func (c *checker) wrap(el string, err error, writeOnly bool) {
-	c.problems = append(c.problems, Problem{Element: el, Rule: err.Error(), WriteOnly: writeOnly, err: err})
+	c.problems = append(c.problems, Problem{Field: el, Detail: err.Error(), WriteOnly: writeOnly, Err: err})
 }
 
 func (c *checker) result() error {
 	if len(c.problems) > 0 {
-		return &ValidationError{Problems: c.problems}
+		return &ValidationError{What: whatHeader, Problems: c.problems}
 	}
 	return nil
 }
