@@ -2,9 +2,11 @@ package mssante_test
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ecdaf744/gomss/mssante"
 )
@@ -31,83 +33,80 @@ func TestMDNSuccessAndFailure(t *testing.T) {
 			"automatic-action/MDN-sent-automatically; processed/Error: 902^Identifiant patient inconnu"},
 	} {
 		ack, err := mssante.NewMDN(orig, mssante.MDNOptions{From: pfi, Error: c.err, Product: "DEV935997"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ack.To != "marcel.camparini@lilas.mssante.fr" || ack.Subject != c.subject || ack.Disposition != c.disp {
-			t.Errorf("ack %q %q %q", ack.To, ack.Subject, ack.Disposition)
-		}
-		if env := ack.Envelope(); env.From != "" || env.Recipients[0] != ack.To {
-			t.Errorf("an MDN goes with a null return path: %+v", env)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, "marcel.camparini@lilas.mssante.fr", ack.To, "ack To")
+		assert.Equal(t, c.subject, ack.Subject, "ack Subject")
+		assert.Equal(t, c.disp, ack.Disposition, "ack Disposition")
+		env := ack.Envelope()
+		assert.Empty(t, env.From, "an MDN goes with a null return path")
+		require.NotEmpty(t, env.Recipients)
+		assert.Equal(t, ack.To, env.Recipients[0], "envelope recipient")
 		var b bytes.Buffer
-		if _, err := ack.WriteTo(&b); err != nil {
-			t.Fatal(err)
-		}
-		raw := b.Bytes()
+		_, err = ack.WriteTo(&b)
+		require.NoError(t, err)
+		raw := b.String()
 		for _, want := range []string{"report-type=disposition-notification", "Content-Type: message/disposition-notification",
 			"Original-Message-ID: <20261124103000.1@lilas.mssante.fr>", "Final-Recipient: rfc822;integration@chu-exemple.mssante.fr",
 			"Content-Type: message/rfc822", "X-MSS-NIL: DEV935997", "filename=IHE_XDM.ZIP"} {
-			if !bytes.Contains(raw, []byte(want)) {
-				t.Errorf("MDN lacks %q", want)
-			}
+			assert.Contains(t, raw, want, "MDN lacks %q", want)
 		}
-		got := parse(t, raw)
+		got := parse(t, b.Bytes())
 		rep, err := mssante.ParseMDN(got)
-		if err != nil {
-			t.Fatal(err)
+		require.NoError(t, err)
+		assert.Equal(t, orig.MessageID, rep.OriginalMessageID, "OriginalMessageID")
+		assert.Equal(t, pfi.Address, rep.FinalRecipient, "FinalRecipient")
+		assert.Equal(t, "processed", rep.Type, "Type")
+		assert.Equal(t, "automatic-action", rep.ActionMode, "ActionMode")
+		assert.Equal(t, "MDN-sent-automatically", rep.SendingMode, "SendingMode")
+		assert.Equal(t, c.err == nil, rep.Success(), "Success")
+		if c.err != nil && assert.NotNil(t, rep.Error, "outcome") {
+			assert.Equal(t, 902, rep.Error.Code, "error code")
+			assert.Equal(t, c.err.Label, rep.Error.Label, "error label")
 		}
-		if rep.OriginalMessageID != orig.MessageID || rep.FinalRecipient != pfi.Address || rep.Type != "processed" ||
-			rep.ActionMode != "automatic-action" || rep.SendingMode != "MDN-sent-automatically" {
-			t.Errorf("report %+v", rep)
-		}
-		if (c.err == nil) != rep.Success() || (c.err != nil && (rep.Error.Code != 902 || rep.Error.Label != c.err.Label)) {
-			t.Errorf("outcome %+v", rep.Error)
-		}
-		if got.Subject != c.subject || got.IsDocumentMessage() {
-			t.Errorf("subject %q, document message %v", got.Subject, got.IsDocumentMessage())
-		}
-		if c.err != nil && mssante.IntegrationCodeFromSubject(got.Subject) != 902 {
-			t.Error("code not found in the KO subject")
+		assert.Equal(t, c.subject, got.Subject, "subject read back")
+		assert.False(t, got.IsDocumentMessage(), "an MDN is not a document message")
+		if c.err != nil {
+			assert.Equal(t, 902, mssante.IntegrationCodeFromSubject(got.Subject), "code in the KO subject")
 		}
 		// The original message travels back, its attachments inside it,
 		// nothing attached beside it (RFC 6522 §3; issue 15).
-		if len(got.Attachments) != 0 || len(got.Reports) != 2 || got.Reports[1].ContentType != "message/rfc822" {
-			t.Fatalf("attachments %d, reports %d", len(got.Attachments), len(got.Reports))
-		}
-		if back := parse(t, got.Reports[1].Data); back.Attachment("IHE_XDM.ZIP") == nil || back.MessageID != orig.MessageID {
-			t.Errorf("the returned original lacks its archive or is another message (%s)", back.MessageID)
-		}
+		require.Empty(t, got.Attachments, "nothing attached beside the report")
+		require.Len(t, got.Reports, 2, "reports")
+		require.Equal(t, "message/rfc822", got.Reports[1].ContentType)
+		back := parse(t, got.Reports[1].Data)
+		assert.NotNil(t, back.Attachment("IHE_XDM.ZIP"), "the returned original keeps its archive")
+		assert.Equal(t, orig.MessageID, back.MessageID, "the returned original is the original")
 		// Never an MDN to an MDN.
 		got.DispositionNotificationTo = []mssante.Address{{Address: pfi.Address}}
-		if _, err := mssante.NewMDN(got, mssante.MDNOptions{From: pfi, Confirmed: true, Product: "X"}); !errors.Is(err, mssante.ErrMDNToReport) {
-			t.Errorf("MDN to an MDN: %v", err)
-		}
+		_, err = mssante.NewMDN(got, mssante.MDNOptions{From: pfi, Confirmed: true, Product: "X"})
+		assert.ErrorIs(t, err, mssante.ErrMDNToReport, "MDN to an MDN")
 	}
 }
 
 func TestMDNRules(t *testing.T) {
 	m := reportMessage()
 	m.ReadReceipt = false
-	if _, err := mssante.NewMDN(received(t, m), mssante.MDNOptions{From: pfi, Product: "X"}); !errors.Is(err, mssante.ErrNoMDNRequested) {
-		t.Errorf("no request: %v", err)
-	}
+	_, err := mssante.NewMDN(received(t, m), mssante.MDNOptions{From: pfi, Product: "X"})
+	assert.ErrorIs(t, err, mssante.ErrNoMDNRequested, "no request")
 	// Return-Path differs (or is missing): only with the user's confirmation.
 	raw := write(t, reportMessage())
 	for _, rp := range []string{"Return-Path: <bounces@lilas.mssante.fr>\r\n", ""} {
 		r := parse(t, append([]byte(rp), raw...))
-		if _, err := mssante.NewMDN(r, mssante.MDNOptions{From: pfi, Product: "X"}); !errors.Is(err, mssante.ErrMDNNeedsConfirmation) {
-			t.Errorf("Return-Path %q: %v", rp, err)
-		}
+		_, err := mssante.NewMDN(r, mssante.MDNOptions{From: pfi, Product: "X"})
+		assert.ErrorIs(t, err, mssante.ErrMDNNeedsConfirmation, "Return-Path %q", rp)
 		ack, err := mssante.NewMDN(r, mssante.MDNOptions{From: pfi, Product: "X", Confirmed: true, Manual: true})
-		if err != nil || !strings.HasPrefix(ack.Disposition, "manual-action/MDN-sent-manually") {
-			t.Errorf("confirmed: %v %+v", err, ack)
+		if assert.NoError(t, err, "confirmed, Return-Path %q", rp) {
+			assert.True(t, strings.HasPrefix(ack.Disposition, "manual-action/MDN-sent-manually"), "confirmed: disposition %q", ack.Disposition)
 		}
 	}
 	// The product reference is required on an MDN as on every message.
-	ack, _ := mssante.NewMDN(received(t, reportMessage()), mssante.MDNOptions{From: pfi})
-	if _, err := ack.WriteTo(&bytes.Buffer{}); !errors.Is(err, mssante.ErrInvalid) {
-		t.Errorf("MDN without X-MSS-NIL: %v", err)
+	ack, err := mssante.NewMDN(received(t, reportMessage()), mssante.MDNOptions{From: pfi})
+	require.NoError(t, err)
+	_, err = ack.WriteTo(&bytes.Buffer{})
+	assert.ErrorIs(t, err, mssante.ErrInvalid, "MDN without X-MSS-NIL")
+	var ve *mssante.ValidationError
+	if assert.ErrorAs(t, err, &ve) {
+		assert.Contains(t, ve.Problems, mssante.Problem{Rule: "ECO.2.4.3", Field: mssante.HeaderNIL, Detail: "the product reference is required on every message"})
 	}
 }
 
@@ -116,24 +115,19 @@ func TestErrorMail(t *testing.T) {
 	m.ReadReceipt = false
 	orig := received(t, m)
 	ack, err := mssante.NewErrorMail(orig, pfi, "erreurs-integration@chu-exemple.mssante.fr", mssante.IntegrationINSMismatch, "DEV935997")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var b bytes.Buffer
-	if _, err := ack.WriteTo(&b); err != nil {
-		t.Fatal(err)
-	}
+	_, err = ack.WriteTo(&b)
+	require.NoError(t, err)
 	got := parse(t, b.Bytes())
-	if got.ContentType != "multipart/mixed" || mssante.IntegrationCodeFromSubject(got.Subject) != 904 ||
-		!strings.Contains(got.Text, "Code d'erreur : 904") || got.Attachment("message_original.eml") == nil || got.Attachment("IHE_XDM.ZIP") == nil {
-		t.Errorf("error mail: %s %q attachments %d", got.ContentType, got.Subject, len(got.Attachments))
-	}
-	if env := ack.Envelope(); env.From != pfi.Address {
-		t.Errorf("an error mail is an ordinary message: %+v", env)
-	}
-	if _, err := mssante.ParseMDN(got); !errors.Is(err, mssante.ErrNotReport) {
-		t.Errorf("an error mail is not an MDN: %v", err)
-	}
+	assert.Equal(t, "multipart/mixed", got.ContentType, "error mail")
+	assert.Equal(t, 904, mssante.IntegrationCodeFromSubject(got.Subject), "code in the subject %q", got.Subject)
+	assert.Contains(t, got.Text, "Code d'erreur : 904")
+	assert.NotNil(t, got.Attachment("message_original.eml"), "the original message is attached")
+	assert.NotNil(t, got.Attachment("IHE_XDM.ZIP"), "the archive is attached")
+	assert.Equal(t, pfi.Address, ack.Envelope().From, "an error mail is an ordinary message")
+	_, err = mssante.ParseMDN(got)
+	assert.ErrorIs(t, err, mssante.ErrNotReport, "an error mail is not an MDN")
 }
 
 // The ANS example of a failure MDN (VT-LPS struct-msg-mdn), with its
@@ -161,32 +155,30 @@ const ansStyleMDN = "From: serviceY_auto@chb.mssante.fr\r\n" +
 func TestParseANSStyleMDN(t *testing.T) {
 	r := parse(t, []byte(ansStyleMDN))
 	rep, err := mssante.ParseMDN(r)
-	if err != nil {
-		t.Fatal(err)
+	require.NoError(t, err)
+	if assert.NotNil(t, rep.Error, "the extended error value is read") {
+		assert.Equal(t, 902, rep.Error.Code)
+		assert.Equal(t, "Identifiant de patient inconnu", rep.Error.Label)
 	}
-	if rep.Error == nil || rep.Error.Code != 902 || rep.Error.Label != "Identifiant de patient inconnu" ||
-		rep.FinalRecipient != "serviceY_auto@chb.mssante.fr" || rep.OriginalMessageID != "<199509192301.23456@chb.mssante.fr>" {
-		t.Errorf("%+v %+v", rep, rep.Error)
-	}
-	if r.DisplaySubject() != "[KO Intégration système !][902] ECHOGRAPHIE CORSE FIGATELLIX 12/10/1988" {
-		t.Errorf("display subject %q", r.DisplaySubject())
-	}
+	assert.Equal(t, "serviceY_auto@chb.mssante.fr", rep.FinalRecipient)
+	assert.Equal(t, "<199509192301.23456@chb.mssante.fr>", rep.OriginalMessageID)
+	assert.Equal(t, "[KO Intégration système !][902] ECHOGRAPHIE CORSE FIGATELLIX 12/10/1988", r.DisplaySubject())
 }
 
 func TestIntegrationErrors(t *testing.T) {
 	for code := 900; code <= 906; code++ {
 		e, ok := mssante.IntegrationErrorFor(code)
-		if !ok || e.Code != code || e.Label == "" {
-			t.Errorf("%d: %+v", code, e)
+		if assert.True(t, ok, "%d is in the table", code) {
+			assert.Equal(t, code, e.Code)
+			assert.NotEmpty(t, e.Label, "label of %d", code)
 		}
 	}
-	if _, ok := mssante.IntegrationErrorFor(907); ok {
-		t.Error("907 is not in the table")
-	}
+	_, ok := mssante.IntegrationErrorFor(907)
+	assert.False(t, ok, "907 is not in the table")
 	var err error = mssante.IntegrationINSIncomplete
 	var ie mssante.IntegrationError
-	if !errors.As(err, &ie) || ie.Code != 905 {
-		t.Error("IntegrationError is an error a handler can return")
+	if assert.ErrorAs(t, err, &ie, "IntegrationError is an error a handler can return") {
+		assert.Equal(t, 905, ie.Code)
 	}
 }
 
@@ -198,46 +190,31 @@ func TestIntegrationErrors(t *testing.T) {
 func TestMDNNonASCIILabelAndSeveralAddresses(t *testing.T) {
 	orig := received(t, reportMessage())
 	ack, err := mssante.NewMDN(orig, mssante.MDNOptions{From: pfi, Error: &mssante.IntegrationINSMismatch, Product: "DEV1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var b bytes.Buffer
-	if _, err := ack.WriteTo(&b); err != nil {
-		t.Fatal(err)
-	}
+	_, err = ack.WriteTo(&b)
+	require.NoError(t, err)
 	raw := b.String()
 	i := strings.Index(raw, "Content-Type: message/disposition-notification")
+	require.GreaterOrEqual(t, i, 0, "no disposition part:\n%s", raw)
 	j := strings.Index(raw[i:], "\r\n--")
-	if i < 0 || j < 0 {
-		t.Fatalf("no disposition part:\n%s", raw)
-	}
+	require.GreaterOrEqual(t, j, 0, "no end to the disposition part:\n%s", raw)
 	part := raw[i : i+j]
 	for k := 0; k < len(part); k++ {
-		if part[k] >= 0x80 {
-			t.Fatalf("non-ASCII byte in the disposition part:\n%s", part)
-		}
+		require.Less(t, part[k], byte(0x80), "non-ASCII byte at %d in the disposition part:\n%s", k, part)
 	}
-	if !strings.Contains(part, "processed/Error: 904^L'INS transmis ne correspond pas exactement a celui stocke dans la base du consommateur") {
-		t.Errorf("disposition part:\n%s", part)
-	}
+	assert.Contains(t, part, "processed/Error: 904^L'INS transmis ne correspond pas exactement a celui stocke dans la base du consommateur")
 	r, err := mssante.ParseMDN(parse(t, b.Bytes()))
-	if err != nil || r.Error == nil || r.Error.Code != 904 {
-		t.Fatalf("ParseMDN: %+v %v", r, err)
-	}
-	if !strings.Contains(raw, "stock=C3=A9") && !strings.Contains(raw, "stocké") {
-		t.Error("the text part lost the label's accents")
-	}
+	require.NoError(t, err)
+	require.NotNil(t, r.Error, "ParseMDN: %+v", r)
+	require.Equal(t, 904, r.Error.Code)
+	assert.True(t, strings.Contains(raw, "stock=C3=A9") || strings.Contains(raw, "stocké"), "the text part lost the label's accents")
 
 	raw2 := write(t, reportMessage())
 	two := strings.Replace(string(raw2), "Disposition-Notification-To: ", "Disposition-Notification-To: <archives@ailleurs.mssante.fr>, ", 1)
-	if two == string(raw2) {
-		t.Fatal("no Disposition-Notification-To to edit")
-	}
+	require.NotEqual(t, string(raw2), two, "no Disposition-Notification-To to edit")
 	r2 := parse(t, []byte("Return-Path: <"+reportMessage().From.Address+">\r\n"+two))
-	if len(r2.DispositionNotificationTo) != 2 {
-		t.Fatalf("Disposition-Notification-To read as %+v", r2.DispositionNotificationTo)
-	}
-	if _, err := mssante.NewMDN(r2, mssante.MDNOptions{From: pfi, Product: "DEV1"}); !errors.Is(err, mssante.ErrMDNNeedsConfirmation) {
-		t.Errorf("two addresses, one not the Return-Path: %v", err)
-	}
+	require.Len(t, r2.DispositionNotificationTo, 2, "Disposition-Notification-To")
+	_, err = mssante.NewMDN(r2, mssante.MDNOptions{From: pfi, Product: "DEV1"})
+	assert.ErrorIs(t, err, mssante.ErrMDNNeedsConfirmation, "two addresses, one not the Return-Path")
 }

@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ecdaf744/gomss/mssante"
 )
@@ -31,20 +35,33 @@ func handMessage(headers string, parts ...[3]string) []byte {
 
 // zipOf returns the IHE_XDM.ZIP of a built message, edited by edit.
 func editedZip(t *testing.T, edit func(name string, b []byte) []byte) string {
+	t.Helper()
 	r := parse(t, write(t, reportMessage()))
-	data := r.Attachment("IHE_XDM.ZIP").Data
-	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	a := r.Attachment("IHE_XDM.ZIP")
+	require.NotNil(t, a, "the built message has no IHE_XDM.ZIP")
+	zr, err := zip.NewReader(bytes.NewReader(a.Data), int64(len(a.Data)))
+	require.NoError(t, err)
 	var out bytes.Buffer
 	zw := zip.NewWriter(&out)
 	for _, f := range zr.File {
-		rc, _ := f.Open()
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		fw, _ := zw.Create(f.Name)
-		fw.Write(edit(f.Name, b))
+		b := readEntry(t, f)
+		fw, err := zw.Create(f.Name)
+		require.NoError(t, err)
+		_, err = fw.Write(edit(f.Name, b))
+		require.NoError(t, err)
 	}
-	zw.Close()
+	require.NoError(t, zw.Close())
 	return out.String()
+}
+
+func readEntry(t *testing.T, f *zip.File) []byte {
+	t.Helper()
+	rc, err := f.Open()
+	require.NoError(t, err)
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	require.NoError(t, err, f.Name)
+	return b
 }
 
 const handHeaders = "From: Dr_Marcel_CAMPARINI <marcel.camparini@lilas.mssante.fr>\r\n" +
@@ -66,9 +83,7 @@ func rules(ps []mssante.Problem) map[string]bool {
 func check(t *testing.T, raw []byte) []mssante.Problem {
 	t.Helper()
 	ps, err := mssante.Check(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return ps
 }
 
@@ -76,12 +91,15 @@ func check(t *testing.T, raw []byte) []mssante.Problem {
 // rule.
 func TestCheckPasses(t *testing.T) {
 	patientMsg := reportMessage()
-	addr, _ := patientMsg.Documents[0].Header.Patient.MonEspaceSanteAddress()
+	addr, err := patientMsg.Documents[0].Header.Patient.MonEspaceSanteAddress()
+	require.NoError(t, err)
 	patientMsg.To, patientMsg.EndConversation = []string{addr}, true
 	orig := received(t, reportMessage())
-	ack, _ := mssante.NewMDN(orig, mssante.MDNOptions{From: pfi, Product: "DEV1"})
+	ack, err := mssante.NewMDN(orig, mssante.MDNOptions{From: pfi, Product: "DEV1"})
+	require.NoError(t, err)
 	var mdn bytes.Buffer
-	ack.WriteTo(&mdn)
+	_, err = ack.WriteTo(&mdn)
+	require.NoError(t, err)
 	zipData := editedZip(t, func(_ string, b []byte) []byte { return b })
 	for name, raw := range map[string][]byte{
 		"report":          write(t, reportMessage()),
@@ -90,9 +108,7 @@ func TestCheckPasses(t *testing.T) {
 		"MDN":             mdn.Bytes(),
 		"made by another": handMessage(handHeaders, [3]string{"IHE_XDM.zip", "application/zip", zipData}, [3]string{pdfName, "application/pdf", "%PDF-1.4"}),
 	} {
-		if ps := check(t, raw); len(ps) != 0 {
-			t.Errorf("%s: %v", name, ps)
-		}
+		assert.Empty(t, check(t, raw), name)
 	}
 }
 
@@ -103,9 +119,7 @@ func TestCheckFails(t *testing.T) {
 	pdfPart := [3]string{pdfName, "application/pdf", "%PDF-1.4"}
 	zipPart := [3]string{"IHE_XDM.ZIP", "application/zip", zipData}
 	swap := func(old, new string) []byte {
-		if !strings.Contains(good, old) {
-			t.Fatalf("fixture: %q not in the message", old)
-		}
+		require.Contains(t, good, old, "fixture: not in the message")
 		return []byte(strings.Replace(good, old, new, 1))
 	}
 	hand := func(edit func(h string) string, parts ...[3]string) []byte {
@@ -164,9 +178,7 @@ func TestCheckFails(t *testing.T) {
 	}
 	for name, c := range cases {
 		ps := check(t, c.raw)
-		if !rules(ps)[c.rule] {
-			t.Errorf("%s: rule %s not reported; got %v", name, c.rule, ps)
-		}
+		assert.True(t, rules(ps)[c.rule], "%s: rule %s not reported; got %v", name, c.rule, ps)
 	}
 	// Every rule of the checker is exercised above.
 	seen := map[string]bool{}
@@ -174,9 +186,7 @@ func TestCheckFails(t *testing.T) {
 		seen[c.rule] = true
 	}
 	for r := range mssante.Rules {
-		if !seen[r] {
-			t.Errorf("rule %s has no failing case", r)
-		}
+		assert.True(t, seen[r], "rule %s has no failing case", r)
 	}
 }
 
@@ -198,36 +208,27 @@ func TestArchivePatientConflictAndSecondArchive(t *testing.T) {
 		// The submission set's patientId only (its scheme), another INS.
 		re := regexp.MustCompile(`(identificationScheme="urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446"[^>]*value=")[^"]*`)
 		out := re.ReplaceAll(b, []byte("${1}185077505604207^^^&amp;1.2.250.1.213.1.4.10&amp;ISO^NH"))
-		if bytes.Equal(out, b) {
-			t.Fatal("the submission set patientId was not found in METADATA.XML")
-		}
+		require.NotEqual(t, b, out, "the submission set patientId was not found in METADATA.XML")
 		return out
 	})
 	pdf := [3]string{pdfName, "application/pdf", "%PDF-1.4"}
 	r := parse(t, handMessage(handHeaders, [3]string{"IHE_XDM.ZIP", "application/zip", good}, pdf))
-	if r.PatientID == nil || r.PatientID.ID != "279035121518989" || len(r.Problems) != 0 {
-		t.Fatalf("control: PatientID %v, problems %q", r.PatientID, r.Problems)
-	}
+	require.NotNil(t, r.PatientID, "control: PatientID")
+	require.Equal(t, "279035121518989", r.PatientID.ID, "control: PatientID")
+	require.Empty(t, r.Problems, "control")
 	raw := handMessage(handHeaders, [3]string{"IHE_XDM.ZIP", "application/zip", other}, pdf)
 	r = parse(t, raw)
-	if r.PatientID != nil || !strings.Contains(strings.Join(r.Problems, "\n"), "patient unknown") {
-		t.Errorf("conflicting patients: PatientID %v, problems %q", r.PatientID, r.Problems)
-	}
-	if !rules(check(t, raw))["ECO.2.1.2"] {
-		t.Errorf("Check: %v", check(t, raw))
-	}
+	assert.Nil(t, r.PatientID, "conflicting patients")
+	assert.Contains(t, strings.Join(r.Problems, "\n"), "patient unknown", "conflicting patients")
+	ps := check(t, raw)
+	assert.True(t, rules(ps)["ECO.2.1.2"], "Check: %v", ps)
 	raw = handMessage(handHeaders, [3]string{"IHE_XDM.ZIP", "application/zip", good}, [3]string{"IHE_XDM.ZIP", "application/zip", other}, pdf)
 	r = parse(t, raw)
-	if !strings.Contains(strings.Join(r.Problems, "\n"), "attached 2 times") {
-		t.Errorf("two archives: problems %q", r.Problems)
-	}
-	found := false
-	for _, p := range check(t, raw) {
-		found = found || (p.Rule == "ECO.2.1.1" && strings.Contains(p.Detail, "2 archives"))
-	}
-	if !found {
-		t.Errorf("Check on two archives: %v", check(t, raw))
-	}
+	assert.Contains(t, strings.Join(r.Problems, "\n"), "attached 2 times", "two archives")
+	ps = check(t, raw)
+	assert.True(t, slices.ContainsFunc(ps, func(p mssante.Problem) bool {
+		return p.Rule == "ECO.2.1.1" && strings.Contains(p.Detail, "2 archives")
+	}), "Check on two archives: %v", ps)
 }
 
 // An archive with a second submission set: its documents are not read, and
@@ -235,35 +236,29 @@ func TestArchivePatientConflictAndSecondArchive(t *testing.T) {
 func TestArchiveWithTwoSubsets(t *testing.T) {
 	good := editedZip(t, func(_ string, b []byte) []byte { return b })
 	zr, err := zip.NewReader(strings.NewReader(good), int64(len(good)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var out bytes.Buffer
 	zw := zip.NewWriter(&out)
 	for _, f := range zr.File {
-		rc, _ := f.Open()
-		b, _ := io.ReadAll(rc)
-		rc.Close()
+		b := readEntry(t, f)
 		names := []string{f.Name}
 		if strings.Contains(f.Name, "SUBSET01") {
 			names = append(names, strings.Replace(f.Name, "SUBSET01", "SUBSET02", 1))
 		}
 		for _, n := range names {
-			fw, _ := zw.Create(n)
-			fw.Write(b)
+			fw, err := zw.Create(n)
+			require.NoError(t, err)
+			_, err = fw.Write(b)
+			require.NoError(t, err)
 		}
 	}
-	zw.Close()
+	require.NoError(t, zw.Close())
 	raw := handMessage(handHeaders, [3]string{"IHE_XDM.ZIP", "application/zip", out.String()}, [3]string{pdfName, "application/pdf", "%PDF-1.4"})
 	r := parse(t, raw)
-	if r.XDM == nil || !strings.Contains(strings.Join(r.Problems, "\n"), "SUBSET02") {
-		t.Fatalf("XDM %v, problems %q", r.XDMErr, r.Problems)
-	}
-	found := false
-	for _, p := range check(t, raw) {
-		found = found || (p.Rule == "ECO.2.1.1" && strings.Contains(p.Detail, "2 submission sets"))
-	}
-	if !found {
-		t.Errorf("Check: %v", check(t, raw))
-	}
+	require.NotNil(t, r.XDM, "XDM: %v", r.XDMErr)
+	require.Contains(t, strings.Join(r.Problems, "\n"), "SUBSET02")
+	ps := check(t, raw)
+	assert.True(t, slices.ContainsFunc(ps, func(p mssante.Problem) bool {
+		return p.Rule == "ECO.2.1.1" && strings.Contains(p.Detail, "2 submission sets")
+	}), "Check: %v", ps)
 }
