@@ -1,11 +1,12 @@
 package mssante_test
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ecdaf744/gomss/mssante"
 )
@@ -29,38 +30,34 @@ func TestParsePostfixDSNs(t *testing.T) {
 	}
 	for _, c := range cases {
 		raw, err := os.ReadFile(filepath.Join("..", "testdata", "dsn", c.file))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		m := parse(t, raw)
-		if m.ReportType != mssante.ReportDeliveryStatus || m.IsDocumentMessage() {
-			t.Errorf("%s: report type %q", c.file, m.ReportType)
-		}
+		assert.Equal(t, mssante.ReportDeliveryStatus, m.ReportType, "%s: report type", c.file)
+		assert.False(t, m.IsDocumentMessage(), "%s: a DSN is not a document message", c.file)
 		d, err := mssante.ParseDSN(m)
-		if err != nil {
-			t.Fatalf("%s: %v", c.file, err)
-		}
-		if len(d.Recipients) != 1 || d.ReportingMTA == "" || d.OriginalMessageID == "" {
-			t.Fatalf("%s: %+v", c.file, d)
-		}
+		require.NoError(t, err, c.file)
+		require.Len(t, d.Recipients, 1, "%s: %+v", c.file, d)
+		require.NotEmpty(t, d.ReportingMTA, "%s: Reporting-MTA", c.file)
+		require.NotEmpty(t, d.OriginalMessageID, "%s: original message id", c.file)
 		r := d.Recipients[0]
-		if r.Action != c.action || r.Status != c.status || r.Delivered() != c.delivered || r.Failed() != c.failed {
-			t.Errorf("%s: %+v", c.file, r)
+		assert.Equal(t, c.action, r.Action, "%s: action", c.file)
+		assert.Equal(t, c.status, r.Status, "%s: status", c.file)
+		assert.Equal(t, c.delivered, r.Delivered(), "%s: Delivered", c.file)
+		assert.Equal(t, c.failed, r.Failed(), "%s: Failed", c.file)
+		if c.rcpt != "" {
+			assert.Equal(t, c.rcpt, r.FinalRecipient, "%s: final recipient", c.file)
 		}
-		if c.rcpt != "" && r.FinalRecipient != c.rcpt {
-			t.Errorf("%s: final recipient %q", c.file, r.FinalRecipient)
+		if c.envid != "" {
+			assert.Equal(t, c.envid, d.OriginalEnvelopeID, "%s: envid", c.file)
 		}
-		if c.envid != "" && d.OriginalEnvelopeID != c.envid {
-			t.Errorf("%s: envid %q", c.file, d.OriginalEnvelopeID)
+		if c.msgid != "" {
+			assert.Equal(t, c.msgid, d.OriginalMessageID, "%s: original message id", c.file)
 		}
-		if c.msgid != "" && d.OriginalMessageID != c.msgid {
-			t.Errorf("%s: original message id %q", c.file, d.OriginalMessageID)
+		if c.failed {
+			assert.NotEmpty(t, r.DiagnosticCode, "%s: diagnostic", c.file)
+			assert.NotContains(t, r.DiagnosticCode, "\n", "%s: folded lines must be unfolded", c.file)
 		}
-		if c.failed && (r.DiagnosticCode == "" || strings.Contains(r.DiagnosticCode, "\n")) {
-			t.Errorf("%s: diagnostic %q (folded lines must be unfolded)", c.file, r.DiagnosticCode)
-		}
-		if _, err := mssante.ParseMDN(m); !errors.Is(err, mssante.ErrNotReport) {
-			t.Errorf("%s: a DSN is not an MDN: %v", c.file, err)
-		}
+		_, err = mssante.ParseMDN(m)
+		assert.ErrorIs(t, err, mssante.ErrNotReport, "%s: a DSN is not an MDN", c.file)
 	}
 }

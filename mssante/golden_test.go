@@ -9,6 +9,9 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ecdaf744/gomss/mssante"
 )
 
@@ -43,25 +46,20 @@ func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", "golden", name)
 	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, got, 0o644))
 	}
 	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run Golden -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n%s", name, got)
-	}
+	require.NoError(t, err, "run go test -run Golden -update")
+	assert.Equal(t, string(want), string(got), "%s differs from the golden file", name)
 }
 
 func TestGoldenWireHeaders(t *testing.T) {
 	golden(t, "report.txt", wireHeaders(write(t, reportMessage())))
 
 	m := reportMessage()
-	addr, _ := m.Documents[0].Header.Patient.MonEspaceSanteAddress()
+	addr, err := m.Documents[0].Header.Patient.MonEspaceSanteAddress()
+	require.NoError(t, err)
 	m.To, m.EndConversation, m.ReadReceipt = []string{addr}, true, false
 	m.ReplyTo = "secretariat@lilas.mssante.fr"
 	golden(t, "patient.txt", wireHeaders(write(t, m)))
@@ -69,12 +67,9 @@ func TestGoldenWireHeaders(t *testing.T) {
 	orig := received(t, reportMessage())
 	ack, err := mssante.NewMDN(orig, mssante.MDNOptions{From: pfi, Error: &mssante.IntegrationINSAbsent, Product: "DEV935997",
 		Date: created, MessageID: "<mdn.1@chu-exemple.mssante.fr>"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var b bytes.Buffer
-	if _, err := ack.WriteTo(&b); err != nil {
-		t.Fatal(err)
-	}
+	_, err = ack.WriteTo(&b)
+	require.NoError(t, err)
 	golden(t, "mdn-ko.txt", wireHeaders(b.Bytes()))
 }
