@@ -2,13 +2,16 @@ package mssante_test
 
 import (
 	"bytes"
-	"errors"
 	"io"
+	"mime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-message"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/text/encoding/htmlindex"
 
 	"github.com/ecdaf744/gomss/ins"
@@ -47,18 +50,15 @@ func reportMessage() *mssante.Message {
 func write(t testing.TB, m *mssante.Message) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if _, err := m.WriteTo(&b); err != nil {
-		t.Fatalf("WriteTo: %v", err)
-	}
+	_, err := m.WriteTo(&b)
+	require.NoError(t, err, "WriteTo")
 	return b.Bytes()
 }
 
 func parse(t testing.TB, raw []byte) *mssante.Received {
 	t.Helper()
 	r, err := mssante.Parse(bytes.NewReader(raw), nil)
-	if err != nil {
-		t.Fatalf("Parse: %v", err)
-	}
+	require.NoError(t, err, "Parse")
 	return r
 }
 
@@ -73,38 +73,28 @@ func TestBuildParseRoundTrip(t *testing.T) {
 		`filename=20261124_CR_ou_fiche_de_consultation_ou_de_visite_PAT-TROIS_DOMINIQUE.pdf`,
 		`filename=IHE_XDM.ZIP`,
 	} {
-		if !bytes.Contains(raw, []byte(want)) {
-			t.Errorf("message lacks %q", want)
-		}
+		assert.Contains(t, string(raw), want, "message lacks %q", want)
 	}
-	if bytes.Contains(raw, []byte("X-MSS-MES")) {
-		t.Error("X-MSS-MES written without EndConversation")
-	}
+	assert.NotContains(t, string(raw), "X-MSS-MES", "X-MSS-MES written without EndConversation")
 	r := parse(t, raw)
-	if r.From.Address != m.From.Address || r.From.Name != "Dr_Marcel_CAMPARINI_Cardiologie" || r.MessageID != m.MessageID ||
-		len(r.To) != 1 || r.To[0].Address != m.To[0] || !r.Date.Equal(created) {
-		t.Errorf("headers: %+v %q %+v %v", r.From, r.MessageID, r.To, r.Date)
-	}
-	if r.Text != m.Text {
-		t.Errorf("text %q", r.Text)
-	}
-	if r.Subject != "XDM/1.0/DDM+Compte rendu de consultation PAT-TROIS DOMINIQUE 28/03/1979" {
-		t.Errorf("subject %q", r.Subject)
-	}
-	if !r.IsDocumentMessage() || r.DisplaySubject() != "Compte rendu de consultation PAT-TROIS DOMINIQUE 28/03/1979" {
-		t.Errorf("display subject %q", r.DisplaySubject())
-	}
-	if r.MSS.NIL != "DEV935997" || r.MSS.INS != "O" || len(r.MSS.CodeCDA) != 1 || r.MSS.CodeCDA[0] != "11488-4" {
-		t.Errorf("MSS headers %+v", r.MSS)
-	}
-	if r.XDM == nil {
-		t.Fatalf("no XDM: %v", r.XDMErr)
-	}
-	if err := r.XDM.Verify(); err != nil {
-		t.Fatal(err)
-	}
-	if r.PatientID == nil || r.PatientID.ID != "279035121518989" || r.PatientID.TypeCode != ins.TypeNH {
-		t.Errorf("patient id %+v", r.PatientID)
+	require.NotNil(t, r.From, "From")
+	assert.Equal(t, m.From.Address, r.From.Address, "From address")
+	assert.Equal(t, "Dr_Marcel_CAMPARINI_Cardiologie", r.From.Name, "From label")
+	assert.Equal(t, m.MessageID, r.MessageID, "Message-ID")
+	assert.Equal(t, []mssante.Address{{Address: m.To[0]}}, r.To, "To")
+	assert.True(t, r.Date.Equal(created), "Date %v, want %v", r.Date, created)
+	assert.Equal(t, m.Text, r.Text, "text")
+	assert.Equal(t, "XDM/1.0/DDM+Compte rendu de consultation PAT-TROIS DOMINIQUE 28/03/1979", r.Subject, "subject")
+	assert.True(t, r.IsDocumentMessage(), "a document message")
+	assert.Equal(t, "Compte rendu de consultation PAT-TROIS DOMINIQUE 28/03/1979", r.DisplaySubject(), "display subject")
+	assert.Equal(t, "DEV935997", r.MSS.NIL, "X-MSS-NIL")
+	assert.Equal(t, "O", r.MSS.INS, "X-MSS-INS")
+	assert.Equal(t, []string{"11488-4"}, r.MSS.CodeCDA, "X-MSS-CODECDA")
+	require.NotNil(t, r.XDM, "no XDM: %v", r.XDMErr)
+	require.NoError(t, r.XDM.Verify())
+	if assert.NotNil(t, r.PatientID, "patient id") {
+		assert.Equal(t, "279035121518989", r.PatientID.ID, "patient id")
+		assert.Equal(t, ins.TypeNH, r.PatientID.TypeCode, "patient id type")
 	}
 	var pdfPart *mssante.Part
 	for _, a := range r.Attachments {
@@ -112,32 +102,25 @@ func TestBuildParseRoundTrip(t *testing.T) {
 			pdfPart = a
 		}
 	}
-	if pdfPart == nil || !bytes.Equal(pdfPart.Data, pdf) {
-		t.Fatal("the PDF rendition differs from the PDF given")
-	}
+	require.NotNil(t, pdfPart, "no PDF rendition")
+	require.True(t, bytes.Equal(pdfPart.Data, pdf), "the PDF rendition differs from the PDF given")
 	// The PDF in the CDA is the same PDF (ECO.2.1.5).
+	require.NotEmpty(t, r.XDM.Documents)
 	rc, err := r.XDM.Documents[0].Open()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cr := cda.NewReader(rc, nil)
 	var body bytes.Buffer
-	if _, err := cr.Body(&body); err != nil || !bytes.Equal(body.Bytes(), pdf) {
-		t.Errorf("CDA body differs from the PDF rendition (%v)", err)
+	_, err = cr.Body(&body)
+	if assert.NoError(t, err, "CDA body") {
+		assert.True(t, bytes.Equal(body.Bytes(), pdf), "CDA body differs from the PDF rendition")
 	}
-	if err := rc.Close(); err != nil {
-		t.Errorf("the CDA does not match METADATA.XML: %v", err)
-	}
-	if len(r.DispositionNotificationTo) != 1 || r.DispositionNotificationTo[0].Address != m.From.Address {
-		t.Errorf("Disposition-Notification-To %+v", r.DispositionNotificationTo)
-	}
+	assert.NoError(t, rc.Close(), "the CDA does not match METADATA.XML")
+	assert.Equal(t, []mssante.Address{{Address: m.From.Address}}, r.DispositionNotificationTo, "Disposition-Notification-To")
 	// Writing again gives the same headers (Message-ID and Date kept).
 	raw2 := write(t, m)
 	h1, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
 	h2, _, _ := bytes.Cut(raw2, []byte("\r\n\r\n"))
-	if !bytes.Equal(stripBoundary(h1), stripBoundary(h2)) {
-		t.Errorf("headers differ between two writes:\n%s\n---\n%s", h1, h2)
-	}
+	assert.Equal(t, string(stripBoundary(h1)), string(stripBoundary(h2)), "headers differ between two writes")
 }
 
 func stripBoundary(h []byte) []byte {
@@ -153,13 +136,11 @@ func TestEnvelope(t *testing.T) {
 	m.Bcc = []string{"archives@lilas.mssante.fr"}
 	m.DSN = mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"}
 	env := m.Envelope()
-	if env.From != m.From.Address || len(env.Recipients) != 2 || env.DSN.EnvelopeID != "20261124103000.1@lilas.mssante.fr" {
-		t.Errorf("envelope %+v", env)
-	}
+	assert.Equal(t, m.From.Address, env.From, "envelope From")
+	assert.Len(t, env.Recipients, 2, "envelope recipients: To and Bcc")
+	assert.Equal(t, "20261124103000.1@lilas.mssante.fr", env.DSN.EnvelopeID, "ENVID")
 	raw := write(t, m)
-	if bytes.Contains(raw, []byte("archives@")) {
-		t.Error("Bcc written in the message")
-	}
+	assert.NotContains(t, string(raw), "archives@", "Bcc written in the message")
 }
 
 func TestMessageWithoutDocuments(t *testing.T) {
@@ -173,37 +154,32 @@ func TestMessageWithoutDocuments(t *testing.T) {
 	}
 	raw := write(t, m)
 	for _, h := range []string{"X-MSS-CODECDA", "X-MSS-INS", "Disposition-Notification-To"} {
-		if bytes.Contains(raw, []byte(h)) {
-			t.Errorf("%s written on a message without documents", h)
-		}
+		assert.NotContains(t, string(raw), h, "%s written on a message without documents", h)
 	}
-	if !bytes.Contains(raw, []byte("From: Accueil du centre <accueil@lilas.mssante.fr>")) ||
-		!bytes.Contains(raw, []byte("multipart/alternative")) {
-		t.Errorf("from label or alternative body missing:\n%s", raw)
-	}
+	assert.Contains(t, string(raw), "From: Accueil du centre <accueil@lilas.mssante.fr>", "from label")
+	assert.Contains(t, string(raw), "multipart/alternative", "alternative body")
 	r := parse(t, raw)
-	if r.Subject != m.Subject || r.Text != m.Text || r.HTML != m.HTML || r.IsDocumentMessage() {
-		t.Errorf("round trip: %q %q %q", r.Subject, r.Text, r.HTML)
-	}
+	assert.Equal(t, m.Subject, r.Subject, "round trip: subject")
+	assert.Equal(t, m.Text, r.Text, "round trip: text")
+	assert.Equal(t, m.HTML, r.HTML, "round trip: HTML")
+	assert.False(t, r.IsDocumentMessage(), "not a document message")
 }
 
 func TestMonEspaceSante(t *testing.T) {
 	p := testdocs.Patient("test", true)
 	addr, err := p.MonEspaceSanteAddress()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m := reportMessage()
 	m.To = []string{addr}
 	m.EndConversation = true
 	m.ReplyTo = "secretariat@lilas.mssante.fr"
 	raw := write(t, m)
-	if !bytes.Contains(raw, []byte("\r\nX-MSS-MES: FIN\r\n")) || !bytes.Contains(raw, []byte("Reply-To: <secretariat@lilas.mssante.fr>")) {
-		t.Error("X-MSS-MES: FIN or Reply-To missing")
-	}
+	assert.Contains(t, string(raw), "\r\nX-MSS-MES: FIN\r\n")
+	assert.Contains(t, string(raw), "Reply-To: <secretariat@lilas.mssante.fr>")
 	// Another patient's address, an unqualified identity, a masked
 	// document: refused.
-	other, _ := testdocs.Patient("nir", true).MonEspaceSanteAddress()
+	other, err := testdocs.Patient("nir", true).MonEspaceSanteAddress()
+	require.NoError(t, err)
 	cases := map[string]func(m *mssante.Message){
 		"other patient": func(m *mssante.Message) { m.To = []string{other} },
 		"not qualified": func(m *mssante.Message) { m.Documents[0].Header.Patient.Status = ins.Validated },
@@ -220,9 +196,8 @@ func TestMonEspaceSante(t *testing.T) {
 		m.To = []string{addr}
 		m.EndConversation = true
 		mutate(m)
-		if _, err := m.WriteTo(io.Discard); !errors.Is(err, mssante.ErrInvalid) {
-			t.Errorf("%s: got %v, want ErrInvalid", name, err)
-		}
+		_, err := m.WriteTo(io.Discard)
+		assert.ErrorIs(t, err, mssante.ErrInvalid, name)
 	}
 }
 
@@ -232,20 +207,24 @@ func TestSizeLimits(t *testing.T) {
 	var b bytes.Buffer
 	_, err := m.WriteTo(&b)
 	var se *mssante.SizeError
-	if !errors.As(err, &se) || se.Limit != 20_000 || se.Patient || b.Len() > 20_000 {
-		t.Errorf("operator limit: %v, %d bytes written", err, b.Len())
+	if assert.ErrorAs(t, err, &se, "operator limit") {
+		assert.Equal(t, int64(20_000), se.Limit, "operator limit")
+		assert.False(t, se.Patient, "the operator's limit, not the patient's")
 	}
+	assert.LessOrEqual(t, b.Len(), 20_000, "bytes written past the limit")
 	m = reportMessage()
-	addr, _ := m.Documents[0].Header.Patient.MonEspaceSanteAddress()
+	addr, err := m.Documents[0].Header.Patient.MonEspaceSanteAddress()
+	require.NoError(t, err)
 	m.To = []string{addr}
 	m.Limits.PatientMaxSize = 40_000 // a smaller limit than 25 Mo, for the test
-	if _, err := m.WriteTo(io.Discard); !errors.As(err, &se) || !se.Patient {
-		t.Errorf("patient limit: %v", err)
+	_, err = m.WriteTo(io.Discard)
+	if assert.ErrorAs(t, err, &se, "patient limit") {
+		assert.True(t, se.Patient, "the patient limit")
 	}
 	m.Limits.PatientMaxSize = 0 // 25 Mo applies
-	if n, err := m.WriteTo(io.Discard); err != nil || n < 40_000 {
-		t.Errorf("25 Mo limit: %d, %v", n, err)
-	}
+	n, err := m.WriteTo(io.Discard)
+	require.NoError(t, err, "25 Mo limit")
+	assert.GreaterOrEqual(t, n, int64(40_000), "25 Mo limit")
 }
 
 func TestValidateRules(t *testing.T) {
@@ -274,17 +253,11 @@ func TestValidateRules(t *testing.T) {
 		c.mutate(m)
 		err := m.Validate()
 		var ve *mssante.ValidationError
-		if !errors.As(err, &ve) {
-			t.Errorf("%s: %v, want a ValidationError", name, err)
+		if !assert.ErrorAs(t, err, &ve, name) {
 			continue
 		}
-		found := false
-		for _, p := range ve.Problems {
-			found = found || p.Rule == c.rule
-		}
-		if !found {
-			t.Errorf("%s: no %s problem in %v", name, c.rule, err)
-		}
+		assert.True(t, slices.ContainsFunc(ve.Problems, func(p mssante.Problem) bool { return p.Rule == c.rule }),
+			"%s: no %s problem in %v", name, c.rule, err)
 	}
 }
 
@@ -294,28 +267,19 @@ func doc(kind string) mssante.Document {
 
 func TestSubjectAndFileName(t *testing.T) {
 	tr := testdocs.Patient("demo", false).Traits
-	if s := mssante.DocumentSubject("CR d'imagerie", &tr); s != "XDM/1.0/DDM+CR d'imagerie PAT-DEMO ÉLODIE-ANNE 24/01/1996" {
-		t.Errorf("subject %q", s)
-	}
+	assert.Equal(t, "XDM/1.0/DDM+CR d'imagerie PAT-DEMO ÉLODIE-ANNE 24/01/1996", mssante.DocumentSubject("CR d'imagerie", &tr))
 	name := mssante.PDFFileName(ins.Date{Year: 2022, Month: 5, Day: 31}, "CR d'imagerie médicale", &ins.Traits{BirthFamilyName: "Corse", FirstBirthGivenName: "FIGATELLIX"}, "")
-	if name != "20220531_CR_d_imagerie_medicale_CORSE_FIGATELLIX.pdf" {
-		t.Errorf("file name %q (want the ANS example)", name)
-	}
-	if n := mssante.PDFFileName(ins.Date{Year: 2026, Month: 1, Day: 2}, "Lettre", &tr, "D 42/7"); n != "20260102_Lettre_PAT-DEMO_ELODIE-ANNE_D_42_7.pdf" {
-		t.Errorf("file name %q", n)
-	}
+	assert.Equal(t, "20220531_CR_d_imagerie_medicale_CORSE_FIGATELLIX.pdf", name, "the ANS example")
+	assert.Equal(t, "20260102_Lettre_PAT-DEMO_ELODIE-ANNE_D_42_7.pdf", mssante.PDFFileName(ins.Date{Year: 2026, Month: 1, Day: 2}, "Lettre", &tr, "D 42/7"))
 	for s, want := range map[string]string{
 		"XDM/1.0/DDM+CR X": "CR X",
 		"[KO Intégration système !][902] XDM/1.0/DDM+CR X": "[KO Intégration système !][902] CR X",
 		"Bonjour": "Bonjour",
 	} {
-		if got := mssante.DisplaySubject(s); got != want {
-			t.Errorf("DisplaySubject(%q) = %q", s, got)
-		}
+		assert.Equal(t, want, mssante.DisplaySubject(s), "DisplaySubject(%q)", s)
 	}
-	if !mssante.IsDocumentSubject("[KO Intégration système !][902] XDM/1.0/DDM+CR") || mssante.IsDocumentSubject("Re: XDM") {
-		t.Error("IsDocumentSubject")
-	}
+	assert.True(t, mssante.IsDocumentSubject("[KO Intégration système !][902] XDM/1.0/DDM+CR"), "IsDocumentSubject of a KO subject")
+	assert.False(t, mssante.IsDocumentSubject("Re: XDM"), "IsDocumentSubject(Re: XDM)")
 }
 
 func TestSenderLabel(t *testing.T) {
@@ -324,9 +288,7 @@ func TestSenderLabel(t *testing.T) {
 		{Kind: mssante.Personal, Title: "Pr", GivenName: "Anne", FamilyName: "Lévy", Entity: "SAU"}: "Pr_Anne_LÉVY_SAU",
 		{Kind: mssante.Applicative, Entity: "Imagerie CHU"}:                                         "Imagerie CHU",
 	} {
-		if got := s.Label(); got != want {
-			t.Errorf("%+v: %q, want %q", s, got, want)
-		}
+		assert.Equal(t, want, s.Label(), "%+v", s)
 	}
 }
 
@@ -344,13 +306,13 @@ func TestParseLatin1(t *testing.T) {
 		"\r\n" +
 		"Ch=E8re consoeur, voici les r=E9sultats.\r\n"
 	r := parse(t, []byte(raw))
-	if r.Subject != "Résultats d'échographie" || r.From.Name != "Secrétariat Cardiologie" ||
-		r.Text != "Chère consoeur, voici les résultats.\n" || r.TextCharset != "iso-8859-1" {
-		t.Errorf("%q %q %q %q %v", r.Subject, r.From.Name, r.Text, r.TextCharset, r.Problems)
-	}
-	if r.IsDocumentMessage() || r.FromPatient() {
-		t.Error("not a document message, not from a patient")
-	}
+	assert.Equal(t, "Résultats d'échographie", r.Subject, "problems %v", r.Problems)
+	require.NotNil(t, r.From)
+	assert.Equal(t, "Secrétariat Cardiologie", r.From.Name)
+	assert.Equal(t, "Chère consoeur, voici les résultats.\n", r.Text)
+	assert.Equal(t, "iso-8859-1", r.TextCharset)
+	assert.False(t, r.IsDocumentMessage(), "not a document message")
+	assert.False(t, r.FromPatient(), "not from a patient")
 	// A program that installs go-message's global charset reader (as
 	// importing go-message/charset does): the text is decoded once, not
 	// twice (found by a review: "ChÃ¨re").
@@ -362,9 +324,8 @@ func TestParseLatin1(t *testing.T) {
 		return enc.NewDecoder().Reader(in), nil
 	}
 	defer func() { message.CharsetReader = nil }()
-	if r := parse(t, []byte(raw)); r.Text != "Chère consoeur, voici les résultats.\n" {
-		t.Errorf("with a global charset reader: %q %v", r.Text, r.Problems)
-	}
+	r = parse(t, []byte(raw))
+	assert.Equal(t, "Chère consoeur, voici les résultats.\n", r.Text, "with a global charset reader (problems %v)", r.Problems)
 }
 
 // Sender labels with characters that RFC 2047 forbids inside an encoded
@@ -377,8 +338,9 @@ func TestSenderLabelWithSpecials(t *testing.T) {
 		m := reportMessage()
 		m.From = mssante.Sender{Address: "secretariat@lilas.mssante.fr", Kind: mssante.Organizational, Entity: entity}
 		r := parse(t, write(t, m))
-		if r.From == nil || r.From.Address != "secretariat@lilas.mssante.fr" || !strings.Contains(r.From.Name, entity) {
-			t.Errorf("entity %q: From = %+v", entity, r.From)
+		if assert.NotNil(t, r.From, "entity %q", entity) {
+			assert.Equal(t, "secretariat@lilas.mssante.fr", r.From.Address, "entity %q", entity)
+			assert.Contains(t, r.From.Name, entity, "the label whole")
 		}
 	}
 }
@@ -401,25 +363,22 @@ func TestMessageIDsAndAttachmentTypes(t *testing.T) {
 		set(m)
 		var buf bytes.Buffer
 		_, err := m.WriteTo(&buf)
-		if !errors.Is(err, mssante.ErrInvalid) || buf.Len() != 0 {
-			t.Errorf("In-Reply-To %q References %q Message-ID %q: %v, %d bytes written", m.InReplyTo, m.References, m.MessageID, err, buf.Len())
-		}
+		assert.ErrorIs(t, err, mssante.ErrInvalid, "In-Reply-To %q References %q Message-ID %q", m.InReplyTo, m.References, m.MessageID)
+		assert.Zero(t, buf.Len(), "bytes written for In-Reply-To %q References %q Message-ID %q", m.InReplyTo, m.References, m.MessageID)
 	}
 	m := reportMessage()
 	m.InReplyTo, m.References = "<orig@x.mssante.fr>", []string{"<first@x.mssante.fr>"}
 	m.Attachments = []mssante.Attachment{{Name: "note.txt", ContentType: "text/plain; charset=utf-8", Open: mssante.BytesOpener([]byte("Très bien."))}}
 	raw := write(t, m)
-	if !bytes.Contains(raw, []byte("Content-Type: text/plain; charset=utf-8; name=note.txt")) {
-		t.Errorf("attachment Content-Type lost its parameters or name:\n%s", raw)
-	}
+	assert.Contains(t, string(raw), "Content-Type: text/plain; charset=utf-8; name=note.txt", "attachment Content-Type lost its parameters or name")
 	r := parse(t, raw)
-	if a := r.Attachment("note.txt"); a == nil || string(a.Data) != "Très bien." {
-		t.Errorf("attachment read back: %+v", a)
+	if a := r.Attachment("note.txt"); assert.NotNil(t, a, "attachment read back") {
+		assert.Equal(t, "Très bien.", string(a.Data), "attachment read back")
 	}
 	m.Attachments[0].ContentType = "text/plain; charset"
-	if _, err := m.WriteTo(io.Discard); !errors.Is(err, mssante.ErrInvalid) {
-		t.Errorf("a Content-Type that does not parse: %v", err)
-	}
+	_, err := m.WriteTo(io.Discard)
+	assert.ErrorIs(t, err, mssante.ErrInvalid, "a Content-Type that does not parse")
+	assert.ErrorIs(t, err, mime.ErrInvalidMediaParameter, "the mime error is kept")
 }
 
 // Two reports of the same type, the same day, about the same patient: the
@@ -442,14 +401,12 @@ func TestSameDayReportsDistinctFileNames(t *testing.T) {
 			datas = append(datas, a.Data)
 		}
 	}
-	if len(names) != 2 || names[0] == names[1] || !strings.HasSuffix(names[1], "-2.pdf") {
-		t.Fatalf("PDF names %q", names)
-	}
-	if !bytes.Equal(datas[0], pdf) || !bytes.Equal(datas[1], second) {
-		t.Error("the PDFs differ from those given")
-	}
+	require.Len(t, names, 2, "PDF names %q", names)
+	require.NotEqual(t, names[0], names[1], "PDF names")
+	require.True(t, strings.HasSuffix(names[1], "-2.pdf"), "PDF names %q", names)
+	assert.True(t, bytes.Equal(datas[0], pdf), "the first PDF differs from the one given")
+	assert.True(t, bytes.Equal(datas[1], second), "the second PDF differs from the one given")
 	m.Attachments = []mssante.Attachment{{Name: strings.ToUpper(names[1]), ContentType: "application/pdf", Open: mssante.BytesOpener(second)}}
-	if _, err := m.WriteTo(io.Discard); !errors.Is(err, mssante.ErrInvalid) {
-		t.Errorf("an attachment reusing a PDF's name: %v", err)
-	}
+	_, err := m.WriteTo(io.Discard)
+	assert.ErrorIs(t, err, mssante.ErrInvalid, "an attachment reusing a PDF's name")
 }
