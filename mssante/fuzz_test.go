@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/ecdaf744/gomss/mssante"
 )
 
@@ -15,13 +17,24 @@ func seeds(f *testing.F) {
 	small.Documents[0].PDF = mssante.BytesOpener([]byte("%PDF-1.4 tiny"))
 	f.Add(write(f, small))
 	f.Add([]byte(ansStyleMDN))
-	files, _ := filepath.Glob(filepath.Join("..", "testdata", "dsn", "*.eml"))
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "dsn", "*.eml"))
+	require.NoError(f, err)
+	require.NotEmpty(f, files, "the real DSNs of ../testdata/dsn")
 	for _, fn := range files {
-		if b, err := os.ReadFile(fn); err == nil {
-			f.Add(b)
-		}
+		b, err := os.ReadFile(fn)
+		require.NoError(f, err)
+		f.Add(b)
 	}
 	f.Add([]byte("Subject: =?iso-8859-1?q?=E9?=\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\n--x--\r\n"))
+}
+
+// requireReportError fails unless err is nil, ErrNotReport or ErrParse:
+// the only errors a report parser may return.
+func requireReportError(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		require.True(t, errors.Is(err, mssante.ErrNotReport) || errors.Is(err, mssante.ErrParse), "%s: unclassified error: %v", what, err)
+	}
 }
 
 // FuzzParse: any input gives a message or an ErrParse, never a panic, and
@@ -32,19 +45,15 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := mssante.Parse(bytes.NewReader(data), &mssante.ParseOptions{MaxSize: 1 << 20})
 		if err != nil {
-			if !errors.Is(err, mssante.ErrParse) {
-				t.Fatalf("unclassified error: %v", err)
-			}
+			require.ErrorIs(t, err, mssante.ErrParse, "unclassified error")
 			return
 		}
 		_ = m.Check()
 		_ = m.DisplaySubject()
-		if _, err := mssante.ParseMDN(m); err != nil && !errors.Is(err, mssante.ErrNotReport) && !errors.Is(err, mssante.ErrParse) {
-			t.Fatalf("MDN: unclassified error: %v", err)
-		}
-		if _, err := mssante.ParseDSN(m); err != nil && !errors.Is(err, mssante.ErrNotReport) && !errors.Is(err, mssante.ErrParse) {
-			t.Fatalf("DSN: unclassified error: %v", err)
-		}
+		_, err = mssante.ParseMDN(m)
+		requireReportError(t, "MDN", err)
+		_, err = mssante.ParseDSN(m)
+		requireReportError(t, "DSN", err)
 	})
 }
 
@@ -61,12 +70,10 @@ func FuzzParseReports(f *testing.F) {
 			if err != nil {
 				return
 			}
-			if _, err := mssante.ParseMDN(m); err != nil && !errors.Is(err, mssante.ErrNotReport) && !errors.Is(err, mssante.ErrParse) {
-				t.Fatalf("MDN: %v", err)
-			}
-			if _, err := mssante.ParseDSN(m); err != nil && !errors.Is(err, mssante.ErrNotReport) && !errors.Is(err, mssante.ErrParse) {
-				t.Fatalf("DSN: %v", err)
-			}
+			_, err = mssante.ParseMDN(m)
+			requireReportError(t, "MDN", err)
+			_, err = mssante.ParseDSN(m)
+			requireReportError(t, "DSN", err)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package mssante_test
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,6 +39,11 @@ func TestMessageIDWithOrWithoutBrackets(t *testing.T) {
 		require.Error(t, err, bad)
 		assert.ErrorIs(t, err, mssante.ErrInvalid)
 		assert.Contains(t, err.Error(), "Message-ID", bad)
+		var ve *mssante.ValidationError
+		if assert.ErrorAs(t, err, &ve, bad) {
+			assert.True(t, slices.ContainsFunc(ve.Problems, func(p mssante.Problem) bool { return p.Rule == "RFC5322" && p.Field == "Message-ID" }),
+				"%q: no RFC5322 Message-ID problem in %v", bad, ve.Problems)
+		}
 	}
 	for in, want := range map[string]string{"a@b": "<a@b>", " <a@b> ": "<a@b>", "": "", "<a@b": "<a@b", "a@b>": "a@b>"} {
 		assert.Equal(t, want, mssante.NormalizeMessageID(in), "%q", in)
