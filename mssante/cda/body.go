@@ -16,6 +16,11 @@ import (
 // body to decode (structured body, no body, or Body already called).
 var ErrNoBody = errors.New("cda: no non-structured body to decode")
 
+// ErrBase64 is wrapped by the error of Reader.Body when a B64 body is not
+// valid base64; the error's text gives the offset in the encoded text
+// ("cda: body: invalid base64 at encoded byte 4").
+var ErrBase64 = errors.New("cda: body: invalid base64")
+
 // bodyKind reads the start of component: structuredBody (level 3, not
 // read further) or nonXMLBody up to its <text> start tag.
 func (r *Reader) bodyKind(doc *Document) error {
@@ -97,17 +102,20 @@ func (r *Reader) Body(w io.Writer) (int64, error) {
 			n, err := w.Write(text)
 			return int64(n), err
 		}
-		return io.Copy(w, base64.NewDecoder(base64.StdEncoding, &rawText{src: bytes.NewReader(text), plain: true}))
+		n, err := io.Copy(w, base64.NewDecoder(base64.StdEncoding, &rawText{src: bytes.NewReader(text), plain: true}))
+		return n, base64Error(err)
 	}
 	n, err := io.Copy(w, base64.NewDecoder(base64.StdEncoding, &rawText{src: r.br}))
-	if err != nil {
-		var ce base64.CorruptInputError
-		if errors.As(err, &ce) {
-			return n, fmt.Errorf("cda: body: invalid base64 at encoded byte %d", int64(ce))
-		}
-		return n, err
+	return n, base64Error(err)
+}
+
+// base64Error wraps a base64 decoding error in ErrBase64, with its offset.
+func base64Error(err error) error {
+	var ce base64.CorruptInputError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%w at encoded byte %d", ErrBase64, int64(ce))
 	}
-	return n, nil
+	return err
 }
 
 type byteReader interface {

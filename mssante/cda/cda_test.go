@@ -6,9 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ecdaf744/gomss/ins"
 	"github.com/ecdaf744/gomss/internal/testdocs"
@@ -20,9 +24,7 @@ var created = time.Date(2026, 11, 24, 10, 30, 0, 0, testdocs.Paris)
 func build(t testing.TB, h *cda.Header, body cda.Body) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := cda.Write(&buf, h, body); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
+	require.NoError(t, cda.Write(&buf, h, body), "Write")
 	return buf.Bytes()
 }
 
@@ -33,67 +35,54 @@ func TestWriteReadRoundTrip(t *testing.T) {
 
 	r := cda.NewReader(bytes.NewReader(out), nil)
 	doc, err := r.Header()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	got := doc.Header
-	if got.ID != h.ID || got.SetID != h.ID || got.Version != 1 {
-		t.Errorf("ids: got %+v setId %+v version %d", got.ID, got.SetID, got.Version)
+	assert.Equal(t, h.ID, got.ID, "id")
+	assert.Equal(t, h.ID, got.SetID, "setId")
+	assert.Equal(t, 1, got.Version, "version")
+	assert.Equal(t, cda.Code{Code: "11488-4", System: cda.CodeSystemLOINC, Display: "CR ou fiche de consultation ou de visite"}, got.Type, "type")
+	assert.Equal(t, h.Title, got.Title, "title")
+	assert.Equal(t, "fr-FR", got.Language, "languageCode")
+	assert.Equal(t, "N", got.Confidentiality.Code, "confidentialityCode")
+	assert.True(t, got.EffectiveTime.Time.Equal(created), "effectiveTime %v, want %v", got.EffectiveTime.Time, created)
+	assert.Equal(t, "20261124103000+0100", got.EffectiveTime.String(), "effectiveTime")
+	require.NoError(t, doc.PatientErr, "patient")
+	assert.Equal(t, "279035121518989", doc.Patient.Identity.INS.Matricule.String(), "INS")
+	assert.Empty(t, doc.Patient.Identity.Status, "a read identity must have no status")
+	if assert.Len(t, got.Authors, 1, "authors") && assert.NotNil(t, got.Authors[0].Person, "author is a person") {
+		a := got.Authors[0].Person
+		assert.Equal(t, "801234567890", a.ID.Extension, "author id")
+		assert.Equal(t, "Médecin - Qualifié en Médecine Générale (SM)", a.Specialty.Display, "author specialty")
+		if assert.NotNil(t, a.Organization, "author organisation") {
+			assert.Equal(t, cda.II{Root: cda.OIDIDNST, Extension: "1750803447"}, a.Organization.ID, "author organisation id")
+		}
 	}
-	if got.Type != (cda.Code{Code: "11488-4", System: cda.CodeSystemLOINC, Display: "CR ou fiche de consultation ou de visite"}) {
-		t.Errorf("type %+v", got.Type)
+	assert.Equal(t, "CAMPARINI", got.LegalAuthenticator.Person.Name.Family, "legal authenticator")
+	assert.Equal(t, "1750803447", got.Custodian.ID.Extension, "custodian")
+	if assert.Len(t, got.ServiceEvents, 1, "service events") {
+		se := got.ServiceEvents[0]
+		assert.Equal(t, "AMBULATOIRE", se.PracticeSetting.Code, "practice setting")
+		assert.NotNil(t, se.Performer, "performer")
+		assert.False(t, se.High.IsZero(), "service event effectiveTime/high")
 	}
-	if got.Title != h.Title || got.Language != "fr-FR" || got.Confidentiality.Code != "N" {
-		t.Errorf("title/lang/conf: %q %q %+v", got.Title, got.Language, got.Confidentiality)
-	}
-	if !got.EffectiveTime.Time.Equal(created) || got.EffectiveTime.String() != "20261124103000+0100" {
-		t.Errorf("effectiveTime %v (%s)", got.EffectiveTime.Time, got.EffectiveTime)
-	}
-	if doc.PatientErr != nil {
-		t.Fatalf("patient: %v", doc.PatientErr)
-	}
-	if m := doc.Patient.Identity.INS.Matricule.String(); m != "279035121518989" {
-		t.Errorf("INS %q", m)
-	}
-	if doc.Patient.Identity.Status != "" {
-		t.Errorf("a read identity must have no status, got %q", doc.Patient.Identity.Status)
-	}
-	if len(got.Authors) != 1 || got.Authors[0].Person == nil || got.Authors[0].Person.ID.Extension != "801234567890" ||
-		got.Authors[0].Person.Specialty.Display != "Médecin - Qualifié en Médecine Générale (SM)" ||
-		got.Authors[0].Person.Organization.ID != (cda.II{Root: cda.OIDIDNST, Extension: "1750803447"}) {
-		t.Errorf("author %+v", got.Authors)
-	}
-	if got.LegalAuthenticator.Person.Name.Family != "CAMPARINI" || got.Custodian.ID.Extension != "1750803447" {
-		t.Errorf("legal authenticator / custodian: %+v %+v", got.LegalAuthenticator, got.Custodian)
-	}
-	if len(got.ServiceEvents) != 1 || got.ServiceEvents[0].PracticeSetting.Code != "AMBULATOIRE" ||
-		got.ServiceEvents[0].Performer == nil || got.ServiceEvents[0].High.IsZero() {
-		t.Errorf("service event %+v", got.ServiceEvents)
-	}
-	if got.Encounter.FacilityType.Code != "SA07" || got.Encounter.FacilityType.System != "1.2.250.1.71.4.2.4" {
-		t.Errorf("encounter %+v", got.Encounter)
-	}
+	assert.Equal(t, "SA07", got.Encounter.FacilityType.Code, "encounter facility type")
+	assert.Equal(t, "1.2.250.1.71.4.2.4", got.Encounter.FacilityType.System, "encounter facility type system")
 	wantT := []cda.II{{Root: cda.TemplateHL7France}, {Root: cda.TemplateCISIS}, {Root: cda.TemplateXDSSD}}
-	if len(got.TemplateIDs) != 3 || got.TemplateIDs[0] != wantT[0] || got.TemplateIDs[2] != wantT[2] {
-		t.Errorf("templateIds %+v", got.TemplateIDs)
+	if assert.Len(t, got.TemplateIDs, 3, "templateIds") {
+		assert.Equal(t, wantT[0], got.TemplateIDs[0], "first templateId")
+		assert.Equal(t, wantT[2], got.TemplateIDs[2], "third templateId")
 	}
-	if doc.Level != 1 || doc.MediaType != cda.MediaTypePDF || doc.Representation != "B64" {
-		t.Errorf("body: level %d %s %s", doc.Level, doc.MediaType, doc.Representation)
-	}
+	assert.Equal(t, 1, doc.Level, "body level")
+	assert.Equal(t, cda.MediaTypePDF, doc.MediaType, "body media type")
+	assert.Equal(t, "B64", doc.Representation, "body representation")
 	var body bytes.Buffer
 	n, err := r.Body(&body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != int64(len(pdf)) || !bytes.Equal(body.Bytes(), pdf) {
-		t.Errorf("body: %d bytes, differ from the %d written", n, len(pdf))
-	}
-	if _, err := r.Body(io.Discard); !errors.Is(err, cda.ErrNoBody) {
-		t.Errorf("second Body: %v, want ErrNoBody", err)
-	}
-	if len(doc.Tolerated) != 0 {
-		t.Errorf("our own document needed tolerance: %v", doc.Tolerated)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(pdf)), n, "body bytes")
+	assert.True(t, bytes.Equal(body.Bytes(), pdf), "body differs from the PDF written")
+	_, err = r.Body(io.Discard)
+	assert.ErrorIs(t, err, cda.ErrNoBody, "second Body")
+	assert.Empty(t, doc.Tolerated, "our own document needed tolerance")
 }
 
 func TestWriteTextBodyAndReplacement(t *testing.T) {
@@ -105,24 +94,20 @@ func TestWriteTextBodyAndReplacement(t *testing.T) {
 	h.Replaces = &orig
 	text := "Lettre de liaison.\nÀ l'attention du Dr Martin <urgent> & co.\n"
 	out := build(t, h, cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader(text)})
-	if !bytes.Contains(out, []byte(`<relatedDocument typeCode="RPLC">`)) {
-		t.Error("no RPLC relatedDocument")
-	}
+	assert.Contains(t, string(out), `<relatedDocument typeCode="RPLC">`, "no RPLC relatedDocument")
 	r := cda.NewReader(bytes.NewReader(out), nil)
 	doc, err := r.Header()
-	if err != nil {
-		t.Fatal(err)
+	require.NoError(t, err)
+	if assert.NotNil(t, doc.Header.Replaces, "replacement") {
+		assert.Equal(t, orig, *doc.Header.Replaces, "replaced id")
 	}
-	if doc.Header.Replaces == nil || *doc.Header.Replaces != orig || doc.Header.SetID != orig || doc.Header.Version != 2 {
-		t.Errorf("replacement: %+v set %+v v%d", doc.Header.Replaces, doc.Header.SetID, doc.Header.Version)
-	}
-	if doc.Patient.Identity.INS.Authority != ins.AuthorityNIA {
-		t.Errorf("authority %s", doc.Patient.Identity.INS.Authority)
-	}
+	assert.Equal(t, orig, doc.Header.SetID, "setId")
+	assert.Equal(t, 2, doc.Header.Version, "version")
+	assert.Equal(t, ins.AuthorityNIA, doc.Patient.Identity.INS.Authority, "authority")
 	var b strings.Builder
-	if _, err := r.Body(&b); err != nil || b.String() != text {
-		t.Errorf("text body %q, %v", b.String(), err)
-	}
+	_, err = r.Body(&b)
+	require.NoError(t, err, "text body")
+	assert.Equal(t, text, b.String(), "text body")
 }
 
 // A non-qualified identity is written without its INS, with the IPP only:
@@ -131,18 +116,14 @@ func TestNonQualifiedIdentityHasNoINS(t *testing.T) {
 	p := testdocs.Patient("test", true)
 	p.Status = ins.Recovered
 	out := build(t, testdocs.Header(p, "11488-4", created), cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("x")})
-	if bytes.Contains(out, []byte("279035121518989")) || bytes.Contains(out, []byte("1.2.250.1.213.1.4.10")) {
-		t.Error("the INS of a RECUP identity was written")
-	}
-	if !bytes.Contains(out, []byte(`extension="1234567890121"`)) {
-		t.Error("the IPP is missing")
-	}
+	assert.NotContains(t, string(out), "279035121518989", "the INS of a RECUP identity was written")
+	assert.NotContains(t, string(out), "1.2.250.1.213.1.4.10", "the INS authority of a RECUP identity was written")
+	assert.Contains(t, string(out), `extension="1234567890121"`, "the IPP is missing")
 	// Without IPP there is nothing to identify the patient: refused.
 	p.LocalIDs = nil
 	err := cda.Write(io.Discard, testdocs.Header(p, "11488-4", created), cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("x")})
-	if !errors.Is(err, cda.ErrInvalid) || !errors.Is(err, ins.ErrRecordTarget) {
-		t.Errorf("got %v, want ErrInvalid wrapping ins.ErrRecordTarget", err)
-	}
+	assert.ErrorIs(t, err, cda.ErrInvalid)
+	assert.ErrorIs(t, err, ins.ErrRecordTarget)
 }
 
 func TestValidateNamesElementAndRule(t *testing.T) {
@@ -184,32 +165,22 @@ func TestValidateNamesElementAndRule(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := testdocs.Header(testdocs.Patient("test", true), "11488-4", created)
-			if err := h.Validate(); err != nil {
-				t.Fatalf("base header invalid: %v", err)
-			}
+			require.NoError(t, h.Validate(), "base header invalid")
 			c.mutate(h)
 			err := h.Validate()
 			var ve *cda.ValidationError
-			if !errors.As(err, &ve) || !errors.Is(err, cda.ErrInvalid) {
-				t.Fatalf("got %v, want a *ValidationError", err)
-			}
-			found := false
-			for _, p := range ve.Problems {
-				if p.Field == c.element {
-					found = true
-				}
-			}
-			if !found {
-				t.Errorf("no problem on %s in %v", c.element, err)
-			}
-			if c.is != nil && !errors.Is(err, c.is) {
-				t.Errorf("%v does not wrap %v", err, c.is)
+			require.ErrorAs(t, err, &ve)
+			require.ErrorIs(t, err, cda.ErrInvalid)
+			assert.True(t, slices.ContainsFunc(ve.Problems, func(p cda.Problem) bool { return p.Field == c.element }),
+				"no problem on %s in %v", c.element, err)
+			if c.is != nil {
+				assert.ErrorIs(t, err, c.is)
 			}
 			// Write refuses and writes nothing.
 			var buf bytes.Buffer
-			if werr := cda.Write(&buf, h, cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("x")}); werr == nil || buf.Len() != 0 {
-				t.Errorf("Write: %v, %d bytes written", werr, buf.Len())
-			}
+			werr := cda.Write(&buf, h, cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("x")})
+			assert.ErrorIs(t, werr, cda.ErrInvalid, "Write")
+			assert.Zero(t, buf.Len(), "bytes written")
 		})
 	}
 }
@@ -221,9 +192,7 @@ func TestWriteBodyChecks(t *testing.T) {
 		{MediaType: "image/jpeg", Content: strings.NewReader("x")},
 		{MediaType: cda.MediaTypePDF},
 	} {
-		if err := cda.Write(io.Discard, h, b); !errors.Is(err, cda.ErrBody) {
-			t.Errorf("%s: got %v, want ErrBody", b.MediaType, err)
-		}
+		assert.ErrorIs(t, cda.Write(io.Discard, h, b), cda.ErrBody, b.MediaType)
 	}
 }
 
@@ -240,18 +209,17 @@ func TestParseTS(t *testing.T) {
 		{"20210401134745.123-0500", "20210401134745-0500", "20210401184745", cda.Second, false},
 	} {
 		ts, err := cda.ParseTS(c.in, testdocs.Paris)
-		if err != nil {
-			t.Errorf("%s: %v", c.in, err)
+		if !assert.NoError(t, err, c.in) {
 			continue
 		}
-		if ts.String() != c.out || ts.UTC() != c.utc || ts.Precision != c.prec || ts.NoZone != c.noZone {
-			t.Errorf("%s: %s utc %s prec %d nozone %v", c.in, ts, ts.UTC(), ts.Precision, ts.NoZone)
-		}
+		assert.Equal(t, c.out, ts.String(), "%s: String", c.in)
+		assert.Equal(t, c.utc, ts.UTC(), "%s: UTC", c.in)
+		assert.Equal(t, c.prec, ts.Precision, "%s: Precision", c.in)
+		assert.Equal(t, c.noZone, ts.NoZone, "%s: NoZone", c.in)
 	}
 	for _, bad := range []string{"", "2021", "20211301", "2021-04-01", "20210401T1200"} {
-		if _, err := cda.ParseTS(bad, nil); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
+		_, err := cda.ParseTS(bad, nil)
+		assert.Error(t, err, "%q accepted", bad)
 	}
 }
 
@@ -268,9 +236,7 @@ func TestReadErrors(t *testing.T) {
 		{``, cda.ErrMalformed},
 	} {
 		_, err := cda.ReadHeader(strings.NewReader(c.in), nil)
-		if !errors.Is(err, c.want) {
-			t.Errorf("%q: got %v, want %v", c.in, err, c.want)
-		}
+		assert.ErrorIs(t, err, c.want, "%q", c.in)
 	}
 }
 
@@ -288,7 +254,7 @@ func TestReadVariants(t *testing.T) {
 		{"comment and cdata", head + `<hl7:component><hl7:nonXMLBody><hl7:text representation="B64"><!-- a -- b --><![CDATA[Ym9u]]>am91cg==</hl7:text></hl7:nonXMLBody></hl7:component></hl7:ClinicalDocument>`, "bonjour", 1, nil},
 		{"self-closing text", head + `<hl7:component><hl7:nonXMLBody><hl7:text representation="B64"/></hl7:nonXMLBody></hl7:component></hl7:ClinicalDocument>`, "", 1, nil},
 		{"entity in b64", head + `<hl7:component><hl7:nonXMLBody><hl7:text representation="B64">Ym9u&amp;</hl7:text></hl7:nonXMLBody></hl7:component></hl7:ClinicalDocument>`, "", 1, cda.ErrMalformed},
-		{"bad base64", head + `<hl7:component><hl7:nonXMLBody><hl7:text representation="B64">Ym9u!!!!</hl7:text></hl7:nonXMLBody></hl7:component></hl7:ClinicalDocument>`, "", 1, errors.New("invalid base64")},
+		{"bad base64", head + `<hl7:component><hl7:nonXMLBody><hl7:text representation="B64">Ym9u!!!!</hl7:text></hl7:nonXMLBody></hl7:component></hl7:ClinicalDocument>`, "", 1, cda.ErrBase64},
 		{"truncated body", head + `<hl7:component><hl7:nonXMLBody><hl7:text representation="B64">Ym9u`, "", 1, cda.ErrMalformed},
 		{"structured", head + `<hl7:component><hl7:structuredBody><hl7:component/></hl7:structuredBody></hl7:component></hl7:ClinicalDocument>`, "", 3, cda.ErrNoBody},
 		{"no body", head + `</hl7:ClinicalDocument>`, "", 0, cda.ErrNoBody},
@@ -297,25 +263,20 @@ func TestReadVariants(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := cda.NewReader(strings.NewReader(c.doc), nil)
 			doc, err := r.Header()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if doc.Header.Title != "Été" || doc.Level != c.level {
-				t.Errorf("title %q level %d", doc.Header.Title, doc.Level)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, "Été", doc.Header.Title, "title")
+			assert.Equal(t, c.level, doc.Level, "level")
 			var b strings.Builder
 			_, err = r.Body(&b)
-			switch {
-			case c.err == nil && err != nil:
-				t.Errorf("body: %v", err)
-			case c.err != nil && err == nil:
-				t.Errorf("body accepted, want %v", c.err)
-			case c.err != nil && !errors.Is(err, c.err) && !strings.Contains(err.Error(), c.err.Error()):
-				t.Errorf("body: %v, want %v", err, c.err)
+			if c.err != nil {
+				assert.ErrorIs(t, err, c.err, "body")
+				if c.err == cda.ErrBase64 {
+					assert.EqualError(t, err, "cda: body: invalid base64 at encoded byte 4", "the wording names the offset")
+				}
+				return
 			}
-			if c.err == nil && b.String() != c.body {
-				t.Errorf("body %q, want %q", b.String(), c.body)
-			}
+			assert.NoError(t, err, "body")
+			assert.Equal(t, c.body, b.String(), "body")
 		})
 	}
 	// A self-presenting document wraps the ClinicalDocument in an XSLT
@@ -323,22 +284,25 @@ func TestReadVariants(t *testing.T) {
 	// written "+100" (ANS BIO-TROD examples) is read as +0100.
 	wrapped := `<xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="1.0"><xsl:template match="/"/><ClinicalDocument xmlns="urn:hl7-org:v3"><realmCode code="FR"/><typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/><title>Été</title><effectiveTime value="20240106113623+100"/></ClinicalDocument></xsl:stylesheet>`
 	doc, err := cda.ReadHeader(strings.NewReader(wrapped), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if doc.Header.Title != "Été" || len(doc.Tolerated) != 1 || doc.Header.EffectiveTime.UTC() != "20240106103623" {
-		t.Errorf("wrapped: %v %+v %v", err, doc, doc.Header.EffectiveTime.UTC())
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "Été", doc.Header.Title, "wrapped: title")
+	assert.Len(t, doc.Tolerated, 1, "wrapped: tolerated")
+	assert.Equal(t, "20240106103623", doc.Header.EffectiveTime.UTC(), "wrapped: effectiveTime +100")
 	latin := "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>\xc9t\xe9</title><component><nonXMLBody><text representation=\"B64\">Ym9uam91cg==</text></nonXMLBody></component></ClinicalDocument>"
 	r := cda.NewReader(strings.NewReader(latin), nil)
 	doc, err = r.Header()
-	if err != nil || doc.Header.Title != "Été" {
-		t.Fatalf("latin-1: %v %q", err, doc.Header.Title)
-	}
+	require.NoError(t, err, "latin-1")
+	require.Equal(t, "Été", doc.Header.Title, "latin-1")
 	var b strings.Builder
-	if _, err := r.Body(&b); err != nil || b.String() != "bonjour" {
-		t.Errorf("latin-1 body %q %v", b.String(), err)
-	}
+	_, err = r.Body(&b)
+	require.NoError(t, err, "latin-1 body")
+	assert.Equal(t, "bonjour", b.String(), "latin-1 body")
+	// A bad base64 body in an ISO-8859-1 document (decoded through the XML
+	// decoder, not streamed) is reported as in a UTF-8 one.
+	r = cda.NewReader(strings.NewReader(strings.Replace(latin, "Ym9uam91cg==", "Ym9u!!!!", 1)), nil)
+	_, err = r.Body(io.Discard)
+	assert.ErrorIs(t, err, cda.ErrBase64, "latin-1 bad base64")
+	assert.EqualError(t, err, "cda: body: invalid base64 at encoded byte 4", "latin-1 bad base64")
 }
 
 // The reader stops at the body: a 30 MB document's header is read while
@@ -348,12 +312,9 @@ func TestHeaderStopsAtBody(t *testing.T) {
 	pdf := testdocs.PDF("gros", 30<<20)
 	out := build(t, h, cda.Body{MediaType: cda.MediaTypePDF, Content: bytes.NewReader(pdf)})
 	cr := &countingReader{r: bytes.NewReader(out)}
-	if _, err := cda.ReadHeader(cr, nil); err != nil {
-		t.Fatal(err)
-	}
-	if cr.n > 256<<10 {
-		t.Errorf("read %d bytes of a %d-byte document to get its header", cr.n, len(out))
-	}
+	_, err := cda.ReadHeader(cr, nil)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, cr.n, 256<<10, "bytes read of a %d-byte document to get its header", len(out))
 }
 
 type countingReader struct {
@@ -375,32 +336,28 @@ func TestReadK30Examples(t *testing.T) {
 	if dir == "" {
 		t.Skip("MSS_K30_EXAMPLES not set")
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
-	if len(files) == 0 {
-		t.Fatalf("no example in %s", dir)
-	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.xml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "no example in %s", dir)
 	for _, f := range files {
+		name := filepath.Base(f)
 		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		r := cda.NewReader(bytes.NewReader(data), nil)
 		doc, err := r.Header()
-		if err != nil {
-			t.Errorf("%s: %v", filepath.Base(f), err)
+		if !assert.NoError(t, err, name) {
 			continue
 		}
 		if doc.Level == 1 {
 			var body bytes.Buffer
-			if _, err := r.Body(&body); err != nil {
-				t.Errorf("%s: body: %v", filepath.Base(f), err)
-			} else if doc.MediaType == cda.MediaTypePDF && !bytes.HasPrefix(body.Bytes(), []byte("%PDF-")) {
-				t.Errorf("%s: decoded body is not a PDF", filepath.Base(f))
+			_, err := r.Body(&body)
+			if assert.NoError(t, err, "%s: body", name) && doc.MediaType == cda.MediaTypePDF {
+				assert.True(t, bytes.HasPrefix(body.Bytes(), []byte("%PDF-")), "%s: decoded body is not a PDF", name)
 			}
 		}
-		if doc.Header.ID.Root == "" || doc.Header.Type.Code == "" || len(doc.Header.Authors) == 0 {
-			t.Errorf("%s: header incomplete: id %+v type %+v", filepath.Base(f), doc.Header.ID, doc.Header.Type)
-		}
+		assert.NotEmpty(t, doc.Header.ID.Root, "%s: header incomplete: id", name)
+		assert.NotEmpty(t, doc.Header.Type.Code, "%s: header incomplete: type", name)
+		assert.NotEmpty(t, doc.Header.Authors, "%s: header incomplete: authors", name)
 		t.Logf("%s: level %d type %s patient err %v tolerated %v", filepath.Base(f), doc.Level, doc.Header.Type.Code, doc.PatientErr, doc.Tolerated)
 	}
 }
@@ -408,9 +365,7 @@ func TestReadK30Examples(t *testing.T) {
 func FuzzReadHeader(f *testing.F) {
 	h := testdocs.Header(testdocs.Patient("test", true), "11488-4", created)
 	var buf bytes.Buffer
-	if err := cda.Write(&buf, h, cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("bonjour")}); err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, cda.Write(&buf, h, cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("bonjour")}))
 	f.Add(buf.Bytes())
 	f.Add([]byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"><component><nonXMLBody><text representation="B64"><![CDATA[Ym9u]]>am91cg==</text></nonXMLBody></component></ClinicalDocument>`))
 	f.Add([]byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>\xe9</title></ClinicalDocument>"))
@@ -418,9 +373,8 @@ func FuzzReadHeader(f *testing.F) {
 		r := cda.NewReader(bytes.NewReader(data), nil)
 		doc, err := r.Header()
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "cda: ") {
-				t.Fatalf("error without package prefix: %v", err)
-			}
+			require.True(t, strings.HasPrefix(err.Error(), "cda: "), "error without package prefix: %v", err)
+			require.True(t, errors.Is(err, cda.ErrNotCDA) || errors.Is(err, cda.ErrMalformed), "unclassified error: %v", err)
 			return
 		}
 		_ = doc.Header.Validate()
