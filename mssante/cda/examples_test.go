@@ -93,7 +93,7 @@ func ansExampleNamed(t testing.TB, name string) ansExample {
 			return e
 		}
 	}
-	t.Fatalf("no example %s in %s", name, ansExamplesArchive)
+	require.FailNowf(t, "no such example", "%s in %s", name, ansExamplesArchive)
 	return ansExample{}
 }
 

@@ -191,7 +191,7 @@ func TestValidateDeletions(t *testing.T) {
 	deleted(buf.Bytes(), top, func(tag string, out []byte) {
 		doc, err := cda.ReadHeader(bytes.NewReader(out), nil)
 		require.NoError(t, err)
-		assert.Error(t, doc.Validate(), "without %s", tag)
+		assert.ErrorIs(t, doc.Validate(), cda.ErrInvalid, "without %s", tag)
 	})
 	all := func(r *etree.Element) []*etree.Element { return r.FindElements("//*") }
 	img := ansExampleNamed(t, "3.0/IMG_CR_IMG_2024.01.xml")
