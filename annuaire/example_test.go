@@ -3,30 +3,33 @@ package annuaire_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"os"
+	"strings"
 
 	"github.com/ecdaf744/gomss/annuaire"
 )
 
 // Load the daily extraction and the liste blanche, then check recipients
-// offline (add a Client to ask the API for what the extraction lacks).
+// offline (add a Client to ask the API for what the extraction lacks). A
+// program reloads the extraction it downloads each day with
+// Directory.LoadFile, lookups going on meanwhile.
 func Example() {
 	ctx := context.Background()
-	var dir annuaire.Directory
-	rep, err := dir.LoadFile(ctx, "../testdata/annuaire/Extraction_Correspondance_MSSante_202608250215.txt", annuaire.LoadOptions{})
+	ix, err := annuaire.LoadIndex(ctx, strings.NewReader(extraction), annuaire.LoadOptions{})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
-	fmt.Println(rep.Mailboxes, "mailboxes,", rep.ErrorCount, "malformed lines,", rep.Tolerated.Duplicates, "duplicate row")
+	rep := ix.Report()
+	fmt.Println(rep.Mailboxes, "mailboxes on", rep.Rows, "rows,", rep.ErrorCount, "malformed lines,", rep.Tolerated.Duplicates, "duplicate row")
+	var dir annuaire.Directory
+	if err := dir.Swap(ix); err != nil {
+		log.Fatal(err)
+	}
 
-	xml, _ := os.Open("../testdata/annuaire/listeblanche.xml")
-	defer xml.Close()
-	sum, _ := os.ReadFile("../testdata/annuaire/listeblanche.checksum")
-	lb, err := annuaire.ReadListeBlanche(xml, string(sum))
+	lb, err := annuaire.ReadListeBlanche(strings.NewReader(listeBlanche), listeBlancheChecksum)
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
 	r := &annuaire.Resolver{Directory: &dir, ListeBlanche: lb}
 	for _, v := range r.Check(ctx, []string{
@@ -37,7 +40,7 @@ func Example() {
 		fmt.Printf("%s: %v: %s\n", v.Address, v.Kind, v.Reason)
 	}
 	// Output:
-	// 20 mailboxes, 0 malformed lines, 1 duplicate row
+	// 3 mailboxes on 4 rows, 0 malformed lines, 1 duplicate row
 	// heloise.fictif@medecin.mssante.fr: mssante: published in the bulk extraction as PER mailbox of Héloïse FICTIF, Médecin; domain in the liste blanche
 	// 279035121518989@patient.mssante.fr: patient: Mon espace santé address of a patient (matricule INS @ patient.mssante.fr)
 	// someone@example.com: unknown: not published in the Annuaire Santé and the domain example.com is not in the liste blanche: not an MSSanté address
@@ -45,10 +48,9 @@ func Example() {
 
 // Search the offline index by name, ignoring case and accents.
 func ExampleIndex_SearchName() {
-	ix, err := annuaire.LoadIndexFile(context.Background(), "../testdata/annuaire/Extraction_Correspondance_MSSante_202608250215.txt", annuaire.LoadOptions{})
+	ix, err := annuaire.LoadIndex(context.Background(), strings.NewReader(extraction), annuaire.LoadOptions{})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
 	for m := range ix.SearchName("lefevre", "jer") {
 		fmt.Println(m.Address, m.Owner.Family, m.Owner.Given, m.Owner.Profession.Label)
@@ -57,13 +59,51 @@ func ExampleIndex_SearchName() {
 	// jerome.lefevre@chirurgien-dentiste.mssante.fr LEFÈVRE Jérôme Chirurgien-Dentiste
 }
 
-// Ask the Annuaire Santé API who is behind an address.
+// Ask the Annuaire Santé API who is behind an address. It needs a key of
+// the ANS gateway in ESANTE_API_KEY, so it is only compiled here;
+// TestResolveMailbox runs the same call against the fake API of
+// annuaire/annuairetest.
 func ExampleClient_ResolveMailbox() {
 	c := &annuaire.Client{APIKey: os.Getenv("ESANTE_API_KEY")}
-	if c.APIKey == "" {
-		fmt.Println("set ESANTE_API_KEY to run against the national gateway")
-		return
-	}
 	ms, err := c.ResolveMailbox(context.Background(), "secretariat@example.mssante.fr")
-	fmt.Println(len(ms), err)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if len(ms) == 0 {
+		fmt.Println("unknown to the Annuaire Santé")
+	}
+	for _, m := range ms {
+		fmt.Println(m.Address, m.Type, m.Resource, m.Structure.Name)
+	}
 }
+
+// extraction is an excerpt of the daily Extraction_Correspondance_MSSante
+// (fictitious people): its header line (the 31 ColumnNames) and five rows.
+// Raphaël CABINET's mailbox is attached to two structures, so on two rows;
+// the last row repeats an earlier one.
+var extraction = strings.Join(annuaire.ColumnNames(), "|") + "\n" +
+	"PER|heloise.fictif@medecin.mssante.fr|8|10000000025|810000000025|1|1130000003||DR|FICTIF|Héloïse|C|Civil|10|Médecin|SM04|Cardiologie et maladies vasculaires|true|CENTRE HOSPITALIER D'EXEMPLE|CH EXEMPLE||BP 12|1||BD|DE LA MER||13005 MARSEILLE|13005|13|FRANCE\n" +
+	"PER|jerome.lefevre@chirurgien-dentiste.mssante.fr|8|10000000074|810000000074|4|41000000007401||DR|LEFÈVRE|Jérôme|C|Civil|40|Chirurgien-Dentiste|||true|CABINET DENTAIRE FICTIF||||8||PL|DU MARCHE||33000 BORDEAUX|33000|33|FRANCE\n" +
+	"PER|raphael.cab@clinique-hélios.mssante.fr|8|10000000132|810000000132|1|1750000010||DR|CABINET|Raphaël|C|Civil|10|Médecin|SM54|Médecine générale|true|CLINIQUE HELIOS (FICTIVE)||||40||R|DU SOLEIL||75014 PARIS|75014|75|FRANCE\n" +
+	"PER|raphael.cab@clinique-hélios.mssante.fr|8|10000000132|810000000132|3|375000000200014||DR|CABINET|Raphaël|C|Civil|10|Médecin|SM54|Médecine générale|true|CABINET MEDICAL EXEMPLE||||12||R|DE LA REPUBLIQUE||75011 PARIS|75011|75|FRANCE\n" +
+	"PER|jerome.lefevre@chirurgien-dentiste.mssante.fr|8|10000000074|810000000074|4|41000000007401||DR|LEFÈVRE|Jérôme|C|Civil|40|Chirurgien-Dentiste|||true|CABINET DENTAIRE FICTIF||||8||PL|DU MARCHE||33000 BORDEAUX|33000|33|FRANCE\n"
+
+// listeBlanche is a liste blanche of one domain (fictitious operator), and
+// listeBlancheChecksum the SHA-256 the ANS publishes beside it.
+const (
+	listeBlanche = `<?xml version="1.0" encoding="UTF-8"?><ListeBlancheMSSante xmlns="https://listeblanche.mssante.fr/schema">
+    <DateDeGeneration>2026-08-25T02:14:07Z</DateDeGeneration>
+    <ListeDomaines>
+        <Domaine>
+            <Nom>medecin.mssante.fr</Nom>
+            <Description>Domaine national des médecins (fictif)</Description>
+            <DNCertificatOperateur>CN=smtp.operateur-a.test,OU=10000000000001,O=OPERATEUR A (FICTIF),ST=Paris (75),C=FR</DNCertificatOperateur>
+            <ResponsableContact>01 00 00 00 01, responsable@operateur-a.test</ResponsableContact>
+            <SupportContact>01 00 00 00 02, support@operateur-a.test</SupportContact>
+            <DateMAJ>2026-08-01T10:00:00Z</DateMAJ>
+        </Domaine>
+    </ListeDomaines>
+</ListeBlancheMSSante>
+`
+	listeBlancheChecksum = "21887114c73df82a65ad0b66df4f352767688066a910afa3407782b87767651d"
+)

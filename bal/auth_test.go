@@ -22,19 +22,19 @@ import (
 func TestXOAuth2Client(t *testing.T) {
 	c := NewXOAuth2Client("dr.martin@cabinet.mssante.fr", "tok-123")
 	mech, ir, err := c.Start()
-	if err != nil || mech != "XOAUTH2" || string(ir) != "user=dr.martin@cabinet.mssante.fr\x01auth=Bearer tok-123\x01\x01" {
-		t.Fatalf("%s %q %v", mech, ir, err)
-	}
+	require.NoError(t, err)
+	require.Equal(t, "XOAUTH2", mech)
+	require.Equal(t, "user=dr.martin@cabinet.mssante.fr\x01auth=Bearer tok-123\x01\x01", string(ir))
 	// Dovecot's (and operators') refusal: a JSON continuation answered by
 	// an empty response (Google's XOAUTH2 specification), then NO/535.
 	resp, err := c.Next([]byte(`{"status":"401","schemes":"bearer","scope":"mail"}`))
-	if err != nil || len(resp) != 0 {
-		t.Fatalf("%q %v", resp, err)
-	}
+	require.NoError(t, err)
+	require.Empty(t, resp)
 	r := refusalOf(c)
-	if r == nil || r.Status != "401" || r.Scope != "mail" || !errors.Is(r, ErrAuth) {
-		t.Errorf("refusal %+v", r)
-	}
+	require.NotNil(t, r, "no refusal kept")
+	assert.Equal(t, "401", r.Status)
+	assert.Equal(t, "mail", r.Scope)
+	assert.ErrorIs(t, r, ErrAuth)
 }
 
 // On IMAP, where go-imap would write the empty acknowledgement as the
@@ -73,12 +73,12 @@ func TestActorFromCertificate(t *testing.T) {
 	}}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: subj, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	c, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
 	a := ActorFromCertificate(c, trace.AuthCPS)
-	if a.ID != "801234567890" || a.IDType != "IDNPS" || a.Name != "Marcel CAMPARINI" || a.Auth != trace.AuthCPS {
-		t.Errorf("%+v", a)
-	}
+	assert.Equal(t, "801234567890", a.ID)
+	assert.Equal(t, "IDNPS", a.IDType)
+	assert.Equal(t, "Marcel CAMPARINI", a.Name)
+	assert.Equal(t, trace.AuthCPS, a.Auth)
 }

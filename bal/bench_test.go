@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/internal/testdocs"
@@ -47,17 +50,13 @@ print(time.perf_counter() - t0)
 // of them ("lost" metric). Run with -benchtime 1000x.
 func BenchmarkSendPostfix(b *testing.B) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	crl, _ := pki.ServeCRL()
 	defer crl.Close()
 	dc := baltest.StartDovecot(b, baltest.DovecotConfig{PKI: pki})
 	pf := baltest.StartPostfix(b, baltest.PostfixConfig{PKI: pki, Dovecot: dc})
 	files, err := pki.WriteFiles(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	auth, _ := bal.NewCertificate(pki.ORG.TLSCertificate())
 	snd := &bal.Sender{Server: endpoint2(b, pf.SubmissionAddr), ServerName: "localhost",
 		Trust:   &bal.Trust{Roots: []*x509Cert{pki.RootFort.Cert, pki.RootElementaire.Cert}},
@@ -73,11 +72,10 @@ func BenchmarkSendPostfix(b *testing.B) {
 	}
 	var raw bytes.Buffer
 	proto := msg()
-	if _, err := proto.WriteTo(&raw); err != nil {
-		b.Fatal(err)
-	}
+	_, err = proto.WriteTo(&raw)
+	require.NoError(b, err)
 	eml := filepath.Join(b.TempDir(), "m.eml")
-	os.WriteFile(eml, raw.Bytes(), 0o644)
+	require.NoError(b, os.WriteFile(eml, raw.Bytes(), 0o644))
 	b.Logf("message size %d bytes", raw.Len())
 	stored := 0
 	expect := func(b *testing.B, n int) {
@@ -96,13 +94,10 @@ func BenchmarkSendPostfix(b *testing.B) {
 
 	b.Run("gomss-build-and-send", func(b *testing.B) {
 		bt, err := snd.Batch(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		for b.Loop() {
-			if _, err := bt.Send(ctx, msg()); err != nil {
-				b.Fatal(err)
-			}
+			_, err := bt.Send(ctx, msg())
+			require.NoError(b, err)
 		}
 		bt.Close()
 		perSec(b)
@@ -111,14 +106,11 @@ func BenchmarkSendPostfix(b *testing.B) {
 	})
 	b.Run("gomss-prebuilt", func(b *testing.B) {
 		bt, err := snd.Batch(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		env := proto.Envelope()
 		for b.Loop() {
-			if _, err := bt.SendRaw(ctx, env, proto.MessageID, raw.Bytes()); err != nil {
-				b.Fatal(err)
-			}
+			_, err := bt.SendRaw(ctx, env, proto.MessageID, raw.Bytes())
+			require.NoError(b, err)
 		}
 		bt.Close()
 		perSec(b)
@@ -128,16 +120,16 @@ func BenchmarkSendPostfix(b *testing.B) {
 	b.Run("gomss-prebuilt-4-connections", func(b *testing.B) {
 		env := proto.Envelope()
 		b.SetParallelism(2) // 2 × GOMAXPROCS (2) = 4 connections
+		// RunParallel's goroutines are not the benchmark's: assert, not
+		// require (FailNow must run on the benchmark's goroutine).
 		b.RunParallel(func(pb *testing.PB) {
 			bt, err := snd.Batch(ctx)
-			if err != nil {
-				b.Error(err)
+			if !assert.NoError(b, err) {
 				return
 			}
 			defer bt.Close()
 			for pb.Next() {
-				if _, err := bt.SendRaw(ctx, env, proto.MessageID, raw.Bytes()); err != nil {
-					b.Error(err)
+				if _, err := bt.SendRaw(ctx, env, proto.MessageID, raw.Bytes()); !assert.NoError(b, err) {
 					return
 				}
 			}
@@ -154,10 +146,9 @@ func BenchmarkSendPostfix(b *testing.B) {
 		b.StopTimer()
 		out, err := exec.Command("/usr/bin/python3", "-c", smtplibScript, host, port, files.CABundle, files.ORG.Cert, files.ORG.Key,
 			eml, strconv.Itoa(b.N), baltest.ORGUser, baltest.CPSUser).CombinedOutput()
-		if err != nil {
-			b.Fatalf("%v: %s", err, out)
-		}
-		secs, _ := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+		require.NoError(b, err, "%s", out)
+		secs, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+		require.NoError(b, err, "smtplib script output")
 		b.ReportMetric(float64(b.N)/secs, "msgs/s")
 		expect(b, b.N)
 	})
@@ -171,9 +162,7 @@ func BenchmarkSendPostfix(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			out, err := exec.Command(sw, "--server", host, "--port", port, "--tls", "--tls-cert", files.ORG.Cert, "--tls-key", files.ORG.Key,
 				"--from", baltest.ORGUser, "--to", baltest.CPSUser, "--data", "@"+eml, "--suppress-data", "--silent", "2").CombinedOutput()
-			if err != nil {
-				b.Fatalf("swaks: %v: %s", err, out)
-			}
+			require.NoError(b, err, "swaks: %s", out)
 		}
 		b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "msgs/s")
 		expect(b, b.N)

@@ -97,7 +97,9 @@ type CPSConfig struct {
 	// operator already knows the IGC-Santé intermediates.
 	Chain []*x509.Certificate
 	// Now is the clock used to check the certificate's validity
-	// (time.Now when nil).
+	// (time.Now when nil): OpenCPS refuses a card whose certificate is
+	// outside its validity period with an error wrapping
+	// ErrCertificateExpired or ErrCertificateNotYetValid.
 	Now func() time.Time
 }
 

@@ -221,8 +221,12 @@ func (cfg *CPSConfig) load(c11 *crypto11.Context, sel string) (*CPS, error) {
 		now = cfg.Now
 	}
 	if t := now(); t.Before(cert.NotBefore) || t.After(cert.NotAfter) {
-		return nil, fmt.Errorf("bal: CPS %s: certificate %q valid from %s to %s, not at %s", sel, cert.Subject.CommonName,
-			cert.NotBefore.Format(time.DateOnly), cert.NotAfter.Format(time.DateOnly), t.Format(time.DateOnly))
+		kind := ErrCertificateExpired
+		if t.Before(cert.NotBefore) {
+			kind = ErrCertificateNotYetValid
+		}
+		return nil, fmt.Errorf("bal: CPS %s: certificate %q valid from %s to %s, not at %s (%w)", sel, cert.Subject.CommonName,
+			cert.NotBefore.Format(time.DateOnly), cert.NotAfter.Format(time.DateOnly), t.Format(time.DateOnly), kind)
 	}
 	tc := tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: signer, Leaf: cert}
 	if _, isRSA := signer.Public().(*rsa.PublicKey); isRSA {

@@ -11,17 +11,20 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"os/exec"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ThalesGroup/crypto11"
 	"github.com/emersion/go-sasl"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
@@ -33,9 +36,7 @@ import (
 func cpsToken(t *testing.T) (*baltest.PKI, *baltest.Token) {
 	t.Helper()
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return pki, baltest.NewSoftHSMToken(t, "", "", pki.CPS.TLSCertificate())
 }
 
@@ -54,9 +55,7 @@ func (p *pinCounter) PIN(context.Context) (string, error) {
 func openCPS(t *testing.T, cfg bal.CPSConfig) *bal.CPS {
 	t.Helper()
 	c, err := bal.OpenCPS(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -65,15 +64,11 @@ func openCPS(t *testing.T, cfg bal.CPSConfig) *bal.CPS {
 func tokenSerial(t *testing.T, tk *baltest.Token) string {
 	t.Helper()
 	out, err := exec.Command("softhsm2-util", "--show-slots").CombinedOutput()
-	if err != nil {
-		t.Fatalf("softhsm2-util --show-slots: %v\n%s", err, out)
-	}
+	require.NoError(t, err, "softhsm2-util --show-slots:\n%s", out)
 	// Slots are listed with "Label:" then "Serial number:" of their token.
 	re := regexp.MustCompile(`(?m)Serial number:\s+(\S+)\s*\n(?:.*\n)*?\s*Label:\s+` + regexp.QuoteMeta(tk.TokenLabel) + `\s*$`)
 	m := re.FindStringSubmatch(string(out))
-	if m == nil {
-		t.Fatalf("no serial for token %q in:\n%s", tk.TokenLabel, out)
-	}
+	require.NotNil(t, m, "no serial for token %q in:\n%s", tk.TokenLabel, out)
 	return m[1]
 }
 
@@ -94,38 +89,21 @@ func TestOpenCPS(t *testing.T) {
 			pin := &pinCounter{pin: tk.PIN}
 			cfg.ModulePath, cfg.PIN = tk.ModulePath, pin.PIN
 			c, err := bal.OpenCPS(ctx, cfg)
-			if err != nil {
-				t.Errorf("%s: %v", name, err)
+			if !assert.NoError(t, err, name) {
 				continue
 			}
-			if !c.Certificate().Equal(pki.CPS.Cert) {
-				t.Errorf("%s: certificate %s, want the CPS certificate", name, c.Certificate().Subject)
-			}
-			if pin.asked != 1 {
-				t.Errorf("%s: PIN asked %d times, want 1", name, pin.asked)
-			}
-			if err := c.Close(); err != nil {
-				t.Errorf("%s: Close: %v", name, err)
-			}
-			if err := c.Close(); err != nil {
-				t.Errorf("%s: second Close: %v", name, err)
-			}
+			assert.True(t, c.Certificate().Equal(pki.CPS.Cert), "%s: certificate %s, want the CPS certificate", name, c.Certificate().Subject)
+			assert.Equal(t, 1, pin.asked, "%s: times the PIN was asked", name)
+			assert.NoError(t, c.Close(), "%s: Close", name)
+			assert.NoError(t, c.Close(), "%s: second Close", name)
 		}
 	})
 
 	t.Run("identity", func(t *testing.T) {
 		c := openCPS(t, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN})
-		want := trace.Actor{ID: "810002813839", IDType: "IDNPS", Name: "JEAN DUPONT", Auth: trace.AuthCPS}
-		if a := c.Actor(); a != want {
-			t.Errorf("Actor = %+v, want %+v", a, want)
-		}
-		wantID := bal.CPSIdentity{IDNPS: "810002813839", Surname: "DUPONT", GivenName: "JEAN", Title: "Médecin"}
-		if id := c.Identity(); id != wantID {
-			t.Errorf("Identity = %+v, want %+v", id, wantID)
-		}
-		if c.Mode() != bal.CPSModeTLS13PSS {
-			t.Errorf("zero Mode = %v", c.Mode())
-		}
+		assert.Equal(t, trace.Actor{ID: "810002813839", IDType: "IDNPS", Name: "JEAN DUPONT", Auth: trace.AuthCPS}, c.Actor())
+		assert.Equal(t, bal.CPSIdentity{IDNPS: "810002813839", Surname: "DUPONT", GivenName: "JEAN", Title: "Médecin"}, c.Identity())
+		assert.Equal(t, bal.CPSModeTLS13PSS, c.Mode(), "zero Mode")
 	})
 
 	t.Run("errors", func(t *testing.T) {
@@ -152,44 +130,42 @@ func TestOpenCPS(t *testing.T) {
 			{name: "two selections", cfg: bal.CPSConfig{TokenLabel: tk.TokenLabel, SlotNumber: &slot}, pin: pinCounter{pin: tk.PIN},
 				wantText: []string{"got 2: TokenLabel, SlotNumber"}},
 			{name: "missing module", cfg: bal.CPSConfig{ModulePath: "/nonexistent/libcps.so", TokenLabel: tk.TokenLabel},
-				pin: pinCounter{pin: tk.PIN}, wantText: []string{"/nonexistent/libcps.so"}},
+				pin: pinCounter{pin: tk.PIN}, is: fs.ErrNotExist, wantText: []string{"/nonexistent/libcps.so"}},
 			{name: "unknown key label", cfg: bal.CPSConfig{TokenLabel: tk.TokenLabel, KeyLabel: "sign"}, pin: pinCounter{pin: tk.PIN},
 				wantText: []string{`label "sign"`}, wantAsked: 1},
 			{name: "unknown mode", cfg: bal.CPSConfig{TokenLabel: tk.TokenLabel, Mode: 7}, pin: pinCounter{pin: tk.PIN},
 				wantText: []string{"CPSMode(7)"}},
 			{name: "expired", cfg: bal.CPSConfig{TokenLabel: tk.TokenLabel, Now: func() time.Time { return pki.CPS.Cert.NotAfter.Add(time.Hour) }},
-				pin: pinCounter{pin: tk.PIN}, wantText: []string{`"810002813839" valid from`}, wantAsked: 1},
+				pin: pinCounter{pin: tk.PIN}, is: bal.ErrCertificateExpired, wantText: []string{`"810002813839" valid from`}, wantAsked: 1},
+			{name: "not yet valid", cfg: bal.CPSConfig{TokenLabel: tk.TokenLabel, Now: func() time.Time { return pki.CPS.Cert.NotBefore.Add(-time.Hour) }},
+				pin: pinCounter{pin: tk.PIN}, is: bal.ErrCertificateNotYetValid, wantText: []string{`"810002813839" valid from`}, wantAsked: 1},
 		} {
 			if tc.cfg.ModulePath == "" {
 				tc.cfg.ModulePath = tk.ModulePath
 			}
 			tc.cfg.PIN = tc.pin.PIN
 			c, err := bal.OpenCPS(ctx, tc.cfg)
-			if err == nil {
+			if !assert.Error(t, err, tc.name) {
 				c.Close()
-				t.Errorf("%s: no error", tc.name)
 				continue
 			}
-			if tc.is != nil && !errors.Is(err, tc.is) {
-				t.Errorf("%s: %v, want errors.Is %v", tc.name, err, tc.is)
+			if tc.is != nil {
+				assert.ErrorIs(t, err, tc.is, tc.name)
 			}
+			// The words the user is shown: what was asked for and why it
+			// failed.
 			for _, s := range tc.wantText {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("%s: %q does not say %q", tc.name, err, s)
-				}
+				assert.ErrorContains(t, err, s, tc.name)
 			}
-			if tc.pin.pin != "" && strings.Contains(err.Error(), tc.pin.pin) {
-				t.Errorf("%s: the error shows the PIN: %v", tc.name, err)
+			if tc.pin.pin != "" {
+				assert.NotContains(t, err.Error(), tc.pin.pin, "%s: the error shows the PIN", tc.name)
 			}
-			if tc.pin.asked != tc.wantAsked {
-				t.Errorf("%s: PIN asked %d times, want %d", tc.name, tc.pin.asked, tc.wantAsked)
-			}
+			assert.Equal(t, tc.wantAsked, tc.pin.asked, "%s: times the PIN was asked", tc.name)
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := bal.OpenCPS(cctx, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN}); !errors.Is(err, context.Canceled) {
-			t.Errorf("cancelled context: %v", err)
-		}
+		_, err := bal.OpenCPS(cctx, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN})
+		assert.ErrorIs(t, err, context.Canceled, "cancelled context")
 		// The right PIN still opens the card after the wrong one.
 		openCPS(t, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN})
 	})
@@ -204,24 +180,17 @@ func TestCPSKeyChoice(t *testing.T) {
 	addPair := func(id byte, label string, usage x509.KeyUsage, ext []x509.ExtKeyUsage) {
 		t.Helper()
 		c11, err := crypto11.Configure(&crypto11.Config{Path: tk.ModulePath, TokenLabel: tk.TokenLabel, Pin: tk.PIN})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer c11.Close()
 		key, err := c11.GenerateRSAKeyPairWithLabel([]byte{id}, []byte(label), 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(id)), Subject: pkix.Name{CommonName: "810002813839-" + label},
 			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: usage, ExtKeyUsage: ext}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, pki.CPS.Chain[0], key.Public(), caKeyOf(t, pki, pki.CPS.Chain[0]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, _ := x509.ParseCertificate(der)
-		if err := c11.ImportCertificateWithLabel([]byte{id}, []byte(label), cert); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
+		cert, err := x509.ParseCertificate(der)
+		require.NoError(t, err)
+		require.NoError(t, c11.ImportCertificateWithLabel([]byte{id}, []byte(label), cert))
 	}
 	open := func() (*bal.CPS, error) {
 		return bal.OpenCPS(ctx, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN})
@@ -229,25 +198,20 @@ func TestCPSKeyChoice(t *testing.T) {
 
 	addPair(2, "sign", x509.KeyUsageContentCommitment, nil)
 	c, err := open()
-	if err != nil {
-		t.Fatalf("with a signature key beside: %v", err)
-	}
-	if !c.Certificate().Equal(pki.CPS.Cert) {
-		t.Errorf("found %s, want the authentication certificate", c.Certificate().Subject.CommonName)
-	}
+	require.NoError(t, err, "with a signature key beside")
+	assert.True(t, c.Certificate().Equal(pki.CPS.Cert), "found %s, want the authentication certificate", c.Certificate().Subject.CommonName)
 	c.Close()
 
 	addPair(3, "auth2", x509.KeyUsageDigitalSignature, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth})
-	if c, err := open(); err == nil || !strings.Contains(err.Error(), "2 key pairs") || !strings.Contains(err.Error(), "KeyLabel") {
-		if c != nil {
-			c.Close()
-		}
-		t.Errorf("two authentication keys: %v, want an error asking for KeyID or KeyLabel", err)
+	c, err = open()
+	if c != nil {
+		c.Close()
 	}
+	// The user is told how many keys were found and how to choose one.
+	assert.ErrorContains(t, err, "2 key pairs", "two authentication keys: want an error asking for KeyID or KeyLabel")
+	assert.ErrorContains(t, err, "KeyLabel", "two authentication keys: want an error asking for KeyID or KeyLabel")
 	c = openCPS(t, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, KeyLabel: "auth2", PIN: (&pinCounter{pin: tk.PIN}).PIN})
-	if c.Certificate().Subject.CommonName != "810002813839-auth2" {
-		t.Errorf("KeyLabel auth2 found %s", c.Certificate().Subject.CommonName)
-	}
+	assert.Equal(t, "810002813839-auth2", c.Certificate().Subject.CommonName, "KeyLabel auth2")
 }
 
 // caKeyOf returns the private key of the PKI authority whose certificate
@@ -279,20 +243,12 @@ func TestCPSConfigureTLS(t *testing.T) {
 		c := openCPS(t, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN,
 			Mode: tc.mode, Chain: pki.CPS.Chain})
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-		if err := c.ConfigureTLS(cfg); err != nil {
-			t.Fatalf("%v: %v", tc.mode, err)
-		}
-		if cfg.MaxVersion != tc.max {
-			t.Errorf("%v: MaxVersion %#x, want %#x", tc.mode, cfg.MaxVersion, tc.max)
-		}
-		if cfg.GetClientCertificate == nil {
-			t.Fatalf("%v: no GetClientCertificate", tc.mode)
-		}
+		require.NoError(t, c.ConfigureTLS(cfg), "%v", tc.mode)
+		assert.Equal(t, tc.max, cfg.MaxVersion, "%v: MaxVersion", tc.mode)
+		require.NotNil(t, cfg.GetClientCertificate, "%v: no GetClientCertificate", tc.mode)
 		allSchemes := []tls.SignatureScheme{tls.PSSWithSHA256, tls.PKCS1WithSHA256, tls.ECDSAWithP256AndSHA256}
 		cert, err := cfg.GetClientCertificate(&tls.CertificateRequestInfo{Version: tls.VersionTLS12, SignatureSchemes: allSchemes})
-		if err != nil {
-			t.Fatalf("%v: GetClientCertificate for TLS 1.2: %v", tc.mode, err)
-		}
+		require.NoError(t, err, "%v: GetClientCertificate for TLS 1.2", tc.mode)
 		// The server's request must allow one of the mode's schemes.
 		for _, req := range []struct {
 			version uint16
@@ -305,53 +261,40 @@ func TestCPSConfigureTLS(t *testing.T) {
 			{tls.VersionTLS12, []tls.SignatureScheme{tls.PSSWithSHA384}, tc.mode == bal.CPSModeTLS13PSS, "accepts none of the signatures of CPSModeTLS12PKCS1"},
 		} {
 			_, err := cfg.GetClientCertificate(&tls.CertificateRequestInfo{Version: req.version, SignatureSchemes: req.schemes})
-			if (err == nil) != req.ok {
-				t.Errorf("%v: server request %s %v: %v, want accepted %v", tc.mode, tls.VersionName(req.version), req.schemes, err, req.ok)
+			request := fmt.Sprintf("%v: server request %s %v", tc.mode, tls.VersionName(req.version), req.schemes)
+			if req.ok {
+				assert.NoError(t, err, "%s: want accepted", request)
+			} else if assert.Error(t, err, "%s: want refused", request) {
+				// The refusal the user sees says why.
+				assert.ErrorContains(t, err, "rules out the card's certificate", request)
+				assert.ErrorContains(t, err, req.why, request)
 			}
-			if err != nil && (!strings.Contains(err.Error(), "rules out the card's certificate") || !strings.Contains(err.Error(), req.why)) {
-				t.Errorf("%v: refusal %q does not say %q", tc.mode, err, req.why)
-			}
 		}
-		if !slicesEqual(cert.SupportedSignatureAlgorithms, tc.schemes) {
-			t.Errorf("%v: signature schemes %v, want %v", tc.mode, cert.SupportedSignatureAlgorithms, tc.schemes)
+		assert.Equal(t, tc.schemes, cert.SupportedSignatureAlgorithms, "%v: signature schemes", tc.mode)
+		if assert.Len(t, cert.Certificate, 2, "%v: want the CPS certificate then its authority", tc.mode) {
+			assert.Equal(t, pki.CPS.Cert.Raw, cert.Certificate[0], "%v: the CPS certificate first", tc.mode)
+			assert.Equal(t, pki.CPS.Chain[0].Raw, cert.Certificate[1], "%v: then its authority", tc.mode)
 		}
-		if len(cert.Certificate) != 2 || string(cert.Certificate[0]) != string(pki.CPS.Cert.Raw) || string(cert.Certificate[1]) != string(pki.CPS.Chain[0].Raw) {
-			t.Errorf("%v: certificate chain of %d, want the CPS certificate then its authority", tc.mode, len(cert.Certificate))
+		assert.IsNotType(t, &rsa.PrivateKey{}, cert.PrivateKey, "%v: the private key is in memory, want the card's signer", tc.mode)
+		err = c.ConfigureTLS(&tls.Config{MinVersion: tls.VersionTLS13})
+		if tc.mode == bal.CPSModeTLS12PKCS1 {
+			assert.Error(t, err, "%v with TLS 1.3 minimum", tc.mode)
+		} else {
+			assert.NoError(t, err, "%v with TLS 1.3 minimum", tc.mode)
 		}
-		if _, ok := cert.PrivateKey.(*rsa.PrivateKey); ok {
-			t.Errorf("%v: the private key is in memory, want the card's signer", tc.mode)
+		sc, err := c.SASL(ctx, []string{"PLAIN", "external"})
+		if assert.NoError(t, err, "SASL with EXTERNAL offered") && assert.NotNil(t, sc, "SASL with EXTERNAL offered") {
+			mech, _, _ := sc.Start()
+			assert.Equal(t, sasl.External, mech, "SASL mechanism")
 		}
-		if err := c.ConfigureTLS(&tls.Config{MinVersion: tls.VersionTLS13}); (err != nil) != (tc.mode == bal.CPSModeTLS12PKCS1) {
-			t.Errorf("%v with TLS 1.3 minimum: %v", tc.mode, err)
-		}
-		if sc, err := c.SASL(ctx, []string{"PLAIN", "external"}); err != nil || sc == nil {
-			t.Errorf("SASL with EXTERNAL offered: %v, %v", sc, err)
-		} else if mech, _, _ := sc.Start(); mech != sasl.External {
-			t.Errorf("SASL mechanism %s", mech)
-		}
-		if sc, err := c.SASL(ctx, []string{"PLAIN", "XOAUTH2"}); sc != nil || err != nil {
-			t.Errorf("SASL without EXTERNAL: %v, %v; want nil, nil", sc, err)
-		}
+		sc, err = c.SASL(ctx, []string{"PLAIN", "XOAUTH2"})
+		assert.NoError(t, err, "SASL without EXTERNAL")
+		assert.Nil(t, sc, "SASL without EXTERNAL")
 		c.Close()
-		if err := c.ConfigureTLS(&tls.Config{}); !errors.Is(err, bal.ErrCPSClosed) {
-			t.Errorf("ConfigureTLS after Close: %v", err)
-		}
-		if _, err := cfg.GetClientCertificate(&tls.CertificateRequestInfo{Version: tls.VersionTLS12, SignatureSchemes: allSchemes}); !errors.Is(err, bal.ErrCPSClosed) {
-			t.Errorf("handshake after Close: %v", err)
-		}
+		assert.ErrorIs(t, c.ConfigureTLS(&tls.Config{}), bal.ErrCPSClosed, "ConfigureTLS after Close")
+		_, err = cfg.GetClientCertificate(&tls.CertificateRequestInfo{Version: tls.VersionTLS12, SignatureSchemes: allSchemes})
+		assert.ErrorIs(t, err, bal.ErrCPSClosed, "handshake after Close")
 	}
-}
-
-func slicesEqual[T comparable](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // observedAuth wraps an Authenticator to record, for each handshake, the
@@ -464,34 +407,20 @@ func TestCPSDovecot(t *testing.T) {
 			wg.Wait()
 			t.Logf("%d sessions (login + LIST): %v", tc.sessions, time.Since(start))
 			for i, err := range errs {
-				if err != nil {
-					t.Fatalf("session %d: %v\n%s", i, err, e.dc.Log())
-				}
+				require.NoError(t, err, "session %d\n%s", i, e.dc.Log())
 			}
 			o.mu.Lock()
 			defer o.mu.Unlock()
-			if len(o.versions) != tc.sessions {
-				t.Errorf("%d handshakes seen, want %d", len(o.versions), tc.sessions)
-			}
+			assert.Len(t, o.versions, tc.sessions, "handshakes seen")
 			for _, v := range o.versions {
-				if v != tc.version {
-					t.Errorf("TLS version %s, want %s", tls.VersionName(v), tls.VersionName(tc.version))
-				}
+				assert.Equal(t, tls.VersionName(tc.version), tls.VersionName(v), "TLS version")
 			}
-			if len(o.opts) != tc.sessions {
-				t.Errorf("the card signed %d times, want once per handshake (%d)", len(o.opts), tc.sessions)
-			}
+			assert.Len(t, o.opts, tc.sessions, "the card signs once per handshake")
 			for i, opts := range o.opts {
 				_, isPSS := opts.(*rsa.PSSOptions)
-				if isPSS != tc.pss {
-					t.Errorf("signature %d: options %T, want PSS %v", i, opts, tc.pss)
-				}
-				if h := opts.HashFunc(); h != crypto.SHA256 && h != crypto.SHA384 && h != crypto.SHA512 {
-					t.Errorf("signature %d: hash %v", i, h)
-				}
-				if o.sigErrs[i] != nil {
-					t.Errorf("signature %d by the card: %v", i, o.sigErrs[i])
-				}
+				assert.Equal(t, tc.pss, isPSS, "signature %d: options %T: PSS", i, opts)
+				assert.Contains(t, []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512}, opts.HashFunc(), "signature %d: hash", i)
+				assert.NoError(t, o.sigErrs[i], "signature %d by the card", i)
 			}
 		})
 	}
@@ -502,29 +431,22 @@ func TestCPSDovecot(t *testing.T) {
 		c := openCPS(t, bal.CPSConfig{ModulePath: tk.ModulePath, TokenLabel: tk.TokenLabel, PIN: (&pinCounter{pin: tk.PIN}).PIN,
 			Mode: bal.CPSModeTLS12PKCS1})
 		_, err := e.receiver(t, uncapped{c}, baltest.CPSUser).Open(ctx)
-		if err == nil || errors.Is(err, bal.ErrAuth) || !strings.Contains(err.Error(), "TLS 1.3 forbids the PKCS#1 v1.5 signatures of CPSModeTLS12PKCS1") {
-			t.Errorf("Open: %v, want the handshake refused by the CPS", err)
-		}
+		// The reason the user is shown, not a later authentication failure.
+		assert.ErrorContains(t, err, "TLS 1.3 forbids the PKCS#1 v1.5 signatures of CPSModeTLS12PKCS1", "Open: want the handshake refused by the CPS")
+		assert.NotErrorIs(t, err, bal.ErrAuth, "Open: want the handshake refused by the CPS")
 	})
 	e.log.Close()
 	logins := 0
-	if _, err := trace.Scan(e.path, trace.Filter{}, func(_ int64, ev trace.Event) error {
+	_, err := trace.Scan(e.path, trace.Filter{}, func(_ int64, ev trace.Event) error {
 		if ev.Action == trace.Login && ev.Response.OK {
 			logins++
-			if want := (trace.Actor{ID: "810002813839", IDType: "IDNPS", Name: "JEAN DUPONT", Auth: trace.AuthCPS}); ev.Actor != want {
-				t.Errorf("trace actor %+v, want %+v", ev.Actor, want)
-			}
-			if ev.Mailbox.Address != baltest.CPSUser {
-				t.Errorf("trace mailbox %s", ev.Mailbox.Address)
-			}
+			assert.Equal(t, trace.Actor{ID: "810002813839", IDType: "IDNPS", Name: "JEAN DUPONT", Auth: trace.AuthCPS}, ev.Actor, "trace actor")
+			assert.Equal(t, baltest.CPSUser, ev.Mailbox.Address, "trace mailbox")
 		}
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if logins != 4 {
-		t.Errorf("%d successful logins traced, want 4", logins)
-	}
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 4, logins, "successful logins traced")
 }
 
 // uncapped undoes CPSModeTLS12PKCS1's TLS 1.2 cap.
@@ -546,26 +468,20 @@ func TestCPSOpenTwice(t *testing.T) {
 	}
 	c := openCPS(t, cfg(tk.PIN))
 	for _, pin := range []string{"0000", tk.PIN} {
-		if c2, err := bal.OpenCPS(context.Background(), cfg(pin)); !errors.Is(err, bal.ErrCPSAlreadyOpen) {
-			if c2 != nil {
-				c2.Close()
-			}
-			t.Errorf("second open with PIN %q: %v, want ErrCPSAlreadyOpen", pin, err)
+		c2, err := bal.OpenCPS(context.Background(), cfg(pin))
+		if !assert.ErrorIs(t, err, bal.ErrCPSAlreadyOpen, "second open with PIN %q", pin) && c2 != nil {
+			c2.Close()
 		}
 	}
 	// The first one is still open: it can still give its client
 	// certificate.
 	tc := &tls.Config{}
-	if err := c.ConfigureTLS(tc); err != nil || tc.GetClientCertificate == nil {
-		t.Fatalf("the open CPS no longer configures TLS: %v", err)
-	}
+	require.NoError(t, c.ConfigureTLS(tc), "the open CPS no longer configures TLS")
+	require.NotNil(t, tc.GetClientCertificate, "the open CPS no longer configures TLS")
 	c.Close()
 	c3, err := bal.OpenCPS(context.Background(), cfg(tk.PIN))
-	if err != nil {
-		t.Fatalf("reopen after Close: %v", err)
-	}
+	require.NoError(t, err, "reopen after Close")
 	c3.Close()
-	if _, err := bal.OpenCPS(context.Background(), cfg("0000")); !errors.Is(err, bal.ErrCPSPINIncorrect) {
-		t.Errorf("wrong PIN after Close: %v", err)
-	}
+	_, err = bal.OpenCPS(context.Background(), cfg("0000"))
+	assert.ErrorIs(t, err, bal.ErrCPSPINIncorrect, "wrong PIN after Close")
 }

@@ -517,13 +517,9 @@ func TestCRLCacheKeyedByIssuer(t *testing.T) {
 // refused.
 func TestCRLCache(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	crl, err := pki.ServeCRL()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addr := handshakeServer(t, pki.ServerTLSConfig())
 	auth, _ := bal.NewCertificate(pki.ORG.TLSCertificate())
 	open := func(cache *bal.CRLCache) error {
@@ -537,18 +533,14 @@ func TestCRLCache(t *testing.T) {
 	cache := &bal.CRLCache{Client: &http.Client{Timeout: 2 * time.Second}}
 	// The test server closes after the handshake: an error that is not
 	// about revocation means the TLS stage passed.
-	if err := open(cache); errors.Is(err, bal.ErrRevocationUnknown) || errors.Is(err, bal.ErrRevoked) {
-		t.Fatalf("first open: %v", err)
-	}
-	fetched := crl.Requests()
-	if fetched == 0 {
-		t.Fatal("no CRL was fetched")
-	}
+	err = open(cache)
+	require.NotErrorIs(t, err, bal.ErrRevocationUnknown, "first open")
+	require.NotErrorIs(t, err, bal.ErrRevoked, "first open")
+	require.NotZero(t, crl.Requests(), "no CRL was fetched")
 	crl.Close() // distribution point now unreachable
-	if err := open(cache); errors.Is(err, bal.ErrRevocationUnknown) || errors.Is(err, bal.ErrRevoked) {
-		t.Errorf("with the cached CRL: %v", err)
-	}
-	if err := open(&bal.CRLCache{Client: &http.Client{Timeout: 2 * time.Second}}); !errors.Is(err, bal.ErrRevocationUnknown) {
-		t.Errorf("no CRL at all: %v, want ErrRevocationUnknown", err)
-	}
+	err = open(cache)
+	assert.NotErrorIs(t, err, bal.ErrRevocationUnknown, "with the cached CRL")
+	assert.NotErrorIs(t, err, bal.ErrRevoked, "with the cached CRL")
+	err = open(&bal.CRLCache{Client: &http.Client{Timeout: 2 * time.Second}})
+	assert.ErrorIs(t, err, bal.ErrRevocationUnknown, "no CRL at all")
 }

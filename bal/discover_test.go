@@ -6,6 +6,9 @@ import (
 	"net"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ecdaf744/gomss/bal"
 )
 
@@ -26,21 +29,15 @@ func TestDiscover(t *testing.T) {
 		"_imap._tcp.lilas.mssante.fr":       {{Target: ".", Port: 0}},
 	}
 	op, err := bal.Discover(context.Background(), "lilas.mssante.fr", dns, bal.Operator{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if op.SMTP != (bal.Endpoint{Host: "smtp.operateur.fr", Port: 587}) || op.IMAP != (bal.Endpoint{Host: "imap.operateur.fr", Port: 993, ImplicitTLS: true}) {
-		t.Errorf("%+v", op)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, bal.Endpoint{Host: "smtp.operateur.fr", Port: 587}, op.SMTP)
+	assert.Equal(t, bal.Endpoint{Host: "imap.operateur.fr", Port: 993, ImplicitTLS: true}, op.IMAP)
 	// Explicit configuration wins.
 	over := bal.Operator{SMTP: bal.Endpoint{Host: "relais.local", Port: 2587}}
 	op, _ = bal.Discover(context.Background(), "lilas.mssante.fr", dns, over)
-	if op.SMTP != over.SMTP {
-		t.Errorf("override lost: %+v", op)
-	}
-	if _, err := bal.Discover(context.Background(), "inconnu.mssante.fr", dns, bal.Operator{}); !errors.Is(err, bal.ErrNoService) {
-		t.Errorf("unknown domain: %v", err)
-	}
+	assert.Equal(t, over.SMTP, op.SMTP, "override lost")
+	_, err = bal.Discover(context.Background(), "inconnu.mssante.fr", dns, bal.Operator{})
+	assert.ErrorIs(t, err, bal.ErrNoService, "unknown domain")
 }
 
 // partialDNS answers with valid records and an error, as net.Resolver does
@@ -62,7 +59,7 @@ func TestDiscoverPartialAnswer(t *testing.T) {
 		"_imap._tcp.lilas.mssante.fr":       {{Target: "imap.operateur.fr.", Port: 143}},
 	}}
 	op, err := bal.Discover(context.Background(), "lilas.mssante.fr", dns, bal.Operator{})
-	if err != nil || op.SMTP.Host != "smtp.operateur.fr" || op.IMAP.Host != "imap.operateur.fr" {
-		t.Errorf("%+v %v", op, err)
-	}
+	assert.NoError(t, err)
+	assert.Equal(t, "smtp.operateur.fr", op.SMTP.Host)
+	assert.Equal(t, "imap.operateur.fr", op.IMAP.Host)
 }

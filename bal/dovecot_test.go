@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"errors"
+	"crypto/x509"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/oauth2"
 
@@ -34,41 +36,39 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	crl, err := pki.ServeCRL()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(crl.Close)
 	dc := baltest.StartDovecot(t, baltest.DovecotConfig{PKI: pki})
-	skey, vkey, _ := note.GenerateKey(rand.Reader, "bal-test")
-	s, _ := note.NewSigner(skey)
-	v, _ := note.NewVerifier(vkey)
+	skey, vkey, err := note.GenerateKey(rand.Reader, "bal-test")
+	require.NoError(t, err)
+	s, err := note.NewSigner(skey)
+	require.NoError(t, err)
+	v, err := note.NewVerifier(vkey)
+	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "trace.jsonl")
 	l, err := trace.OpenFileLog(trace.FileLogConfig{Path: path, Signer: s, Verifier: v, Durable: true, Retention: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
 	return &env{pki: pki, dc: dc, trust: &bal.Trust{Roots: []*x509Cert{pki.RootFort.Cert, pki.RootElementaire.Cert}}, log: l, ver: v, path: path}
 }
 
 func (e *env) receiver(t *testing.T, auth bal.Authenticator, mailbox string) *bal.Receiver {
+	t.Helper()
 	return &bal.Receiver{Server: endpoint(t, e.dc.IMAPAddr, false), ServerName: "localhost", Trust: e.trust, Auth: auth,
 		Mailbox: trace.Mailbox{Address: mailbox, Kind: "APP"}, Trace: e.log, Software: "gomss-test"}
 }
 
 func orgAuth(t *testing.T, e *env) *bal.Certificate {
+	t.Helper()
 	c, err := bal.NewCertificate(e.pki.ORG.TLSCertificate())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c
 }
 
 func reportRaw(t *testing.T, to string) []byte {
+	t.Helper()
 	m := &mssante.Message{
 		From: mssante.Sender{Address: "marcel.camparini@lilas.mssante.fr", Kind: mssante.Personal, GivenName: "Marcel", FamilyName: "Camparini"},
 		To:   []string{to}, Text: "Compte rendu ci-joint.",
@@ -79,9 +79,8 @@ func reportRaw(t *testing.T, to string) []byte {
 		ReadReceipt: true,
 	}
 	var b bytes.Buffer
-	if _, err := m.WriteTo(&b); err != nil {
-		t.Fatal(err)
-	}
+	_, err := m.WriteTo(&b)
+	require.NoError(t, err)
 	return append([]byte("Return-Path: <marcel.camparini@lilas.mssante.fr>\r\n"), b.Bytes()...)
 }
 
@@ -92,72 +91,53 @@ func TestIMAPWithSoftwareCertificate(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	s, err := e.receiver(t, orgAuth(t, e), baltest.ORGUser).Open(ctx)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, e.dc.Log())
-	}
+	require.NoError(t, err, e.dc.Log())
 	defer s.Close()
 	folders, err := s.Folders(ctx)
-	if err != nil || len(folders) == 0 {
-		t.Fatalf("%v %v", folders, err)
-	}
+	require.NoError(t, err)
+	require.NotEmpty(t, folders)
 	raw := reportRaw(t, baltest.ORGUser)
-	if err := s.Append(ctx, "INBOX", raw, "<x>"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.Append(ctx, "INBOX", raw, "<x>"))
 	msgs, st, err := s.FetchNew(ctx, "INBOX", bal.State{})
-	if err != nil || len(msgs) != 1 || msgs[0].Message == nil || !msgs[0].Message.IsDocumentMessage() {
-		t.Fatalf("%v %+v", err, msgs)
-	}
-	if again, st2, err := s.FetchNew(ctx, "INBOX", st); err != nil || len(again) != 0 || st2 != st {
-		t.Errorf("second fetch: %d messages, %v", len(again), err)
-	}
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	require.NotNil(t, msgs[0].Message, "not parsed")
+	require.True(t, msgs[0].Message.IsDocumentMessage(), "not a document message")
+	again, st2, err := s.FetchNew(ctx, "INBOX", st)
+	assert.NoError(t, err, "second fetch")
+	assert.Empty(t, again, "second fetch")
+	assert.Equal(t, st, st2, "second fetch: state")
 	m := msgs[0]
-	if err := s.MarkSeen(ctx, m.UID, m.Message.MessageID); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Move(ctx, m.UID, "Traites", m.Message.MessageID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.MarkSeen(ctx, m.UID, m.Message.MessageID))
+	require.NoError(t, s.Move(ctx, m.UID, "Traites", m.Message.MessageID))
 	moved, _, err := s.FetchNew(ctx, "Traites", bal.State{})
-	if err != nil || len(moved) != 1 {
-		t.Fatalf("after move: %d, %v", len(moved), err)
-	}
-	if err := s.Delete(ctx, moved[0].UID, m.Message.MessageID); err != nil {
-		t.Fatal(err)
-	}
-	if left, _, _ := s.FetchNew(ctx, "Traites", bal.State{}); len(left) != 0 {
-		t.Errorf("%d messages left after delete", len(left))
-	}
+	require.NoError(t, err, "after move")
+	require.Len(t, moved, 1, "after move")
+	require.NoError(t, s.Delete(ctx, moved[0].UID, m.Message.MessageID))
+	left, _, _ := s.FetchNew(ctx, "Traites", bal.State{})
+	assert.Empty(t, left, "messages left after delete")
 	s.Close()
 	e.log.Close()
-	if _, err := trace.Verify(e.path, e.ver); err != nil {
-		t.Fatal(err)
-	}
+	_, err = trace.Verify(e.path, e.ver)
+	require.NoError(t, err)
 	var actions []trace.Action
-	trace.Scan(e.path, trace.Filter{}, func(_ int64, ev trace.Event) error {
+	_, err = trace.Scan(e.path, trace.Filter{}, func(_ int64, ev trace.Event) error {
 		if ev.Response.OK {
 			actions = append(actions, ev.Action)
 		}
-		if ev.Actor.ID != e.pki.ORG.Cert.Subject.CommonName || ev.Actor.Auth != trace.AuthCertificate {
-			t.Errorf("actor %+v", ev.Actor)
-		}
+		assert.Equal(t, e.pki.ORG.Cert.Subject.CommonName, ev.Actor.ID, "actor")
+		assert.Equal(t, trace.AuthCertificate, ev.Actor.Auth, "actor")
 		return nil
 	})
+	require.NoError(t, err)
 	for _, want := range []trace.Action{trace.Login, trace.Append, trace.Fetch, trace.Read, trace.MarkSeen, trace.Move, trace.Delete, trace.Logout} {
-		found := false
-		for _, a := range actions {
-			found = found || a == want
-		}
-		if !found {
-			t.Errorf("no successful %s event in %v", want, actions)
-		}
+		assert.Contains(t, actions, want, "no successful %s event", want)
 	}
 	// No content of the message reached the trace file.
-	data, _ := readFile(e.path)
+	data, err := readFile(e.path)
+	require.NoError(t, err)
 	for _, needle := range []string{"Compte rendu ci-joint", "JVBERi0", "PAT-TROIS"} {
-		if bytes.Contains(data, []byte(needle)) {
-			t.Errorf("the trace holds message content %q", needle)
-		}
+		assert.NotContains(t, string(data), needle, "the trace holds message content")
 	}
 }
 
@@ -170,16 +150,13 @@ func TestIMAPWithPSC(t *testing.T) {
 	psc := &bal.PSC{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "jeton-valide"}), Username: baltest.CPSUser,
 		Identity: trace.Actor{ID: "810101010101", IDType: "IDNPS", Name: "Jean DUPONT"}}
 	s, err := e.receiver(t, psc, baltest.CPSUser).Open(ctx)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, e.dc.Log())
-	}
+	require.NoError(t, err, e.dc.Log())
 	s.Close()
 	psc.Source = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "jeton-expire"})
 	_, err = e.receiver(t, psc, baltest.CPSUser).Open(ctx)
 	var refused *bal.RefusedError
-	if !errors.As(err, &refused) || refused.Status != "401" {
-		t.Fatalf("refused token: %v", err)
-	}
+	require.ErrorAs(t, err, &refused, "refused token")
+	require.Equal(t, "401", refused.Status, "refused token: the server's JSON status")
 }
 
 // The operator's certificate is checked: unknown roots, wrong host name
@@ -188,24 +165,21 @@ func TestIMAPTrustRefusals(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	other, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r := e.receiver(t, orgAuth(t, e), baltest.ORGUser)
 	r.Trust = &bal.Trust{Roots: []*x509Cert{other.RootFort.Cert, other.RootElementaire.Cert}}
-	if _, err := r.Open(ctx); err == nil {
-		t.Error("an operator certificate from unknown roots was accepted")
-	}
+	_, err = r.Open(ctx)
+	assert.ErrorAs(t, err, new(x509.UnknownAuthorityError), "an operator certificate from unknown roots was accepted")
 	r = e.receiver(t, orgAuth(t, e), baltest.ORGUser)
 	r.ServerName = baltest.WrongHostName
-	if _, err := r.Open(ctx); err == nil {
-		t.Error("a wrong host name was accepted")
-	}
+	_, err = r.Open(ctx)
+	assert.ErrorAs(t, err, new(x509.HostnameError), "a wrong host name was accepted")
 	for name, leaf := range map[string]*baltest.Leaf{"revoked": e.pki.Revoked, "expired": e.pki.Expired} {
-		c, _ := bal.NewCertificate(leaf.TLSCertificate())
-		if s, err := e.receiver(t, c, baltest.ORGUser).Open(ctx); err == nil {
+		c, err := bal.NewCertificate(leaf.TLSCertificate())
+		require.NoError(t, err)
+		s, err := e.receiver(t, c, baltest.ORGUser).Open(ctx)
+		if !assert.Error(t, err, "%s client certificate accepted by Dovecot", name) {
 			s.Close()
-			t.Errorf("%s client certificate accepted by Dovecot", name)
 		}
 	}
 }

@@ -5,13 +5,14 @@ package bal_test
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
@@ -33,10 +34,9 @@ type pauseProxy struct {
 }
 
 func newPauseProxy(t *testing.T, addr string, after int64) *pauseProxy {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p := &pauseProxy{ln: ln, addr: addr, after: after, reached: make(chan struct{}), release: make(chan struct{})}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
@@ -105,24 +105,19 @@ func TestPostfixKilledDuringSend(t *testing.T) {
 	pf.Crash()
 	close(proxy.release)
 	err := <-errc
-	if err == nil {
-		t.Fatal("a send cut in the middle of DATA reported success")
-	}
+	require.Error(t, err, "a send cut in the middle of DATA reported success")
 	t.Logf("send cut by the crash: %v", err)
-	if err := pf.Restart(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, pf.Restart())
 	snd.Server = endpoint(t, pf.SubmissionAddr, false)
 	big.MessageID = ""
-	if _, err := snd.Send(context.Background(), big); err != nil {
-		t.Fatalf("retry after restart: %v", err)
-	}
-	if n, err := e.dc.WaitMessages(guard(t), baltest.CPSUser, 1); err != nil || n != 1 {
-		t.Fatalf("%d messages after the retry: %v", n, err)
-	}
+	_, err = snd.Send(context.Background(), big)
+	require.NoError(t, err, "retry after restart")
+	n, err := e.dc.WaitMessages(guard(t), baltest.CPSUser, 1)
+	require.NoError(t, err, "messages after the retry")
+	require.Equal(t, 1, n, "messages after the retry")
 	e.log.Close()
 	okSends, failedSends := 0, 0
-	trace.Scan(e.path, trace.Filter{Actions: []trace.Action{trace.Send}}, func(_ int64, ev trace.Event) error {
+	_, err = trace.Scan(e.path, trace.Filter{Actions: []trace.Action{trace.Send}}, func(_ int64, ev trace.Event) error {
 		switch {
 		case ev.Response.OK:
 			okSends++
@@ -131,9 +126,9 @@ func TestPostfixKilledDuringSend(t *testing.T) {
 		}
 		return nil
 	})
-	if okSends != 1 || failedSends != 1 {
-		t.Errorf("traced sends: %d successful, %d failed; want 1 and 1 (the cut send is never 'sent')", okSends, failedSends)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 1, okSends, "traced successful sends (the cut send is never 'sent')")
+	assert.Equal(t, 1, failedSends, "traced failed sends (the cut send)")
 }
 
 // Dovecot restarted while the loop waits in IDLE: the loop reconnects and
@@ -165,18 +160,15 @@ func TestDovecotRestartDuringIdle(t *testing.T) {
 	send := func() string {
 		m := report(baltest.CPSUser)
 		m.ReadReceipt = false
-		if _, err := e.sender(t, pf, e.pki.ORG, baltest.ORGUser).Send(context.Background(), m); err != nil {
-			t.Fatal(err)
-		}
+		_, err := e.sender(t, pf, e.pki.ORG, baltest.ORGUser).Send(context.Background(), m)
+		require.NoError(t, err)
 		return m.MessageID
 	}
 	first := send()
 	// The pass that handled it is over: the loop is back waiting in IDLE.
 	for p := nextPass(t, passed); p.Handled == 0; p = nextPass(t, passed) {
 	}
-	if err := e.dc.Restart(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.dc.Restart())
 	second, third := send(), send()
 	// From the deliveries on; a hang guard, not a speed limit.
 	deadline := time.Now().Add(2 * time.Minute)
@@ -194,13 +186,9 @@ func TestDovecotRestartDuringIdle(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, id := range []string{first, second, third} {
-		if !handled[id] {
-			t.Errorf("message %s missed after the restart (handled: %v)", id, handled)
-		}
+		assert.True(t, handled[id], "message %s missed after the restart (handled: %v)", id, handled)
 	}
-	if len(handled) != 3 {
-		t.Errorf("%d messages handled, want 3", len(handled))
-	}
+	assert.Len(t, handled, 3, "messages handled")
 }
 
 // The session lost between the handler and the move, in the middle of a
@@ -215,14 +203,12 @@ func TestLoopSessionLostMidBatch(t *testing.T) {
 	for range 3 {
 		m := report(baltest.CPSUser)
 		m.ReadReceipt = false
-		if _, err := e.sender(t, pf, e.pki.ORG, baltest.ORGUser).Send(guard(t), m); err != nil {
-			t.Fatal(err)
-		}
+		_, err := e.sender(t, pf, e.pki.ORG, baltest.ORGUser).Send(guard(t), m)
+		require.NoError(t, err)
 		ids = append(ids, m.MessageID)
 	}
-	if _, err := e.dc.WaitMessages(guard(t), baltest.CPSUser, 3); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.dc.WaitMessages(guard(t), baltest.CPSUser, 3)
+	require.NoError(t, err)
 	cps, _ := bal.NewCertificate(e.pki.CPS.TLSCertificate())
 	proxy := newNetProxy(t, e.dc.IMAPAddr)
 	rcv := e.receiver(t, cps, baltest.CPSUser)
@@ -247,28 +233,26 @@ func TestLoopSessionLostMidBatch(t *testing.T) {
 		OnError: func(err error) { t.Logf("loop: %v", err) },
 	}
 	n, err := loop.ProcessOnce(guard(t))
-	if err == nil || n != 0 {
-		t.Fatalf("first pass: %d filed, %v; want the move to fail", n, err)
-	}
+	require.Error(t, err, "first pass: want the move to fail")
+	require.Zero(t, n, "first pass: filed")
+	require.NotEmpty(t, order, "first pass: nothing handled")
 	first := order[0]
-	if n, err := loop.ProcessOnce(guard(t)); err != nil || n != 3 {
-		t.Fatalf("second pass: %d filed, %v; want the 3 messages", n, err)
-	}
+	n, err = loop.ProcessOnce(guard(t))
+	require.NoError(t, err, "second pass")
+	require.Equal(t, 3, n, "second pass: want the 3 messages filed")
 	for _, id := range ids {
 		want := 1
 		if id == first {
 			want = 2
 		}
-		if handled[id] != want {
-			t.Errorf("message %s handled %d times, want %d (handled: %v)", id, handled[id], want, handled)
-		}
+		assert.Equal(t, want, handled[id], "times message %s was handled (handled: %v)", id, handled)
 	}
-	if left, _ := e.dc.CountMessages(baltest.CPSUser); left != 0 {
-		t.Errorf("%d messages left in the INBOX", left)
-	}
-	if n, err := loop.ProcessOnce(guard(t)); err != nil || n != 0 {
-		t.Errorf("third pass: %d handled, %v", n, err)
-	}
+	left, err := e.dc.CountMessages(baltest.CPSUser)
+	require.NoError(t, err)
+	assert.Zero(t, left, "messages left in the INBOX")
+	n, err = loop.ProcessOnce(guard(t))
+	assert.NoError(t, err, "third pass")
+	assert.Zero(t, n, "third pass: handled")
 }
 
 // ctxRecorder records as a FileLog does (refusing once ctx has ended) and
@@ -304,9 +288,7 @@ func ctxRecorder(action trace.Action) (trace.Recorder, func() []trace.Response) 
 // far below what go-smtp's own timeouts would take (Timeout is 10 min).
 func TestSendHonoursContext(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
 	proxy := newPauseProxy(t, op.SMTPAddr, 256<<10)
 	defer close(proxy.release)
@@ -335,15 +317,14 @@ func TestSendHonoursContext(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the send stalled in DATA did not end when its context was cancelled")
 	}
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("send stalled in DATA: %v, want the context's cancellation", err)
-	}
-	if got := op.Messages(baltest.CPSUser, "INBOX"); len(got) != 0 {
-		t.Errorf("%d message(s) delivered", len(got))
-	}
+	require.ErrorIs(t, err, context.Canceled, "send stalled in DATA: want the context's cancellation")
+	assert.Empty(t, op.Messages(baltest.CPSUser, "INBOX"), "message(s) delivered")
+	// Pending, then a failure whose trace line names the cancellation.
 	sends := responses()
-	if len(sends) != 2 || sends[0].Text != "pending" || sends[1].OK || !strings.Contains(sends[1].Text, "canceled") {
-		t.Errorf("traced sends %+v, want pending then a failure naming the cancellation", sends)
+	if assert.Len(t, sends, 2, "traced sends %+v", sends) {
+		assert.Equal(t, "pending", sends[0].Text, "traced sends")
+		assert.False(t, sends[1].OK, "traced sends: %+v", sends[1])
+		assert.Contains(t, sends[1].Text, "canceled", "traced sends")
 	}
 }
 
@@ -354,9 +335,7 @@ func TestSendHonoursContext(t *testing.T) {
 // trace.ErrNotRecorded. The send's failure names the message.
 func TestContextEndedBeforeActionTraced(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
 	var mu sync.Mutex
 	var events []trace.Event
@@ -388,9 +367,9 @@ func TestContextEndedBeforeActionTraced(t *testing.T) {
 		t.Helper()
 		for _, ev := range evs {
 			if ev.Action == action && ev.MessageID == msgID {
-				if ev.Response.OK || !strings.Contains(ev.Response.Text, "context canceled") {
-					t.Errorf("%s traced as %+v, want a failure naming the cancellation", action, ev.Response)
-				}
+				// A failure whose trace line names the cancellation.
+				assert.False(t, ev.Response.OK, "%s traced as %+v", action, ev.Response)
+				assert.Contains(t, ev.Response.Text, "context canceled", "%s traced", action)
 				return
 			}
 		}
@@ -400,45 +379,34 @@ func TestContextEndedBeforeActionTraced(t *testing.T) {
 	t.Run("send", func(t *testing.T) {
 		m := report(baltest.CPSUser)
 		_, err := snd.Send(ended, m)
-		if !errors.Is(err, context.Canceled) || errors.Is(err, trace.ErrNotRecorded) {
-			t.Fatalf("send with an ended context: %v, want context.Canceled (not a trace failure)", err)
-		}
+		require.ErrorIs(t, err, context.Canceled, "send with an ended context")
+		require.NotErrorIs(t, err, trace.ErrNotRecorded, "send with an ended context: not a trace failure")
 		evs := take()
 		failed(t, evs, trace.Login, "")
 		failed(t, evs, trace.Send, m.MessageID)
-		if n := smtpProxy.accepted(); n != 0 {
-			t.Errorf("%d connection(s) made", n)
-		}
+		assert.Zero(t, smtpProxy.accepted(), "connection(s) made")
 	})
 	t.Run("login", func(t *testing.T) {
 		_, err := rcv.Open(ended)
-		if !errors.Is(err, context.Canceled) || errors.Is(err, trace.ErrNotRecorded) {
-			t.Fatalf("open with an ended context: %v, want context.Canceled (not a trace failure)", err)
-		}
+		require.ErrorIs(t, err, context.Canceled, "open with an ended context")
+		require.NotErrorIs(t, err, trace.ErrNotRecorded, "open with an ended context: not a trace failure")
 		failed(t, take(), trace.Login, "")
-		if n := imapProxy.accepted(); n != 0 {
-			t.Errorf("%d connection(s) made", n)
-		}
+		assert.Zero(t, imapProxy.accepted(), "connection(s) made")
 	})
 	t.Run("command", func(t *testing.T) {
 		s, err := rcv.Open(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer s.Close()
 		take()
-		if _, _, err := s.FetchNew(ended, "INBOX", bal.State{}); !errors.Is(err, context.Canceled) || errors.Is(err, trace.ErrNotRecorded) {
-			t.Fatalf("FetchNew with an ended context: %v, want context.Canceled (not a trace failure)", err)
-		}
+		_, _, err = s.FetchNew(ended, "INBOX", bal.State{})
+		require.ErrorIs(t, err, context.Canceled, "FetchNew with an ended context")
+		require.NotErrorIs(t, err, trace.ErrNotRecorded, "FetchNew with an ended context: not a trace failure")
 		evs := take()
 		failed(t, evs, trace.Fetch, "")
-		if len(evs) != 1 {
-			t.Errorf("traced %+v, want the one failed SELECT", evs)
-		}
+		assert.Len(t, evs, 1, "traced: want the one failed SELECT")
 		// The session is still usable: nothing was sent.
-		if _, err := s.Folders(context.Background()); err != nil {
-			t.Errorf("the session after the command not attempted: %v", err)
-		}
+		_, err = s.Folders(context.Background())
+		assert.NoError(t, err, "the session after the command not attempted")
 	})
 }
 
@@ -460,10 +428,9 @@ type netProxy struct {
 }
 
 func newNetProxy(t *testing.T, addr string) *netProxy {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p := &netProxy{ln: ln, stalled: make(chan struct{}), held: make(chan struct{})}
 	done := make(chan struct{})
 	t.Cleanup(func() { close(done); ln.Close(); p.Cut() })
@@ -540,9 +507,7 @@ func (p *netProxy) Stall() { p.once.Do(func() { close(p.stalled) }) }
 // though the context had ended.
 func TestIMAPHonoursContext(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
 	proxy := newNetProxy(t, op.IMAPAddr)
 	auth, _ := bal.NewCertificate(pki.CPS.TLSCertificate())
@@ -551,9 +516,7 @@ func TestIMAPHonoursContext(t *testing.T) {
 		Trust: &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true},
 		Auth:  auth, Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec, Timeout: 2 * time.Second}
 	s, err := rcv.Open(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	proxy.Stall()
 	// The context ends once the proxy holds the SELECT back, FetchNew then
 	// waiting for an answer that never comes (a deadline set before the
@@ -572,9 +535,7 @@ func TestIMAPHonoursContext(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("FetchNew on a stalled server did not end with its context")
 	}
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("FetchNew on a stalled server: %v, want the context's cancellation", err)
-	}
+	assert.ErrorIs(t, err, context.Canceled, "FetchNew on a stalled server: want the context's cancellation")
 	closed := make(chan struct{})
 	go func() { s.Close(); close(closed) }()
 	select {
@@ -582,15 +543,15 @@ func TestIMAPHonoursContext(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("Close on a stalled server is not bounded by Receiver.Timeout (2s)")
 	}
-	if fetches := responses(); len(fetches) != 2 || fetches[1].OK || !strings.Contains(fetches[1].Text, "canceled") {
-		t.Errorf("traced fetches %+v, want pending then a failure naming the cancellation", fetches)
+	// Pending, then a failure whose trace line names the cancellation.
+	if fetches := responses(); assert.Len(t, fetches, 2, "traced fetches %+v", fetches) {
+		assert.False(t, fetches[1].OK, "traced fetches: %+v", fetches[1])
+		assert.Contains(t, fetches[1].Text, "canceled", "traced fetches")
 	}
 
 	// A server that accepts the connection and never greets.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer ln.Close()
 	go func() {
 		for {
@@ -605,7 +566,6 @@ func TestIMAPHonoursContext(t *testing.T) {
 	mute.Server = endpoint(t, ln.Addr().String(), false)
 	mute.Timeout = time.Second
 	// Were Timeout not applied, the guard's end would be the error.
-	if _, err := mute.Open(guard(t)); !errors.Is(err, bal.ErrTimeout) {
-		t.Errorf("Open on a mute server: %v, want bal.ErrTimeout (no answer within Receiver.Timeout)", err)
-	}
+	_, err = mute.Open(guard(t))
+	assert.ErrorIs(t, err, bal.ErrTimeout, "Open on a mute server: no answer within Receiver.Timeout")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/mssante/xdm"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
 
@@ -30,9 +31,7 @@ type oauth2Token = oauth2.Token
 func handshakeServer(t *testing.T, cfg *tls.Config) string {
 	t.Helper()
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -48,11 +47,11 @@ func handshakeServer(t *testing.T, cfg *tls.Config) string {
 
 // endpoint is the bal.Endpoint of a host:port address.
 func endpoint(t *testing.T, addr string, implicit bool) bal.Endpoint {
+	t.Helper()
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := strconv.Atoi(port)
+	require.NoError(t, err)
+	p, err := strconv.Atoi(port)
+	require.NoError(t, err)
 	return bal.Endpoint{Host: host, Port: p, ImplicitTLS: implicit}
 }
 

@@ -6,9 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
-	"slices"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
@@ -21,44 +22,36 @@ import (
 // sends the MDN: the sender is not left without its acknowledgement.
 func TestLoopRetriesUnsentAcknowledgement(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	crl, err := pki.ServeCRL()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(crl.Close)
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
 	m := report(baltest.CPSUser)
 	var raw bytes.Buffer
 	raw.WriteString("Return-Path: <" + baltest.ORGUser + ">\r\n")
-	if _, err := m.WriteTo(&raw); err != nil {
-		t.Fatal(err)
-	}
+	_, err = m.WriteTo(&raw)
+	require.NoError(t, err)
 	op.Deliver(baltest.CPSUser, raw.Bytes())
 
 	rec := trace.RecorderFunc(func(context.Context, trace.Event) error { return nil })
-	dead, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
 	deadAddr := dead.Addr().String()
 	dead.Close() // nothing listens there any more
 	handled := 0
 	loop := opLoop(t, pki, op, rec, &handled)
 	loop.Sender.Server = endpoint(t, deadAddr, false)
 	ctx := context.Background()
-	if n, err := loop.ProcessOnce(ctx); err == nil || n != 0 {
-		t.Fatalf("MDN unsendable: %d filed, %v; want an error and nothing filed", n, err)
-	}
-	if got := len(op.Messages(baltest.CPSUser, "INBOX")); got != 1 {
-		t.Fatalf("%d messages left in INBOX, want the one whose MDN was not sent", got)
-	}
+	n, err := loop.ProcessOnce(ctx)
+	require.Error(t, err, "MDN unsendable: want an error and nothing filed")
+	require.Zero(t, n, "MDN unsendable: want an error and nothing filed")
+	require.Len(t, op.Messages(baltest.CPSUser, "INBOX"), 1, "messages left in INBOX: want the one whose MDN was not sent")
 	loop.Sender.Server = endpoint(t, op.SMTPAddr, false)
-	if n, err := loop.ProcessOnce(ctx); err != nil || n != 1 {
-		t.Fatalf("second pass: %d filed, %v", n, err)
-	}
-	if handled != 2 {
-		t.Errorf("handled %d times, want 2 (again after the unsent MDN)", handled)
-	}
+	n, err = loop.ProcessOnce(ctx)
+	require.NoError(t, err, "second pass")
+	require.Equal(t, 1, n, "second pass: filed")
+	assert.Equal(t, 2, handled, "times handled (again after the unsent MDN)")
 	found := false
 	for _, b := range op.Messages(baltest.ORGUser, "INBOX") {
 		if r, err := mssante.Parse(bytes.NewReader(b), nil); err == nil {
@@ -67,12 +60,8 @@ func TestLoopRetriesUnsentAcknowledgement(t *testing.T) {
 			}
 		}
 	}
-	if !found {
-		t.Error("no MDN back at the sender after the second pass")
-	}
-	if got := len(op.Messages(baltest.CPSUser, "INBOX")); got != 0 {
-		t.Errorf("%d messages left in INBOX", got)
-	}
+	assert.True(t, found, "no MDN back at the sender after the second pass")
+	assert.Empty(t, op.Messages(baltest.CPSUser, "INBOX"), "messages left in INBOX")
 }
 
 // Fail closed on reading too: when the trace of a message read cannot be
@@ -80,15 +69,12 @@ func TestLoopRetriesUnsentAcknowledgement(t *testing.T) {
 // handler.
 func TestReadNotHandedOverWithoutTrace(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
 	var raw bytes.Buffer
 	raw.WriteString("Return-Path: <" + baltest.ORGUser + ">\r\n")
-	if _, err := report(baltest.CPSUser).WriteTo(&raw); err != nil {
-		t.Fatal(err)
-	}
+	_, err = report(baltest.CPSUser).WriteTo(&raw)
+	require.NoError(t, err)
 	op.Deliver(baltest.CPSUser, raw.Bytes())
 	rec := trace.RecorderFunc(func(_ context.Context, e trace.Event) error {
 		if e.Action == trace.Read {
@@ -99,12 +85,11 @@ func TestReadNotHandedOverWithoutTrace(t *testing.T) {
 	handled := 0
 	loop := opLoop(t, pki, op, rec, &handled)
 	n, err := loop.ProcessOnce(context.Background())
-	if !errors.Is(err, trace.ErrNotRecorded) || n != 0 || handled != 0 {
-		t.Errorf("read trace unwritable: %d filed, handler called %d times, %v; want trace.ErrNotRecorded and nothing handed over", n, handled, err)
-	}
-	if loop.State.LastUID != 0 {
-		t.Errorf("State moved to %+v", loop.State)
-	}
+	// Read trace unwritable: nothing handed over.
+	assert.ErrorIs(t, err, trace.ErrNotRecorded, "read trace unwritable")
+	assert.Zero(t, n, "read trace unwritable: filed")
+	assert.Zero(t, handled, "read trace unwritable: handler calls")
+	assert.Zero(t, loop.State.LastUID, "State moved to %+v", loop.State)
 }
 
 // A backlog is read in batches: FetchNew takes at most MaxFetch messages
@@ -112,18 +97,15 @@ func TestReadNotHandedOverWithoutTrace(t *testing.T) {
 // wait; the loop goes through all of them in one pass.
 func TestFetchInBatches(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
 	var ids []string
 	for range 5 {
 		m := report(baltest.CPSUser)
 		m.ReadReceipt = false
 		var raw bytes.Buffer
-		if _, err := m.WriteTo(&raw); err != nil {
-			t.Fatal(err)
-		}
+		_, err := m.WriteTo(&raw)
+		require.NoError(t, err)
 		op.Deliver(baltest.CPSUser, raw.Bytes())
 		ids = append(ids, m.MessageID)
 	}
@@ -134,17 +116,13 @@ func TestFetchInBatches(t *testing.T) {
 		Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec, MaxFetch: 2}
 	ctx := context.Background()
 	s, err := rcv.Open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var got []string
 	var sizes []int
 	st := bal.State{}
 	for {
 		msgs, next, err := s.FetchNew(ctx, "INBOX", st)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		sizes = append(sizes, len(msgs))
 		for _, f := range msgs {
 			got = append(got, f.Message.MessageID)
@@ -154,23 +132,24 @@ func TestFetchInBatches(t *testing.T) {
 			break
 		}
 	}
-	if !slices.Equal(got, ids) || !slices.Equal(sizes, []int{2, 2, 1}) {
-		t.Errorf("batches of %v, messages %q, want [2 2 1] and %q", sizes, got, ids)
-	}
+	assert.Equal(t, []int{2, 2, 1}, sizes, "batches")
+	assert.Equal(t, ids, got, "messages, in UID order")
 	// A byte limit below one message: one message per call.
 	rcv.MaxFetch, rcv.MaxFetchBytes = 0, 1
 	msgs, _, err := s.FetchNew(ctx, "INBOX", bal.State{})
-	if err != nil || len(msgs) != 1 || !s.HasMore() {
-		t.Errorf("MaxFetchBytes 1: %d messages, more %v, %v", len(msgs), s.HasMore(), err)
-	}
+	assert.NoError(t, err, "MaxFetchBytes 1")
+	assert.Len(t, msgs, 1, "MaxFetchBytes 1")
+	assert.True(t, s.HasMore(), "MaxFetchBytes 1: HasMore")
 	s.Close()
 
 	handled := 0
 	loop := opLoop(t, pki, op, rec, &handled)
 	loop.Receiver.MaxFetch = 2
-	if n, err := loop.ProcessOnce(ctx); err != nil || n != 5 || handled != 5 {
-		t.Errorf("loop with MaxFetch 2: %d filed, %d handled, %v; want all 5 in one pass", n, handled, err)
-	}
+	n, err := loop.ProcessOnce(ctx)
+	// All 5 in one pass.
+	assert.NoError(t, err, "loop with MaxFetch 2")
+	assert.Equal(t, 5, n, "loop with MaxFetch 2: filed")
+	assert.Equal(t, 5, handled, "loop with MaxFetch 2: handled")
 }
 
 // A received message whose Message-ID holds a control character is handled
@@ -178,20 +157,15 @@ func TestFetchInBatches(t *testing.T) {
 // not blocked by a trace refused (fail closed).
 func TestLoopOddMessageID(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
 	m := report(baltest.CPSUser)
 	m.ReadReceipt = false
 	var raw bytes.Buffer
-	if _, err := m.WriteTo(&raw); err != nil {
-		t.Fatal(err)
-	}
+	_, err = m.WriteTo(&raw)
+	require.NoError(t, err)
 	odd := bytes.Replace(raw.Bytes(), []byte("Message-ID: "+m.MessageID), []byte("Message-ID: <odd\x01id@x.mssante.fr>"), 1)
-	if bytes.Equal(odd, raw.Bytes()) {
-		t.Fatal("no Message-ID to replace")
-	}
+	require.False(t, bytes.Equal(odd, raw.Bytes()), "no Message-ID to replace")
 	op.Deliver(baltest.CPSUser, odd)
 	var ids []string
 	rec := trace.RecorderFunc(func(_ context.Context, e trace.Event) error {
@@ -205,11 +179,12 @@ func TestLoopOddMessageID(t *testing.T) {
 	})
 	handled := 0
 	loop := opLoop(t, pki, op, rec, &handled)
-	if n, err := loop.ProcessOnce(context.Background()); err != nil || n != 1 || handled != 1 {
-		t.Fatalf("%d filed, handled %d, %v", n, handled, err)
-	}
-	if len(ids) == 0 || strings.ContainsRune(ids[0], 1) {
-		t.Errorf("traced message ids %q", ids)
+	n, err := loop.ProcessOnce(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "filed")
+	require.Equal(t, 1, handled, "handled")
+	if assert.NotEmpty(t, ids, "traced message ids") {
+		assert.NotContains(t, ids[0], "\x01", "traced message id made safe")
 	}
 }
 
@@ -220,9 +195,7 @@ func opLoop(t *testing.T, pki *baltest.PKI, op *baltest.Operator, rec trace.Reco
 	t.Helper()
 	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true}
 	cps, err := bal.NewCertificate(pki.CPS.TLSCertificate())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return &bal.Loop{
 		Receiver: &bal.Receiver{Server: endpoint(t, op.IMAPAddr, false), ServerName: "localhost", Trust: trust, Auth: cps,
 			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Trace: rec},

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/emersion/go-sasl"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
 	"github.com/ecdaf744/gomss/bal"
@@ -19,26 +21,18 @@ import (
 func TestCertificateFromPKCS12(t *testing.T) {
 	e := newEnv(t)
 	pfx, err := e.pki.ORG.PKCS12("secret-p12")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bal.NewCertificateFromPKCS12(pfx, "wrong"); err == nil {
-		t.Error("a wrong PKCS#12 password was accepted")
-	}
+	require.NoError(t, err)
+	_, err = bal.NewCertificateFromPKCS12(pfx, "wrong")
+	assert.Error(t, err, "a wrong PKCS#12 password was accepted")
 	c, err := bal.NewCertificateFromPKCS12(pfx, "secret-p12")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a := c.Actor(); a.ID != e.pki.ORG.Cert.Subject.CommonName || a.Auth != trace.AuthCertificate || a.Name == "" {
-		t.Errorf("actor %+v", a)
-	}
-	if len(c.Cert.Certificate) < 2 {
-		t.Errorf("the chain of the PKCS#12 file was not kept (%d certificates)", len(c.Cert.Certificate))
-	}
+	require.NoError(t, err)
+	a := c.Actor()
+	assert.Equal(t, e.pki.ORG.Cert.Subject.CommonName, a.ID, "actor")
+	assert.Equal(t, trace.AuthCertificate, a.Auth, "actor")
+	assert.NotEmpty(t, a.Name, "actor")
+	assert.GreaterOrEqual(t, len(c.Cert.Certificate), 2, "the chain of the PKCS#12 file was not kept")
 	s, err := e.receiver(t, c, baltest.ORGUser).Open(context.Background())
-	if err != nil {
-		t.Fatalf("%v\n%s", err, e.dc.Log())
-	}
+	require.NoError(t, err, e.dc.Log())
 	s.Close()
 }
 
@@ -66,15 +60,13 @@ func TestIMAPWithPSCOAuthBearer(t *testing.T) {
 	psc := &bal.PSC{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "jeton-ob"}), Username: baltest.CPSUser,
 		Identity: trace.Actor{ID: "810002813839", IDType: "IDNPS"}, Host: host, Port: port}
 	s, err := e.receiver(t, onlyMech{psc, "OAUTHBEARER"}, baltest.CPSUser).Open(context.Background())
-	if err != nil {
-		t.Fatalf("%v\n%s", err, e.dc.Log())
-	}
+	require.NoError(t, err, e.dc.Log())
 	s.Close()
 	psc.Source = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "jeton-inconnu"})
 	_, err = e.receiver(t, onlyMech{psc, "OAUTHBEARER"}, baltest.CPSUser).Open(context.Background())
 	var refused *bal.RefusedError
-	if !errors.As(err, &refused) || refused.Mechanism != "OAUTHBEARER" || !errors.Is(err, bal.ErrAuth) {
-		t.Fatalf("refused OAUTHBEARER token: %v", err)
-	}
+	require.ErrorAs(t, err, &refused, "refused OAUTHBEARER token")
+	require.Equal(t, "OAUTHBEARER", refused.Mechanism, "refused OAUTHBEARER token")
+	require.ErrorIs(t, err, bal.ErrAuth, "refused OAUTHBEARER token")
 	t.Logf("OAUTHBEARER refusal: status %q", refused.Status)
 }

@@ -4,6 +4,8 @@ package bal_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -12,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
@@ -38,13 +43,9 @@ type moveEnv struct {
 func newMoveEnv(t *testing.T, caps string, n int, folders ...string) *moveEnv {
 	t.Helper()
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	crl, err := pki.ServeCRL()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(crl.Close)
 	cfg := baltest.DovecotConfig{PKI: pki}
 	if caps != "" {
@@ -55,11 +56,11 @@ func newMoveEnv(t *testing.T, caps string, n int, folders ...string) *moveEnv {
 		// Maildir++ folders, owned like the mailbox, made before the first
 		// login (Dovecot's mailbox list index would not see them later).
 		nobody, err := user.Lookup("nobody")
-		if err != nil {
-			t.Fatal(err)
-		}
-		uid, _ := strconv.Atoi(nobody.Uid)
-		gid, _ := strconv.Atoi(nobody.Gid)
+		require.NoError(t, err)
+		uid, err := strconv.Atoi(nobody.Uid)
+		require.NoError(t, err)
+		gid, err := strconv.Atoi(nobody.Gid)
+		require.NoError(t, err)
 		root := filepath.Join(m.dc.Dir, "mail", strings.ToLower(baltest.ORGUser))
 		dirs := []string{root}
 		for _, f := range folders {
@@ -69,18 +70,12 @@ func newMoveEnv(t *testing.T, caps string, n int, folders ...string) *moveEnv {
 			}
 		}
 		for _, d := range dirs {
-			if err := os.MkdirAll(d, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chown(d, uid, gid); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.MkdirAll(d, 0o700))
+			require.NoError(t, os.Chown(d, uid, gid))
 		}
 	}
 	auth, err := bal.NewCertificate(pki.ORG.TLSCertificate())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r := &bal.Receiver{Server: endpoint(t, m.dc.IMAPAddr, false), ServerName: "localhost",
 		Trust: &bal.Trust{Roots: []*x509Cert{pki.RootFort.Cert, pki.RootElementaire.Cert}}, Auth: auth,
 		Mailbox: trace.Mailbox{Address: baltest.ORGUser, Kind: "APP"}, Software: "gomss-test",
@@ -91,14 +86,11 @@ func newMoveEnv(t *testing.T, caps string, n int, folders ...string) *moveEnv {
 			return nil
 		})}
 	ctx := context.Background()
-	if m.s, err = r.Open(ctx); err != nil {
-		t.Fatalf("%v\n%s", err, m.dc.Log())
-	}
+	m.s, err = r.Open(ctx)
+	require.NoError(t, err, m.dc.Log())
 	t.Cleanup(func() { m.s.Close() })
 	for i := 0; i < n; i++ {
-		if err := m.s.Append(ctx, "INBOX", reportRaw(t, baltest.ORGUser), ""); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, m.s.Append(ctx, "INBOX", reportRaw(t, baltest.ORGUser), ""))
 	}
 	return m
 }
@@ -107,14 +99,10 @@ func newMoveEnv(t *testing.T, caps string, n int, folders ...string) *moveEnv {
 func (m *moveEnv) ids(t *testing.T, folder string) []string {
 	t.Helper()
 	msgs, _, err := m.s.FetchNew(context.Background(), folder, bal.State{})
-	if err != nil {
-		t.Fatalf("fetching %s: %v", folder, err)
-	}
+	require.NoError(t, err, "fetching %s", folder)
 	var out []string
 	for _, f := range msgs {
-		if f.Message == nil {
-			t.Fatalf("%s UID %d: %v", folder, f.UID, f.ParseErr)
-		}
+		require.NotNil(t, f.Message, "%s UID %d: %v", folder, f.UID, f.ParseErr)
 		out = append(out, f.Message.MessageID)
 	}
 	sort.Strings(out)
@@ -125,9 +113,7 @@ func (m *moveEnv) ids(t *testing.T, folder string) []string {
 func (m *moveEnv) inbox(t *testing.T) []*bal.Fetched {
 	t.Helper()
 	msgs, _, err := m.s.FetchNew(context.Background(), "INBOX", bal.State{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return msgs
 }
 
@@ -150,10 +136,6 @@ func sorted(s ...string) []string {
 	return s
 }
 
-func equal(a, b []string) bool {
-	return strings.Join(a, "\n") == strings.Join(b, "\n")
-}
-
 // maildir returns the paths of the message files of folder ("" for the
 // INBOX) of ORGUser on disk.
 func (m *moveEnv) maildir(t *testing.T, folder string) []string {
@@ -165,8 +147,8 @@ func (m *moveEnv) maildir(t *testing.T, folder string) []string {
 	var out []string
 	for _, sub := range []string{"new", "cur"} {
 		entries, err := os.ReadDir(filepath.Join(dir, sub))
-		if err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
+		if !errors.Is(err, fs.ErrNotExist) {
+			require.NoError(t, err)
 		}
 		for _, e := range entries {
 			out = append(out, filepath.Join(dir, sub, e.Name()))
@@ -183,18 +165,10 @@ func checkMoved(t *testing.T, m *moveEnv, before []*bal.Fetched, dest string) {
 	for _, f := range before[1:] {
 		rest = append(rest, f.Message.MessageID)
 	}
-	if got := m.ids(t, dest); !equal(got, []string{before[0].Message.MessageID}) {
-		t.Errorf("%s holds %v, want only %s", dest, got, before[0].Message.MessageID)
-	}
-	if got := m.ids(t, "INBOX"); !equal(got, sorted(rest...)) {
-		t.Errorf("INBOX holds %v, want %v", got, sorted(rest...))
-	}
-	if got := len(m.maildir(t, "")); got != len(rest) {
-		t.Errorf("INBOX maildir holds %d files, want %d", got, len(rest))
-	}
-	if got := len(m.maildir(t, dest)); got != 1 {
-		t.Errorf("%s maildir holds %d files, want 1", dest, got)
-	}
+	assert.Equal(t, []string{before[0].Message.MessageID}, m.ids(t, dest), "%s holds", dest)
+	assert.Equal(t, sorted(rest...), m.ids(t, "INBOX"), "INBOX holds")
+	assert.Len(t, m.maildir(t, ""), len(rest), "INBOX maildir files")
+	assert.Len(t, m.maildir(t, dest), 1, "%s maildir files", dest)
 }
 
 // Without MOVE, the destination missing: the COPY is refused (TRYCREATE),
@@ -205,16 +179,14 @@ func TestMoveWithoutMOVEFolderMissing(t *testing.T) {
 	m := newMoveEnv(t, capsNoMove, 2)
 	ctx := context.Background()
 	before := m.inbox(t)
-	if len(before) != 2 {
-		t.Fatalf("%d messages in INBOX", len(before))
-	}
-	if err := m.s.Move(ctx, before[0].UID, "Erreurs", before[0].Message.MessageID); err != nil {
-		t.Fatalf("%v\n%s", err, m.dc.Log())
-	}
+	require.Len(t, before, 2, "messages in INBOX")
+	require.NoError(t, m.s.Move(ctx, before[0].UID, "Erreurs", before[0].Message.MessageID), m.dc.Log())
 	ev := m.lastMove(t)
-	if !ev.Response.OK || ev.Request.Command != "UID COPY" || !strings.Contains(ev.Response.Text, "CREATE Erreurs") || !strings.Contains(ev.Response.Text, "expunged") {
-		t.Errorf("move traced as %+v %+v", ev.Request, ev.Response)
-	}
+	assert.True(t, ev.Response.OK, "move traced as %+v", ev.Response)
+	assert.Equal(t, "UID COPY", ev.Request.Command, "move traced")
+	// The trace line tells what was done.
+	assert.Contains(t, ev.Response.Text, "CREATE Erreurs", "move traced")
+	assert.Contains(t, ev.Response.Text, "expunged", "move traced")
 	checkMoved(t, m, before, "Erreurs")
 }
 
@@ -223,17 +195,14 @@ func TestMoveWithoutMOVEFolderExists(t *testing.T) {
 	m := newMoveEnv(t, capsNoMove, 2, "Erreurs")
 	ctx := context.Background()
 	folders, err := m.s.Folders(ctx)
-	if err != nil || !strings.Contains(" "+strings.Join(folders, " ")+" ", " Erreurs ") {
-		t.Fatalf("folders %v, %v", folders, err)
-	}
+	require.NoError(t, err)
+	require.Contains(t, folders, "Erreurs", "folders")
 	before := m.inbox(t)
-	if err := m.s.Move(ctx, before[0].UID, "Erreurs", before[0].Message.MessageID); err != nil {
-		t.Fatalf("%v\n%s", err, m.dc.Log())
-	}
+	require.NoError(t, m.s.Move(ctx, before[0].UID, "Erreurs", before[0].Message.MessageID), m.dc.Log())
 	ev := m.lastMove(t)
-	if !ev.Response.OK || ev.Request.Command != "UID COPY" || strings.Contains(ev.Response.Text, "CREATE") {
-		t.Errorf("move traced as %+v %+v", ev.Request, ev.Response)
-	}
+	assert.True(t, ev.Response.OK, "move traced as %+v", ev.Response)
+	assert.Equal(t, "UID COPY", ev.Request.Command, "move traced")
+	assert.NotContains(t, ev.Response.Text, "CREATE", "move traced")
 	checkMoved(t, m, before, "Erreurs")
 }
 
@@ -243,26 +212,18 @@ func TestMoveWithMOVE(t *testing.T) {
 	m := newMoveEnv(t, "", 3)
 	ctx := context.Background()
 	before := m.inbox(t)
-	if err := m.s.Move(ctx, before[0].UID, "Traites", before[0].Message.MessageID); err != nil {
-		t.Fatalf("%v\n%s", err, m.dc.Log())
-	}
+	require.NoError(t, m.s.Move(ctx, before[0].UID, "Traites", before[0].Message.MessageID), m.dc.Log())
 	ev := m.lastMove(t)
-	if !ev.Response.OK || ev.Request.Command != "UID MOVE" || !strings.Contains(ev.Response.Text, "CREATE Traites") {
-		t.Errorf("move traced as %+v %+v", ev.Request, ev.Response)
-	}
+	assert.True(t, ev.Response.OK, "move traced as %+v", ev.Response)
+	assert.Equal(t, "UID MOVE", ev.Request.Command, "move traced")
+	assert.Contains(t, ev.Response.Text, "CREATE Traites", "move traced")
 	checkMoved(t, m, before, "Traites")
-	if err := m.s.Move(ctx, before[1].UID, "Traites", before[1].Message.MessageID); err != nil {
-		t.Fatal(err)
-	}
-	if ev := m.lastMove(t); !ev.Response.OK || strings.Contains(ev.Response.Text, "CREATE") {
-		t.Errorf("second move traced as %+v", ev.Response)
-	}
-	if got, want := m.ids(t, "Traites"), sorted(before[0].Message.MessageID, before[1].Message.MessageID); !equal(got, want) {
-		t.Errorf("Traites holds %v, want %v", got, want)
-	}
-	if got := m.ids(t, "INBOX"); !equal(got, []string{before[2].Message.MessageID}) {
-		t.Errorf("INBOX holds %v", got)
-	}
+	require.NoError(t, m.s.Move(ctx, before[1].UID, "Traites", before[1].Message.MessageID))
+	ev = m.lastMove(t)
+	assert.True(t, ev.Response.OK, "second move traced as %+v", ev.Response)
+	assert.NotContains(t, ev.Response.Text, "CREATE", "second move traced")
+	assert.Equal(t, sorted(before[0].Message.MessageID, before[1].Message.MessageID), m.ids(t, "Traites"), "Traites holds")
+	assert.Equal(t, []string{before[2].Message.MessageID}, m.ids(t, "INBOX"), "INBOX holds")
 }
 
 // Without MOVE, a destination that cannot be created: Move fails, traced
@@ -272,19 +233,13 @@ func TestMoveWithoutMOVERefusedKeepsMessage(t *testing.T) {
 	ctx := context.Background()
 	before := m.inbox(t)
 	dest := strings.Repeat("x", 300) // over Dovecot's name length limit
-	if err := m.s.Move(ctx, before[0].UID, dest, before[0].Message.MessageID); err == nil {
-		t.Fatal("move to a folder that cannot be created succeeded")
-	}
-	if ev := m.lastMove(t); ev.Response.OK {
-		t.Errorf("refused move traced OK: %+v", ev.Response)
-	}
-	if got := m.ids(t, "INBOX"); !equal(got, []string{before[0].Message.MessageID}) {
-		t.Errorf("INBOX holds %v after a refused move", got)
-	}
+	require.Error(t, m.s.Move(ctx, before[0].UID, dest, before[0].Message.MessageID), "move to a folder that cannot be created succeeded")
+	ev := m.lastMove(t)
+	assert.False(t, ev.Response.OK, "refused move traced OK: %+v", ev.Response)
+	assert.Equal(t, []string{before[0].Message.MessageID}, m.ids(t, "INBOX"), "INBOX after a refused move")
 	for _, p := range m.maildir(t, "") {
-		if _, flags, _ := strings.Cut(filepath.Base(p), ":2,"); strings.Contains(flags, "T") {
-			t.Errorf("message flagged \\Deleted after a refused move: %s", p)
-		}
+		_, flags, _ := strings.Cut(filepath.Base(p), ":2,")
+		assert.NotContains(t, flags, "T", "message flagged \\Deleted after a refused move: %s", p)
 	}
 }
 
@@ -299,40 +254,27 @@ func TestMoveWithoutMOVEOrUIDPLUS(t *testing.T) {
 	var other string
 	for _, p := range m.maildir(t, "") {
 		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if strings.Contains(string(b), before[1].Message.MessageID) {
 			other = p
 		}
 	}
-	if other == "" {
-		t.Fatal("second message not found on disk")
-	}
+	require.NotEmpty(t, other, "second message not found on disk")
 	base, _, _ := strings.Cut(filepath.Base(other), ":2,")
 	flagged := filepath.Join(filepath.Dir(filepath.Dir(other)), "cur", base+":2,T")
-	if err := os.Rename(other, flagged); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.s.Move(ctx, before[0].UID, "Erreurs", before[0].Message.MessageID); err != nil {
-		t.Fatalf("%v\n%s", err, m.dc.Log())
-	}
+	require.NoError(t, os.Rename(other, flagged))
+	require.NoError(t, m.s.Move(ctx, before[0].UID, "Erreurs", before[0].Message.MessageID), m.dc.Log())
 	ev := m.lastMove(t)
-	if !ev.Response.OK || ev.Request.Command != "UID COPY" || !strings.Contains(ev.Response.Text, `left flagged \Deleted`) {
-		t.Errorf("move traced as %+v %+v", ev.Request, ev.Response)
-	}
-	if got := m.ids(t, "Erreurs"); !equal(got, []string{before[0].Message.MessageID}) {
-		t.Errorf("Erreurs holds %v", got)
-	}
+	assert.True(t, ev.Response.OK, "move traced as %+v", ev.Response)
+	assert.Equal(t, "UID COPY", ev.Request.Command, "move traced")
+	assert.Contains(t, ev.Response.Text, `left flagged \Deleted`, "move traced")
+	assert.Equal(t, []string{before[0].Message.MessageID}, m.ids(t, "Erreurs"), "Erreurs holds")
 	// Both stay in the INBOX, both flagged \Deleted.
 	files := m.maildir(t, "")
-	if len(files) != 2 {
-		t.Fatalf("INBOX maildir holds %v", files)
-	}
+	require.Len(t, files, 2, "INBOX maildir")
 	for _, p := range files {
-		if _, flags, _ := strings.Cut(filepath.Base(p), ":2,"); !strings.Contains(flags, "T") {
-			t.Errorf("%s not flagged \\Deleted", p)
-		}
+		_, flags, _ := strings.Cut(filepath.Base(p), ":2,")
+		assert.Contains(t, flags, "T", "%s not flagged \\Deleted", p)
 	}
 }
 
@@ -361,28 +303,24 @@ func TestDelete(t *testing.T) {
 		m := newMoveEnv(t, tc.caps, 2)
 		ctx := context.Background()
 		before := m.inbox(t)
-		if err := m.s.Delete(ctx, before[0].UID, before[0].Message.MessageID); err != nil {
-			t.Fatalf("%v\n%s", err, m.dc.Log())
-		}
+		require.NoError(t, m.s.Delete(ctx, before[0].UID, before[0].Message.MessageID), m.dc.Log())
 		ev := m.lastEvent(t, trace.Delete)
 		files := m.maildir(t, "")
 		if tc.expunged {
-			if len(files) != 1 || ev.Response.Text != "deleted" {
-				t.Errorf("with UIDPLUS: %d files left, traced %q", len(files), ev.Response.Text)
-			}
+			assert.Len(t, files, 1, "with UIDPLUS: files left")
+			assert.Equal(t, "deleted", ev.Response.Text, "with UIDPLUS: traced")
 			continue
 		}
-		if len(files) != 2 || !ev.Response.OK || !strings.Contains(ev.Response.Text, "no UIDPLUS") {
-			t.Errorf("without UIDPLUS: %d files left, traced %+v", len(files), ev.Response)
-		}
+		assert.Len(t, files, 2, "without UIDPLUS: files left")
+		assert.True(t, ev.Response.OK, "without UIDPLUS: traced %+v", ev.Response)
+		// The trace line says why the message is left.
+		assert.Contains(t, ev.Response.Text, "no UIDPLUS", "without UIDPLUS: traced")
 		flagged := 0
 		for _, p := range files {
 			if _, flags, _ := strings.Cut(filepath.Base(p), ":2,"); strings.Contains(flags, "T") {
 				flagged++
 			}
 		}
-		if flagged != 1 {
-			t.Errorf("%d messages flagged \\Deleted, want 1", flagged)
-		}
+		assert.Equal(t, 1, flagged, "messages flagged \\Deleted")
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/mssante"
@@ -15,10 +18,9 @@ import (
 )
 
 func (e *env) sender(t *testing.T, pf *baltest.Postfix, leaf *baltest.Leaf, mailbox string) *bal.Sender {
+	t.Helper()
 	c, err := bal.NewCertificate(leaf.TLSCertificate())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return &bal.Sender{Server: endpoint(t, pf.SubmissionAddr, false), ServerName: "localhost", Trust: e.trust, Auth: c,
 		Mailbox: trace.Mailbox{Address: mailbox, Kind: "APP"}, Trace: e.log, Software: "gomss-test"}
 }
@@ -37,35 +39,31 @@ func TestSendReceiveAcknowledge(t *testing.T) {
 	// the relayed domains (refused at RCPT).
 	ok1 := report(baltest.CPSUser)
 	res, err := snd.Send(guard(t), ok1)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, pf.Log())
-	}
-	if !res.DSN || len(res.Accepted) != 1 {
-		t.Errorf("send: %+v", res)
-	}
+	require.NoError(t, err, pf.Log())
+	assert.True(t, res.DSN, "send: DSN requested")
+	assert.Len(t, res.Accepted, 1, "send: accepted")
 	ok2 := report(baltest.CPSUser)
-	if _, err := snd.Send(guard(t), ok2); err != nil {
-		t.Fatal(err)
-	}
+	_, err = snd.Send(guard(t), ok2)
+	require.NoError(t, err)
 	mixed := report("inconnu@"+baltest.TestDomain, "dr.martin@ailleurs.mssante.fr")
 	mixed.ReadReceipt = false
 	res, err = snd.Send(guard(t), mixed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Accepted) != 1 || res.Refused["dr.martin@ailleurs.mssante.fr"] == nil || res.Refused["dr.martin@ailleurs.mssante.fr"].Temporary() {
-		t.Errorf("mixed recipients: accepted %v refused %v", res.Accepted, res.Refused)
+	require.NoError(t, err)
+	assert.Len(t, res.Accepted, 1, "mixed recipients: accepted")
+	if refused := res.Refused["dr.martin@ailleurs.mssante.fr"]; assert.NotNil(t, refused, "mixed recipients: refused %v", res.Refused) {
+		assert.False(t, refused.Temporary(), "mixed recipients: the refusal is permanent: %v", refused)
 	}
 	// A send where no recipient is accepted is a permanent SMTP error.
 	_, err = snd.Send(guard(t), report("dr.martin@ailleurs.mssante.fr"))
 	var se *bal.SMTPError
-	if !errors.As(err, &se) || se.Temporary() || se.Command != "RCPT" {
-		t.Errorf("all refused: %v", err)
+	if assert.ErrorAs(t, err, &se, "all refused") {
+		assert.False(t, se.Temporary(), "all refused: permanent: %v", se)
+		assert.Equal(t, "RCPT", se.Command, "all refused")
 	}
 
-	if n, err := e.dc.WaitMessages(guard(t), baltest.CPSUser, 2); err != nil || n != 2 {
-		t.Fatalf("recipient has %d messages: %v", n, err)
-	}
+	n, err := e.dc.WaitMessages(guard(t), baltest.CPSUser, 2)
+	require.NoError(t, err, "recipient's messages")
+	require.Equal(t, 2, n, "recipient's messages")
 
 	// 2. The recipient's applicative loop: integrate the first report,
 	// refuse the second (patient unknown).
@@ -88,28 +86,23 @@ func TestSendReceiveAcknowledge(t *testing.T) {
 		},
 		OnError: func(err error) { t.Logf("loop: %v", err) },
 	}
-	n, err := loop.ProcessOnce(guard(t))
-	if err != nil || n != 2 || len(seen) != 2 {
-		t.Fatalf("loop: %d handled (%v), %v", n, seen, err)
-	}
-	if n, err := loop.ProcessOnce(guard(t)); err != nil || n != 0 {
-		t.Errorf("second pass handled %d (%v): messages must not be handled twice", n, err)
-	}
+	n, err = loop.ProcessOnce(guard(t))
+	require.NoError(t, err, "loop")
+	require.Equal(t, 2, n, "loop: handled (%v)", seen)
+	require.Len(t, seen, 2, "loop: handler calls")
+	n, err = loop.ProcessOnce(guard(t))
+	assert.NoError(t, err, "second pass")
+	assert.Zero(t, n, "second pass: messages must not be handled twice")
 
 	// 3. Back at the sender: 2 success DSNs (relayed), 1 failure DSN,
 	// 2 MDNs (processed, and processed/Error 902).
-	if _, err := e.dc.WaitMessages(guard(t), baltest.ORGUser, 5); err != nil {
-		t.Fatalf("sender mailbox: %v\n%s", err, pf.Log())
-	}
+	_, err = e.dc.WaitMessages(guard(t), baltest.ORGUser, 5)
+	require.NoError(t, err, "sender mailbox\n%s", pf.Log())
 	s, err := e.receiver(t, orgAuth(t, e), baltest.ORGUser).Open(guard(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer s.Close()
 	msgs, _, err := s.FetchNew(guard(t), "INBOX", bal.State{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var delivered, failed, mdnOK, mdnKO int
 	for _, f := range msgs {
 		m := f.Message
@@ -133,26 +126,27 @@ func TestSendReceiveAcknowledge(t *testing.T) {
 			}
 		}
 	}
-	if delivered < 2 || failed != 1 || mdnOK != 1 || mdnKO != 1 {
-		t.Errorf("back at the sender: %d delivered, %d failed DSNs, %d/%d MDNs OK/KO (of %d messages)", delivered, failed, mdnOK, mdnKO, len(msgs))
-	}
+	assert.GreaterOrEqual(t, delivered, 2, "back at the sender: delivered recipients in success DSNs (of %d messages)", len(msgs))
+	assert.Equal(t, 1, failed, "back at the sender: failed recipients in DSNs (of %d messages)", len(msgs))
+	assert.Equal(t, 1, mdnOK, "back at the sender: MDNs of ok1 processed (of %d messages)", len(msgs))
+	assert.Equal(t, 1, mdnKO, "back at the sender: MDNs of ok2 with Error 902 (of %d messages)", len(msgs))
 
 	// 4. The trace: every send and MDN recorded, the log verifies.
 	s.Close()
 	e.log.Close()
-	if _, err := trace.Verify(e.path, e.ver); err != nil {
-		t.Fatal(err)
-	}
+	_, err = trace.Verify(e.path, e.ver)
+	require.NoError(t, err)
 	counts := map[trace.Action]int{}
-	trace.Scan(e.path, trace.Filter{}, func(_ int64, ev trace.Event) error {
+	_, err = trace.Scan(e.path, trace.Filter{}, func(_ int64, ev trace.Event) error {
 		if ev.Response.OK {
 			counts[ev.Action]++
 		}
 		return nil
 	})
-	if counts[trace.Send] != 3 || counts[trace.MDNSent] != 2 || counts[trace.Move] != 2 {
-		t.Errorf("traced successes: %v", counts)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 3, counts[trace.Send], "traced successful sends (%v)", counts)
+	assert.Equal(t, 2, counts[trace.MDNSent], "traced MDNs sent (%v)", counts)
+	assert.Equal(t, 2, counts[trace.Move], "traced moves (%v)", counts)
 }
 
 // A trace that cannot be written refuses the send (fail closed): nothing
@@ -163,13 +157,11 @@ func TestSendFailClosed(t *testing.T) {
 	snd := e.sender(t, pf, e.pki.ORG, baltest.ORGUser)
 	e.log.Close() // the trace is now unwritable
 	_, err := snd.Send(context.Background(), report(baltest.CPSUser))
-	if !errors.Is(err, trace.ErrNotRecorded) {
-		t.Fatalf("got %v, want trace.ErrNotRecorded", err)
-	}
+	require.ErrorIs(t, err, trace.ErrNotRecorded)
 	time.Sleep(500 * time.Millisecond)
-	if n, _ := e.dc.CountMessages(baltest.CPSUser); n != 0 {
-		t.Errorf("%d messages delivered although their trace could not be written", n)
-	}
+	n, err := e.dc.CountMessages(baltest.CPSUser)
+	require.NoError(t, err)
+	assert.Zero(t, n, "messages delivered although their trace could not be written")
 }
 
 // The loop waits with IDLE: a message delivered while it waits is handled
@@ -194,34 +186,27 @@ func TestLoopIdle(t *testing.T) {
 	go func() { done <- loop.Run(ctx) }()
 	// The first pass over the empty INBOX is over: the loop waits for new
 	// messages from now on.
-	if p := nextPass(t, passed); p.Err != nil || p.Handled != 0 {
-		t.Fatalf("first pass: %+v", p)
-	}
+	p := nextPass(t, passed)
+	require.NoError(t, p.Err, "first pass")
+	require.Zero(t, p.Handled, "first pass")
 	m := report(baltest.CPSUser)
 	m.ReadReceipt = false
-	if _, err := e.sender(t, pf, e.pki.ORG, baltest.ORGUser).Send(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.sender(t, pf, e.pki.ORG, baltest.ORGUser).Send(context.Background(), m)
+	require.NoError(t, err)
 	select {
 	case id := <-got:
-		if id != m.MessageID {
-			t.Errorf("handled %s, sent %s", id, m.MessageID)
-		}
+		assert.Equal(t, m.MessageID, id, "handled message")
 	case <-time.After(2 * time.Minute): // from the delivery on: a hang guard
 		t.Fatalf("the loop did not wake up on delivery\n%s", e.dc.Log())
 	}
 	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run stopped by its context: %v, want nil", err)
-	}
+	assert.NoError(t, <-done, "Run stopped by its context: want nil")
 
 	// Pro Santé Connect whose refresh fails: Run stops with a TokenError.
 	loop.Receiver = e.receiver(t, &bal.PSC{Source: failingSource{}, Username: baltest.CPSUser, Identity: trace.Actor{ID: "810002813839"}}, baltest.CPSUser)
-	err := loop.Run(context.Background())
+	err = loop.Run(context.Background())
 	var te *bal.TokenError
-	if !errors.As(err, &te) {
-		t.Errorf("Run with a dead token: %v", err)
-	}
+	assert.ErrorAs(t, err, &te, "Run with a dead token")
 }
 
 type failingSource struct{}

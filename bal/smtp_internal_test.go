@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/trace"
@@ -51,56 +54,53 @@ func (b *failingBody) Read(p []byte) (int, error) {
 // is sent.
 func TestDataReadErrorAbandonsMessage(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
-	host, port, _ := net.SplitHostPort(op.SMTPAddr)
-	p, _ := strconv.Atoi(port)
+	host, port, err := net.SplitHostPort(op.SMTPAddr)
+	require.NoError(t, err)
+	p, err := strconv.Atoi(port)
+	require.NoError(t, err)
 	auth, err := NewCertificate(pki.ORG.TLSCertificate())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	events := &memEvents{}
 	s := &Sender{Server: Endpoint{Host: host, Port: p}, ServerName: "localhost",
 		Trust: &Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true},
 		Auth:  auth, Mailbox: trace.Mailbox{Address: baltest.ORGUser}, Trace: events}
 	ctx := context.Background()
 	ss, err := s.dial(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer ss.close()
 	env := mssante.Envelope{From: baltest.ORGUser, Recipients: []string{baltest.CPSUser}}
-	if _, err := ss.send(ctx, trace.Send, mssante.Envelope{From: baltest.ORGUser}, "<none@x>", strings.NewReader("x"), 1); !errors.Is(err, ErrNoRecipient) {
-		t.Errorf("no recipient: %v", err)
-	}
+	_, err = ss.send(ctx, trace.Send, mssante.Envelope{From: baltest.ORGUser}, "<none@x>", strings.NewReader("x"), 1)
+	assert.ErrorIs(t, err, ErrNoRecipient, "no recipient")
 	body := "From: <" + baltest.ORGUser + ">\r\nTo: <" + baltest.CPSUser + ">\r\nSubject: half\r\nMessage-ID: <half@x>\r\n\r\nfirst half of the body\r\n"
 	_, err = ss.send(ctx, trace.Send, env, "<half@x>", &failingBody{strings.NewReader(body)}, int64(len(body)))
+	// A temporary ErrSpool at DATA wrapping the read error, DataSent false.
+	require.ErrorIs(t, err, errDisk, "send with a failing body")
+	require.ErrorIs(t, err, ErrSpool, "send with a failing body")
 	var se *SendError
-	if !errors.Is(err, errDisk) || !errors.Is(err, ErrSpool) || !errors.As(err, &se) || se.Op != "DATA" || se.DataSent || !se.Temporary() {
-		t.Fatalf("send with a failing body: %v, want a temporary ErrSpool at DATA wrapping the read error, DataSent false", err)
-	}
+	require.ErrorAs(t, err, &se, "send with a failing body")
+	require.Equal(t, "DATA", se.Op, "send with a failing body")
+	require.False(t, se.DataSent, "send with a failing body")
+	require.True(t, se.Temporary(), "send with a failing body")
 	time.Sleep(300 * time.Millisecond)
-	if got := op.Messages(baltest.CPSUser, "INBOX"); len(got) != 0 {
-		t.Fatalf("the server received %d message(s) from a body that failed:\n%s", len(got), got[0])
-	}
-	if _, err := ss.send(ctx, trace.Send, env, "<next@x>", strings.NewReader(body), int64(len(body))); !errors.Is(err, ErrBatchClosed) || errors.Is(err, errDisk) {
-		t.Errorf("a send on the broken session: %v, want ErrBatchClosed (not the earlier error again)", err)
-	}
+	require.Empty(t, op.Messages(baltest.CPSUser, "INBOX"), "the server received message(s) from a body that failed")
+	_, err = ss.send(ctx, trace.Send, env, "<next@x>", strings.NewReader(body), int64(len(body)))
+	assert.ErrorIs(t, err, ErrBatchClosed, "a send on the broken session")
+	assert.NotErrorIs(t, err, errDisk, "a send on the broken session: not the earlier error again")
 	events.mu.Lock()
 	defer events.mu.Unlock()
 	var sends []string
 	for _, e := range events.events {
 		if e.Action == trace.Send {
 			sends = append(sends, e.Response.Text)
-			if e.Response.OK {
-				t.Errorf("a send traced OK: %+v", e.Response)
-			}
+			assert.False(t, e.Response.OK, "a send traced OK: %+v", e.Response)
 		}
 	}
-	if len(sends) != 2 || sends[0] != "pending" || !strings.Contains(sends[1], "disk read error") {
-		t.Errorf("traced sends %q, want pending then the failure", sends)
+	// Pending, then the failure in the trace line's words.
+	if assert.Len(t, sends, 2, "traced sends %q", sends) {
+		assert.Equal(t, "pending", sends[0], "traced sends")
+		assert.Contains(t, sends[1], "disk read error", "traced sends")
 	}
 }
 
@@ -114,11 +114,9 @@ func TestOneLineFitsTraces(t *testing.T) {
 		out := oneLine(in)
 		e := trace.Event{Actor: trace.Actor{ID: "1"}, Action: trace.Send, Request: trace.Request{Command: "X"},
 			Response: trace.Response{Text: out}, MessageID: out}
-		if err := e.Normalize(); err != nil || len(out) > 400 {
-			t.Errorf("oneLine(%.20q) = %.40q (%d bytes): %v", in, out, len(out), err)
-		}
+		assert.NoError(t, e.Normalize(), "oneLine(%.20q) = %.40q", in, out)
+		assert.LessOrEqual(t, len(out), 400, "oneLine(%.20q) = %.40q: bytes", in, out)
 	}
-	if got := oneLine(long); got != strings.Repeat("é", 200) {
-		t.Errorf("cut at %d bytes, not between two characters", len(got))
-	}
+	got := oneLine(long)
+	assert.Equal(t, strings.Repeat("é", 200), got, "cut at %d bytes, not between two characters", len(got))
 }

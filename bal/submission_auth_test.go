@@ -3,10 +3,10 @@
 package bal_test
 
 import (
-	"errors"
-	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
 	"github.com/ecdaf744/gomss/bal"
@@ -27,6 +27,7 @@ func personalReport(to ...string) *mssante.Message {
 // submissionSender is a Sender to pf's submission port for the personal
 // mailbox of the CPS holder.
 func (e *env) submissionSender(t *testing.T, pf *baltest.Postfix, auth bal.Authenticator) *bal.Sender {
+	t.Helper()
 	return &bal.Sender{Server: endpoint(t, pf.SubmissionAddr, false), ServerName: "localhost", Trust: e.trust, Auth: auth,
 		Mailbox: trace.Mailbox{Address: baltest.CPSUser, Kind: "PER"}, Trace: e.log, Software: "gomss-test"}
 }
@@ -36,14 +37,13 @@ func (e *env) submissionSender(t *testing.T, pf *baltest.Postfix, auth bal.Authe
 func tracedLogins(t *testing.T, e *env) []trace.Event {
 	t.Helper()
 	var out []trace.Event
-	if _, err := trace.Scan(e.path, trace.Filter{}, func(_ int64, ev trace.Event) error {
+	_, err := trace.Scan(e.path, trace.Filter{}, func(_ int64, ev trace.Event) error {
 		if ev.Action == trace.Login && ev.Response.OK {
 			out = append(out, ev)
 		}
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
+	require.NoError(t, err)
 	return out
 }
 
@@ -65,25 +65,22 @@ func TestSubmissionPSC(t *testing.T) {
 	snd := e.submissionSender(t, pf, psc("jeton-psc-de-jean"))
 	m := personalReport(baltest.OtherUser)
 	res, err := snd.Send(guard(t), m)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, pf.Log())
-	}
-	if len(res.Accepted) != 1 || len(res.Refused) != 0 {
-		t.Errorf("send: %+v", res)
-	}
-	if n, err := e.dc.WaitMessages(guard(t), baltest.OtherUser, 1); err != nil || n != 1 {
-		t.Fatalf("%s has %d messages: %v", baltest.OtherUser, n, err)
-	}
+	require.NoError(t, err, pf.Log())
+	assert.Len(t, res.Accepted, 1, "send: accepted")
+	assert.Empty(t, res.Refused, "send: refused")
+	n, err := e.dc.WaitMessages(guard(t), baltest.OtherUser, 1)
+	require.NoError(t, err, "messages of %s", baltest.OtherUser)
+	require.Equal(t, 1, n, "messages of %s", baltest.OtherUser)
 
 	t.Run("bad token", func(t *testing.T) {
 		_, err := e.submissionSender(t, pf, psc("jeton-inconnu")).Send(guard(t), personalReport(baltest.OtherUser))
 		var re *bal.RefusedError
-		if !errors.As(err, &re) || !errors.Is(err, bal.ErrAuth) {
-			t.Fatalf("got %v, want a *bal.RefusedError wrapping bal.ErrAuth", err)
-		}
-		if re.Mechanism != bal.XOAuth2 || re.Status != "401" || re.Schemes != "bearer" {
-			t.Errorf("refusal %+v, want Dovecot's XOAUTH2 JSON (status 401, schemes bearer)", re)
-		}
+		require.ErrorAs(t, err, &re, "want a *bal.RefusedError wrapping bal.ErrAuth")
+		require.ErrorIs(t, err, bal.ErrAuth, "want a *bal.RefusedError wrapping bal.ErrAuth")
+		// Dovecot's XOAUTH2 JSON.
+		assert.Equal(t, bal.XOAuth2, re.Mechanism)
+		assert.Equal(t, "401", re.Status)
+		assert.Equal(t, "bearer", re.Schemes)
 	})
 
 	t.Run("sender not owned", func(t *testing.T) {
@@ -91,24 +88,23 @@ func TestSubmissionPSC(t *testing.T) {
 		// for the token's user (reject_authenticated_sender_login_mismatch).
 		_, err := snd.Send(guard(t), report(baltest.OtherUser))
 		var se *bal.SMTPError
-		if !errors.As(err, &se) || se.Code != 553 || se.Temporary() {
-			t.Errorf("got %v, want a permanent 553 refusal", err)
+		if assert.ErrorAs(t, err, &se, "want a permanent 553 refusal") {
+			assert.Equal(t, 553, se.Code, "%v", se)
+			assert.False(t, se.Temporary(), "want a permanent refusal: %v", se)
 		}
 	})
 
-	if n, _ := e.dc.CountMessages(baltest.OtherUser); n != 1 {
-		t.Errorf("%s has %d messages after the refusals, want 1", baltest.OtherUser, n)
-	}
+	n, err = e.dc.CountMessages(baltest.OtherUser)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "messages of %s after the refusals", baltest.OtherUser)
 	e.log.Close()
 	logins := tracedLogins(t, e)
 	want := jeanDupont
 	want.Auth = trace.AuthPSC
-	if len(logins) != 2 {
-		t.Fatalf("%d successful logins traced, want 2", len(logins))
-	}
+	require.Len(t, logins, 2, "successful logins traced")
 	for _, ev := range logins {
-		if ev.Actor != want || ev.Request.Command != "AUTH" || !slices.Equal(ev.Request.Params, []string{bal.XOAuth2}) {
-			t.Errorf("traced login: %+v %+v, want %+v with AUTH XOAUTH2", ev.Actor, ev.Request, want)
-		}
+		assert.Equal(t, want, ev.Actor, "traced login")
+		assert.Equal(t, "AUTH", ev.Request.Command, "traced login")
+		assert.Equal(t, []string{bal.XOAuth2}, ev.Request.Params, "traced login")
 	}
 }

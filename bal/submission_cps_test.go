@@ -8,6 +8,9 @@ import (
 	"crypto/x509"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/trace"
@@ -39,38 +42,26 @@ func TestSubmissionCPS(t *testing.T) {
 				Mode: tc.mode, Chain: tc.chain})
 			o := &observedAuth{Authenticator: c, pub: e.pki.CPS.Cert.PublicKey.(*rsa.PublicKey)}
 			res, err := e.submissionSender(t, pf, o).Send(guard(t), personalReport(baltest.OtherUser))
-			if err != nil {
-				t.Fatalf("%v\n%s", err, pf.Log())
-			}
-			if len(res.Accepted) != 1 {
-				t.Errorf("send: %+v", res)
-			}
-			if n, err := e.dc.WaitMessages(guard(t), baltest.OtherUser, i+1); err != nil {
-				t.Fatalf("%s has %d messages: %v", baltest.OtherUser, n, err)
-			}
+			require.NoError(t, err, pf.Log())
+			assert.Len(t, res.Accepted, 1, "send: accepted")
+			n, err := e.dc.WaitMessages(guard(t), baltest.OtherUser, i+1)
+			require.NoError(t, err, "%s has %d messages", baltest.OtherUser, n)
 			o.mu.Lock()
 			defer o.mu.Unlock()
-			if len(o.versions) != 1 || o.versions[0] != tc.version {
-				t.Errorf("TLS versions %v, want one handshake in %s", o.versions, tls.VersionName(tc.version))
-			}
-			if len(o.opts) != 1 {
-				t.Fatalf("the card signed %d times, want once", len(o.opts))
-			}
-			if _, isPSS := o.opts[0].(*rsa.PSSOptions); isPSS != tc.pss || o.sigErrs[0] != nil {
-				t.Errorf("signature options %T (want PSS %v), error %v", o.opts[0], tc.pss, o.sigErrs[0])
-			}
+			assert.Equal(t, []uint16{tc.version}, o.versions, "TLS versions: want one handshake in %s", tls.VersionName(tc.version))
+			require.Len(t, o.opts, 1, "the card signs once")
+			_, isPSS := o.opts[0].(*rsa.PSSOptions)
+			assert.Equal(t, tc.pss, isPSS, "signature options %T: PSS", o.opts[0])
+			assert.NoError(t, o.sigErrs[0], "signature by the card")
 		})
 	}
 	e.log.Close()
 	logins := tracedLogins(t, e)
 	want := jeanDupont
 	want.Auth = trace.AuthCPS
-	if len(logins) != 2 {
-		t.Fatalf("%d successful logins traced, want 2", len(logins))
-	}
+	require.Len(t, logins, 2, "successful logins traced")
 	for _, ev := range logins {
-		if ev.Actor != want || ev.Request.Command != "STARTTLS" {
-			t.Errorf("traced login: %+v %+v, want %+v by certificate only (STARTTLS)", ev.Actor, ev.Request, want)
-		}
+		assert.Equal(t, want, ev.Actor, "traced login")
+		assert.Equal(t, "STARTTLS", ev.Request.Command, "traced login: by certificate only")
 	}
 }

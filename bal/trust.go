@@ -20,6 +20,10 @@ var (
 	ErrRevocationUnknown = errors.New("bal: revocation status unknown")
 	// ErrNoRoots: Trust has no roots and system roots are off.
 	ErrNoRoots = errors.New("bal: no trusted roots: give the IGC-Santé roots (Trust.Roots)")
+	// ErrCipherSuites: Trust.CipherSuites cannot be used: it is empty
+	// (not nil), or it lists a suite crypto/tls deems insecure or does not
+	// know. The error says which.
+	ErrCipherSuites = errors.New("bal: Trust.CipherSuites refused")
 )
 
 // Trust says which operator certificates to accept (Ref#2 ECO.1.1.10:
@@ -58,10 +62,11 @@ type Trust struct {
 	MinVersion uint16
 	// CipherSuites are the TLS 1.2 cipher suites offered;
 	// DefaultCipherSuites when nil. Suites crypto/tls lists as insecure
-	// are refused; a suite outside the list of SC.MSS/CONF.03 is allowed
-	// here for an operator that needs it, at the caller's risk of
-	// non-conformity. (TLS 1.3 suites are all AEAD with forward secrecy
-	// and crypto/tls does not let them be chosen.)
+	// or does not know, and an empty list, are refused (ErrCipherSuites);
+	// a suite outside the list of SC.MSS/CONF.03 is allowed here for an
+	// operator that needs it, at the caller's risk of non-conformity.
+	// (TLS 1.3 suites are all AEAD with forward secrecy and crypto/tls
+	// does not let them be chosen.)
 	CipherSuites []uint16
 	// CRLs fetches and caches CRLs; a shared default cache when nil.
 	CRLs *CRLCache
@@ -85,10 +90,10 @@ func checkCipherSuite(id uint16) error {
 	}
 	for _, cs := range tls.InsecureCipherSuites() {
 		if cs.ID == id {
-			return fmt.Errorf("bal: cipher suite %s is insecure and not allowed", cs.Name)
+			return fmt.Errorf("%w: cipher suite %s is insecure and not allowed", ErrCipherSuites, cs.Name)
 		}
 	}
-	return fmt.Errorf("bal: unknown cipher suite %#04x", id)
+	return fmt.Errorf("%w: unknown cipher suite %#04x", ErrCipherSuites, id)
 }
 
 // DefaultCipherSuites returns the TLS 1.2 cipher suites a Trust offers by
@@ -186,7 +191,7 @@ func (t *Trust) TLSConfigContext(ctx context.Context, serverName string) (*tls.C
 		suites = DefaultCipherSuites()
 	}
 	if len(suites) == 0 {
-		return nil, errors.New("bal: Trust.CipherSuites is empty")
+		return nil, fmt.Errorf("%w: the list is empty", ErrCipherSuites)
 	}
 	for _, id := range suites {
 		if err := checkCipherSuite(id); err != nil {

@@ -9,10 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"errors"
 	"math/big"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -28,9 +25,7 @@ import (
 // sender alike; TLS below 1.2 cannot be configured.
 func TestTLS11ServerRefused(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cfg := pki.ServerTLSConfig()
 	cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
 	addr := handshakeServer(t, cfg)
@@ -39,32 +34,27 @@ func TestTLS11ServerRefused(t *testing.T) {
 	ep := endpoint(t, addr, true)
 	rec := trace.RecorderFunc(func(context.Context, trace.Event) error { return nil })
 	r := &bal.Receiver{Server: ep, ServerName: "localhost", Trust: trust, Auth: auth, Mailbox: trace.Mailbox{Address: "a@b.mssante.fr"}, Trace: rec}
-	if _, err := r.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "version") {
-		t.Errorf("IMAP over TLS 1.1: %v", err)
-	}
+	// The Receiver has no sentinel for a failed negotiation: its error
+	// says why in crypto/tls's words (an alert has no exported type).
+	_, err = r.Open(context.Background())
+	assert.ErrorContains(t, err, "version", "IMAP over TLS 1.1")
 	s := &bal.Sender{Server: ep, ServerName: "localhost", Trust: trust, Auth: auth, Mailbox: trace.Mailbox{Address: "a@b.mssante.fr"}, Trace: rec}
-	if _, err := s.Send(context.Background(), report(baltest.CPSUser)); err == nil || !strings.Contains(err.Error(), "version") {
-		t.Errorf("SMTP over TLS 1.1: %v", err)
-	}
-	if _, err := (&bal.Trust{Roots: trust.Roots, MinVersion: tls.VersionTLS11}).TLSConfig("x"); err == nil {
-		t.Error("a TLS 1.1 minimum was accepted")
-	}
-	if _, err := (&bal.Trust{}).TLSConfig("x"); !errors.Is(err, bal.ErrNoRoots) {
-		t.Errorf("no roots: %v", err)
-	}
+	_, err = s.Send(context.Background(), report(baltest.CPSUser))
+	assert.ErrorIs(t, err, bal.ErrTLS, "SMTP over TLS 1.1")
+	assert.ErrorContains(t, err, "version", "SMTP over TLS 1.1")
+	_, err = (&bal.Trust{Roots: trust.Roots, MinVersion: tls.VersionTLS11}).TLSConfig("x")
+	assert.Error(t, err, "a TLS 1.1 minimum was accepted")
+	_, err = (&bal.Trust{}).TLSConfig("x")
+	assert.ErrorIs(t, err, bal.ErrNoRoots, "no roots")
 }
 
 // The operator's own certificate revoked (listed in its authority's CRL)
 // or expired: refused, the revocation with ErrRevoked.
 func TestOperatorCertificateRevokedOrExpired(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	crl, err := pki.ServeCRL()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer crl.Close()
 	ca := pki.ElementaireOrganisations
 	serverCert := func(serial *big.Int, notAfter time.Time) tls.Certificate {
@@ -76,32 +66,43 @@ func TestOperatorCertificateRevokedOrExpired(t *testing.T) {
 			CRLDistributionPoints: pki.Server.Cert.CRLDistributionPoints,
 		}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return tls.Certificate{Certificate: [][]byte{der, ca.Cert.Raw}, PrivateKey: key}
 	}
 	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}}
 	auth, _ := bal.NewCertificate(pki.ORG.TLSCertificate())
 	rec := trace.RecorderFunc(func(context.Context, trace.Event) error { return nil })
 	for name, c := range map[string]struct {
-		cert tls.Certificate
-		want func(error) bool
+		cert  tls.Certificate
+		check func(t *testing.T, err error)
 	}{
 		// the revoked ORG certificate's serial: the authority's CRL lists it
-		"revoked": {serverCert(pki.Revoked.Cert.SerialNumber, time.Now().Add(24*time.Hour)), func(err error) bool { return errors.Is(err, bal.ErrRevoked) }},
-		"expired": {serverCert(big.NewInt(777001), time.Now().Add(-time.Hour)), func(err error) bool { return err != nil && strings.Contains(err.Error(), "expired") }},
-		"valid": {serverCert(big.NewInt(777002), time.Now().Add(24*time.Hour)), func(err error) bool {
-			return err != nil && !errors.Is(err, bal.ErrRevoked) && !strings.Contains(err.Error(), "certificate")
+		"revoked": {serverCert(pki.Revoked.Cert.SerialNumber, time.Now().Add(24*time.Hour)), func(t *testing.T, err error) {
+			assert.ErrorIs(t, err, bal.ErrRevoked)
+		}},
+		"expired": {serverCert(big.NewInt(777001), time.Now().Add(-time.Hour)), func(t *testing.T, err error) {
+			var invalid x509.CertificateInvalidError
+			if assert.ErrorAs(t, err, &invalid) {
+				assert.Equal(t, x509.Expired, invalid.Reason, "%v", err)
+			}
+		}},
+		// The server hangs up after the handshake: the Open fails, but not
+		// because of the certificate (neither crypto/tls's verification
+		// nor the revocation check refused it).
+		"valid": {serverCert(big.NewInt(777002), time.Now().Add(24*time.Hour)), func(t *testing.T, err error) {
+			require.Error(t, err)
+			assert.NotErrorAs(t, err, new(*tls.CertificateVerificationError))
+			assert.NotErrorIs(t, err, bal.ErrRevoked)
+			assert.NotErrorIs(t, err, bal.ErrRevocationUnknown)
 		}},
 	} {
-		addr := handshakeServer(t, &tls.Config{Certificates: []tls.Certificate{c.cert}})
-		r := &bal.Receiver{Server: endpoint(t, addr, true), ServerName: "localhost", Trust: trust, Auth: auth,
-			Mailbox: trace.Mailbox{Address: "a@b.mssante.fr"}, Trace: rec}
-		_, err = r.Open(context.Background())
-		if !c.want(err) {
-			t.Errorf("%s operator certificate: %v", name, err)
-		}
+		t.Run(name, func(t *testing.T) {
+			addr := handshakeServer(t, &tls.Config{Certificates: []tls.Certificate{c.cert}})
+			r := &bal.Receiver{Server: endpoint(t, addr, true), ServerName: "localhost", Trust: trust, Auth: auth,
+				Mailbox: trace.Mailbox{Address: "a@b.mssante.fr"}, Trace: rec}
+			_, err := r.Open(context.Background())
+			c.check(t, err)
+		})
 	}
 }
 
@@ -112,9 +113,7 @@ func TestOperatorCertificateRevokedOrExpired(t *testing.T) {
 // SC.MSS/CONF.03; insecure, unknown or no suites cannot be configured.
 func TestCipherSuites(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, SkipRevocation: true}
 	dial := func(server []uint16) (tls.ConnectionState, error) {
 		cfg := pki.ServerTLSConfig()
@@ -122,9 +121,7 @@ func TestCipherSuites(t *testing.T) {
 		cfg.CipherSuites = server
 		addr := handshakeServer(t, cfg)
 		ccfg, err := trust.TLSConfig("localhost")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		c, err := tls.Dial("tcp", addr, ccfg)
 		if err != nil {
 			return tls.ConnectionState{}, err
@@ -137,25 +134,19 @@ func TestCipherSuites(t *testing.T) {
 		{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_256_GCM_SHA384},
 		{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256},
 	} {
-		if _, err := dial(weak); err == nil {
-			t.Errorf("server offering only %s: handshake succeeded", tls.CipherSuiteName(weak[0]))
-		}
+		_, err := dial(weak)
+		assert.Error(t, err, "server offering only %s: handshake succeeded", tls.CipherSuiteName(weak[0]))
 	}
 	var all []uint16
 	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
 		all = append(all, cs.ID)
 	}
 	st, err := dial(all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Version != tls.VersionTLS12 || !slices.Contains(bal.DefaultCipherSuites(), st.CipherSuite) {
-		t.Errorf("negotiated %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
-	}
+	require.NoError(t, err)
+	assert.Equal(t, tls.VersionName(tls.VersionTLS12), tls.VersionName(st.Version), "negotiated version")
+	assert.Contains(t, bal.DefaultCipherSuites(), st.CipherSuite, "negotiated %s", tls.CipherSuiteName(st.CipherSuite))
 	for _, id := range bal.DefaultCipherSuites() {
-		if !slices.Contains(conf03Suites, id) {
-			t.Errorf("default suite %s is not in the list of SC.MSS/CONF.03", tls.CipherSuiteName(id))
-		}
+		assert.Contains(t, conf03Suites, id, "default suite %s is not in the list of SC.MSS/CONF.03", tls.CipherSuiteName(id))
 	}
 	for _, tc := range []struct {
 		suites []uint16
@@ -166,16 +157,13 @@ func TestCipherSuites(t *testing.T) {
 		{[]uint16{}, "empty"},
 	} {
 		_, err := (&bal.Trust{Roots: trust.Roots, CipherSuites: tc.suites}).TLSConfig("x")
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("CipherSuites %#04x: %v, want an error saying %q", tc.suites, err, tc.want)
-		}
+		assert.ErrorIs(t, err, bal.ErrCipherSuites, "CipherSuites %#04x", tc.suites)
+		assert.ErrorContains(t, err, tc.want, "CipherSuites %#04x: the error says why", tc.suites)
 	}
 	// The returned list is a copy.
 	d := bal.DefaultCipherSuites()
 	d[0] = 0
-	if bal.DefaultCipherSuites()[0] == 0 {
-		t.Error("DefaultCipherSuites shares its array")
-	}
+	assert.NotZero(t, bal.DefaultCipherSuites()[0], "DefaultCipherSuites shares its array")
 }
 
 // conf03Suites is the list of SC.MSS/CONF.03 (REM Ségur vague 2; reference

@@ -3,16 +3,19 @@ package ins_test
 import (
 	"errors"
 	"fmt"
+	"log"
 	"os"
 
 	"github.com/beevik/etree"
 	"github.com/ecdaf744/gomss/ins"
 )
 
+// Read a matricule INS (NIR or NIA): its control key is checked, and a
+// wrong one is reported with the key it should have.
 func ExampleParseMatricule() {
 	m, err := ins.ParseMatricule("279035121518989")
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	fmt.Println(m.Sex(), m.BirthYear(), m.BirthMonth(), m.Place().Kind, m.Place().Code)
 
@@ -25,27 +28,39 @@ func ExampleParseMatricule() {
 	// true
 }
 
+// Write the patient's INS as the HL7 CX of XDS metadata: only a qualified
+// identity may be (ANS Référentiel INS).
 func ExampleIdentity_PatientID() {
-	m, _ := ins.ParseMatricule("162018885045327")
+	m, err := ins.ParseMatricule("162018885045327")
+	if err != nil {
+		log.Fatal(err)
+	}
 	id := ins.Identity{
 		Status: ins.Recovered, // INSi called, identity document not yet checked
 		INS:    ins.INS{Matricule: m, Authority: ins.AuthorityNIRTest},
 		Traits: ins.Traits{BirthFamilyName: "PAT-SIX", FirstBirthGivenName: "Alain", BirthGivenNames: "Alain",
 			BirthDate: ins.Date{Year: 1996, Month: 1, Day: 24}, Sex: ins.Male, BirthPlace: "88850"},
 	}
-	_, err := id.PatientID()
+	_, err = id.PatientID()
 	fmt.Println(errors.Is(err, ins.ErrNotQualified))
 
 	id.Status = ins.Qualified // after the identity document check
-	cx, _ := id.PatientID()
+	cx, err := id.PatientID()
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(cx)
 	// Output:
 	// true
 	// 162018885045327^^^&1.2.250.1.213.1.4.10&ISO^NH
 }
 
+// Write the patient as the recordTarget of a CDA header.
 func ExampleIdentity_RecordTarget() {
-	m, _ := ins.ParseMatricule("279035121518989")
+	m, err := ins.ParseMatricule("279035121518989")
+	if err != nil {
+		log.Fatal(err)
+	}
 	id := ins.Identity{
 		Status: ins.Qualified,
 		INS:    ins.INS{Matricule: m, Authority: ins.AuthorityNIRTest},
@@ -54,12 +69,14 @@ func ExampleIdentity_RecordTarget() {
 	}
 	rt, err := id.RecordTarget()
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	doc := etree.NewDocument()
 	doc.SetRoot(rt)
 	doc.Indent(1)
-	_, _ = doc.WriteTo(os.Stdout)
+	if _, err := doc.WriteTo(os.Stdout); err != nil {
+		log.Fatal(err)
+	}
 	// Output:
 	// <recordTarget>
 	//  <patientRole>

@@ -730,32 +730,3 @@ func BenchmarkAuditEvent(b *testing.B) {
 		}
 	}
 }
-
-func ExampleAuditEvent() {
-	e := Event{
-		ID:       "0a1b2c3d",
-		Time:     time.Date(2026, 3, 14, 9, 26, 53, 0, time.FixedZone("CET", 3600)),
-		Actor:    Actor{ID: "810100123456", IDType: "IDNPS", Name: "Jeanne DUPONT", Auth: AuthPSC},
-		Mailbox:  Mailbox{Address: "jeanne.dupont@hopital-exemple.mssante.fr"},
-		Action:   Delete,
-		Request:  Request{Command: "UID EXPUNGE", Params: []string{"4827"}},
-		Response: Response{OK: true, Code: "OK", Text: "Expunge completed"},
-	}
-	b, err := AuditEvent(e)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	var ae struct {
-		Type            struct{ System, Code string }
-		Action, Outcome string
-		Period          struct{ Start string }
-		Recorded        string
-	}
-	json.Unmarshal(b, &ae)
-	fmt.Println(ae.Type.System, ae.Type.Code, ae.Action, ae.Outcome)
-	fmt.Println(ae.Period.Start, ae.Recorded)
-	// Output:
-	// http://terminology.hl7.org/CodeSystem/audit-event-type rest D 0
-	// 2026-03-14T09:26:53+01:00 2026-03-14T08:26:53Z
-}

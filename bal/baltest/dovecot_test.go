@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const testMessage = "From: <lps@test.mssante.fr>\nTo: <jean.dupont@test.mssante.fr>\nSubject: baltest\nMessage-ID: <baltest-1@test.mssante.fr>\n\nBonjour.\n"
@@ -22,15 +24,13 @@ func TestDovecot(t *testing.T) {
 	// Deliver one message to the CPS holder first: logging in later and
 	// finding it proves which mailbox the certificate opened.
 	replies := lmtpDeliver(t, d.LMTPAddr, ORGUser, []string{CPSUser, "inconnu@" + TestDomain}, testMessage)
-	if r := replies[CPSUser]; !strings.HasPrefix(r, "250 2.0.0") {
-		t.Errorf("LMTP to %s: %s", CPSUser, r)
-	}
-	if r := replies["inconnu@"+TestDomain]; !strings.HasPrefix(r, "550 5.1.1") {
-		t.Errorf("LMTP to an unknown user: %s, want 550 5.1.1", r)
-	}
-	if n, err := d.CountMessages(CPSUser); n != 1 || err != nil {
-		t.Fatalf("INBOX of %s on disk: %d messages, %v; want 1", CPSUser, n, err)
-	}
+	r := replies[CPSUser]
+	assert.True(t, strings.HasPrefix(r, "250 2.0.0"), "LMTP to %s: %q", CPSUser, r)
+	r = replies["inconnu@"+TestDomain]
+	assert.True(t, strings.HasPrefix(r, "550 5.1.1"), "LMTP to an unknown user: %q, want 550 5.1.1", r)
+	n, err := d.CountMessages(CPSUser)
+	require.NoError(t, err, "INBOX of %s on disk", CPSUser)
+	require.Equal(t, 1, n, "INBOX of %s on disk", CPSUser)
 
 	for _, tc := range []struct {
 		name     string
@@ -55,22 +55,18 @@ func TestDovecot(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := dialIMAP(t, map[bool]string{true: d.IMAPAddr, false: d.IMAPSAddr}[tc.startTLS], tc.startTLS, p.ClientTLSConfig(tc.leaf))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			lines, err := c.authenticate(tc.mech, []byte(tc.ir))
 			if tc.wantErr != "" {
-				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
-					t.Fatalf("AUTHENTICATE %s: %v %q, want %s", tc.mech, err, lines, tc.wantErr)
-				}
+				// The test client's error is Dovecot's completion line.
+				require.Error(t, err, "AUTHENTICATE %s: %q", tc.mech, lines)
+				require.True(t, strings.HasPrefix(err.Error(), tc.wantErr), "AUTHENTICATE %s: %v %q, want %s", tc.mech, err, lines, tc.wantErr)
 				return
 			}
-			if err != nil {
-				t.Fatalf("AUTHENTICATE %s: %v", tc.mech, err)
-			}
-			if n, err := c.exists(); n != tc.wantMsgs || err != nil {
-				t.Errorf("INBOX: %d messages, %v; want %d", n, err, tc.wantMsgs)
-			}
+			require.NoError(t, err, "AUTHENTICATE %s", tc.mech)
+			n, err := c.exists()
+			assert.NoError(t, err, "INBOX")
+			assert.Equal(t, tc.wantMsgs, n, "INBOX messages")
 		})
 	}
 
@@ -81,13 +77,9 @@ func TestDovecot(t *testing.T) {
 		"certificate revoked",
 		"certificate has expired",
 	} {
-		if !strings.Contains(log, want) {
-			t.Errorf("log does not contain %q", want)
-		}
+		assert.Contains(t, log, want, "Dovecot's log")
 	}
-	if d.IntrospectionRequests() < 2 {
-		t.Errorf("%d introspection requests, want at least 2", d.IntrospectionRequests())
-	}
+	assert.GreaterOrEqual(t, d.IntrospectionRequests(), int64(2), "introspection requests")
 }
 
 // TestDovecotRequireClientCert checks that a server requiring client
@@ -97,19 +89,14 @@ func TestDovecotRequireClientCert(t *testing.T) {
 	d := StartDovecot(t, DovecotConfig{PKI: p, RequireClientCert: true})
 	plain := []byte("\x00" + CPSUser + "\x00" + DefaultPassword)
 	c, err := dialIMAP(t, d.IMAPSAddr, false, p.ClientTLSConfig(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.authenticate("PLAIN", plain); err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Errorf("PLAIN without a certificate: %v, want a refusal naming the certificate", err)
-	}
+	require.NoError(t, err)
+	// Dovecot's refusal, as the user would read it, names the certificate.
+	_, err = c.authenticate("PLAIN", plain)
+	assert.ErrorContains(t, err, "certificate", "PLAIN without a certificate: want a refusal naming the certificate")
 	c, err = dialIMAP(t, d.IMAPSAddr, false, p.ClientTLSConfig(p.CPS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.authenticate("PLAIN", plain); err != nil {
-		t.Errorf("PLAIN with the CPS certificate: %v", err)
-	}
+	require.NoError(t, err)
+	_, err = c.authenticate("PLAIN", plain)
+	assert.NoError(t, err, "PLAIN with the CPS certificate")
 }
 
 // TestDovecotTLS12PKCS1 logs in with the CPS key restricted to TLS 1.2 and
@@ -121,21 +108,16 @@ func TestDovecotTLS12PKCS1(t *testing.T) {
 	cfg.MaxVersion = tls.VersionTLS12
 	cfg.Certificates[0].SupportedSignatureAlgorithms = []tls.SignatureScheme{tls.PKCS1WithSHA256, tls.PKCS1WithSHA384, tls.PKCS1WithSHA512}
 	c, err := dialIMAP(t, d.IMAPSAddr, false, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := c.conn.(*tls.Conn).ConnectionState().Version; v != tls.VersionTLS12 {
-		t.Errorf("TLS version %x", v)
-	}
-	if _, err := c.authenticate("EXTERNAL", nil); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, tls.VersionName(tls.VersionTLS12), tls.VersionName(c.conn.(*tls.Conn).ConnectionState().Version), "TLS version")
+	_, err = c.authenticate("EXTERNAL", nil)
+	require.NoError(t, err)
 	lmtpDeliver(t, d.LMTPAddr, ORGUser, []string{CPSUser}, testMessage)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // from the delivery on: a hang guard
 	defer cancel()
-	if n, err := d.WaitMessages(ctx, CPSUser, 1); err != nil || n != 1 {
-		t.Errorf("WaitMessages: %d, %v", n, err)
-	}
+	n, err := d.WaitMessages(ctx, CPSUser, 1)
+	assert.NoError(t, err, "WaitMessages")
+	assert.Equal(t, 1, n, "WaitMessages")
 }
 
 // TestDovecotServerLeaf serves the WrongHost certificate: a client checking
@@ -145,14 +127,13 @@ func TestDovecotServerLeaf(t *testing.T) {
 	d := StartDovecot(t, DovecotConfig{PKI: p, ServerLeaf: p.WrongHost})
 	_, err := dialIMAP(t, d.IMAPSAddr, false, p.ClientTLSConfig(p.CPS))
 	var hostErr x509.HostnameError
-	if !errors.As(err, &hostErr) || hostErr.Certificate.Subject.CommonName != WrongHostName {
-		t.Errorf("handshake with the wrong-host certificate: %v, want an x509.HostnameError", err)
+	if assert.ErrorAs(t, err, &hostErr, "handshake with the wrong-host certificate") {
+		assert.Equal(t, WrongHostName, hostErr.Certificate.Subject.CommonName, "the certificate refused")
 	}
 	cfg := p.ClientTLSConfig(p.CPS)
 	cfg.ServerName = WrongHostName
-	if _, err := dialIMAP(t, d.IMAPSAddr, false, cfg); err != nil {
-		t.Errorf("handshake naming %s: %v", WrongHostName, err)
-	}
+	_, err = dialIMAP(t, d.IMAPSAddr, false, cfg)
+	assert.NoError(t, err, "handshake naming %s", WrongHostName)
 }
 
 // TestDovecotSkipCRL shows that the refusal of the revoked certificate
@@ -161,10 +142,7 @@ func TestDovecotSkipCRL(t *testing.T) {
 	p := sharedPKI(t)
 	d := StartDovecot(t, DovecotConfig{PKI: p, SkipCRL: true})
 	c, err := dialIMAP(t, d.IMAPAddr, true, p.ClientTLSConfig(p.Revoked))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.authenticate("EXTERNAL", nil); err != nil {
-		t.Errorf("revoked certificate without CRL checking: %v", err)
-	}
+	require.NoError(t, err)
+	_, err = c.authenticate("EXTERNAL", nil)
+	assert.NoError(t, err, "revoked certificate without CRL checking")
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // lmtpDeliver delivers msg to the recipients over LMTP (RFC 2033) and
@@ -17,22 +19,18 @@ import (
 func lmtpDeliver(t testing.TB, addr, from string, rcpts []string, msg string) map[string]string {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(2 * time.Minute)) // a hang guard for the whole exchange
 	tp := textproto.NewConn(conn)
 	expect := func(code int, format string, args ...any) string {
 		t.Helper()
 		if format != "" {
-			if err := tp.PrintfLine(format, args...); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, tp.PrintfLine(format, args...))
 		}
 		got, text, err := tp.ReadResponse(0)
-		if code != 0 && got != code {
-			t.Fatalf("LMTP %q: %d %s %v", fmt.Sprintf(format, args...), got, text, err)
+		if code != 0 {
+			require.Equal(t, code, got, "LMTP %q: %s %v", fmt.Sprintf(format, args...), text, err)
 		}
 		return fmt.Sprintf("%d %s", got, text)
 	}
@@ -54,8 +52,9 @@ func lmtpDeliver(t testing.TB, addr, from string, rcpts []string, msg string) ma
 	}
 	expect(354, "DATA")
 	w := tp.DotWriter()
-	w.Write([]byte(msg))
-	w.Close()
+	_, err = w.Write([]byte(msg))
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
 	for _, r := range accepted {
 		replies[r] = expect(0, "")
 	}

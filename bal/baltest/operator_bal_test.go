@@ -3,14 +3,14 @@ package baltest_test
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
 	"github.com/ecdaf744/gomss/bal"
@@ -37,10 +37,9 @@ func (r *opEvents) Record(_ context.Context, e trace.Event) error {
 func opEndpoint(t *testing.T, addr string) bal.Endpoint {
 	t.Helper()
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := strconv.Atoi(port)
+	require.NoError(t, err)
+	p, err := strconv.Atoi(port)
+	require.NoError(t, err)
 	return bal.Endpoint{Host: host, Port: p}
 }
 
@@ -52,13 +51,9 @@ func opEndpoint(t *testing.T, addr string) bal.Endpoint {
 // while a bad one is refused with the operator's JSON.
 func TestOperatorWithBalClient(t *testing.T) {
 	pki, err := baltest.NewPKI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	crl, err := pki.ServeCRL()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(crl.Close)
 	op := baltest.NewOperator(t, &baltest.OperatorConfig{PKI: pki})
 	trust := &bal.Trust{Roots: []*x509.Certificate{pki.RootFort.Cert, pki.RootElementaire.Cert}, CRLs: &bal.CRLCache{}}
@@ -71,9 +66,7 @@ func TestOperatorWithBalClient(t *testing.T) {
 	}
 	certAuth := func(leaf *baltest.Leaf) *bal.Certificate {
 		c, err := bal.NewCertificate(leaf.TLSCertificate())
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return c
 	}
 	receiver := func(auth bal.Authenticator, mailbox string) *bal.Receiver {
@@ -95,67 +88,54 @@ func TestOperatorWithBalClient(t *testing.T) {
 		DSN:     mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
 	}
 	res, err := snd.Send(guard(), m)
-	if err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	if !res.DSN || len(res.Accepted) != 1 || res.Accepted[0] != baltest.CPSUser {
-		t.Errorf("Send: DSN %v, accepted %v", res.DSN, res.Accepted)
-	}
-	if e := res.Refused["inconnu@"+baltest.TestDomain]; e == nil || e.Code != 550 || e.Enhanced != "5.1.1" {
-		t.Errorf("unknown recipient: %v, want 550 5.1.1", e)
+	require.NoError(t, err, "Send")
+	assert.True(t, res.DSN, "Send: DSN")
+	assert.Equal(t, []string{baltest.CPSUser}, res.Accepted, "Send: accepted")
+	if e := res.Refused["inconnu@"+baltest.TestDomain]; assert.NotNil(t, e, "unknown recipient: want 550 5.1.1 (refused %v)", res.Refused) {
+		assert.Equal(t, 550, e.Code, "unknown recipient: %v", e)
+		assert.Equal(t, "5.1.1", e.Enhanced, "unknown recipient: %v", e)
 	}
 	t.Logf("send (TLS, EXTERNAL, CRL check, %d bytes): %v", res.Size, time.Since(start))
 
 	// The recipient reads the report.
 	sess, err := receiver(certAuth(pki.CPS), baltest.CPSUser).Open(guard())
-	if err != nil {
-		t.Fatalf("Receiver.Open with the CPS certificate: %v", err)
-	}
+	require.NoError(t, err, "Receiver.Open with the CPS certificate")
 	got, st, err := sess.FetchNew(guard(), "INBOX", bal.State{})
-	if err != nil || len(got) != 1 {
-		t.Fatalf("FetchNew: %d messages, %v", len(got), err)
-	}
+	require.NoError(t, err, "FetchNew")
+	require.Len(t, got, 1, "FetchNew")
 	r := got[0]
-	if r.ParseErr != nil {
-		t.Fatalf("parse: %v", r.ParseErr)
-	}
-	if r.Message.MessageID != m.MessageID || r.Message.ReturnPath != baltest.ORGUser || r.Message.MSS.NIL != "DEV000000" {
-		t.Errorf("received: Message-ID %q (sent %q), Return-Path %q, X-MSS-NIL %q",
-			r.Message.MessageID, m.MessageID, r.Message.ReturnPath, r.Message.MSS.NIL)
-	}
+	require.NoError(t, r.ParseErr, "parse")
+	assert.Equal(t, m.MessageID, r.Message.MessageID, "received: Message-ID")
+	assert.Equal(t, baltest.ORGUser, r.Message.ReturnPath, "received: Return-Path")
+	assert.Equal(t, "DEV000000", r.Message.MSS.NIL, "received: X-MSS-NIL")
 
 	// A new message wakes the session up in IDLE, even one delivered just
 	// before the IDLE starts (the server announces it then).
 	op.Deliver(baltest.CPSUser, []byte("From: <"+baltest.OtherUser+">\r\nSubject: suivant\r\n\r\nx\r\n"))
-	if err := sess.WaitNew(guard()); err != nil {
-		t.Errorf("WaitNew: %v", err)
-	}
-	if more, _, err := sess.FetchNew(guard(), "INBOX", st); err != nil || len(more) != 1 {
-		t.Errorf("FetchNew after IDLE: %d messages, %v", len(more), err)
-	}
+	assert.NoError(t, sess.WaitNew(guard()), "WaitNew")
+	more, _, err := sess.FetchNew(guard(), "INBOX", st)
+	assert.NoError(t, err, "FetchNew after IDLE")
+	assert.Len(t, more, 1, "FetchNew after IDLE")
 	sess.Close()
 
 	// The sender gets the success DSN.
-	if err := op.WaitMessages(guard(), baltest.ORGUser, 1); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, op.WaitMessages(guard(), baltest.ORGUser, 1))
 	sess, err = receiver(certAuth(pki.ORG), baltest.ORGUser).Open(guard())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dsns, _, err := sess.FetchNew(guard(), "INBOX", bal.State{})
 	sess.Close()
-	if err != nil || len(dsns) != 1 || dsns[0].ParseErr != nil {
-		t.Fatalf("sender's INBOX: %d messages, %v", len(dsns), err)
-	}
+	require.NoError(t, err, "sender's INBOX")
+	require.Len(t, dsns, 1, "sender's INBOX")
+	require.NoError(t, dsns[0].ParseErr, "sender's INBOX")
 	rep, err := mssante.ParseDSN(dsns[0].Message)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.OriginalEnvelopeID != m.Envelope().DSN.EnvelopeID || rep.OriginalMessageID != m.MessageID ||
-		len(rep.Recipients) != 1 || !rep.Recipients[0].Delivered() || rep.Recipients[0].Status != "2.0.0" ||
-		rep.Recipients[0].FinalRecipient != baltest.CPSUser {
-		t.Errorf("DSN: %+v", rep)
+	require.NoError(t, err)
+	assert.Equal(t, m.Envelope().DSN.EnvelopeID, rep.OriginalEnvelopeID, "DSN: original envelope id")
+	assert.Equal(t, m.MessageID, rep.OriginalMessageID, "DSN: original Message-ID")
+	if assert.Len(t, rep.Recipients, 1, "DSN: recipients") {
+		rcpt := rep.Recipients[0]
+		assert.True(t, rcpt.Delivered(), "DSN: delivered %+v", rcpt)
+		assert.Equal(t, "2.0.0", rcpt.Status, "DSN: status")
+		assert.Equal(t, baltest.CPSUser, rcpt.FinalRecipient, "DSN: final recipient")
 	}
 
 	// Pro Santé Connect tokens.
@@ -165,25 +145,20 @@ func TestOperatorWithBalClient(t *testing.T) {
 			Identity: trace.Actor{ID: "810002813839", IDType: "IDNPS"}}
 	}
 	sess, err = receiver(psc("jeton-psc"), baltest.CPSUser).Open(guard())
-	if err != nil {
-		t.Fatalf("Receiver.Open with a token: %v", err)
-	}
+	require.NoError(t, err, "Receiver.Open with a token")
 	sess.Close()
 	_, err = receiver(psc("jeton-perime"), baltest.CPSUser).Open(guard())
 	var refused *bal.RefusedError
-	if !errors.As(err, &refused) || refused.Status != "401" || refused.Scope != "mail" {
-		t.Errorf("bad token: %v, want the operator's 401 refusal", err)
+	if assert.ErrorAs(t, err, &refused, "bad token: want the operator's 401 refusal") {
+		assert.Equal(t, "401", refused.Status, "bad token: the operator's JSON")
+		assert.Equal(t, "mail", refused.Scope, "bad token: the operator's JSON")
 	}
 
 	// Every action was traced, none with the message content.
 	events.mu.Lock()
 	defer events.mu.Unlock()
-	if len(events.events) < 10 {
-		t.Errorf("%d trace events", len(events.events))
-	}
+	assert.GreaterOrEqual(t, len(events.events), 10, "trace events")
 	for _, e := range events.events {
-		if strings.Contains(e.Response.Text, "Compte rendu") {
-			t.Errorf("trace event holds content: %+v", e)
-		}
+		assert.NotContains(t, e.Response.Text, "Compte rendu", "trace event holds content: %+v", e)
 	}
 }

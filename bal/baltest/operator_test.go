@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -20,6 +19,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // opSASL is a net/smtp Auth that sends a fixed initial response and
@@ -76,18 +77,12 @@ func opClientTLS(p *PKI, leaf *Leaf) *tls.Config {
 func opSMTP(t *testing.T, op *Operator, leaf *Leaf) (*smtp.Client, error) {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", op.SMTPAddr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	conn.SetDeadline(time.Now().Add(2 * time.Minute)) // a hang guard for the whole exchange
 	t.Cleanup(func() { conn.Close() })
 	c, err := smtp.NewClient(conn, "localhost")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Hello("client.test"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, c.Hello("client.test"))
 	return c, c.StartTLS(opClientTLS(op.PKI, leaf))
 }
 
@@ -95,12 +90,8 @@ func opSMTP(t *testing.T, op *Operator, leaf *Leaf) (*smtp.Client, error) {
 func opSMTPLogin(t *testing.T, op *Operator, leaf *Leaf) *smtp.Client {
 	t.Helper()
 	c, err := opSMTP(t, op, leaf)
-	if err != nil {
-		t.Fatalf("STARTTLS: %v", err)
-	}
-	if err := c.Auth(&opSASL{mech: "EXTERNAL"}); err != nil {
-		t.Fatalf("AUTH EXTERNAL: %v", err)
-	}
+	require.NoError(t, err, "STARTTLS")
+	require.NoError(t, c.Auth(&opSASL{mech: "EXTERNAL"}), "AUTH EXTERNAL")
 	return c
 }
 
@@ -114,9 +105,7 @@ func opIMAP(t *testing.T, op *Operator, leaf *Leaf, opts *imapclient.Options) *i
 	opts.TLSConfig = opClientTLS(op.PKI, leaf)
 	opts.Dialer = &net.Dialer{Timeout: 5 * time.Second}
 	c, err := imapclient.DialStartTLS(op.IMAPAddr, opts)
-	if err != nil {
-		t.Fatalf("IMAP STARTTLS: %v", err)
-	}
+	require.NoError(t, err, "IMAP STARTTLS")
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -162,8 +151,9 @@ func opSend(c *smtp.Client, from string, to []string, msg string) error {
 func wantSMTPCode(t *testing.T, what string, err error, code int, enhanced string) {
 	t.Helper()
 	var te *textproto.Error
-	if !errors.As(err, &te) || te.Code != code || !strings.HasPrefix(te.Msg, enhanced+" ") {
-		t.Errorf("%s: %v, want %d %s", what, err, code, enhanced)
+	if assert.ErrorAs(t, err, &te, "%s: want %d %s", what, code, enhanced) {
+		assert.Equal(t, code, te.Code, "%s: %v", what, err)
+		assert.True(t, strings.HasPrefix(te.Msg, enhanced+" "), "%s: %v, want the enhanced status %s", what, err, enhanced)
 	}
 }
 
@@ -173,50 +163,32 @@ func wantSMTPCode(t *testing.T, what string, err error, code int, enhanced strin
 func TestOperatorSMTPExternal(t *testing.T) {
 	op := NewOperator(t, &OperatorConfig{PKI: sharedPKI(t)})
 	conn, err := net.Dial("tcp", op.SMTPAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer conn.Close()
 	plain, err := smtp.NewClient(conn, "localhost")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := plain.Hello("client.test"); err != nil {
-		t.Fatal(err)
-	}
-	if ok, _ := plain.Extension("STARTTLS"); !ok {
-		t.Error("STARTTLS not offered")
-	}
-	if ok, mechs := plain.Extension("AUTH"); ok {
-		t.Errorf("AUTH %s offered before TLS", mechs)
-	}
+	require.NoError(t, err)
+	require.NoError(t, plain.Hello("client.test"))
+	ok, _ := plain.Extension("STARTTLS")
+	assert.True(t, ok, "STARTTLS not offered")
+	ok, mechs := plain.Extension("AUTH")
+	assert.False(t, ok, "AUTH %s offered before TLS", mechs)
 	wantSMTPCode(t, "MAIL before TLS", plain.Mail(ORGUser), 530, "5.7.0")
 
 	c := opSMTPLogin(t, op, op.PKI.ORG)
 	for ext, want := range map[string]string{"AUTH": "EXTERNAL XOAUTH2 OAUTHBEARER PLAIN", "DSN": "", "SIZE": "25000000"} {
-		if ok, param := c.Extension(ext); !ok || param != want {
-			t.Errorf("EHLO after STARTTLS: %s %q (offered %v), want %q", ext, param, ok, want)
-		}
+		ok, param := c.Extension(ext)
+		assert.True(t, ok, "EHLO after STARTTLS: %s offered", ext)
+		assert.Equal(t, want, param, "EHLO after STARTTLS: %s", ext)
 	}
-	if !strings.Contains(op.Log(), "EXTERNAL authentication of "+ORGUser) {
-		t.Errorf("the ORG certificate did not log in as %s:\n%s", ORGUser, op.Log())
-	}
+	assert.Contains(t, op.Log(), "EXTERNAL authentication of "+ORGUser, "the ORG certificate did not log in as %s", ORGUser)
 	wantSMTPCode(t, "MAIL as another user", c.Mail(CPSUser), 553, "5.7.1")
-	if err := c.Reset(); err != nil {
-		t.Fatal(err)
-	}
-	if err := opSend(c, ORGUser, []string{CPSUser}, opMessage(ORGUser, CPSUser, "compte rendu")); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Quit(); err != nil {
-		t.Error(err)
-	}
+	require.NoError(t, c.Reset())
+	require.NoError(t, opSend(c, ORGUser, []string{CPSUser}, opMessage(ORGUser, CPSUser, "compte rendu")))
+	assert.NoError(t, c.Quit())
 
 	// Implicit TLS (port 465 style) with the CPS certificate.
 	tc, err := tls.Dial("tcp", op.SMTPSAddr, opClientTLS(op.PKI, op.PKI.CPS))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer tc.Close()
 	tc.SetDeadline(time.Now().Add(2 * time.Minute)) // a hang guard for the whole exchange
 	c, err = smtp.NewClient(tc, "localhost")
@@ -226,44 +198,30 @@ func TestOperatorSMTPExternal(t *testing.T) {
 	if err == nil {
 		err = opSend(c, CPSUser, []string{OtherUser}, opMessage(CPSUser, OtherUser, "en TLS implicite"))
 	}
-	if err != nil {
-		t.Errorf("implicit TLS submission with the CPS certificate: %v", err)
-	}
+	assert.NoError(t, err, "implicit TLS submission with the CPS certificate")
 
 	// The copy in the recipient's INBOX, read back over IMAP with the CPS
 	// certificate.
 	got := op.Messages(CPSUser, "INBOX")
-	if len(got) != 1 {
-		t.Fatalf("INBOX of %s: %d messages, want 1", CPSUser, len(got))
-	}
+	require.Len(t, got, 1, "INBOX of %s", CPSUser)
 	m, err := mail.ReadMessage(bytes.NewReader(got[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for field, want := range map[string]string{"Return-Path": "<" + ORGUser + ">", "Delivered-To": CPSUser, "Subject": "compte rendu"} {
-		if v := m.Header.Get(field); v != want {
-			t.Errorf("%s: %q, want %q", field, v, want)
-		}
+		assert.Equal(t, want, m.Header.Get(field), field)
 	}
-	if r := m.Header.Get("Received"); !strings.Contains(r, "with ESMTPSA") || !strings.Contains(r, "by "+DefaultServerName) {
-		t.Errorf("Received: %q", r)
-	}
+	r := m.Header.Get("Received")
+	assert.Contains(t, r, "with ESMTPSA", "Received")
+	assert.Contains(t, r, "by "+DefaultServerName, "Received")
 
 	ic := opIMAP(t, op, op.PKI.CPS, nil)
-	if err := ic.Authenticate(opSASLClient{&opSASL{mech: "EXTERNAL", ir: []byte{}}}); err != nil {
-		t.Fatalf("IMAP EXTERNAL with the CPS certificate: %v", err)
-	}
-	if _, err := ic.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, ic.Authenticate(opSASLClient{&opSASL{mech: "EXTERNAL", ir: []byte{}}}), "IMAP EXTERNAL with the CPS certificate")
+	_, err = ic.Select("INBOX", nil).Wait()
+	require.NoError(t, err)
 	section := &imap.FetchItemBodySection{}
 	msgs, err := ic.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}}).Collect()
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("FETCH: %d messages, %v", len(msgs), err)
-	}
-	if !bytes.Equal(msgs[0].FindBodySection(section), got[0]) {
-		t.Errorf("IMAP FETCH and Messages differ:\n%s\n---\n%s", msgs[0].FindBodySection(section), got[0])
-	}
+	require.NoError(t, err, "FETCH")
+	require.Len(t, msgs, 1, "FETCH")
+	assert.Equal(t, got[0], msgs[0].FindBodySection(section), "IMAP FETCH and Messages differ")
 }
 
 // A revoked certificate (whose CN names ORGUser) and an expired one are
@@ -279,9 +237,9 @@ func TestOperatorRefusedCertificates(t *testing.T) {
 			if err == nil {
 				err = c.Auth(&opSASL{mech: "EXTERNAL"})
 			}
-			if err == nil || !strings.Contains(err.Error(), "certificate") {
-				t.Errorf("SMTP STARTTLS then EXTERNAL: %v, want a refused certificate", err)
-			}
+			// The TLS alert has no exported type: its text names the
+			// certificate.
+			assert.ErrorContains(t, err, "certificate", "SMTP STARTTLS then EXTERNAL: want a refused certificate")
 			ic, err := imapclient.DialStartTLS(op.IMAPAddr, &imapclient.Options{TLSConfig: opClientTLS(p, leaf)})
 			if err == nil {
 				err = ic.Authenticate(opSASLClient{&opSASL{mech: "EXTERNAL", ir: []byte{}}})
@@ -289,9 +247,7 @@ func TestOperatorRefusedCertificates(t *testing.T) {
 			}
 			// imapclient reads the TLS alert in its reader goroutine: the
 			// error of the next command may only say the connection closed.
-			if err == nil {
-				t.Errorf("IMAP STARTTLS then EXTERNAL with %s succeeded", cn)
-			}
+			assert.Error(t, err, "IMAP STARTTLS then EXTERNAL with %s succeeded", cn)
 			for _, addr := range []string{op.SMTPSAddr, op.IMAPSAddr} {
 				tc, err := tls.Dial("tcp", addr, opClientTLS(p, leaf))
 				if err == nil {
@@ -299,21 +255,16 @@ func TestOperatorRefusedCertificates(t *testing.T) {
 					_, err = tc.Read(make([]byte, 64))          // TLS 1.3: the refusal comes after the client's Finished
 					tc.Close()
 				}
-				if err == nil || !strings.Contains(err.Error(), "certificate") {
-					t.Errorf("implicit TLS %s: %v, want a refused certificate", addr, err)
-				}
+				assert.ErrorContains(t, err, "certificate", "implicit TLS %s: want a refused certificate", addr)
 			}
 		})
 	}
 	// One refusal per listener: SMTP and IMAP, STARTTLS and implicit TLS.
-	if n := strings.Count(op.Log(), p.Revoked.Cert.Subject.String()+`" refused: revoked`); n != 4 {
-		t.Errorf("the operator logged %d revocations, want 4:\n%s", n, op.Log())
-	}
+	log := op.Log()
+	assert.Equal(t, 4, strings.Count(log, p.Revoked.Cert.Subject.String()+`" refused: revoked`), "revocations the operator logged:\n%s", log)
 
 	c, err := opSMTP(t, op, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	wantSMTPCode(t, "EXTERNAL without certificate", c.Auth(&opSASL{mech: "EXTERNAL"}), 535, "5.7.8")
 }
 
@@ -326,51 +277,34 @@ func TestOperatorBearerTokens(t *testing.T) {
 
 	t.Run("SMTP XOAUTH2", func(t *testing.T) {
 		c, err := opSMTP(t, op, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		good := &opSASL{mech: "XOAUTH2", ir: xoauth2IR(CPSUser, "jeton-valide")}
-		if err := c.Auth(good); err != nil || len(good.seen()) != 0 {
-			t.Fatalf("good token: %v, challenges %q", err, good.seen())
-		}
-		if err := opSend(c, CPSUser, []string{OtherUser}, opMessage(CPSUser, OtherUser, "par jeton")); err != nil {
-			t.Error(err)
-		}
+		require.NoError(t, c.Auth(good), "good token")
+		require.Empty(t, good.seen(), "good token: challenges")
+		assert.NoError(t, opSend(c, CPSUser, []string{OtherUser}, opMessage(CPSUser, OtherUser, "par jeton")))
 
 		c, err = opSMTP(t, op, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		bad := &opSASL{mech: "XOAUTH2", ir: xoauth2IR(CPSUser, "jeton-faux")}
 		wantSMTPCode(t, "bad token", c.Auth(bad), 535, "5.7.8")
-		if ch := bad.seen(); len(ch) != 1 || ch[0] != refusal401 {
-			t.Errorf("bad token challenges %q, want [%s]", ch, refusal401)
-		}
+		assert.Equal(t, []string{refusal401}, bad.seen(), "bad token challenges")
 
 		// A good token presented for another user.
 		c, err = opSMTP(t, op, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		wantSMTPCode(t, "token of another user", c.Auth(&opSASL{mech: "XOAUTH2", ir: xoauth2IR(OtherUser, "jeton-valide")}), 535, "5.7.8")
 	})
 
 	t.Run("SMTP OAUTHBEARER", func(t *testing.T) {
 		c, err := opSMTP(t, op, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Auth(&opSASL{mech: "OAUTHBEARER", ir: []byte("n,a=" + CPSUser + ",\x01host=localhost\x01port=587\x01auth=Bearer jeton-valide\x01\x01")}); err != nil {
-			t.Errorf("good token: %v", err)
-		}
+		require.NoError(t, err)
+		assert.NoError(t, c.Auth(&opSASL{mech: "OAUTHBEARER", ir: []byte("n,a=" + CPSUser + ",\x01host=localhost\x01port=587\x01auth=Bearer jeton-valide\x01\x01")}), "good token")
 		c, err = opSMTP(t, op, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		bad := &opSASL{mech: "OAUTHBEARER", ir: []byte("n,,\x01auth=Bearer jeton-faux\x01\x01")}
 		wantSMTPCode(t, "bad token", c.Auth(bad), 535, "5.7.8")
-		if ch := bad.seen(); len(ch) != 1 || !strings.Contains(ch[0], `"status":"invalid_token"`) {
-			t.Errorf("bad token challenges %q", ch)
+		if ch := bad.seen(); assert.Len(t, ch, 1, "bad token challenges %q", ch) {
+			assert.Contains(t, ch[0], `"status":"invalid_token"`, "bad token challenge")
 		}
 	})
 
@@ -379,19 +313,16 @@ func TestOperatorBearerTokens(t *testing.T) {
 		bad := &opSASL{mech: "XOAUTH2", ir: xoauth2IR(CPSUser, "jeton-faux")}
 		err := ic.Authenticate(opSASLClient{bad})
 		var ie *imap.Error
-		if !errors.As(err, &ie) || ie.Type != imap.StatusResponseTypeNo || ie.Code != imap.ResponseCodeAuthenticationFailed {
-			t.Errorf("bad token: %v, want NO [AUTHENTICATIONFAILED]", err)
+		if assert.ErrorAs(t, err, &ie, "bad token: want NO [AUTHENTICATIONFAILED]") {
+			assert.Equal(t, imap.StatusResponseTypeNo, ie.Type, "bad token")
+			assert.Equal(t, imap.ResponseCodeAuthenticationFailed, ie.Code, "bad token")
 		}
-		if ch := bad.seen(); len(ch) != 1 || ch[0] != refusal401 {
-			t.Errorf("bad token challenges %q, want [%s]", ch, refusal401)
-		}
+		assert.Equal(t, []string{refusal401}, bad.seen(), "bad token challenges")
 		good := &opSASL{mech: "XOAUTH2", ir: xoauth2IR(CPSUser, "jeton-valide")}
-		if err := ic.Authenticate(opSASLClient{good}); err != nil {
-			t.Fatalf("good token after a bad one: %v", err)
-		}
+		require.NoError(t, ic.Authenticate(opSASLClient{good}), "good token after a bad one")
 		st, err := ic.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
-		if err != nil || *st.NumMessages != 0 {
-			t.Errorf("STATUS INBOX: %v %v", st, err)
+		if assert.NoError(t, err, "STATUS INBOX") && assert.NotNil(t, st.NumMessages, "STATUS INBOX: MESSAGES") {
+			assert.Zero(t, *st.NumMessages, "STATUS INBOX: MESSAGES")
 		}
 	})
 }
@@ -400,65 +331,44 @@ func TestOperatorBearerTokens(t *testing.T) {
 func TestOperatorPasswords(t *testing.T) {
 	op := NewOperator(t, &OperatorConfig{PKI: sharedPKI(t)})
 	ic := opIMAP(t, op, nil, nil)
-	if err := ic.Login(OtherUser, "faux").Wait(); err == nil {
-		t.Error("IMAP LOGIN with a wrong password succeeded")
-	}
-	if err := ic.Login(OtherUser, DefaultPassword).Wait(); err != nil {
-		t.Errorf("IMAP LOGIN: %v", err)
-	}
+	assert.Error(t, ic.Login(OtherUser, "faux").Wait(), "IMAP LOGIN with a wrong password succeeded")
+	assert.NoError(t, ic.Login(OtherUser, DefaultPassword).Wait(), "IMAP LOGIN")
 	c, err := opSMTP(t, op, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	wantSMTPCode(t, "PLAIN wrong password", c.Auth(smtp.PlainAuth("", OtherUser, "faux", "localhost")), 535, "5.7.8")
 	c, err = opSMTP(t, op, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Auth(smtp.PlainAuth("", OtherUser, DefaultPassword, "localhost")); err != nil {
-		t.Errorf("PLAIN: %v", err)
-	}
+	require.NoError(t, err)
+	assert.NoError(t, c.Auth(smtp.PlainAuth("", OtherUser, DefaultPassword, "localhost")), "PLAIN")
 }
 
 // Recipient checks at RCPT and the size limit.
 func TestOperatorRefusals(t *testing.T) {
 	op := NewOperator(t, &OperatorConfig{PKI: sharedPKI(t), MaxMessageBytes: 4000})
 	c := opSMTPLogin(t, op, op.PKI.ORG)
-	if ok, size := c.Extension("SIZE"); !ok || size != "4000" {
-		t.Errorf("SIZE %q", size)
-	}
-	if err := c.Mail(ORGUser); err != nil {
-		t.Fatal(err)
-	}
+	ok, size := c.Extension("SIZE")
+	assert.True(t, ok, "SIZE offered")
+	assert.Equal(t, "4000", size, "SIZE")
+	require.NoError(t, c.Mail(ORGUser))
 	wantSMTPCode(t, "unknown user", c.Rcpt("inconnu@"+TestDomain), 550, "5.1.1")
 	wantSMTPCode(t, "other domain", c.Rcpt("dr.martin@ailleurs.mssante.fr"), 550, "5.1.2")
-	if err := c.Rcpt(strings.ToUpper(CPSUser)); err != nil {
-		t.Errorf("known user in capitals: %v", err)
-	}
-	if err := c.Reset(); err != nil {
-		t.Fatal(err)
-	}
+	assert.NoError(t, c.Rcpt(strings.ToUpper(CPSUser)), "known user in capitals")
+	require.NoError(t, c.Reset())
 	_, err := opCmd(c, 250, "MAIL FROM:<%s> SIZE=5000", ORGUser)
 	wantSMTPCode(t, "MAIL SIZE above the limit", err, 552, "5.3.4")
 	big := opMessage(ORGUser, CPSUser, "gros") + strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n", 70)
 	wantSMTPCode(t, "DATA above the limit", opSend(c, ORGUser, []string{CPSUser}, big), 552, "5.3.4")
-	if n := len(op.Messages(CPSUser, "INBOX")); n != 0 {
-		t.Errorf("%d messages delivered, want 0", n)
-	}
+	assert.Empty(t, op.Messages(CPSUser, "INBOX"), "messages delivered")
 
 	ic := opIMAP(t, op, nil, nil)
-	if err := ic.Login(CPSUser, DefaultPassword).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if !ic.Caps().Has("APPENDLIMIT=4000") {
-		t.Errorf("capabilities %v, want APPENDLIMIT=4000", ic.Caps())
-	}
+	require.NoError(t, ic.Login(CPSUser, DefaultPassword).Wait())
+	assert.True(t, ic.Caps().Has("APPENDLIMIT=4000"), "capabilities %v, want APPENDLIMIT=4000", ic.Caps())
 	cmd := ic.Append("INBOX", int64(len(big)), nil)
 	cmd.Write([]byte(big))
 	cmd.Close()
 	var ie *imap.Error
-	if _, err := cmd.Wait(); !errors.As(err, &ie) || ie.Code != imap.ResponseCodeTooBig {
-		t.Errorf("APPEND above the limit: %v, want NO [TOOBIG]", err)
+	_, err = cmd.Wait()
+	if assert.ErrorAs(t, err, &ie, "APPEND above the limit: want NO [TOOBIG]") {
+		assert.Equal(t, imap.ResponseCodeTooBig, ie.Code, "APPEND above the limit")
 	}
 }
 
@@ -469,43 +379,30 @@ func TestOperatorSuccessDSN(t *testing.T) {
 	op := NewOperator(t, &OperatorConfig{PKI: sharedPKI(t)})
 	c := opSMTPLogin(t, op, op.PKI.ORG)
 	const envid = "20250101.abc@lps.test"
-	if _, err := opCmd(c, 250, "MAIL FROM:<%s> RET=HDRS ENVID=%s", ORGUser, envid); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := opCmd(c, 250, "RCPT TO:<%s> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;%s", CPSUser, CPSUser); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := opCmd(c, 250, "RCPT TO:<%s> NOTIFY=FAILURE", OtherUser); err != nil {
-		t.Fatal(err)
-	}
+	_, err := opCmd(c, 250, "MAIL FROM:<%s> RET=HDRS ENVID=%s", ORGUser, envid)
+	require.NoError(t, err)
+	_, err = opCmd(c, 250, "RCPT TO:<%s> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;%s", CPSUser, CPSUser)
+	require.NoError(t, err)
+	_, err = opCmd(c, 250, "RCPT TO:<%s> NOTIFY=FAILURE", OtherUser)
+	require.NoError(t, err)
 	w, err := c.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(w, opMessage(ORGUser, CPSUser, "avec accuse"))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	_, err = io.WriteString(w, opMessage(ORGUser, CPSUser, "avec accuse"))
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard
 	defer cancel()
-	if err := op.WaitMessages(ctx, ORGUser, 1); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, op.WaitMessages(ctx, ORGUser, 1))
 	got := op.Messages(ORGUser, "INBOX")
-	if len(got) != 1 {
-		t.Fatalf("%d messages for the sender, want 1 DSN", len(got))
-	}
+	require.Len(t, got, 1, "messages for the sender, want 1 DSN")
 	m, err := mail.ReadMessage(bytes.NewReader(got[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rp := m.Header.Get("Return-Path"); rp != "<>" {
-		t.Errorf("DSN Return-Path %q, want <>", rp)
-	}
-	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/report" || params["report-type"] != "delivery-status" {
-		t.Fatalf("DSN Content-Type %q (%v)", m.Header.Get("Content-Type"), err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "<>", m.Header.Get("Return-Path"), "DSN Return-Path")
+	ct := m.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	require.NoError(t, err, "DSN Content-Type %q", ct)
+	require.Equal(t, "multipart/report", mt, "DSN Content-Type %q", ct)
+	require.Equal(t, "delivery-status", params["report-type"], "DSN Content-Type %q", ct)
 	mr := multipart.NewReader(m.Body, params["boundary"])
 	var types []string
 	var status, headers string
@@ -514,10 +411,9 @@ func TestOperatorSuccessDSN(t *testing.T) {
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(p)
+		require.NoError(t, err)
+		b, err := io.ReadAll(p)
+		require.NoError(t, err)
 		ct := p.Header.Get("Content-Type")
 		types = append(types, strings.SplitN(ct, ";", 2)[0])
 		switch {
@@ -527,27 +423,18 @@ func TestOperatorSuccessDSN(t *testing.T) {
 			headers = string(b)
 		}
 	}
-	if strings.Join(types, " ") != "text/plain message/delivery-status text/rfc822-headers" {
-		t.Errorf("DSN parts %v", types)
-	}
+	assert.Equal(t, []string{"text/plain", "message/delivery-status", "text/rfc822-headers"}, types, "DSN parts")
 	for _, want := range []string{
 		"Reporting-MTA: dns; " + DefaultServerName + "\r\n",
 		"Original-Envelope-Id: " + envid + "\r\n",
 		"\r\n\r\nFinal-Recipient: rfc822; " + CPSUser + "\r\nOriginal-Recipient: rfc822; " + CPSUser + "\r\nAction: delivered\r\nStatus: 2.0.0\r\n",
 	} {
-		if !strings.Contains(status, want) {
-			t.Errorf("delivery-status lacks %q:\n%s", want, status)
-		}
+		assert.Contains(t, status, want, "delivery-status")
 	}
-	if strings.Contains(status, OtherUser) {
-		t.Errorf("delivery-status reports %s, which did not ask for SUCCESS:\n%s", OtherUser, status)
-	}
-	if !strings.Contains(headers, "Message-ID: <avec-accuse@lps.test>\r\n") || strings.Contains(headers, "Corps du message") {
-		t.Errorf("returned headers:\n%s", headers)
-	}
-	if n := len(op.Messages(OtherUser, "INBOX")); n != 1 {
-		t.Errorf("%s: %d messages, want 1", OtherUser, n)
-	}
+	assert.NotContains(t, status, OtherUser, "delivery-status reports %s, which did not ask for SUCCESS", OtherUser)
+	assert.Contains(t, headers, "Message-ID: <avec-accuse@lps.test>\r\n", "returned headers")
+	assert.NotContains(t, headers, "Corps du message", "returned headers: the body")
+	assert.Len(t, op.Messages(OtherUser, "INBOX"), 1, "messages of %s", OtherUser)
 }
 
 // IDLE is woken up by a delivery, whether by SMTP or by Deliver.
@@ -561,42 +448,29 @@ func TestOperatorIdle(t *testing.T) {
 			}
 		},
 	}})
-	if err := ic.Login(CPSUser, DefaultPassword).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ic.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, ic.Login(CPSUser, DefaultPassword).Wait())
+	_, err := ic.Select("INBOX", nil).Wait()
+	require.NoError(t, err)
 	idle, err := ic.Idle()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	wait := func(want uint32) {
 		t.Helper()
 		select {
 		case n := <-exists:
-			if n != want {
-				t.Errorf("EXISTS %d, want %d", n, want)
-			}
+			assert.Equal(t, want, n, "EXISTS")
 		case <-time.After(time.Minute): // from the delivery on: a hang guard
 			t.Fatalf("IDLE: no EXISTS %d within a minute", want)
 		}
 	}
 	start := time.Now()
 	c := opSMTPLogin(t, op, op.PKI.ORG)
-	if err := opSend(c, ORGUser, []string{CPSUser}, opMessage(ORGUser, CPSUser, "pendant idle")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, opSend(c, ORGUser, []string{CPSUser}, opMessage(ORGUser, CPSUser, "pendant idle")))
 	wait(1)
 	op.Deliver(CPSUser, []byte(opMessage(OtherUser, CPSUser, "injecte")))
 	wait(2)
 	t.Logf("two deliveries seen in IDLE in %v", time.Since(start))
-	if err := idle.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := idle.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, idle.Close())
+	require.NoError(t, idle.Wait())
 }
 
 // The IMAP commands a receiving application uses: APPEND, CREATE, UID
@@ -605,43 +479,28 @@ func TestOperatorIMAPCommands(t *testing.T) {
 	op := NewOperator(t, &OperatorConfig{PKI: sharedPKI(t)})
 	op.Deliver(ORGUser, []byte(opMessage(CPSUser, ORGUser, "premier")))
 	ic := opIMAP(t, op, op.PKI.ORG, nil)
-	if err := ic.Authenticate(opSASLClient{&opSASL{mech: "EXTERNAL", ir: []byte{}}}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, ic.Authenticate(opSASLClient{&opSASL{mech: "EXTERNAL", ir: []byte{}}}))
 	for _, c := range []imap.Cap{imap.CapMove, imap.CapUIDPlus, imap.CapIdle} {
-		if !ic.Caps().Has(c) {
-			t.Errorf("capability %s missing from %v", c, ic.Caps())
-		}
+		assert.True(t, ic.Caps().Has(c), "capability %s missing from %v", c, ic.Caps())
 	}
 	second := opMessage(CPSUser, ORGUser, "second")
 	cmd := ic.Append("INBOX", int64(len(second)), nil)
 	cmd.Write([]byte(second))
 	cmd.Close()
 	ad, err := cmd.Wait()
-	if err != nil || ad.UID != 2 {
-		t.Fatalf("APPEND: %+v %v", ad, err)
-	}
-	if err := ic.Create("Traites", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ic.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ic.Move(imap.UIDSetNum(1), "Traites").Wait(); err != nil {
-		t.Fatalf("UID MOVE: %v", err)
-	}
-	if err := ic.Store(imap.UIDSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := ic.UIDExpunge(imap.UIDSetNum(2)).Close(); err != nil {
-		t.Fatalf("UID EXPUNGE: %v", err)
-	}
-	if n := len(op.Messages(ORGUser, "INBOX")); n != 0 {
-		t.Errorf("INBOX: %d messages, want 0", n)
-	}
+	require.NoError(t, err, "APPEND")
+	require.Equal(t, imap.UID(2), ad.UID, "APPEND: UID")
+	require.NoError(t, ic.Create("Traites", nil).Wait())
+	_, err = ic.Select("INBOX", nil).Wait()
+	require.NoError(t, err)
+	_, err = ic.Move(imap.UIDSetNum(1), "Traites").Wait()
+	require.NoError(t, err, "UID MOVE")
+	require.NoError(t, ic.Store(imap.UIDSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close())
+	require.NoError(t, ic.UIDExpunge(imap.UIDSetNum(2)).Close(), "UID EXPUNGE")
+	assert.Empty(t, op.Messages(ORGUser, "INBOX"), "INBOX")
 	moved := op.Messages(ORGUser, "Traites")
-	if len(moved) != 1 || !bytes.Contains(moved[0], []byte("Subject: premier")) {
-		t.Errorf("Traites: %q", moved)
+	if assert.Len(t, moved, 1, "Traites") {
+		assert.Contains(t, string(moved[0]), "Subject: premier", "Traites")
 	}
 }
 
@@ -652,31 +511,21 @@ func TestOperatorHelpers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := op.WaitMessages(ctx, CPSUser, 1)
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "holds 0 messages, want 1") {
-		t.Errorf("WaitMessages: %v", err)
-	}
-	if err := op.WaitMessages(context.Background(), "inconnu@"+TestDomain, 1); err == nil {
-		t.Error("WaitMessages on an unknown mailbox succeeded")
-	}
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "WaitMessages")
+	assert.ErrorContains(t, err, "holds 0 messages, want 1", "WaitMessages: the error gives the count")
+	assert.Error(t, op.WaitMessages(context.Background(), "inconnu@"+TestDomain, 1), "WaitMessages on an unknown mailbox succeeded")
 	op.Deliver(CPSUser, []byte(opMessage(OtherUser, CPSUser, "direct")))
-	if err := op.WaitMessages(context.Background(), CPSUser, 1); err != nil {
-		t.Error(err)
-	}
+	assert.NoError(t, op.WaitMessages(context.Background(), CPSUser, 1))
 
 	rec := &opRecorder{TB: t}
 	op2 := NewOperator(rec, &OperatorConfig{PKI: op.PKI})
 	op2.AddToken("jeton", "inconnu@"+TestDomain)
 	op2.Deliver("inconnu@"+TestDomain, []byte("x"))
-	if op2.Messages(CPSUser, "Absent") != nil || op2.Messages("inconnu@"+TestDomain, "INBOX") != nil {
-		t.Error("Messages of a missing folder or mailbox returned messages")
-	}
-	if len(rec.errors) != 4 {
-		t.Errorf("errors reported: %q, want 4", rec.errors)
-	}
+	assert.Nil(t, op2.Messages(CPSUser, "Absent"), "Messages of a missing folder returned messages")
+	assert.Nil(t, op2.Messages("inconnu@"+TestDomain, "INBOX"), "Messages of a missing mailbox returned messages")
+	assert.Len(t, rec.errors, 4, "errors reported: %q", rec.errors)
 	for _, e := range rec.errors {
-		if !strings.Contains(e, "inconnu@") && !strings.Contains(e, "Absent") {
-			t.Errorf("error %q names neither the mailbox nor the folder", e)
-		}
+		assert.True(t, strings.Contains(e, "inconnu@") || strings.Contains(e, "Absent"), "error %q names neither the mailbox nor the folder", e)
 	}
 }
 

@@ -1,13 +1,11 @@
 package baltest
 
 import (
-	"bytes"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
-	"errors"
 	"io"
 	"net/http"
 	"os/exec"
@@ -15,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ecdaf744/gomss/internal/testenv"
 )
@@ -26,9 +27,7 @@ var testPKI = sync.OnceValues(func() (*PKI, error) { return NewPKI(nil) })
 func sharedPKI(t testing.TB) *PKI {
 	t.Helper()
 	p, err := testPKI()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return p
 }
 
@@ -47,62 +46,49 @@ func TestPKIChains(t *testing.T) {
 		{"WrongHost", p.WrongHost, p.RootElementaire},
 	} {
 		chains, err := tc.leaf.Cert.Verify(opts)
-		if err != nil {
-			t.Errorf("%s: %v", tc.name, err)
+		if !assert.NoError(t, err, tc.name) {
 			continue
 		}
-		if got := chains[0][len(chains[0])-1]; !got.Equal(tc.root.Cert) {
-			t.Errorf("%s: chain ends at %s, want %s", tc.name, got.Subject.CommonName, tc.root.Cert.Subject.CommonName)
-		}
-		if len(chains[0]) != 3 {
-			t.Errorf("%s: chain of %d certificates, want leaf, intermediate, root", tc.name, len(chains[0]))
-		}
-		if k, ok := tc.leaf.Key.Public().(*rsa.PublicKey); !ok || k.N.BitLen() != 2048 {
-			t.Errorf("%s: key is not RSA 2048", tc.name)
+		got := chains[0][len(chains[0])-1]
+		assert.True(t, got.Equal(tc.root.Cert), "%s: chain ends at %s, want %s", tc.name, got.Subject.CommonName, tc.root.Cert.Subject.CommonName)
+		assert.Len(t, chains[0], 3, "%s: want leaf, intermediate, root", tc.name)
+		k, ok := tc.leaf.Key.Public().(*rsa.PublicKey)
+		if assert.True(t, ok, "%s: key is not RSA", tc.name) {
+			assert.Equal(t, 2048, k.N.BitLen(), "%s: RSA key size", tc.name)
 		}
 	}
 	var invalid x509.CertificateInvalidError
-	if _, err := p.Expired.Cert.Verify(opts); !errors.As(err, &invalid) || invalid.Reason != x509.Expired {
-		t.Errorf("Expired verifies: %v", err)
+	_, err := p.Expired.Cert.Verify(opts)
+	if assert.ErrorAs(t, err, &invalid, "Expired verifies") {
+		assert.Equal(t, x509.Expired, invalid.Reason, "Expired: %v", err)
 	}
 	for _, host := range []string{"localhost", "127.0.0.1", "::1", DefaultServerName} {
-		if err := p.Server.Cert.VerifyHostname(host); err != nil {
-			t.Errorf("Server: %v", err)
-		}
-		if err := p.WrongHost.Cert.VerifyHostname(host); err == nil {
-			t.Errorf("WrongHost is valid for %s", host)
-		}
+		assert.NoError(t, p.Server.Cert.VerifyHostname(host), "Server")
+		assert.Error(t, p.WrongHost.Cert.VerifyHostname(host), "WrongHost is valid for %s", host)
 	}
-	if p.CPS.Cert.ExtKeyUsage[0] != x509.ExtKeyUsageClientAuth || p.CPS.Cert.KeyUsage != x509.KeyUsageDigitalSignature {
-		t.Errorf("CPS usages: %v %v", p.CPS.Cert.KeyUsage, p.CPS.Cert.ExtKeyUsage)
+	if assert.NotEmpty(t, p.CPS.Cert.ExtKeyUsage, "CPS extended key usages") {
+		assert.Equal(t, x509.ExtKeyUsageClientAuth, p.CPS.Cert.ExtKeyUsage[0], "CPS extended key usage")
 	}
-	if !p.FortPersonnes.Cert.MaxPathLenZero || !p.FortPersonnes.Cert.IsCA {
-		t.Error("intermediate is not a CA limited to leaves")
-	}
+	assert.Equal(t, x509.KeyUsageDigitalSignature, p.CPS.Cert.KeyUsage, "CPS key usage")
+	// The intermediate is a CA limited to leaves.
+	assert.True(t, p.FortPersonnes.Cert.IsCA, "intermediate: IsCA")
+	assert.True(t, p.FortPersonnes.Cert.MaxPathLenZero, "intermediate: MaxPathLenZero")
 }
 
 func TestPKICPSSubject(t *testing.T) {
 	p := sharedPKI(t)
 	var rdns pkix.RDNSequence
-	if rest, err := asn1.Unmarshal(p.CPS.Cert.RawSubject, &rdns); err != nil || len(rest) != 0 {
-		t.Fatalf("subject: %v", err)
-	}
-	if len(rdns) != 3 {
-		t.Fatalf("subject has %d RDNs, want C, title and CN+SN+GN: %v", len(rdns), rdns)
-	}
+	rest, err := asn1.Unmarshal(p.CPS.Cert.RawSubject, &rdns)
+	require.NoError(t, err, "subject")
+	require.Empty(t, rest, "subject: trailing bytes")
+	require.Len(t, rdns, 3, "subject: want C, title and CN+SN+GN: %v", rdns)
 	last := rdns[2]
 	want := map[string]string{"2.5.4.3": "810002813839", "2.5.4.4": "DUPONT", "2.5.4.42": "JEAN"}
-	if len(last) != len(want) {
-		t.Fatalf("last RDN has %d values, want 3", len(last))
-	}
+	require.Len(t, last, len(want), "last RDN values")
 	for _, a := range last {
-		if want[a.Type.String()] != a.Value {
-			t.Errorf("attribute %v = %v, want %q", a.Type, a.Value, want[a.Type.String()])
-		}
+		assert.Equal(t, want[a.Type.String()], a.Value, "attribute %v", a.Type)
 	}
-	if rdns[1][0].Value != "Médecin" {
-		t.Errorf("title = %v", rdns[1][0].Value)
-	}
+	assert.Equal(t, "Médecin", rdns[1][0].Value, "title")
 }
 
 // TestPKIOpenSSL checks names, chains and CRLs with OpenSSL, the library
@@ -114,14 +100,10 @@ func TestPKIOpenSSL(t *testing.T) {
 	}
 	p := sharedPKI(t)
 	f, err := p.WriteFiles(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	subject := func(path string) string {
 		out, err := exec.Command(openssl, "x509", "-in", path, "-noout", "-subject", "-nameopt", "RFC2253,-esc_msb").CombinedOutput()
-		if err != nil {
-			t.Fatalf("openssl x509: %v: %s", err, out)
-		}
+		require.NoError(t, err, "openssl x509: %s", out)
 		return strings.TrimSpace(strings.TrimPrefix(string(out), "subject="))
 	}
 	for path, want := range map[string]string{
@@ -130,9 +112,7 @@ func TestPKIOpenSSL(t *testing.T) {
 		f.Server.Cert: "CN=localhost,OU=34193006780006,O=OPERATEUR MSSANTE TEST,ST=Paris (75),C=FR",
 		f.Roots:       "CN=TEST AC RACINE IGC-SANTE FORT,OU=IGC-SANTE TEST,OU=0002 187512751,O=ASIP-SANTE,C=FR",
 	} {
-		if got := subject(path); got != want {
-			t.Errorf("%s: subject\n got %s\nwant %s", path, got, want)
-		}
+		assert.Equal(t, want, subject(path), "%s: subject", path)
 	}
 	verify := func(leaf string) string {
 		out, _ := exec.Command(openssl, "verify", "-crl_check_all", "-CAfile", f.CABundleCRLs, leaf).CombinedOutput()
@@ -145,68 +125,48 @@ func TestPKIOpenSSL(t *testing.T) {
 		f.Revoked.Cert: "certificate revoked",
 		f.Expired.Cert: "certificate has expired",
 	} {
-		if got := verify(leaf); !strings.Contains(got, want) {
-			t.Errorf("openssl verify %s: %q, want %q", leaf, got, want)
-		}
+		assert.Contains(t, verify(leaf), want, "openssl verify %s", leaf)
 	}
 }
 
 func TestPKICRL(t *testing.T) {
 	p := sharedPKI(t)
-	if !p.IsRevoked(p.Revoked.Cert) || p.IsRevoked(p.ORG.Cert) || p.IsRevoked(p.CPS.Cert) {
-		t.Error("IsRevoked disagrees with the CRLs")
-	}
+	// IsRevoked agrees with the CRLs.
+	assert.True(t, p.IsRevoked(p.Revoked.Cert), "IsRevoked(Revoked)")
+	assert.False(t, p.IsRevoked(p.ORG.Cert), "IsRevoked(ORG)")
+	assert.False(t, p.IsRevoked(p.CPS.Cert), "IsRevoked(CPS)")
 	for _, ca := range p.CAs() {
-		if err := ca.CRL.CheckSignatureFrom(ca.Cert); err != nil {
-			t.Errorf("CRL of %s: %v", ca.Cert.Subject.CommonName, err)
-		}
+		assert.NoError(t, ca.CRL.CheckSignatureFrom(ca.Cert), "CRL of %s", ca.Cert.Subject.CommonName)
 	}
-	if n := len(p.ElementaireOrganisations.CRL.RevokedCertificateEntries); n != 1 {
-		t.Errorf("ELEMENTAIRE ORGANISATIONS CRL lists %d certificates, want 1", n)
-	}
+	assert.Len(t, p.ElementaireOrganisations.CRL.RevokedCertificateEntries, 1, "certificates the ELEMENTAIRE ORGANISATIONS CRL lists")
 
 	srv, err := p.ServeCRL()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer srv.Close()
 	cdp := p.Revoked.Cert.CRLDistributionPoints
-	if len(cdp) != 1 || !strings.HasPrefix(cdp[0], srv.URL+"/") {
-		t.Fatalf("distribution points %v, server at %s", cdp, srv.URL)
-	}
+	require.Len(t, cdp, 1, "distribution points")
+	require.True(t, strings.HasPrefix(cdp[0], srv.URL+"/"), "distribution point %s, server at %s", cdp[0], srv.URL)
 	client := &http.Client{Timeout: 5 * time.Second}
 	get := func(url string) []byte {
 		resp, err := client.Get(url)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %s", url, resp.Status)
-		}
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s: %s", url, resp.Status)
 		return b
 	}
 	der := get(cdp[0])
 	crl, err := x509.ParseRevocationList(der)
-	if err != nil {
-		t.Fatal(err)
+	require.NoError(t, err)
+	assert.NoError(t, crl.CheckSignatureFrom(p.ElementaireOrganisations.Cert), "served CRL")
+	if assert.NotEmpty(t, crl.RevokedCertificateEntries, "served CRL does not list the revoked certificate") {
+		assert.Equal(t, p.Revoked.Cert.SerialNumber.String(), crl.RevokedCertificateEntries[0].SerialNumber.String(), "served CRL: the revoked certificate's serial")
 	}
-	if err := crl.CheckSignatureFrom(p.ElementaireOrganisations.Cert); err != nil {
-		t.Errorf("served CRL: %v", err)
-	}
-	if crl.RevokedCertificateEntries[0].SerialNumber.Cmp(p.Revoked.Cert.SerialNumber) != 0 {
-		t.Error("served CRL does not list the revoked certificate")
-	}
-	if pemCRL := get(strings.TrimSuffix(cdp[0], ".crl") + ".pem"); !bytes.Equal(pemCRL, p.ElementaireOrganisations.CRLPEM()) {
-		t.Error("PEM CRL differs")
-	}
-	if got := p.FortPersonnes.Cert.CRLDistributionPoints; len(got) != 1 || got[0] != p.RootFort.CRLURL {
-		t.Errorf("intermediate distribution point %v, want the root's CRL", got)
-	}
-	if srv.Requests() != 2 {
-		t.Errorf("server counted %d requests, want 2", srv.Requests())
-	}
+	pemCRL := get(strings.TrimSuffix(cdp[0], ".crl") + ".pem")
+	assert.Equal(t, p.ElementaireOrganisations.CRLPEM(), pemCRL, "PEM CRL differs")
+	assert.Equal(t, []string{p.RootFort.CRLURL}, p.FortPersonnes.Cert.CRLDistributionPoints, "intermediate distribution point: want the root's CRL")
+	assert.EqualValues(t, 2, srv.Requests(), "requests the server counted")
 }
 
 // TestPKCS12OpenSSL decodes the ORG PKCS#12 file with OpenSSL: right
@@ -216,13 +176,9 @@ func TestPKCS12OpenSSL(t *testing.T) {
 	openssl := testenv.LookPath(t, "openssl", "openssl")
 	p := sharedPKI(t)
 	f, err := p.WriteFiles(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	out, err := exec.Command(openssl, "pkcs12", "-in", f.ORGPKCS12, "-passin", "pass:"+PKCS12Password, "-nodes").CombinedOutput()
-	if err != nil {
-		t.Fatalf("openssl pkcs12: %v\n%s", err, out)
-	}
+	require.NoError(t, err, "openssl pkcs12:\n%s", out)
 	var certs [][]byte
 	var key []byte
 	for rest := out; ; {
@@ -237,18 +193,17 @@ func TestPKCS12OpenSSL(t *testing.T) {
 			key = b.Bytes
 		}
 	}
-	if len(certs) != 2 || !bytes.Equal(certs[0], p.ORG.Cert.Raw) || !bytes.Equal(certs[1], p.ElementaireOrganisations.Cert.Raw) {
-		t.Errorf("certificates in the PKCS#12 file: %d, want the ORG leaf then its intermediate", len(certs))
+	if assert.Len(t, certs, 2, "certificates in the PKCS#12 file: want the ORG leaf then its intermediate") {
+		assert.Equal(t, p.ORG.Cert.Raw, certs[0], "the ORG leaf first")
+		assert.Equal(t, p.ElementaireOrganisations.Cert.Raw, certs[1], "then its intermediate")
 	}
 	k, err := x509.ParsePKCS8PrivateKey(key)
-	if err != nil || !p.ORG.Key.Equal(k) {
-		t.Errorf("key in the PKCS#12 file: %v", err)
+	if assert.NoError(t, err, "key in the PKCS#12 file") {
+		assert.True(t, p.ORG.Key.Equal(k), "the key in the PKCS#12 file is not the ORG key")
 	}
-	if n := strings.Count(string(out), localKeyID(p.ORG)); n != 2 {
-		t.Errorf("%q on %d bags, want the key and the leaf:\n%s", localKeyID(p.ORG), n, out)
-	}
+	assert.Equal(t, 2, strings.Count(string(out), localKeyID(p.ORG)), "bags with %q, want the key and the leaf:\n%s", localKeyID(p.ORG), out)
+	// openssl's own words for the refused password.
 	out, err = exec.Command(openssl, "pkcs12", "-in", f.ORGPKCS12, "-passin", "pass:faux", "-nodes").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "Mac verify error") {
-		t.Errorf("wrong password: %v\n%s", err, out)
-	}
+	assert.Error(t, err, "wrong password:\n%s", out)
+	assert.Contains(t, string(out), "Mac verify error", "wrong password")
 }

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // submit sends msg through Postfix over STARTTLS with leaf as the client
@@ -91,32 +94,31 @@ func TestPostfix(t *testing.T) {
 	// success DSN ("relayed") and a failure DSN (unknown user, 5.1.1) come
 	// back to the sender's mailbox.
 	err := submit(pf, p.ORG, ORGUser, []string{CPSUser, "inconnu@" + TestDomain}, testMessage)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // from the submission on: a hang guard
 	defer cancel()
-	if n, err := d.WaitMessages(ctx, CPSUser, 1); err != nil || n != 1 {
-		t.Fatalf("INBOX of %s: %d messages, %v", CPSUser, n, err)
-	}
-	if _, err := d.WaitMessages(ctx, ORGUser, 2); err != nil {
-		t.Fatalf("DSNs: %v", err)
-	}
-	paths, _ := d.Messages(CPSUser)
-	got, _ := os.ReadFile(paths[0])
-	if !strings.Contains(string(got), "Message-ID: <baltest-1@test.mssante.fr>") || !strings.Contains(string(got), "Bonjour.") {
-		t.Errorf("delivered message:\n%s", got)
-	}
+	n, err := d.WaitMessages(ctx, CPSUser, 1)
+	require.NoError(t, err, "INBOX of %s", CPSUser)
+	require.Equal(t, 1, n, "INBOX of %s", CPSUser)
+	_, err = d.WaitMessages(ctx, ORGUser, 2)
+	require.NoError(t, err, "DSNs")
+	paths, err := d.Messages(CPSUser)
+	require.NoError(t, err)
+	require.NotEmpty(t, paths, "INBOX of %s", CPSUser)
+	got, err := os.ReadFile(paths[0])
+	require.NoError(t, err)
+	assert.Contains(t, string(got), "Message-ID: <baltest-1@test.mssante.fr>", "delivered message")
+	assert.Contains(t, string(got), "Bonjour.", "delivered message")
 	var dsns string
-	paths, _ = d.Messages(ORGUser)
+	paths, err = d.Messages(ORGUser)
+	require.NoError(t, err)
 	for _, path := range paths {
-		b, _ := os.ReadFile(path)
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
 		dsns += string(b)
 	}
 	for _, want := range []string{"Action: relayed", "Action: failed", "Status: 5.1.1", "Original-Envelope-Id: baltest-1"} {
-		if !strings.Contains(dsns, want) {
-			t.Errorf("DSNs do not contain %q", want)
-		}
+		assert.Contains(t, dsns, want, "DSNs")
 	}
 
 	// Refused: no certificate, an expired one, a revoked one (by
@@ -132,15 +134,14 @@ func TestPostfix(t *testing.T) {
 		{"revoked", p.Revoked, CPSUser, "client certificate revoked"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// Postfix's reply, as the user reads it, says why.
 			err := submit(pf, tc.leaf, ORGUser, []string{tc.to}, testMessage)
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("submission: %v, want an error containing %q", err, tc.wantErr)
-			}
+			assert.ErrorContains(t, err, tc.wantErr, "submission")
 		})
 	}
-	if n, _ := d.CountMessages(CPSUser); n != 1 {
-		t.Errorf("INBOX of %s holds %d messages after the refusals, want 1", CPSUser, n)
-	}
+	n, err = d.CountMessages(CPSUser)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "INBOX of %s after the refusals", CPSUser)
 }
 
 // xoauth2 is an SMTP XOAUTH2 client for net/smtp; it keeps the error
@@ -172,7 +173,8 @@ func TestPostfixSASL(t *testing.T) {
 	pf := StartPostfix(t, PostfixConfig{Dovecot: d, ClientCertOptional: true})
 	d.AddToken("jeton-de-jean", CPSUser)
 	// net/smtp sends PLAIN only to the host it dialed.
-	host, _, _ := net.SplitHostPort(pf.SubmissionAddr)
+	host, _, err := net.SplitHostPort(pf.SubmissionAddr)
+	require.NoError(t, err)
 	plain := smtp.PlainAuth("", OtherUser, DefaultPassword, host)
 
 	for _, tc := range []struct {
@@ -197,30 +199,25 @@ func TestPostfixSASL(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := submitAuth(pf, tc.leaf, tc.auth, tc.from, []string{ORGUser}, testMessage)
-			if tc.wantErr == "" && err != nil {
-				t.Fatal(err)
-			}
-			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
-				t.Errorf("submission: %v, want an error containing %q", err, tc.wantErr)
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+			} else {
+				// Postfix's reply (its text or enhanced status code).
+				assert.ErrorContains(t, err, tc.wantErr, "submission")
 			}
 			if x, ok := tc.auth.(*xoauth2); ok && tc.wantErr != "" {
 				// Dovecot's XOAUTH2 refusal reaches the client through
 				// Postfix as a 334 challenge.
-				if !strings.Contains(x.challenge, `"status":"401"`) {
-					t.Errorf("XOAUTH2 challenge %q, want Dovecot's JSON with status 401", x.challenge)
-				}
+				assert.Contains(t, x.challenge, `"status":"401"`, "XOAUTH2 challenge: want Dovecot's JSON with status 401")
 			}
 		})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // from the submissions on: a hang guard
 	defer cancel()
-	if n, err := d.WaitMessages(ctx, ORGUser, 4); err != nil {
-		t.Fatalf("%d messages delivered, want 4: %v\n%s", n, err, pf.Log())
-	}
+	n, err := d.WaitMessages(ctx, ORGUser, 4)
+	require.NoError(t, err, "%d messages delivered, want 4\n%s", n, pf.Log())
 	log := pf.Log()
 	for _, want := range []string{"sasl_method=PLAIN, sasl_username=" + OtherUser, "sasl_method=XOAUTH2, sasl_username=" + CPSUser} {
-		if !strings.Contains(log, want) {
-			t.Errorf("Postfix's log does not contain %q", want)
-		}
+		assert.Contains(t, log, want, "Postfix's log")
 	}
 }

@@ -1,5 +1,3 @@
-//go:build cgo
-
 package main
 
 import (
@@ -17,6 +15,7 @@ import (
 // authentication certificate) named by -pkcs11 and -token-label, with the
 // PIN read from the environment variable named by -pin-env. The sender is
 // then the card holder's personal BAL, labelled with the names on the card.
+// In a build without cgo, bal.OpenCPS fails with bal.ErrCPSUnsupported.
 func openCard(ctx context.Context, o *options) (bal.Authenticator, func() error, mssante.Sender, error) {
 	mode := bal.CPSModeTLS13PSS
 	switch o.cpsMode {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"time"
 
 	"github.com/ecdaf744/gomss/ins"
@@ -15,20 +16,21 @@ import (
 // ins/insitest), compare it with the local identity, qualify it once a
 // person has checked an identity document.
 func ExampleClient_Search() {
-	m, _ := ins.ParseMatricule("297027511300145")
+	m, err := ins.ParseMatricule("297027511300145")
+	if err != nil {
+		log.Fatal(err)
+	}
 	patient := ins.Traits{BirthFamilyName: "MARTIN", FirstBirthGivenName: "MARIE", BirthGivenNames: "MARIE",
 		Sex: ins.Female, BirthDate: ins.Date{Year: 1997, Month: 2, Day: 12}, BirthPlace: "75113"}
 	srv, err := insitest.NewServer(insitest.Options{People: []insitest.Person{{INS: ins.INS{Matricule: m, Authority: ins.AuthorityNIR}, Traits: patient}}})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
 	defer srv.Close()
 
 	cred, err := insi.NewMTLS(srv.PKI.Auto.TLSCertificate()) // CN INSI-AUTO
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
 	c, err := insi.New(insi.Config{
 		Endpoint:    srv.URL, // insi.EndpointQualificationMTLS against the real service
@@ -37,8 +39,7 @@ func ExampleClient_Search() {
 		TLS:         srv.ClientTLSConfig(), // the IGC-Santé roots against the real service
 	})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
 	defer c.Close()
 
@@ -49,20 +50,21 @@ func ExampleClient_Search() {
 		fmt.Println("not found with these traits")
 		return
 	} else if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
 	fmt.Println("calls:", len(sr.Attempts), "CR", sr.Result.CR, sr.Result.INS.Matricule, sr.Result.INS.Authority.TypeCode())
 	for _, d := range insi.Compare(sr.Result, local) {
 		fmt.Println(d) // shown to the user, who decides
 	}
-	recup, _ := sr.Result.Identity()
+	recup, err := sr.Result.Identity()
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println("status:", recup.Status)
 	qual, err := insi.Qualify(recup, insi.DocumentCheck{Document: insi.DocNationalIDCard, CheckedBy: "agent-accueil-7",
 		CheckedAt: time.Now(), Consistent: true})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
 	fmt.Println("status:", qual.Status)
 	// Output:

@@ -3,6 +3,7 @@ package cda_test
 import (
 	"bytes"
 	"fmt"
+	"log"
 	"strings"
 	"time"
 
@@ -13,7 +14,10 @@ import (
 // Build a level-1 CDA document (a consultation report as text) for a
 // qualified patient, then read its header back.
 func ExampleWrite() {
-	m, _ := ins.ParseMatricule("279035121518989")
+	m, err := ins.ParseMatricule("279035121518989")
+	if err != nil {
+		log.Fatal(err)
+	}
 	patient := &ins.Identity{
 		Status: ins.Qualified,
 		INS:    ins.INS{Matricule: m, Authority: ins.AuthorityNIRTest},
@@ -44,16 +48,20 @@ func ExampleWrite() {
 	}
 	var doc bytes.Buffer
 	if err := cda.Write(&doc, h, cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("Examen normal.")}); err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
-	read, _ := cda.ReadHeader(&doc, nil)
+	read, err := cda.ReadHeader(&doc, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(read.Header.Type.Display)
 	fmt.Println(read.Header.EffectiveTime, "→ UTC", read.Header.EffectiveTime.UTC())
 	fmt.Println(read.Patient.Identity.INS.Matricule, read.Level, read.MediaType)
 
+	// An invalid header is refused, naming the rule it breaks; nothing is written.
 	h.Title = ""
-	fmt.Println(cda.Write(&doc, h, cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("x")}))
+	err = cda.Write(&doc, h, cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("x")})
+	fmt.Println(err)
 	// Output:
 	// CR ou fiche de consultation ou de visite
 	// 20261124103000+0100 → UTC 20261124093000
