@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/ecdaf744/gomss/internal/fieldtext"
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/trace"
 )
@@ -472,10 +473,10 @@ func failure(err error) trace.Response {
 }
 
 // oneLine makes text from a server or a received message fit a trace
-// field, on one line of at most 400 bytes (trace.FieldText). Without it, a
+// field, on one line of at most 400 bytes (the rules of trace.Event.Normalize). Without it, a
 // reply or a Message-ID with control characters or invalid UTF-8 would
 // make its trace refused, and the action with it (fail closed).
-func oneLine(s string) string { return trace.FieldText(s, 400) }
+func oneLine(s string) string { return fieldtext.Clean(s, 400) }
 
 // safeEvent passes the fields that come from a server or a received
 // message through oneLine.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ecdaf744/gomss/internal/fieldtext"
 )
 
 // Action is what was done on a mailbox (SC.MSS/CONF.18: "type d'action").
@@ -111,7 +113,7 @@ type Event struct {
 
 // MaxField is the longest value an event field or request parameter may
 // have. Traces name things; they never carry content.
-const MaxField = 512
+const MaxField = fieldtext.Max
 
 // ErrEvent is wrapped by errors about an event that may not be recorded.
 var ErrEvent = errors.New("trace: invalid event")
@@ -152,7 +154,7 @@ func (e *Event) Normalize() error {
 			problems = append(problems, fmt.Sprintf("%s is %d bytes, at most %d: traces never carry content", name, len(v), MaxField))
 		case strings.ContainsAny(v, "\r\n"):
 			problems = append(problems, name+" has a line break: traces never carry content")
-		case hasControl(v):
+		case fieldtext.HasControl(v):
 			problems = append(problems, name+" has a control character (only tab is allowed)")
 		case !utf8.ValidString(v):
 			problems = append(problems, name+" is not UTF-8")
@@ -259,42 +261,4 @@ func Multi(rs ...Recorder) Recorder {
 		}
 		return first
 	})
-}
-
-// isControl reports a character Event fields may not hold: C0 controls
-// but tab, DEL, C1, and the Unicode line and paragraph separators (they
-// would break a JSON line reader, a syslog frame or a FHIR string).
-func isControl(r rune) bool {
-	return r != '\t' && (r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029)
-}
-
-func hasControl(v string) bool {
-	return strings.ContainsFunc(v, isControl)
-}
-
-// FieldText makes text from outside (a server's reply, a received
-// Message-ID) fit an Event field as Normalize requires: invalid UTF-8
-// replaced, control characters and runs of white space made one space, at
-// most max bytes (MaxField when max is not in 1..MaxField), cut between two
-// characters.
-func FieldText(s string, max int) string {
-	if max <= 0 || max > MaxField {
-		max = MaxField
-	}
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if isControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		i := max
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i--
-		}
-		s = s[:i]
-	}
-	return s
 }
