@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+	"github.com/stretchr/testify/require"
 )
 
 func xmlString(e *etree.Element) string {
@@ -22,14 +23,10 @@ func xmlString(e *etree.Element) string {
 func TestRecordTargetQualified(t *testing.T) {
 	id := testIdentity(t)
 	rt, err := id.RecordTarget()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	got := xmlString(rt)
 	want, err := os.ReadFile(filepath.Join("testdata", "recordtarget-qual.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if got != string(want) {
 		t.Fatalf("recordTarget:\n%s\nwant (testdata/recordtarget-qual.xml):\n%s", got, want)
 	}
@@ -44,9 +41,7 @@ func TestRecordTargetQualified(t *testing.T) {
 	}
 	// And it reads back to the same identity (status aside).
 	p, err := ReadRecordTarget(rt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if len(p.Tolerated) != 0 {
 		t.Errorf("tolerated on our own output: %v", p.Tolerated)
 	}
@@ -84,9 +79,7 @@ func TestReadRecordTargetField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		doc := etree.NewDocument()
-		if err := doc.ReadFromFile(filepath.Join("testdata", tt.file)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, doc.ReadFromFile(filepath.Join("testdata", tt.file)))
 		p, err := ReadRecordTarget(doc.Root())
 		if tt.wantErr != nil {
 			if !errors.Is(err, tt.wantErr) || !errors.Is(err, ErrRecordTarget) {
@@ -124,9 +117,7 @@ func TestReadRecordTargetStructure(t *testing.T) {
 		`<author xmlns="urn:hl7-org:v3"/>`,
 	} {
 		doc := etree.NewDocument()
-		if err := doc.ReadFromString(src); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, doc.ReadFromString(src))
 		if _, err := ReadRecordTarget(doc.Root()); !errors.Is(err, ErrRecordTarget) {
 			t.Errorf("%s: error %v", src, err)
 		}
@@ -146,9 +137,7 @@ func FuzzReadRecordTarget(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
 	for _, fn := range files {
 		b, err := os.ReadFile(fn)
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -187,9 +176,7 @@ func BenchmarkRecordTarget(b *testing.B) {
 	})
 	b.Run("read", func(b *testing.B) {
 		rt, err := id.RecordTarget()
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := ReadRecordTarget(rt); err != nil {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestPatientIDForms(t *testing.T) {
@@ -147,9 +149,7 @@ func FuzzParseSourcePatientInfo(f *testing.F) {
 		}
 		out := p.Identity.SourcePatientInfo()
 		q, err := ParseSourcePatientInfo(out)
-		if err != nil {
-			t.Fatalf("written %q, read back: %v", out, err)
-		}
+		require.NoError(t, err, "written %q, read back", out)
 		if q.Identity.Traits != p.Identity.Traits || !slices.Equal(q.Identity.LocalIDs, p.Identity.LocalIDs) {
 			t.Fatalf("read %+v %+v\nwritten %q\nread back %+v %+v", p.Identity.Traits, p.Identity.LocalIDs, out, q.Identity.Traits, q.Identity.LocalIDs)
 		}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // testIdentity is the ANS TestContenuCDA 3.0 test patient (INS-NIR de test
@@ -11,9 +13,7 @@ import (
 func testIdentity(t testing.TB) Identity {
 	t.Helper()
 	m, err := ParseMatricule("279035121518989")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return Identity{
 		Status: Qualified,
 		INS:    INS{Matricule: m, Authority: AuthorityNIRTest},
@@ -98,9 +98,7 @@ func TestOnlyQualifiedEmitsINS(t *testing.T) {
 			continue // unknown status: Validate refuses it
 		}
 		rt, err := id.RecordTarget()
-		if err != nil {
-			t.Fatalf("%q: RecordTarget: %v", st, err)
-		}
+		require.NoError(t, err, "%q: RecordTarget", st)
 		if s := xmlString(rt); strings.Contains(s, "279035121518989") || !strings.Contains(s, "1234567890121") || !strings.Contains(s, "PAT-TROIS") {
 			t.Errorf("%q: recordTarget must carry the IPP and traits, never the INS:\n%s", st, s)
 		}
@@ -117,9 +115,7 @@ func TestOnlyQualifiedEmitsINS(t *testing.T) {
 
 func TestQualifiedIdentity(t *testing.T) {
 	id := testIdentity(t)
-	if err := id.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, id.Validate())
 	addr, err := id.MonEspaceSanteAddress()
 	if err != nil || addr != "279035121518989@patient.mssante.fr" {
 		t.Fatalf("address %q, %v", addr, err)

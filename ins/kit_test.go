@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ecdaf744/gomss/internal/testenv"
+	"github.com/stretchr/testify/require"
 )
 
 // n1Header is a minimal CI-SIS level-1 document (structure of the ANS
@@ -113,16 +114,12 @@ func TestRecordTargetANSKit(t *testing.T) {
 	good, bad := t.TempDir(), t.TempDir()
 	write := func(dir, name string, id Identity, edit func(string) string) {
 		rt, err := id.RecordTarget()
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		require.NoError(t, err, "%s", name)
 		s := xmlString(rt)
 		if edit != nil {
 			s = edit(s)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), fmt.Appendf(nil, n1Header, s), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), fmt.Appendf(nil, n1Header, s), 0o644))
 	}
 	write(good, "qualified.xml", testIdentity(t), nil)
 	prov := testIdentity(t)

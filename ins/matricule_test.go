@@ -66,9 +66,7 @@ func TestParseMatriculeMonthsOutsideRange(t *testing.T) {
 	for _, month := range []string{"00", "13", "20", "30", "42", "50", "99"} {
 		nir13 := "185" + month + "75115004"
 		key, err := ControlKey(nir13)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		in := nir13 + twoDigits(key)
 		if _, err := ParseMatricule(in); err != nil {
 			t.Errorf("month %s: %v", month, err)

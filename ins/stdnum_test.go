@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ecdaf744/gomss/internal/testenv"
+	"github.com/stretchr/testify/require"
 )
 
 // python3-stdnum is installed by Debian for the system interpreter only; a
@@ -47,9 +48,7 @@ func stdnumVerdicts(t *testing.T, inputs []string) []bool {
 	cmd := exec.Command(systemPython, "-c", stdnumScript)
 	cmd.Stdin = &in
 	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python-stdnum: %v", err)
-	}
+	require.NoError(t, err, "python-stdnum")
 	var res []bool
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
@@ -272,13 +271,9 @@ print(min(timeit.repeat(run, number=1, repeat=3)) / n * 1e9)
 		cmd := exec.Command(systemPython, "-c", script, strconv.Itoa(max(b.N, 1000)))
 		cmd.Stdin = strings.NewReader(strings.Join(inputs, "\n"))
 		out, err := cmd.Output()
-		if err != nil {
-			b.Fatalf("python-stdnum: %v", err)
-		}
+		require.NoError(b, err, "python-stdnum")
 		ns, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
-		if err != nil {
-			b.Fatalf("python-stdnum output %q: %v", out, err)
-		}
+		require.NoError(b, err, "python-stdnum output %q", out)
 		b.ReportMetric(ns, "ns/op")
 	})
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 var updateAuditEvent = flag.Bool("update-auditevent", false, "rewrite trace/testdata/auditevent golden files")
@@ -41,9 +43,7 @@ func aeTestEvent(a Action) Event {
 func aeDecode(t testing.TB, e Event) map[string]any {
 	t.Helper()
 	b, err := AuditEvent(e)
-	if err != nil {
-		t.Fatalf("AuditEvent: %v", err)
-	}
+	require.NoError(t, err, "AuditEvent")
 	if !json.Valid(b) {
 		t.Fatalf("AuditEvent: invalid JSON: %s", b)
 	}
@@ -51,9 +51,7 @@ func aeDecode(t testing.TB, e Event) map[string]any {
 		t.Fatalf("AuditEvent: not compact (has a newline): %s", b)
 	}
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(b, &m))
 	return m
 }
 
@@ -239,22 +237,14 @@ func TestAuditEventActions(t *testing.T) {
 
 func TestAuditEventGolden(t *testing.T) {
 	b, err := AuditEvent(aeTestEvent(Send))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var got bytes.Buffer
-	if err := json.Indent(&got, b, "", "  "); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Indent(&got, b, "", "  "))
 	got.WriteByte('\n')
 	path := filepath.Join("testdata", "auditevent", "send.json")
 	if *updateAuditEvent {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, got.Bytes(), 0o644))
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
@@ -602,13 +592,9 @@ func TestAuditEventBundle(t *testing.T) {
 	a, b := aeTestEvent(Send), aeTestEvent(Delete)
 	b.ID = "second"
 	out, err := AuditEventBundle(BundleTransaction, a, b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var m map[string]any
-	if err := json.Unmarshal(out, &m); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(out, &m))
 	if aeString(t, m, "resourceType") != "Bundle" || aeString(t, m, "type") != "transaction" {
 		t.Errorf("bundle header: %v %v", m["resourceType"], m["type"])
 	}
@@ -626,9 +612,7 @@ func TestAuditEventBundle(t *testing.T) {
 		}
 	}
 	out, err = AuditEventBundle(BundleCollection, a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if bytes.Contains(out, []byte(`"request"`)) {
 		t.Errorf("collection entries have a request: %s", out)
 	}
@@ -670,9 +654,7 @@ func FuzzAuditEvent(f *testing.F) {
 			t.Fatalf("invalid JSON: %q", b)
 		}
 		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, json.Unmarshal(b, &m))
 		aeCheckRequired(t, m)
 		if gotID := aeString(t, m, "id"); id != "" && gotID != id {
 			t.Errorf("id %q, want %q", gotID, id)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ecdaf744/gomss/trace"
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkRecord measures events per second into the file log, buffered
@@ -22,9 +23,7 @@ func BenchmarkRecord(b *testing.B) {
 		defer l.Close()
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := l.Record(ctx, e); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, l.Record(ctx, e))
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
@@ -47,24 +46,18 @@ func BenchmarkRecord(b *testing.B) {
 		l, _ := openLog(b, filepath.Join(b.TempDir(), "t.jsonl"), func(c *trace.FileLogConfig) { c.Durable = true; c.CheckpointEvery = 1000 })
 		defer l.Close()
 		for b.Loop() {
-			if err := l.Record(ctx, e); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, l.Record(ctx, e))
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
 	b.Run("slog-json-file", func(b *testing.B) {
 		f, err := os.Create(filepath.Join(b.TempDir(), "slog.json"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		defer f.Close()
 		r := trace.NewSlogRecorder(slog.NewJSONHandler(f, nil))
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := r.Record(ctx, e); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, r.Record(ctx, e))
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -38,25 +39,17 @@ func flConfig(path string, s note.Signer, v note.Verifier) FileLogConfig {
 func flWrite(t *testing.T, cfg FileLogConfig, from, to int) {
 	t.Helper()
 	l, err := OpenFileLog(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for i := from; i < to; i++ {
-		if err := l.Record(context.Background(), flEvent(i)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, l.Record(context.Background(), flEvent(i)))
 	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.Close())
 }
 
 func flLines(t *testing.T, path string) [][]byte {
 	t.Helper()
 	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return bytes.SplitAfter(data, []byte("\n"))
 }
 
@@ -75,15 +68,11 @@ func TestForgedPruneRefused(t *testing.T) {
 	const start = 20
 	ls := flLines(t, path) // head, records 0..29, ""
 	cps, _, err := readCheckpointLines(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var cut string
 	for _, m := range cps {
 		c, err := openCheckpoint(m, note.VerifierList(v))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if c.Prune != "" {
 			t.Fatalf("a regular checkpoint carries the prune marker: %q", m)
 		}
@@ -107,17 +96,13 @@ func TestForgedPruneRefused(t *testing.T) {
 	}
 	hb, _ := json.Marshal(headLine{Head: head})
 	forged := append(append(hb, '\n'), bytes.Join(ls[1+start:], nil)...)
-	if err := os.WriteFile(path, forged, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, forged, 0o600))
 	var cbuf []byte
 	for _, m := range cps[1:] { // 20 and 30
 		line, _ := json.Marshal(checkpointLine{Checkpoint: m})
 		cbuf = append(append(cbuf, line...), '\n')
 	}
-	if err := os.WriteFile(path+".checkpoints", cbuf, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path+".checkpoints", cbuf, 0o600))
 	var ce *CorruptionError
 	if res, err := Verify(path, v); !errors.As(err, &ce) || ce.Record != -1 || !errors.Is(err, ErrTampered) {
 		t.Errorf("Verify accepted a prune forged from a regular checkpoint: %+v %v", res, err)
@@ -144,20 +129,14 @@ func TestForgedPruneRefused(t *testing.T) {
 		}
 	}
 	l, err := OpenFileLog(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for i := range 30 {
-		if err := l.Record(context.Background(), flEvent(i)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, l.Record(context.Background(), flEvent(i)))
 	}
 	if n, err := l.Prune(flEvent(start).Time); err != nil || n != start {
 		t.Fatalf("Prune: %d %v", n, err)
 	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.Close())
 	if cutCP == nil || cutCP.Size != start || cutCP.Prune != flEvent(start).Time.UTC().Format(time.RFC3339) {
 		t.Fatalf("the cut handed over: %+v", cutCP)
 	}
@@ -182,9 +161,7 @@ func TestSecondWriterLocked(t *testing.T) {
 	s, v := KeysForTest(t)
 	cfg := flConfig(path, s, v)
 	l, err := OpenFileLog(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if l2, err := OpenFileLog(cfg); !errors.Is(err, ErrLocked) {
 		if l2 != nil {
 			l2.Close()
@@ -192,9 +169,7 @@ func TestSecondWriterLocked(t *testing.T) {
 		t.Fatalf("second writer: %v", err)
 	}
 	for i := range 15 {
-		if err := l.Record(context.Background(), flEvent(i)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, l.Record(context.Background(), flEvent(i)))
 	}
 	// Prune renames a new file into place: the lock holds.
 	if _, err := l.Prune(flEvent(5).Time); err != nil {
@@ -206,19 +181,11 @@ func TestSecondWriterLocked(t *testing.T) {
 		}
 		t.Fatalf("second writer after Prune: %v", err)
 	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.Close())
 	l2, err := OpenFileLog(cfg)
-	if err != nil {
-		t.Fatalf("after Close: %v", err)
-	}
-	if err := l2.Record(context.Background(), flEvent(15)); err != nil {
-		t.Fatal(err)
-	}
-	if err := l2.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "after Close")
+	require.NoError(t, l2.Record(context.Background(), flEvent(15)))
+	require.NoError(t, l2.Close())
 	if res, err := Verify(path, v); err != nil || res.Start != 5 || res.Records != 11 {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -232,15 +199,11 @@ func TestTornCheckpointLine(t *testing.T) {
 	cfg := flConfig(path, s, v)
 	flWrite(t, cfg, 0, 25) // checkpoints at 10, 20, 25
 	clean, err := os.ReadFile(path + ".checkpoints")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cls := bytes.SplitAfter(clean, []byte("\n"))
 	last := cls[len(cls)-2]
 	torn := append(append([]byte(nil), clean...), last[:len(last)/2]...)
-	if err := os.WriteFile(path+".checkpoints", torn, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path+".checkpoints", torn, 0o600))
 	res, err := Verify(path, v)
 	if err != nil || !res.IncompleteCheckpoint || res.Checkpoints != 3 || res.Records != 25 {
 		t.Fatalf("torn checkpoint line: %+v %v", res, err)
@@ -260,12 +223,8 @@ func TestTornCheckpointLine(t *testing.T) {
 	data = append(data, last[:len(last)/3]...)
 	os.WriteFile(path+".checkpoints", data, 0o600)
 	l, err := OpenFileLog(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Record(context.Background(), flEvent(31)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, l.Record(context.Background(), flEvent(31)))
 	f, _ := os.OpenFile(path+".checkpoints", os.O_WRONLY|os.O_APPEND, 0)
 	f.Write([]byte(`{"checkpoint":"gomss`))
 	f.Close()
@@ -311,9 +270,7 @@ func TestDurableRecordRacingClose(t *testing.T) {
 		cfg.Durable = true
 		cfg.CheckpointEvery = 7
 		l, err := OpenFileLog(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var mu sync.Mutex
 		ok := map[string]bool{}
 		var wg sync.WaitGroup
@@ -342,9 +299,7 @@ func TestDurableRecordRacingClose(t *testing.T) {
 		}
 		close(start)
 		time.Sleep(time.Duration(round%5) * time.Millisecond)
-		if err := l.Close(); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, l.Close())
 		wg.Wait()
 		if _, err := Scan(path, Filter{}, func(_ int64, e Event) error {
 			delete(ok, e.ID)

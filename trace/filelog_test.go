@@ -19,6 +19,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ecdaf744/gomss/trace"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func keys(t testing.TB) (note.Signer, note.Verifier) { return trace.KeysForTest(t) }
@@ -50,9 +52,7 @@ func openLogWith(t testing.TB, path string, s note.Signer, v note.Verifier, mod 
 		mod(&cfg)
 	}
 	l, err := trace.OpenFileLog(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return l
 }
 
@@ -62,22 +62,16 @@ func writeLog(t testing.TB, n int) (string, note.Verifier) {
 	path := filepath.Join(t.TempDir(), "trace.jsonl")
 	l, v := openLog(t, path, nil)
 	for i := range n {
-		if err := l.Record(context.Background(), event(i)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, l.Record(context.Background(), event(i)))
 	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.Close())
 	return path, v
 }
 
 func TestFileLogVerifies(t *testing.T) {
 	path, v := writeLog(t, 25)
 	res, err := trace.Verify(path, v)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if res.Records != 25 || res.Checkpoints != 3 || res.LastCheckpoint.Size != 25 || res.Unsigned != 0 || res.IncompleteTail {
 		t.Errorf("%+v", res)
 	}
@@ -91,16 +85,12 @@ func TestFileLogVerifies(t *testing.T) {
 // lines returns the log's lines (head first).
 func lines(t *testing.T, path string) [][]byte {
 	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
 }
 
 func rewrite(t *testing.T, path string, ls [][]byte) {
-	if err := os.WriteFile(path, append(bytes.Join(ls, []byte("\n")), '\n'), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, append(bytes.Join(ls, []byte("\n")), '\n'), 0o600))
 }
 
 // Every kind of tampering is detected and the first bad record named.
@@ -199,12 +189,8 @@ func TestInclusionProof(t *testing.T) {
 	path, v := writeLog(t, 37)
 	for _, i := range []int64{0, 1, 17, 36} {
 		p, line, err := trace.Prove(path, i, v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := trace.VerifyInclusion(p, line, v); err != nil {
-			t.Errorf("record %d: %v", i, err)
-		}
+		require.NoError(t, err)
+		assert.NoError(t, trace.VerifyInclusion(p, line, v), "record %d", i)
 		if err := trace.VerifyInclusion(p, bytes.Replace(line, []byte("CAMPARINI"), []byte("CAMPARINO"), 1), v); err == nil {
 			t.Errorf("record %d: a modified record passes the proof", i)
 		}
@@ -225,13 +211,9 @@ func TestReopenAppends(t *testing.T) {
 	cfg := trace.FileLogConfig{Path: path, Signer: s, Verifier: v, CheckpointEvery: 7, Retention: -1}
 	for round := range 3 {
 		l, err := trace.OpenFileLog(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for i := range 5 {
-			if err := l.Record(context.Background(), event(round*5+i)); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, l.Record(context.Background(), event(round*5+i)))
 		}
 		l.Close()
 	}
@@ -250,9 +232,7 @@ func TestDurableGroupCommit(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 25 {
-				if err := l.Record(context.Background(), event(g*100+i)); err != nil {
-					t.Error(err)
-				}
+				assert.NoError(t, l.Record(context.Background(), event(g*100+i)))
 			}
 		}()
 	}
@@ -274,25 +254,17 @@ func TestPrune(t *testing.T) {
 	for i := range 30 {
 		e := event(i)
 		e.Time = now.AddDate(0, -8, 0).Add(time.Duration(i) * 24 * time.Hour * 10) // every 10 days from 8 months ago
-		if err := l.Record(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, l.Record(context.Background(), e))
 	}
 	removed, err := l.Prune(now.Add(-trace.DefaultRetention))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if removed == 0 || removed >= 30 {
 		t.Fatalf("removed %d", removed)
 	}
-	if err := l.Record(context.Background(), event(100)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.Record(context.Background(), event(100)))
 	l.Close()
 	res, err := trace.Verify(path, v)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if res.Start != removed || res.Records != 31-removed {
 		t.Errorf("start %d records %d, removed %d", res.Start, res.Records, removed)
 	}
@@ -308,12 +280,8 @@ func TestPrune(t *testing.T) {
 	}
 	// Proofs still work after the cut.
 	p, line, err := trace.Prove(path, res.Start+res.Records-1, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := trace.VerifyInclusion(p, line, v); err != nil {
-		t.Error(err)
-	}
+	require.NoError(t, err)
+	assert.NoError(t, trace.VerifyInclusion(p, line, v))
 	// Tampering after pruning is still detected.
 	ls := lines(t, path)
 	ls[2] = bytes.Replace(ls[2], []byte("CAMPARINI"), []byte("CAMPARINO"), 1)
@@ -397,9 +365,7 @@ func TestCrashLeavesVerifiableLog(t *testing.T) {
 		cmd.Env = append(os.Environ(), "GOMSS_TRACE_CRASH_CHILD="+path, "GOMSS_SKEY="+skey, "GOMSS_VKEY="+vkey, "GOMSS_DURABLE="+durable)
 		var out bytes.Buffer
 		cmd.Stdout = &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, cmd.Start())
 		// Let it write for a while, then kill it without warning. The
 		// child may be slow to start on a busy machine: the wait is for
 		// its writes, bounded only against a hang.
@@ -414,21 +380,15 @@ func TestCrashLeavesVerifiableLog(t *testing.T) {
 		cmd.Wait()
 		v, _ := note.NewVerifier(vkey)
 		res, err := trace.Verify(path, v)
-		if err != nil {
-			t.Fatalf("durable=%s: the log left by a killed writer does not verify: %v", durable, err)
-		}
+		require.NoError(t, err, "durable=%s: the log left by a killed writer does not verify", durable)
 		if res.Records == 0 {
 			t.Fatalf("durable=%s: nothing written", durable)
 		}
 		t.Logf("durable=%s: %d records verified, incomplete tail %v, %d checkpoints, %d unsigned", durable, res.Records, res.IncompleteTail, res.Checkpoints, res.Unsigned)
 		s, _ := note.NewSigner(skey)
 		l, err := trace.OpenFileLog(trace.FileLogConfig{Path: path, Signer: s, Verifier: v, Retention: -1})
-		if err != nil {
-			t.Fatalf("reopen after crash: %v", err)
-		}
-		if err := l.Record(context.Background(), event(1)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "reopen after crash")
+		require.NoError(t, l.Record(context.Background(), event(1)))
 		l.Close()
 		res2, err := trace.Verify(path, v)
 		if err != nil || res2.Records != res.Records+1 || res2.IncompleteTail {
@@ -458,9 +418,7 @@ func TestPartialLastLine(t *testing.T) {
 		t.Fatalf("%v %+v", err, res)
 	}
 	l = openLogWith(t, path, s, v, nil)
-	if err := l.Record(context.Background(), event(99)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.Record(context.Background(), event(99)))
 	l.Close()
 	res, err = trace.Verify(path, v)
 	if err != nil || res.IncompleteTail || res.Records != 12 {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/ecdaf744/gomss/internal/fieldtext"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Control characters other than tab are refused in every field, and the
@@ -23,9 +25,7 @@ func TestNormalizeRefusesControls(t *testing.T) {
 	}
 	e := sampleEvent()
 	e.Response.Text = "a\tb, été"
-	if err := e.Normalize(); err != nil {
-		t.Errorf("tab and accents: %v", err)
-	}
+	assert.NoError(t, e.Normalize(), "tab and accents")
 	for _, set := range []func(a *Actor){
 		func(a *Actor) { a.IDType = "IDNPS\nPAT-TROIS DOMINIQUE 279035121518989" },
 		func(a *Actor) { a.IDType = strings.Repeat("x", MaxField+1) },
@@ -46,9 +46,7 @@ func TestNormalizeRefusesControls(t *testing.T) {
 func TestPendingIsNotAFailure(t *testing.T) {
 	e := sampleEvent()
 	e.Response = Response{Text: PendingText}
-	if err := e.Normalize(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.Normalize())
 	if got := severity(e.Response); got != SeverityInformational {
 		t.Errorf("syslog severity of a pending record: %d", got)
 	}
@@ -56,13 +54,9 @@ func TestPendingIsNotAFailure(t *testing.T) {
 		t.Errorf("syslog: %s", out)
 	}
 	b, err := AuditEvent(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var ae map[string]any
-	if err := json.Unmarshal(b, &ae); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(b, &ae))
 	if _, ok := ae["outcome"]; ok {
 		t.Errorf("a pending record has an outcome: %s", b)
 	}

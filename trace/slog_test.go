@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ecdaf744/gomss/trace"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSlogRecorder(t *testing.T) {
@@ -16,9 +17,7 @@ func TestSlogRecorder(t *testing.T) {
 	e := event(3)
 	e.Response = trace.Response{OK: false, Code: "550", Text: "5.1.1 unknown"}
 	e.OnBehalfOf = &trace.Actor{ID: "801234567893", Name: "Roberta BLEEDER"}
-	if err := r.Record(context.Background(), e); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, r.Record(context.Background(), e))
 	var m map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
 		t.Fatalf("%v: %s", err, buf.Bytes())

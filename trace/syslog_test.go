@@ -30,6 +30,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/ecdaf744/gomss/internal/testenv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // --- a small, strict RFC 5424 parser, written from the ABNF (§6) ---
@@ -282,9 +284,7 @@ func TestFormatSyslogGolden(t *testing.T) {
 		t.Fatalf("FormatSyslog:\n got %s\nwant %s", got, want)
 	}
 	m, err := parseSyslog([]byte(got))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if v, _ := m.value("actor.name"); v != `Élise "Lili" Müller` {
 		t.Errorf("actor.name parsed back as %q", v)
 	}
@@ -323,9 +323,7 @@ func TestFormatSyslogPRI(t *testing.T) {
 		e := sampleEvent()
 		e.Response = c.resp
 		m, err := parseSyslog(FormatSyslog(e, "h", "a", c.facility))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if m.pri != c.want {
 			t.Errorf("facility %d, response %+v: PRI %d, want %d", c.facility, c.resp, m.pri, c.want)
 		}
@@ -337,9 +335,7 @@ func TestFormatSyslogLimits(t *testing.T) {
 	e.Action = Action(strings.Repeat("a", 40))
 	long := strings.Repeat("h", 300)
 	m, err := parseSyslog(FormatSyslog(e, long, strings.Repeat("p", 60), 0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if m.hostname != long[:255] || m.appName != strings.Repeat("p", 48) || m.msgID != strings.Repeat("a", 32) {
 		t.Errorf("not cut to the RFC 5424 lengths: hostname %d, app-name %d, msgid %d octets", len(m.hostname), len(m.appName), len(m.msgID))
 	}
@@ -349,18 +345,14 @@ func TestFormatSyslogLimits(t *testing.T) {
 
 	e.Action = "envoi réussi"
 	m, err = parseSyslog(FormatSyslog(e, "poste 12", "é", 0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if m.hostname != "poste_12" || m.appName != "__" || m.msgID != "envoi_r__ussi" {
 		t.Errorf("header fields not made printable ASCII: %q %q %q", m.hostname, m.appName, m.msgID)
 	}
 
 	h := syslogHeader{hostname: "h", appName: "a", procID: headerField(strings.Repeat("9", 200), maxProcID), facility: 13}
 	m, err = parseSyslog(h.appendMessage(nil, &e, true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if len(m.procID) != 128 {
 		t.Errorf("PROCID of %d octets, want 128", len(m.procID))
 	}
@@ -382,9 +374,7 @@ func TestFormatSyslogTimestamp(t *testing.T) {
 		e := sampleEvent()
 		e.Time = c.t
 		m, err := parseSyslog(FormatSyslog(e, "h", "a", 0))
-		if err != nil {
-			t.Fatalf("%v: %v", c.t, err)
-		}
+		require.NoError(t, err, "%v", c.t)
 		if m.timestamp != c.want {
 			t.Errorf("%v: TIMESTAMP %s, want %s", c.t, m.timestamp, c.want)
 		}
@@ -467,9 +457,7 @@ type testPKI struct {
 func newTestPKI(t testing.TB, cn string) *testPKI {
 	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	now := time.Now()
 	caTmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
@@ -481,14 +469,10 @@ func newTestPKI(t testing.TB, cn string) *testPKI {
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ca, _ := x509.ParseCertificate(caDER)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "localhost", Organization: []string{"gomss test"}},
@@ -500,13 +484,9 @@ func newTestPKI(t testing.TB, cn string) *testPKI {
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p := &testPKI{
 		caPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
@@ -548,9 +528,7 @@ type goCollector struct {
 
 func newGoCollector(t *testing.T, pki *testPKI) *goCollector {
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pki.cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c := &goCollector{ln: ln, msgs: make(chan []byte, 100)}
 	t.Cleanup(func() { ln.Close(); c.breakAll() })
 	go func() {
@@ -606,16 +584,12 @@ func TestSyslogRecorderFramingReconnect(t *testing.T) {
 	col := newGoCollector(t, pki)
 	ctx := context.Background()
 	r, err := DialSyslog(ctx, SyslogConfig{Addr: col.ln.Addr().String(), TLS: &tls.Config{RootCAs: pki.pool}, Hostname: "lps", AppName: "dpi"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer r.Close()
 
 	e := sampleEvent()
 	e.ID = ""
-	if err := r.Record(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, r.Record(ctx, e))
 	m := col.next(t)
 	if id, _ := m.value("id"); len(id) != 32 {
 		t.Errorf("Record did not normalise the event: id %q", id)
@@ -628,9 +602,7 @@ func TestSyslogRecorderFramingReconnect(t *testing.T) {
 	col.breakAll()
 	time.Sleep(50 * time.Millisecond) // let the close reach the client
 	e.ID = "after-break"
-	if err := r.Record(ctx, e); err != nil {
-		t.Fatalf("Record after the collector closed the connection: %v", err)
-	}
+	require.NoError(t, r.Record(ctx, e), "Record after the collector closed the connection")
 	if id, _ := col.next(t).value("id"); id != "after-break" {
 		t.Errorf("got id %q after reconnect", id)
 	}
@@ -641,9 +613,7 @@ func TestSyslogRecorderFramingReconnect(t *testing.T) {
 		wg.Go(func() {
 			e := sampleEvent()
 			e.ID = fmt.Sprint("c", i)
-			if err := r.Record(ctx, e); err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, r.Record(ctx, e))
 		})
 	}
 	wg.Wait()
@@ -668,9 +638,7 @@ func TestSyslogRecorderFramingReconnect(t *testing.T) {
 	if err := r.Record(cctx, sampleEvent()); !errors.Is(err, context.Canceled) {
 		t.Errorf("Record(cancelled) = %v", err)
 	}
-	if err := r.Close(); err != nil {
-		t.Error(err)
-	}
+	assert.NoError(t, r.Close())
 	if err := r.Record(ctx, sampleEvent()); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Record after Close = %v", err)
 	}
@@ -687,9 +655,7 @@ func TestSyslogRecorderMaxMessage(t *testing.T) {
 	ctx := context.Background()
 	cfg := SyslogConfig{Addr: col.ln.Addr().String(), TLS: &tls.Config{RootCAs: pki.pool}, MaxMessage: 1000}
 	r, err := DialSyslog(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer r.Close()
 	e := sampleEvent()
 	e.Actor.Name = strings.Repeat("n", 300) // MSG repeats it: 1000 octets with, less without
@@ -697,9 +663,7 @@ func TestSyslogRecorderMaxMessage(t *testing.T) {
 	if full <= 1000 {
 		t.Fatalf("test event of %d octets should exceed 1000", full)
 	}
-	if err := r.Record(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, r.Record(ctx, e))
 	if m := col.next(t); m.hasMsg {
 		t.Errorf("MSG kept in an oversized message")
 	} else if v, _ := m.value("actor.name"); v != e.Actor.Name {
@@ -735,9 +699,7 @@ func TestDialSyslogRefuses(t *testing.T) {
 	}
 	// A timeout bounds the handshake with a server that never answers.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer ln.Close()
 	start := time.Now()
 	if _, err := DialSyslog(ctx, SyslogConfig{Addr: ln.Addr().String(), TLS: &tls.Config{RootCAs: pki.pool}, Timeout: 200 * time.Millisecond}); err == nil {
@@ -825,25 +787,17 @@ func startRsyslogd(t *testing.T, pki *testPKI, auth string) *rsyslogd {
 		testenv.Missing(t, "rsyslog", "lmnsd_gtls.so (Debian package rsyslog-gnutls) not found under /usr/lib/*/rsyslog")
 	}
 	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "work"), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "work"), 0o700))
 	for name, b := range map[string][]byte{"ca.pem": pki.caPEM, "server.pem": pki.certPEM, "server.key": pki.keyPEM} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o600))
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	conf := strings.NewReplacer("{{dir}}", dir, "{{port}}", strconv.Itoa(port), "{{auth}}", auth).Replace(rsyslogConf)
 	rs := &rsyslogd{bin: bin, pki: pki, dir: dir, conf: filepath.Join(dir, "rsyslog.conf"), out: filepath.Join(dir, "out.jsonl"), port: port}
-	if err := os.WriteFile(rs.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(rs.conf, []byte(conf), 0o600))
 	if out, err := exec.Command(bin, "-N1", "-f", rs.conf).CombinedOutput(); err != nil {
 		t.Fatalf("rsyslogd -N1 refuses the configuration: %v\n%s\n%s", err, out, conf)
 	}
@@ -864,9 +818,7 @@ func (rs *rsyslogd) start(t *testing.T) {
 	t.Helper()
 	cmd := exec.Command(rs.bin, "-n", "-f", rs.conf, "-i", filepath.Join(rs.dir, "rsyslogd.pid"))
 	cmd.Stdout, cmd.Stderr = &rs.stderr, &rs.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	rs.proc, rs.done = cmd.Process, make(chan struct{})
 	go func() { cmd.Wait(); close(rs.done) }()
 	deadline := time.Now().Add(time.Minute) // a hang guard: rsyslogd may start slowly on a busy machine
@@ -922,9 +874,7 @@ func (rs *rsyslogd) wait(t *testing.T, ids ...string) map[string]rsyslogRecord {
 				continue
 			}
 			var raw map[string]any
-			if err := json.Unmarshal(line, &raw); err != nil {
-				t.Fatalf("rsyslog output line %q: %v", line, err)
-			}
+			require.NoError(t, json.Unmarshal(line, &raw), "rsyslog output line %q", line)
 			s := func(k string) string {
 				switch v := raw[k].(type) {
 				case string:
@@ -963,9 +913,7 @@ func TestSyslogRsyslog(t *testing.T) {
 	pid := strconv.Itoa(os.Getpid())
 	const host, app = "lps.chu-exemple.fr", "gomss-test"
 	r, err := DialSyslog(ctx, SyslogConfig{Addr: rs.addr(), TLS: &tls.Config{RootCAs: pki.pool}, Hostname: host, AppName: app, MaxMessage: 32 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer r.Close()
 
 	ok := Event{
@@ -991,12 +939,8 @@ func TestSyslogRsyslog(t *testing.T) {
 	events := map[string]*Event{"ok": &ok, "failed": &failed, "pending": &pending, "big": &big}
 	var ids []string
 	for name, e := range events {
-		if err := e.Normalize(); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.Record(ctx, *e); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		require.NoError(t, e.Normalize())
+		require.NoError(t, r.Record(ctx, *e), "%s", name)
 		ids = append(ids, e.ID)
 	}
 	if n := len(FormatSyslog(big, host, app, 0)); n <= DefaultSyslogMaxMessage {
@@ -1087,9 +1031,7 @@ func TestSyslogRsyslog(t *testing.T) {
 	rs.start(t)
 	again := ok
 	again.ID, again.Action = "after-restart", Logout
-	if err := r.Record(ctx, again); err != nil {
-		t.Fatalf("Record after rsyslog restarted: %v", err)
-	}
+	require.NoError(t, r.Record(ctx, again), "Record after rsyslog restarted")
 	if rec := rs.wait(t, "after-restart")["after-restart"]; rec.MsgID != "logout" {
 		t.Errorf("after restart: msgid %q", rec.MsgID)
 	}
@@ -1118,23 +1060,17 @@ func TestSyslogRsyslogUntrusted(t *testing.T) {
 	e.ID = "cleartext"
 	msg := FormatSyslog(e, "h", "a", 0)
 	c, err := net.Dial("tcp", rs.addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	fmt.Fprintf(c, "%d %s", len(msg), msg)
 	c.Close()
 
 	// A trusting client gets through; once its event arrived, the others
 	// would have too.
 	r, err := DialSyslog(ctx, SyslogConfig{Addr: rs.addr(), TLS: &tls.Config{RootCAs: pki.pool, ServerName: "localhost"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer r.Close()
 	e.ID = "trusted"
-	if err := r.Record(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, r.Record(ctx, e))
 	rs.wait(t, "trusted")
 	b, _ := os.ReadFile(rs.out)
 	if n := bytes.Count(b, []byte("\n")); n != 1 || bytes.Contains(b, []byte("cleartext")) {
@@ -1175,14 +1111,10 @@ func TestSyslogRsyslogClientCert(t *testing.T) {
 	}
 
 	r, err := DialSyslog(ctx, SyslogConfig{Addr: rs.addr(), TLS: &tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{pki.cert}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer r.Close()
 	e.ID = "client-cert"
-	if err := r.Record(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, r.Record(ctx, e))
 	rs.wait(t, "client-cert")
 	if b, _ := os.ReadFile(rs.out); bytes.Contains(b, []byte("no-client-cert")) {
 		t.Errorf("rsyslog accepted an event from a client without a certificate:\n%s", b)

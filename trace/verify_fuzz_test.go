@@ -14,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ecdaf744/gomss/trace"
+	"github.com/stretchr/testify/require"
 )
 
 // fixedLog writes the same 7-record log (and checkpoints every 3 records;
@@ -24,34 +25,22 @@ import (
 func fixedLog(t testing.TB, dir string) (logData, cpData []byte, v note.Verifier, last *trace.Checkpoint) {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(mrand.NewChaCha8([32]byte{'g', 'o', 'm', 's', 's'}), "gomss-fuzz")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	v, err = note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	path := filepath.Join(dir, "trace.jsonl")
 	now := time.Date(2026, 11, 24, 11, 0, 0, 0, time.UTC)
 	l, err := trace.OpenFileLog(trace.FileLogConfig{Path: path, Signer: s, Verifier: v, CheckpointEvery: 3,
 		Retention: -1, Now: func() time.Time { return now }, OnCheckpoint: func(c *trace.Checkpoint) { last = c }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for i := range 7 {
 		e := event(i)
 		e.ID = fmt.Sprintf("%032x", i) // else random
-		if err := l.Record(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, l.Record(context.Background(), e))
 	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.Close())
 	if logData, err = os.ReadFile(path); err != nil {
 		t.Fatal(err)
 	}
@@ -85,12 +74,8 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte(`{"head":{"version":1,"origin":"gomss/trace","start":3}}`+"\n"), origCP)
 	path := filepath.Join(f.TempDir(), "trace.jsonl") // one call at a time per process
 	f.Fuzz(func(t *testing.T, logData, cpData []byte) {
-		if err := os.WriteFile(path, logData, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path+".checkpoints", cpData, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(path, logData, 0o600))
+		require.NoError(t, os.WriteFile(path+".checkpoints", cpData, 0o600))
 		// Against the last checkpoint kept elsewhere, only the log as
 		// written (or grown past it) passes.
 		if _, err := trace.VerifyAgainst(path, v, last.Note); err == nil {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ecdaf744/gomss/trace"
+	"github.com/stretchr/testify/require"
 )
 
 // witnessedLog writes n records (a checkpoint every 10 and at Close) and
@@ -26,13 +27,9 @@ func witnessedLog(t *testing.T, n int) (string, note.Signer, note.Verifier, []*t
 		c.OnCheckpoint = func(cp *trace.Checkpoint) { kept = append(kept, cp) }
 	})
 	for i := range n {
-		if err := l.Record(context.Background(), event(i)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, l.Record(context.Background(), event(i)))
 	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.Close())
 	return path, s, v, kept
 }
 
@@ -56,9 +53,7 @@ func TestOnCheckpoint(t *testing.T) {
 		t.Fatalf("checkpoints handed over at sizes %v, want [10 20 25]", sizes)
 	}
 	data, err := os.ReadFile(path + ".checkpoints")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, c := range kept {
 		if !bytes.Contains(data, []byte(strings.ReplaceAll(c.Note, "\n", `\n`))) {
 			t.Errorf("checkpoint %d handed over is not the one in the file", c.Size)
@@ -103,9 +98,7 @@ func TestVerifyAgainst(t *testing.T) {
 		path, s, v, kept := witnessedLog(t, 25)
 		l := openLogWith(t, path, s, v, nil)
 		for i := 25; i < 32; i++ {
-			if err := l.Record(context.Background(), event(i)); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, l.Record(context.Background(), event(i)))
 		}
 		l.Close()
 		res, err := trace.VerifyAgainst(path, v, kept[0].Note, kept[2].Note)
@@ -131,9 +124,7 @@ func TestVerifyAgainst(t *testing.T) {
 			c.Now = func() time.Time { return now }
 		})
 		for i := range 25 {
-			if err := l.Record(context.Background(), event(i)); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, l.Record(context.Background(), event(i)))
 		}
 		if _, err := l.Prune(event(15).Time); err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
+	"github.com/stretchr/testify/require"
 )
 
 const fixture = "../../testdata/annuaire/Extraction_Correspondance_MSSante_202608260215.txt"
@@ -60,15 +61,11 @@ func TestAPI(t *testing.T) {
 	var resources [][]byte
 	for _, f := range files {
 		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		resources = append(resources, b)
 	}
 	srv, err := annuairetest.NewServer("test-key", resources...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer srv.Close()
 	t.Setenv("TEST_ESANTE_KEY", "test-key")
 	api := []string{"-api", srv.BaseURL(), "-key-env", "TEST_ESANTE_KEY"}

@@ -11,6 +11,8 @@ import (
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/mssante/xdm"
 	"github.com/ecdaf744/gomss/trace"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestQuickstart runs the whole program and checks that every step
@@ -55,9 +57,7 @@ func TestQuickstart(t *testing.T) {
 	read := func(name string) []byte {
 		t.Helper()
 		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return b
 	}
 	if b := read("recordTarget.xml"); !bytes.Contains(b, []byte("<recordTarget>")) {
@@ -66,9 +66,7 @@ func TestQuickstart(t *testing.T) {
 	// message.eml is the message as sent: it parses and passes the Ref#2
 	// checks once the server's Return-Path is added.
 	sent, err := mssante.Parse(io.MultiReader(strings.NewReader("Return-Path: <lps@test.mssante.fr>\r\n"), bytes.NewReader(read("message.eml"))), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if ps := sent.Check(); len(ps) > 0 {
 		t.Errorf("message.eml breaks rules: %v", ps)
 	}
@@ -77,19 +75,13 @@ func TestQuickstart(t *testing.T) {
 	}
 	zipped := read(xdm.ArchiveName)
 	a, err := xdm.OpenReader(bytes.NewReader(zipped), int64(len(zipped)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Verify(); err != nil {
-		t.Error(err)
-	}
+	require.NoError(t, err)
+	assert.NoError(t, a.Verify())
 	if doc := read("DOC0001.XML"); !bytes.Contains(doc, []byte("<nonXMLBody")) {
 		t.Error("DOC0001.XML is not a level-1 CDA document")
 	}
 	mdn, err := mssante.Parse(bytes.NewReader(read("mdn.eml")), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if r, err := mssante.ParseMDN(mdn); err != nil || r.OriginalMessageID != sent.MessageID {
 		t.Errorf("mdn.eml: %v, %+v", err, r)
 	}

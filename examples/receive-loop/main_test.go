@@ -16,6 +16,7 @@ import (
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/mssante/xdm"
+	"github.com/stretchr/testify/require"
 )
 
 // report is a consultation report about the ANS test patient, from the
@@ -94,14 +95,10 @@ func (e *loopEnv) mdn(t *testing.T) *mssante.MDNReport {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard
 	defer cancel()
-	if err := e.Op.WaitMessages(ctx, baltest.CPSUser, 1); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.Op.WaitMessages(ctx, baltest.CPSUser, 1))
 	for _, raw := range e.Op.Messages(baltest.CPSUser, "INBOX") {
 		m, err := mssante.Parse(bytes.NewReader(raw), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if r, err := mssante.ParseMDN(m); err == nil && r.OriginalMessageID == e.msgID {
 			return r
 		}
@@ -115,9 +112,7 @@ func TestOnce(t *testing.T) {
 	t.Log(e.run(t, "-test-patients"))
 	out := e.Path("out")
 	got, err := os.ReadFile(filepath.Join(out, "1.2.250.1.999.1.1_42.pdf"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if !bytes.Equal(got, e.pdf) {
 		t.Error("the PDF written differs from the one sent")
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/examples/internal/exampletest"
 	"github.com/ecdaf744/gomss/trace"
+	"github.com/stretchr/testify/require"
 )
 
 // TestSendWithCPS sends from the personal BAL of a CPS holder whose card
@@ -28,9 +29,7 @@ func TestSendWithCPS(t *testing.T) {
 		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
 	}
 	chainFile := e.Path("chain.pem")
-	if err := os.WriteFile(chainFile, chain, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(chainFile, chain, 0o600))
 	base = append(base, "-pkcs11", tk.ModulePath, "-token-label", tk.TokenLabel, "-pin-env", "TEST_CPS_PIN", "-chain", chainFile)
 
 	t.Setenv("TEST_CPS_PIN", "0000")

@@ -14,14 +14,13 @@ import (
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/trace"
+	"github.com/stretchr/testify/require"
 )
 
 // reportArgs are the flags of a report about the ANS test patient.
 func reportArgs(t *testing.T, from, to string) []string {
 	pdf := filepath.Join(t.TempDir(), "cr.pdf")
-	if err := os.WriteFile(pdf, testdocs.PDF("Compte rendu de consultation", 20_000), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(pdf, testdocs.PDF("Compte rendu de consultation", 20_000), 0o644))
 	return []string{
 		"-from", from, "-to", to, "-pdf", pdf, "-product", "DEV000000", "-oid", "1.2.250.1.999.1.2",
 		"-ins", "279035121518989", "-ins-oid", "1.2.250.1.213.1.4.10", "-family", "PAT-TROIS",
@@ -39,16 +38,12 @@ func TestDryRun(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 	eml, err := os.ReadFile(filepath.Join(dir, "message.eml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if ps, err := mssante.Check(bytes.NewReader(eml)); err != nil || len(ps) > 0 {
 		t.Fatalf("Check: %v %v", ps, err)
 	}
 	m, err := mssante.Parse(bytes.NewReader(eml), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if m.XDM == nil || m.XDM.Verify() != nil || m.PatientID == nil || m.MSS.INS == "" {
 		t.Fatalf("archive %v (%v), patient %v, X-MSS-INS %q", m.XDM, m.XDMErr, m.PatientID, m.MSS.INS)
 	}
@@ -83,13 +78,9 @@ func received(t *testing.T, e *exampletest.Env, to string) (*mssante.Received, [
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard
 	defer cancel()
-	if err := e.Op.WaitMessages(ctx, to, 1); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.Op.WaitMessages(ctx, to, 1))
 	m, err := mssante.Parse(bytes.NewReader(e.Op.Messages(to, "INBOX")[0]), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if ps := m.Check(); len(ps) > 0 {
 		t.Errorf("received message breaks rules: %v", ps)
 	}

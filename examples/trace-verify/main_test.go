@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ecdaf744/gomss/trace"
+	"github.com/stretchr/testify/require"
 )
 
 func TestTraceVerify(t *testing.T) {
@@ -24,9 +25,7 @@ func TestTraceVerify(t *testing.T) {
 	var last *trace.Checkpoint
 	l, err := trace.OpenFileLog(trace.FileLogConfig{Path: path, Signer: s, Verifier: v, Retention: -1,
 		OnCheckpoint: func(c *trace.Checkpoint) { last = c }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for i := range 5 {
 		err := l.Record(context.Background(), trace.Event{
 			Time:    time.Now(),
@@ -35,9 +34,7 @@ func TestTraceVerify(t *testing.T) {
 			Action:  []trace.Action{trace.Login, trace.Send, trace.Fetch, trace.Delete, trace.Logout}[i],
 			Request: trace.Request{Command: "CMD"}, Response: trace.Response{OK: true},
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 	}
 	l.Close()
 	keyFile := filepath.Join(dir, "verifier.key")

@@ -12,6 +12,7 @@ import (
 	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/examples/internal/exampletest"
 	"github.com/ecdaf744/gomss/mssante"
+	"github.com/stretchr/testify/require"
 )
 
 const patientAddress = "279035121518989@patient.mssante.fr"
@@ -34,16 +35,12 @@ func TestDryRun(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 	eml, err := os.ReadFile(filepath.Join(dir, "message.eml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if ps, err := mssante.Check(bytes.NewReader(eml)); err != nil || len(ps) > 0 {
 		t.Fatalf("Check: %v %v", ps, err)
 	}
 	m, err := mssante.Parse(bytes.NewReader(eml), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if len(m.To) != 1 || m.To[0].Address != patientAddress {
 		t.Errorf("To %v, want %s", m.To, patientAddress)
 	}
@@ -91,13 +88,9 @@ func TestSend(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard
 	defer cancel()
-	if err := op.WaitMessages(ctx, patientAddress, 1); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, op.WaitMessages(ctx, patientAddress, 1))
 	m, err := mssante.Parse(bytes.NewReader(op.Messages(patientAddress, "INBOX")[0]), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if m.MSS.MES != "FIN" || m.Subject != "Votre rendez-vous" {
 		t.Errorf("X-MSS-MES %q, subject %q", m.MSS.MES, m.Subject)
 	}

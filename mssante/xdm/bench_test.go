@@ -13,6 +13,7 @@ import (
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/mssante/xdm"
+	"github.com/stretchr/testify/require"
 )
 
 const benchPDFSize = 10 << 20
@@ -30,15 +31,11 @@ func BenchmarkBuild(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		for b.Loop() {
 			w, err := xdm.NewWriter(io.Discard, options())
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			if _, err := w.AddCDA(h, cda.Body{MediaType: cda.MediaTypePDF, Content: bytes.NewReader(pdf)}, nil); err != nil {
 				b.Fatal(err)
 			}
-			if err := w.Close(); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, w.Close())
 		}
 		docbench.ReportAllocPer(b, &ms, benchPDFSize)
 	})
@@ -72,13 +69,9 @@ func BenchmarkRead(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		for b.Loop() {
 			a, err := xdm.OpenReader(bytes.NewReader(data), int64(len(data)), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			rc, err := a.Documents[0].Open()
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			r := cda.NewReader(rc, nil)
 			if _, err := r.Header(); err != nil {
 				b.Fatal(err)
@@ -88,9 +81,7 @@ func BenchmarkRead(b *testing.B) {
 				b.Fatal(n, err)
 			}
 			// Close reads the rest and checks SHA-1 and size.
-			if err := rc.Close(); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, rc.Close())
 		}
 		docbench.ReportAllocPer(b, &ms, benchPDFSize)
 	})

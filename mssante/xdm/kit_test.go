@@ -18,6 +18,7 @@ import (
 	"github.com/ecdaf744/gomss/internal/testenv"
 	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/mssante/xdm"
+	"github.com/stretchr/testify/require"
 )
 
 // matrix returns the archives the ANS validators judge: PDF and text
@@ -116,13 +117,9 @@ func TestANSValidators(t *testing.T) {
 	for name, docs := range matrix() {
 		data, meta := archive(t, docs...)
 		nZips++
-		if err := os.WriteFile(filepath.Join(zipDir, name+".zip"), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(zipDir, name+".zip"), data, 0o644))
 		a := open(t, data)
-		if err := a.Verify(); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		require.NoError(t, a.Verify(), "%s", name)
 		if len(a.Documents) != len(docs) || len(meta.Documents) != len(docs) {
 			t.Fatalf("%s: %d documents read, %d written", name, len(a.Documents), len(docs))
 		}
@@ -132,16 +129,12 @@ func TestANSValidators(t *testing.T) {
 			if cerr := rc.Close(); err == nil {
 				err = cerr
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if firstCDA == nil {
 				firstCDA = b
 			}
 			nDocs++
-			if err := os.WriteFile(filepath.Join(cdaDir, fmt.Sprintf("%s-%d.xml", name, i+1)), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(filepath.Join(cdaDir, fmt.Sprintf("%s-%d.xml", name, i+1)), b, 0o644))
 		}
 	}
 	if nDocs < 12 {
@@ -186,9 +179,7 @@ func TestMatrixLayout(t *testing.T) {
 	for name, docs := range matrix() {
 		data, _ := archive(t, docs...)
 		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if n := len(zr.File); n != 3+len(docs) {
 			t.Errorf("%s: %d entries", name, n)
 		}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/mssante/xdm"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 type entry struct {
@@ -26,14 +28,10 @@ func zipOf(t testing.TB, entries ...entry) []byte {
 	zw := zip.NewWriter(&buf)
 	for _, e := range entries {
 		fw, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: zip.Deflate})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		fw.Write(e.data)
 	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, zw.Close())
 	return buf.Bytes()
 }
 
@@ -84,9 +82,7 @@ func TestReadToleratesFieldArchives(t *testing.T) {
 	doc := []byte("<ClinicalDocument/>")
 	data := drimArchive(t, doc, strings.ToUpper(sha1Hex(doc)), len(doc))
 	a, err := xdm.OpenReader(bytes.NewReader(data), int64(len(data)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if a.Subset != "ihe_xdm/ss000001" || len(a.Documents) != 1 || a.Documents[0].Name != "IHE_XDM/SS000001/DOC_1.XML" {
 		t.Fatalf("subset %q, documents %+v", a.Subset, a.Documents)
 	}
@@ -105,9 +101,7 @@ func TestReadToleratesFieldArchives(t *testing.T) {
 			t.Errorf("tolerated list lacks %q:\n%s", want, joined)
 		}
 	}
-	if err := a.Verify(); err != nil {
-		t.Errorf("verify: %v", err)
-	}
+	assert.NoError(t, a.Verify(), "verify")
 }
 
 func TestReadDetectsTampering(t *testing.T) {
@@ -125,9 +119,7 @@ func TestReadDetectsTampering(t *testing.T) {
 	}
 	for _, c := range cases {
 		a, err := xdm.OpenReader(bytes.NewReader(c.data), int64(len(c.data)), nil)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
+		require.NoError(t, err, "%s", c.name)
 		if err := a.Verify(); !errors.Is(err, c.want) {
 			t.Errorf("%s: Verify = %v, want %v", c.name, err, c.want)
 		}
@@ -139,9 +131,7 @@ func TestReadDetectsTampering(t *testing.T) {
 	// Our own archive, one byte of a document changed inside the zip.
 	data, _ := archive(t, doc2(t))
 	a, _ := xdm.OpenReader(bytes.NewReader(data), int64(len(data)), nil)
-	if err := a.Verify(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, a.Verify())
 	meta := a.Metadata.Documents[0]
 	meta.Hash = sha1Hex([]byte("x"))
 	forged := rezip(t, data, func(name string, b []byte) []byte {
@@ -163,9 +153,7 @@ func TestVerifyReportsEveryDocument(t *testing.T) {
 	m := matrix()
 	data, _ := archive(t, m["01-test-ipp-pdf-consultation"][0], m["06-two-authors-crh"][0], m["08-replacement"][0])
 	a, err := xdm.OpenReader(bytes.NewReader(data), int64(len(data)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if len(a.Documents) != 3 {
 		t.Fatalf("%d documents", len(a.Documents))
 	}
@@ -180,9 +168,7 @@ func TestVerifyReportsEveryDocument(t *testing.T) {
 		return b
 	})
 	a, err = xdm.OpenReader(bytes.NewReader(forged), int64(len(forged)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	err = a.Verify()
 	if !errors.Is(err, xdm.ErrHashMismatch) || !errors.Is(err, xdm.ErrSizeMismatch) {
 		t.Fatalf("Verify = %v, want both a hash and a size mismatch", err)
@@ -199,9 +185,7 @@ func doc2(t testing.TB) doc {
 
 func rezip(t testing.TB, data []byte, edit func(string, []byte) []byte) []byte {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var es []entry
 	for _, f := range zr.File {
 		rc, _ := f.Open()
@@ -351,9 +335,7 @@ func TestCloseReportsAlteredDocument(t *testing.T) {
 		})
 		a := open(t, forged)
 		rc, err := a.Documents[0].Open()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var pdf bytes.Buffer
 		if _, err := cda.NewReader(rc, nil).Body(&pdf); err != nil {
 			t.Fatalf("%s: the partial read already failed (%v): the test does not show the early stop", c.name, err)
@@ -373,9 +355,7 @@ func TestCloseReportsAlteredDocument(t *testing.T) {
 	if _, err := cda.NewReader(rc, nil).Header(); err != nil {
 		t.Fatal(err)
 	}
-	if err := rc.Close(); err != nil {
-		t.Errorf("intact document: Close = %v", err)
-	}
+	assert.NoError(t, rc.Close(), "intact document: Close =")
 	doc := []byte("<ClinicalDocument>" + strings.Repeat("x", 1<<16) + "</ClinicalDocument>")
 	small := drimArchive(t, doc, sha1Hex(doc), 100)
 	a = open(t, small)

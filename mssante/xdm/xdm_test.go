@@ -14,6 +14,8 @@ import (
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/mssante/xdm"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var created = time.Date(2026, 11, 24, 10, 30, 0, 0, testdocs.Paris)
@@ -39,17 +41,13 @@ func archive(t testing.TB, docs ...doc) ([]byte, *xdm.Metadata) {
 	t.Helper()
 	var buf bytes.Buffer
 	w, err := xdm.NewWriter(&buf, options())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, d := range docs {
 		if _, err := w.AddCDA(d.h, d.body, d.opts); err != nil {
 			t.Fatalf("AddCDA: %v", err)
 		}
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, w.Close())
 	return buf.Bytes(), w.Metadata()
 }
 
@@ -60,9 +58,7 @@ func pdfBody(size int) cda.Body {
 func open(t testing.TB, data []byte) *xdm.Archive {
 	t.Helper()
 	a, err := xdm.OpenReader(bytes.NewReader(data), int64(len(data)), nil)
-	if err != nil {
-		t.Fatalf("OpenReader: %v", err)
-	}
+	require.NoError(t, err, "OpenReader")
 	return a
 }
 
@@ -77,9 +73,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		doc{h: h2, body: cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader(text)}})
 
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var names []string
 	for _, f := range zr.File {
 		names = append(names, f.Name)
@@ -97,9 +91,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(&got, meta) {
 		t.Errorf("metadata differs after the round trip:\n got %+v\nwant %+v", got, *meta)
 	}
-	if err := a.Verify(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, a.Verify())
 	d := got.Documents[0]
 	checks := map[string][2]string{
 		"patientId":       {d.PatientID, "279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH"},
@@ -141,42 +133,30 @@ func TestWriteReadRoundTrip(t *testing.T) {
 
 	// The documents read back are the CDA documents built, bodies included.
 	rc0, err := a.Documents[0].Open()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r0 := cda.NewReader(rc0, nil)
 	var pdf bytes.Buffer
 	if _, err := r0.Body(&pdf); err != nil || !bytes.Equal(pdf.Bytes(), testdocs.PDF("Compte rendu", 20_000)) {
 		t.Errorf("document 1: the PDF read back differs from the one written (%v)", err)
 	}
-	if err := rc0.Close(); err != nil {
-		t.Errorf("document 1: Close: %v", err)
-	}
+	assert.NoError(t, rc0.Close(), "document 1: Close")
 	var direct bytes.Buffer
-	if err := cda.Write(&direct, h1, pdfBody(20_000)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cda.Write(&direct, h1, pdfBody(20_000)))
 	rc0, _ = a.Documents[0].Open()
 	inZip, _ := io.ReadAll(rc0)
 	if !bytes.Equal(inZip, direct.Bytes()) {
 		t.Error("DOC0001.XML differs from cda.Write of the same header and body")
 	}
 	rc, err := a.Documents[1].Open()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r := cda.NewReader(rc, nil)
 	hdr, err := r.Header()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var body strings.Builder
 	if _, err := r.Body(&body); err != nil || body.String() != text || hdr.Header.Title != "Lettre de liaison" {
 		t.Errorf("document 2: %q %q %v", hdr.Header.Title, body.String(), err)
 	}
-	if err := rc.Close(); err != nil {
-		t.Errorf("document 2: Close: %v", err)
-	}
+	assert.NoError(t, rc.Close(), "document 2: Close")
 
 	// README.TXT and INDEX.HTM name the sender and the documents.
 	for _, f := range zr.File {
@@ -233,9 +213,7 @@ func TestPatientIDWithoutINS(t *testing.T) {
 	var buf bytes.Buffer
 	w, _ := xdm.NewWriter(&buf, options())
 	e, err := w.AddCDA(testdocs.Header(p, "11488-4", created), pdfBody(1000), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if e.PatientID != "1234567890121^^^&1.2.3.4.567.8.9.10&ISO^PI" || w.HasINS() {
 		t.Errorf("patientId %q hasINS %v", e.PatientID, w.HasINS())
 	}
@@ -282,25 +260,17 @@ func TestWriterRefusals(t *testing.T) {
 func TestAddDocument(t *testing.T) {
 	p := testdocs.Patient("nir", true)
 	var cdaDoc bytes.Buffer
-	if err := cda.Write(&cdaDoc, testdocs.Header(p, "18748-4", created), pdfBody(30_000)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cda.Write(&cdaDoc, testdocs.Header(p, "18748-4", created), pdfBody(30_000)))
 	var buf bytes.Buffer
 	w, _ := xdm.NewWriter(&buf, options())
 	if _, err := w.AddDocument(bytes.NewReader(cdaDoc.Bytes()), testdocs.Patient("test", true), nil); !errors.Is(err, xdm.ErrEntry) {
 		t.Errorf("another patient's INS accepted: %v", err)
 	}
 	e, err := w.AddDocument(bytes.NewReader(cdaDoc.Bytes()), p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
 	a := open(t, buf.Bytes())
-	if err := a.Verify(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, a.Verify())
 	rc, _ := a.Documents[0].Open()
 	b, _ := io.ReadAll(rc)
 	if !bytes.Equal(b, cdaDoc.Bytes()) || e.Size != int64(cdaDoc.Len()) || e.Class.Code != "31" {
@@ -313,9 +283,7 @@ func TestAddDocument(t *testing.T) {
 func TestAddStructuredDocument(t *testing.T) {
 	p := testdocs.Patient("test", true)
 	var b bytes.Buffer
-	if err := cda.Write(&b, testdocs.Header(p, "11490-0", created), cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("x")}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cda.Write(&b, testdocs.Header(p, "11490-0", created), cda.Body{MediaType: cda.MediaTypeText, Content: strings.NewReader("x")}))
 	s := b.String()
 	s = strings.Replace(s, `<templateId root="1.3.6.1.4.1.19376.1.2.20"/>`, `<templateId root="1.2.250.1.213.1.1.1.29" extension="2022.01"/>`, 1)
 	i, j := strings.Index(s, "<component>"), strings.LastIndex(s, "</component>")
@@ -323,9 +291,7 @@ func TestAddStructuredDocument(t *testing.T) {
 	var buf bytes.Buffer
 	w, _ := xdm.NewWriter(&buf, options())
 	e, err := w.AddDocument(strings.NewReader(s), p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if e.Format.Code != "urn:asip:ci-sis:ldl-ses:2017" || e.Class.Code != "10" || e.Size != int64(len(s)) {
 		t.Errorf("format %+v class %+v size %d", e.Format, e.Class, e.Size)
 	}
@@ -402,13 +368,9 @@ func TestWriterValidationErrorKeepsWriter(t *testing.T) {
 	if _, err := w.AddCDA(testdocs.Header(p, "11490-0", created), pdfBody(500), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, w.Close())
 	a := open(t, buf.Bytes())
-	if err := a.Verify(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, a.Verify())
 	if m := a.Metadata; len(m.Documents) != 1 || len(m.Associations) != 1 || m.Associations[0].Type != xdm.AssociationHasMember {
 		t.Errorf("documents %d, associations %+v", len(m.Documents), m.Associations)
 	}
