@@ -13,17 +13,15 @@ import (
 func TestPatientIDForms(t *testing.T) {
 	id := testIdentity(t)
 	cx, err := id.PatientID()
-	if err != nil || cx.String() != "279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH" {
-		t.Fatalf("PatientID = %q, %v", cx, err)
-	}
+	require.NoError(t, err, "PatientID")
+	require.EqualValues(t, "279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH", cx.String(), "PatientID")
 	sp, err := id.SourcePatientID()
-	if err != nil || sp.String() != "1234567890121^^^&1.2.3.4.567.8.9.10&ISO^PI" {
-		t.Fatalf("SourcePatientID = %q, %v", sp, err)
-	}
+	require.NoError(t, err, "SourcePatientID")
+	require.EqualValues(t, "1234567890121^^^&1.2.3.4.567.8.9.10&ISO^PI", sp.String(), "SourcePatientID")
 	id.LocalIDs = nil
-	if sp, err := id.SourcePatientID(); err != nil || sp != cx {
-		t.Fatalf("SourcePatientID without IPP = %q, %v; want the INS", sp, err)
-	}
+	sp, err = id.SourcePatientID()
+	require.NoError(t, err, "SourcePatientID without IPP; want the INS")
+	require.EqualValues(t, cx, sp, "SourcePatientID without IPP; want the INS")
 	// The ANS DRIM-M example value parses back.
 	got, err := ParseCX("162018885045327^^^&1.2.250.1.213.1.4.10&ISO^NH")
 	if err != nil || got != (CX{ID: "162018885045327", Authority: "1.2.250.1.213.1.4.10", TypeCode: "NH"}) {
@@ -63,9 +61,8 @@ func TestSourcePatientInfo(t *testing.T) {
 	// Delimiters inside names are escaped and restored.
 	id.Traits.UsedFamilyName = `A^B&C~D|E\F`
 	p, err = ParseSourcePatientInfo(id.SourcePatientInfo())
-	if err != nil || p.Identity.Traits.UsedFamilyName != id.Traits.UsedFamilyName {
-		t.Fatalf("escaping: %q, %v", p.Identity.Traits.UsedFamilyName, err)
-	}
+	require.NoError(t, err, "escaping")
+	require.EqualValues(t, id.Traits.UsedFamilyName, p.Identity.Traits.UsedFamilyName, "escaping")
 	// Tolerated and refused lines.
 	p, err = ParseSourcePatientInfo([]string{"PID-13|0102030405", "PID-5|X^Y^^^^^B", "PID-11|1 rue^^PARIS^^75001^FRA^H", "PID-7|197903281200", "PID-3|1^^^&" + OIDINSC + "&ISO^NH"})
 	if err != nil || len(p.Tolerated) != 5 {
@@ -111,9 +108,8 @@ func FuzzParseCX(f *testing.F) {
 			}
 		} else {
 			again, err := ParseCX(c.String())
-			if err != nil || again != c {
-				t.Fatalf("ParseCX(%q) = %+v; its String %q parses to %+v, %v", s, c, c.String(), again, err)
-			}
+			require.NoError(t, err, "ParseCX(%q) = %+v; its String %q parses to %+v, %v", s, c, c.String(), again, err)
+			require.EqualValues(t, c, again, "ParseCX(%q) = %+v; its String %q parses to %+v, %v", s, c, c.String(), again, err)
 		}
 		m, err := ParseMonEspaceSanteAddress(s)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -39,12 +40,10 @@ func TestAuthorities(t *testing.T) {
 			t.Errorf("authority %s: %v %v", a, got, err)
 		}
 	}
-	if AuthorityNIRDemo.TypeCode() != "INS-NIR-DEMO" || AuthorityNIRTest.TypeCode() != "INS-NIR-TEST" {
-		t.Error(".10 is INS-NIR de test and .11 INS-NIR de démonstration")
-	}
-	if !AuthorityNIRDemo.IsFictitious() || AuthorityNIR.IsFictitious() {
-		t.Error("IsFictitious")
-	}
+	assert.EqualValues(t, "INS-NIR-DEMO", AuthorityNIRDemo.TypeCode(), ".10 is INS-NIR de test and .11 INS-NIR de démonstration")
+	assert.EqualValues(t, "INS-NIR-TEST", AuthorityNIRTest.TypeCode(), ".10 is INS-NIR de test and .11 INS-NIR de démonstration")
+	assert.True(t, AuthorityNIRDemo.IsFictitious(), "IsFictitious")
+	assert.False(t, AuthorityNIR.IsFictitious(), "IsFictitious")
 	if _, err := ParseAuthority(OIDINSC); !errors.Is(err, ErrINSC) {
 		t.Errorf("INS-C: %v", err)
 	}
@@ -91,9 +90,8 @@ func TestOnlyQualifiedEmitsINS(t *testing.T) {
 			}
 		}
 		cx, err := id.SourcePatientID()
-		if err != nil || cx.TypeCode != TypePI {
-			t.Errorf("%q: SourcePatientID = %v, %v; want the IPP", st, cx, err)
-		}
+		assert.NoError(t, err, "%q: SourcePatientID; want the IPP", st)
+		assert.EqualValues(t, TypePI, cx.TypeCode, "%q: SourcePatientID; want the IPP", st)
 		if st == "" {
 			continue // unknown status: Validate refuses it
 		}
@@ -117,13 +115,11 @@ func TestQualifiedIdentity(t *testing.T) {
 	id := testIdentity(t)
 	require.NoError(t, id.Validate())
 	addr, err := id.MonEspaceSanteAddress()
-	if err != nil || addr != "279035121518989@patient.mssante.fr" {
-		t.Fatalf("address %q, %v", addr, err)
-	}
+	require.NoError(t, err, "address")
+	require.EqualValues(t, "279035121518989@patient.mssante.fr", addr, "address")
 	m, err := ParseMonEspaceSanteAddress("279035121518989@Patient.MSSante.fr")
-	if err != nil || m != id.INS.Matricule {
-		t.Fatalf("ParseMonEspaceSanteAddress: %v %v", m, err)
-	}
+	require.NoError(t, err, "ParseMonEspaceSanteAddress")
+	require.EqualValues(t, id.INS.Matricule, m, "ParseMonEspaceSanteAddress")
 	for _, bad := range []string{"279035121518989@mssante.fr", "279035121518988@patient.mssante.fr", "nobody"} {
 		if _, err := ParseMonEspaceSanteAddress(bad); !errors.Is(err, ErrMonEspaceSanteAddress) {
 			t.Errorf("ParseMonEspaceSanteAddress(%q): %v", bad, err)

@@ -46,16 +46,17 @@ func TestParseMatriculeValid(t *testing.T) {
 			t.Errorf("ParseMatricule(%s): %v", tt.in, err)
 			continue
 		}
-		if m.String() != tt.in || m.IsZero() {
-			t.Errorf("%s: String() = %q", tt.in, m.String())
-		}
+		assert.EqualValues(t, tt.in, m.String(), "%s: String() = %q", tt.in, m.String())
+		assert.False(t, m.IsZero(), "%s: String() = %q", tt.in, m.String())
 		p := m.Place()
-		if m.Sex() != tt.sex || m.BirthYear() != tt.year || m.BirthMonth() != tt.month || m.Provisional() != tt.prov {
-			t.Errorf("%s: sex %s year %d month %d prov %v, want %s %d %d %v", tt.in, m.Sex(), m.BirthYear(), m.BirthMonth(), m.Provisional(), tt.sex, tt.year, tt.month, tt.prov)
-		}
-		if p.Kind != tt.kind || p.Code != tt.code || p.Department != tt.dep || p.Country != tt.country {
-			t.Errorf("%s: place %+v, want kind %v code %s dep %s country %s", tt.in, p, tt.kind, tt.code, tt.dep, tt.country)
-		}
+		assert.EqualValues(t, tt.sex, m.Sex(), "%s: sex %s year %d month %d prov %v, want %s %d %d %v", tt.in, m.Sex(), m.BirthYear(), m.BirthMonth(), m.Provisional(), tt.sex, tt.year, tt.month, tt.prov)
+		assert.EqualValues(t, tt.year, m.BirthYear(), "%s: sex %s year %d month %d prov %v, want %s %d %d %v", tt.in, m.Sex(), m.BirthYear(), m.BirthMonth(), m.Provisional(), tt.sex, tt.year, tt.month, tt.prov)
+		assert.EqualValues(t, tt.month, m.BirthMonth(), "%s: sex %s year %d month %d prov %v, want %s %d %d %v", tt.in, m.Sex(), m.BirthYear(), m.BirthMonth(), m.Provisional(), tt.sex, tt.year, tt.month, tt.prov)
+		assert.EqualValues(t, tt.prov, m.Provisional(), "%s: sex %s year %d month %d prov %v, want %s %d %d %v", tt.in, m.Sex(), m.BirthYear(), m.BirthMonth(), m.Provisional(), tt.sex, tt.year, tt.month, tt.prov)
+		assert.EqualValues(t, tt.kind, p.Kind, "place, want kind code dep country")
+		assert.EqualValues(t, tt.code, p.Code, "place, want kind code dep country")
+		assert.EqualValues(t, tt.dep, p.Department, "place, want kind code dep country")
+		assert.EqualValues(t, tt.country, p.Country, "place, want kind code dep country")
 		if m.NIR() != tt.in[:13] || m.Order() != tt.in[10:13] || m.Key() != int(tt.in[13]-'0')*10+int(tt.in[14]-'0') {
 			t.Errorf("%s: NIR %s order %s key %d", tt.in, m.NIR(), m.Order(), m.Key())
 		}
@@ -160,9 +161,8 @@ func TestControlKey(t *testing.T) {
 		"2790351215189": 89, "253072B073004": 70, "253072A073004": 43, "1850775115004": 21, "1850775000004": 76,
 	} {
 		got, err := ControlKey(nir)
-		if err != nil || got != want {
-			t.Errorf("ControlKey(%s) = %d, %v; want %d", nir, got, err, want)
-		}
+		assert.NoError(t, err, "ControlKey(%s)", nir)
+		assert.EqualValues(t, want, got, "ControlKey(%s)", nir)
 	}
 	for _, bad := range []string{"", "279035121518", "27903512151898", "27903512X5189", "25307A2073004"} {
 		if _, err := ControlKey(bad); err == nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -176,9 +177,8 @@ func aeCheckRequired(t testing.TB, m map[string]any) {
 		}
 		r, ok := aeAt(m, "agent", i, "requestor")
 		b, isBool := r.(bool)
-		if !ok || !isBool {
-			t.Errorf("agent[%d].requestor = %#v, want a boolean (1..1)", i, r)
-		}
+		assert.True(t, ok, "agent[%d].requestor = %#v, want a boolean (1..1)", i, r)
+		assert.True(t, isBool, "agent[%d].requestor = %#v, want a boolean (1..1)", i, r)
 		if b {
 			requestors++
 		}
@@ -406,9 +406,9 @@ func TestAuditEventOnBehalfOf(t *testing.T) {
 	if _, err := AuditEvent(ev); err != nil {
 		t.Fatal(err)
 	}
-	if ev.ID != "" || !ev.Time.IsZero() || !ev.UTC.IsZero() {
-		t.Errorf("AuditEvent changed its argument: %+v", ev)
-	}
+	assert.EqualValues(t, "", ev.ID, "AuditEvent changed its argument")
+	assert.True(t, ev.Time.IsZero(), "AuditEvent changed its argument")
+	assert.True(t, ev.UTC.IsZero(), "AuditEvent changed its argument")
 }
 
 func TestAuditEventOutcome(t *testing.T) {
@@ -673,9 +673,8 @@ func FuzzAuditEvent(f *testing.F) {
 				t.Fatal("no mailbox entity")
 			}
 			got, err := url.PathUnescape(strings.TrimPrefix(aeString(t, en, "what", "identifier", "value"), "mailto:"))
-			if err != nil || got != mailbox {
-				t.Errorf("mailbox round trip: %q (%v), want %q", got, err, mailbox)
-			}
+			assert.NoError(t, err, "mailbox round trip")
+			assert.EqualValues(t, mailbox, got, "mailbox round trip")
 		}
 		if msgID != "" {
 			en, ok := aeEntityWith(m, "mid:")

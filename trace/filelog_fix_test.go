@@ -133,23 +133,25 @@ func TestForgedPruneRefused(t *testing.T) {
 	for i := range 30 {
 		require.NoError(t, l.Record(context.Background(), flEvent(i)))
 	}
-	if n, err := l.Prune(flEvent(start).Time); err != nil || n != start {
-		t.Fatalf("Prune: %d %v", n, err)
-	}
+	n, err := l.Prune(flEvent(start).Time)
+	require.NoError(t, err, "Prune")
+	require.EqualValues(t, start, n, "Prune")
 	require.NoError(t, l.Close())
 	if cutCP == nil || cutCP.Size != start || cutCP.Prune != flEvent(start).Time.UTC().Format(time.RFC3339) {
 		t.Fatalf("the cut handed over: %+v", cutCP)
 	}
-	if res, err := Verify(path, v); err != nil || res.Start != start || res.Records != 10 {
-		t.Fatalf("a real prune: %+v %v", res, err)
-	}
-	if res, err := VerifyAgainst(path, v, kept...); err != nil || res.Start != start {
-		t.Fatalf("a real prune against its checkpoints: %+v %v", res, err)
-	}
+	res, err := Verify(path, v)
+	require.NoError(t, err, "a real prune")
+	require.EqualValues(t, start, res.Start, "a real prune")
+	require.EqualValues(t, 10, res.Records, "a real prune")
+	res, err = VerifyAgainst(path, v, kept...)
+	require.NoError(t, err, "a real prune against its checkpoints")
+	require.EqualValues(t, start, res.Start, "a real prune against its checkpoints")
 	flWrite(t, cfg, 30, 35)
-	if res, err := Verify(path, v); err != nil || res.Start != start || res.Records != 15 {
-		t.Fatalf("a real prune, reopened: %+v %v", res, err)
-	}
+	res, err = Verify(path, v)
+	require.NoError(t, err, "a real prune, reopened")
+	require.EqualValues(t, start, res.Start, "a real prune, reopened")
+	require.EqualValues(t, 15, res.Records, "a real prune, reopened")
 }
 
 // Bug 2: one writer per log.
@@ -186,9 +188,10 @@ func TestSecondWriterLocked(t *testing.T) {
 	require.NoError(t, err, "after Close")
 	require.NoError(t, l2.Record(context.Background(), flEvent(15)))
 	require.NoError(t, l2.Close())
-	if res, err := Verify(path, v); err != nil || res.Start != 5 || res.Records != 11 {
-		t.Fatalf("%+v %v", res, err)
-	}
+	res, err := Verify(path, v)
+	require.NoError(t, err)
+	require.EqualValues(t, 5, res.Start)
+	require.EqualValues(t, 11, res.Records)
 }
 
 // Bug 3: a checkpoint line cut by a crash is tolerated and repaired; a
@@ -205,14 +208,17 @@ func TestTornCheckpointLine(t *testing.T) {
 	torn := append(append([]byte(nil), clean...), last[:len(last)/2]...)
 	require.NoError(t, os.WriteFile(path+".checkpoints", torn, 0o600))
 	res, err := Verify(path, v)
-	if err != nil || !res.IncompleteCheckpoint || res.Checkpoints != 3 || res.Records != 25 {
-		t.Fatalf("torn checkpoint line: %+v %v", res, err)
-	}
+	require.NoError(t, err, "torn checkpoint line")
+	require.True(t, res.IncompleteCheckpoint, "torn checkpoint line")
+	require.EqualValues(t, 3, res.Checkpoints, "torn checkpoint line")
+	require.EqualValues(t, 25, res.Records, "torn checkpoint line")
 	flWrite(t, cfg, 25, 31)
 	res, err = Verify(path, v)
-	if err != nil || res.IncompleteCheckpoint || res.Records != 31 || res.Checkpoints != 4 || res.Unsigned != 0 {
-		t.Fatalf("after reopening: %+v %v", res, err)
-	}
+	require.NoError(t, err, "after reopening")
+	require.False(t, res.IncompleteCheckpoint, "after reopening")
+	require.EqualValues(t, 31, res.Records, "after reopening")
+	require.EqualValues(t, 4, res.Checkpoints, "after reopening")
+	require.EqualValues(t, 0, res.Unsigned, "after reopening")
 	data, _ := os.ReadFile(path + ".checkpoints")
 	if !bytes.HasPrefix(data, clean) {
 		t.Error("the complete checkpoint lines were changed")
@@ -232,9 +238,11 @@ func TestTornCheckpointLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
-	if res, err := Verify(path, v); err != nil || res.IncompleteCheckpoint || res.Records != 32 || res.Unsigned != 0 {
-		t.Fatalf("checkpoint appended after a torn line: %+v %v", res, err)
-	}
+	res, err = Verify(path, v)
+	require.NoError(t, err, "checkpoint appended after a torn line")
+	require.False(t, res.IncompleteCheckpoint, "checkpoint appended after a torn line")
+	require.EqualValues(t, 32, res.Records, "checkpoint appended after a torn line")
+	require.EqualValues(t, 0, res.Unsigned, "checkpoint appended after a torn line")
 
 	// A complete line that is not a checkpoint, in the middle or last, is
 	// tampering.
@@ -310,8 +318,8 @@ func TestDurableRecordRacingClose(t *testing.T) {
 		if len(ok) > 0 {
 			t.Fatalf("round %d: %d events recorded (nil) are not in the log", round, len(ok))
 		}
-		if res, err := Verify(path, v); err != nil || res.Unsigned != 0 {
-			t.Fatalf("round %d: %+v %v", round, res, err)
-		}
+		res, err := Verify(path, v)
+		require.NoError(t, err, "round %d", round)
+		require.EqualValues(t, 0, res.Unsigned, "round %d", round)
 	}
 }

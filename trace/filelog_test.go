@@ -72,9 +72,11 @@ func TestFileLogVerifies(t *testing.T) {
 	path, v := writeLog(t, 25)
 	res, err := trace.Verify(path, v)
 	require.NoError(t, err)
-	if res.Records != 25 || res.Checkpoints != 3 || res.LastCheckpoint.Size != 25 || res.Unsigned != 0 || res.IncompleteTail {
-		t.Errorf("%+v", res)
-	}
+	assert.EqualValues(t, 25, res.Records)
+	assert.EqualValues(t, 3, res.Checkpoints)
+	assert.EqualValues(t, 25, res.LastCheckpoint.Size)
+	assert.EqualValues(t, 0, res.Unsigned)
+	assert.False(t, res.IncompleteTail)
 	// Another key does not verify the checkpoints.
 	_, other := keys(t)
 	if _, err := trace.Verify(path, other); !errors.Is(err, trace.ErrTampered) {
@@ -218,9 +220,8 @@ func TestReopenAppends(t *testing.T) {
 		l.Close()
 	}
 	res, err := trace.Verify(path, v)
-	if err != nil || res.Records != 15 {
-		t.Fatalf("%v %+v", err, res)
-	}
+	require.NoError(t, err)
+	require.EqualValues(t, 15, res.Records)
 }
 
 func TestDurableGroupCommit(t *testing.T) {
@@ -242,9 +243,9 @@ func TestDurableGroupCommit(t *testing.T) {
 		t.Errorf("%d records on disk before Close, want 200", n)
 	}
 	l.Close()
-	if res, err := trace.Verify(path, v); err != nil || res.Records != 200 {
-		t.Fatalf("%v %+v", err, res)
-	}
+	res, err := trace.Verify(path, v)
+	require.NoError(t, err)
+	require.EqualValues(t, 200, res.Records)
 }
 
 func TestPrune(t *testing.T) {
@@ -265,9 +266,8 @@ func TestPrune(t *testing.T) {
 	l.Close()
 	res, err := trace.Verify(path, v)
 	require.NoError(t, err)
-	if res.Start != removed || res.Records != 31-removed {
-		t.Errorf("start %d records %d, removed %d", res.Start, res.Records, removed)
-	}
+	assert.EqualValues(t, removed, res.Start, "start records, removed")
+	assert.EqualValues(t, 31-removed, res.Records, "start records, removed")
 	var oldest time.Time
 	trace.Scan(path, trace.Filter{}, func(_ int64, e trace.Event) error {
 		if oldest.IsZero() {
@@ -391,9 +391,9 @@ func TestCrashLeavesVerifiableLog(t *testing.T) {
 		require.NoError(t, l.Record(context.Background(), event(1)))
 		l.Close()
 		res2, err := trace.Verify(path, v)
-		if err != nil || res2.Records != res.Records+1 || res2.IncompleteTail {
-			t.Fatalf("after recovery: %v %+v", err, res2)
-		}
+		require.NoError(t, err, "after recovery")
+		require.EqualValues(t, res.Records+1, res2.Records, "after recovery")
+		require.False(t, res2.IncompleteTail, "after recovery")
 	}
 }
 
@@ -414,16 +414,16 @@ func TestPartialLastLine(t *testing.T) {
 	rewrite(t, path+".checkpoints", cps[:len(cps)-1])
 	os.WriteFile(path, data[:len(data)-40], 0o600)
 	res, err := trace.Verify(path, v)
-	if err != nil || !res.IncompleteTail || res.Records != 11 {
-		t.Fatalf("%v %+v", err, res)
-	}
+	require.NoError(t, err)
+	require.True(t, res.IncompleteTail)
+	require.EqualValues(t, 11, res.Records)
 	l = openLogWith(t, path, s, v, nil)
 	require.NoError(t, l.Record(context.Background(), event(99)))
 	l.Close()
 	res, err = trace.Verify(path, v)
-	if err != nil || res.IncompleteTail || res.Records != 12 {
-		t.Fatalf("after reopening: %v %+v", err, res)
-	}
+	require.NoError(t, err, "after reopening")
+	require.False(t, res.IncompleteTail, "after reopening")
+	require.EqualValues(t, 12, res.Records, "after reopening")
 	// A signer that does not match the verifier is refused.
 	other, _ := keys(t)
 	if _, err := trace.OpenFileLog(trace.FileLogConfig{Path: path, Signer: other, Verifier: v}); err == nil {

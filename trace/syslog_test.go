@@ -346,9 +346,9 @@ func TestFormatSyslogLimits(t *testing.T) {
 	e.Action = "envoi réussi"
 	m, err = parseSyslog(FormatSyslog(e, "poste 12", "é", 0))
 	require.NoError(t, err)
-	if m.hostname != "poste_12" || m.appName != "__" || m.msgID != "envoi_r__ussi" {
-		t.Errorf("header fields not made printable ASCII: %q %q %q", m.hostname, m.appName, m.msgID)
-	}
+	assert.EqualValues(t, "poste_12", m.hostname, "header fields not made printable ASCII")
+	assert.EqualValues(t, "__", m.appName, "header fields not made printable ASCII")
+	assert.EqualValues(t, "envoi_r__ussi", m.msgID, "header fields not made printable ASCII")
 
 	h := syslogHeader{hostname: "h", appName: "a", procID: headerField(strings.Repeat("9", 200), maxProcID), facility: 13}
 	m, err = parseSyslog(h.appendMessage(nil, &e, true))

@@ -103,9 +103,8 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("result %+v", res)
 		}
 		if res.LastCheckpoint == nil {
-			if res.Checkpoints != 0 || res.Unsigned != res.Records {
-				t.Fatalf("no checkpoint, but %+v", res)
-			}
+			require.EqualValues(t, 0, res.Checkpoints, "no checkpoint, but")
+			require.EqualValues(t, res.Records, res.Unsigned, "no checkpoint, but")
 			return
 		}
 		// Each covered record, and the head that the first one chains to:

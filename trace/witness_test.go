@@ -72,10 +72,10 @@ func TestVerifyAgainst(t *testing.T) {
 		rewrite(t, path, ls[:21]) // head + records 0..19
 		cps, _ := os.ReadFile(path + ".checkpoints")
 		os.WriteFile(path+".checkpoints", cps[:bytes.IndexByte(cps, '\n')+1], 0o600) // only the one at 10
-		if res, err := trace.Verify(path, v); err != nil || res.Records != 20 {
-			t.Fatalf("the log alone: %+v %v (expected to pass: nothing in it shows the cut)", res, err)
-		}
-		_, err := trace.VerifyAgainst(path, v, notesOf(kept)...)
+		res, err := trace.Verify(path, v)
+		require.NoError(t, err, "the log alone: (expected to pass: nothing in it shows the cut)")
+		require.EqualValues(t, 20, res.Records, "the log alone: (expected to pass: nothing in it shows the cut)")
+		_, err = trace.VerifyAgainst(path, v, notesOf(kept)...)
 		var ce *trace.CorruptionError
 		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "truncated") || !strings.Contains(err.Error(), "kept elsewhere") || ce.Record != 20 {
 			t.Errorf("VerifyAgainst: %v", err)
@@ -85,10 +85,11 @@ func TestVerifyAgainst(t *testing.T) {
 		path, _, v, kept := witnessedLog(t, 25)
 		rewrite(t, path, rewriteChain(lines(t, path)))
 		os.Remove(path + ".checkpoints")
-		if res, err := trace.Verify(path, v); err != nil || res.Checkpoints != 0 || res.Unsigned != 25 {
-			t.Fatalf("the log alone: %+v %v (expected to pass, all unsigned)", res, err)
-		}
-		_, err := trace.VerifyAgainst(path, v, notesOf(kept)...)
+		res, err := trace.Verify(path, v)
+		require.NoError(t, err, "the log alone: (expected to pass, all unsigned)")
+		require.EqualValues(t, 0, res.Checkpoints, "the log alone: (expected to pass, all unsigned)")
+		require.EqualValues(t, 25, res.Unsigned, "the log alone: (expected to pass, all unsigned)")
+		_, err = trace.VerifyAgainst(path, v, notesOf(kept)...)
 		var ce *trace.CorruptionError
 		if !errors.As(err, &ce) || ce.Record != 10 {
 			t.Errorf("VerifyAgainst: %v, want the records from 10 named", err)
@@ -102,9 +103,10 @@ func TestVerifyAgainst(t *testing.T) {
 		}
 		l.Close()
 		res, err := trace.VerifyAgainst(path, v, kept[0].Note, kept[2].Note)
-		if err != nil || res.Witnessed != 2 || res.Records != 32 || res.Checkpoints != 4 {
-			t.Fatalf("%+v %v", res, err)
-		}
+		require.NoError(t, err)
+		require.EqualValues(t, 2, res.Witnessed)
+		require.EqualValues(t, 32, res.Records)
+		require.EqualValues(t, 4, res.Checkpoints)
 		// A checkpoint signed by another key, or not a checkpoint.
 		_, other := keys(t)
 		if _, err := trace.VerifyAgainst(path, other, kept[0].Note); !errors.Is(err, trace.ErrTampered) {
@@ -136,8 +138,8 @@ func TestVerifyAgainst(t *testing.T) {
 		}
 		res, err := trace.VerifyAgainst(path, v, notesOf(kept)...)
 		// 10 (before the cut) cannot be checked; 15 (the cut), 20, 25 are.
-		if err != nil || res.Start != 15 || res.Witnessed != 3 {
-			t.Fatalf("%+v %v", res, err)
-		}
+		require.NoError(t, err)
+		require.EqualValues(t, 15, res.Start)
+		require.EqualValues(t, 3, res.Witnessed)
 	})
 }

@@ -82,9 +82,9 @@ func TestQuickstart(t *testing.T) {
 	}
 	mdn, err := mssante.Parse(bytes.NewReader(read("mdn.eml")), nil)
 	require.NoError(t, err)
-	if r, err := mssante.ParseMDN(mdn); err != nil || r.OriginalMessageID != sent.MessageID {
-		t.Errorf("mdn.eml: %v, %+v", err, r)
-	}
+	r, err := mssante.ParseMDN(mdn)
+	assert.NoError(t, err, "mdn.eml")
+	assert.EqualValues(t, sent.MessageID, r.OriginalMessageID, "mdn.eml")
 	if _, err := os.Stat(filepath.Join(dir, "trace.jsonl.checkpoints")); err != nil {
 		t.Error(err)
 	}
@@ -115,7 +115,7 @@ func TestResolveRefusesUnknownRecipient(t *testing.T) {
 			t.Errorf("%s: error does not name the address: %v", to, err)
 		}
 	}
-	if box, err := resolve(step, more, recipient); err != nil || box.Owner.Family != "DUPONT" {
-		t.Errorf("%s: %v, %+v", recipient, err, box)
-	}
+	box, err := resolve(step, more, recipient)
+	assert.NoError(t, err, "%s", recipient)
+	assert.EqualValues(t, "DUPONT", box.Owner.Family, "%s", recipient)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/examples/internal/exampletest"
 	"github.com/ecdaf744/gomss/mssante"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -91,8 +92,7 @@ func TestSend(t *testing.T) {
 	require.NoError(t, op.WaitMessages(ctx, patientAddress, 1))
 	m, err := mssante.Parse(bytes.NewReader(op.Messages(patientAddress, "INBOX")[0]), nil)
 	require.NoError(t, err)
-	if m.MSS.MES != "FIN" || m.Subject != "Votre rendez-vous" {
-		t.Errorf("X-MSS-MES %q, subject %q", m.MSS.MES, m.Subject)
-	}
+	assert.EqualValues(t, "FIN", m.MSS.MES, "X-MSS-MES, subject")
+	assert.EqualValues(t, "Votre rendez-vous", m.Subject, "X-MSS-MES, subject")
 	e.Trace(t) // the send is in the signed trace log
 }

@@ -153,9 +153,10 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	hdr, err := r.Header()
 	require.NoError(t, err)
 	var body strings.Builder
-	if _, err := r.Body(&body); err != nil || body.String() != text || hdr.Header.Title != "Lettre de liaison" {
-		t.Errorf("document 2: %q %q %v", hdr.Header.Title, body.String(), err)
-	}
+	_, err = r.Body(&body)
+	assert.NoError(t, err, "document 2: %q %q %v", hdr.Header.Title, body.String(), err)
+	assert.EqualValues(t, text, body.String(), "document 2: %q %q %v", hdr.Header.Title, body.String(), err)
+	assert.EqualValues(t, "Lettre de liaison", hdr.Header.Title, "document 2: %q %q %v", hdr.Header.Title, body.String(), err)
 	assert.NoError(t, rc.Close(), "document 2: Close")
 
 	// README.TXT and INDEX.HTM name the sender and the documents.
@@ -214,9 +215,8 @@ func TestPatientIDWithoutINS(t *testing.T) {
 	w, _ := xdm.NewWriter(&buf, options())
 	e, err := w.AddCDA(testdocs.Header(p, "11488-4", created), pdfBody(1000), nil)
 	require.NoError(t, err)
-	if e.PatientID != "1234567890121^^^&1.2.3.4.567.8.9.10&ISO^PI" || w.HasINS() {
-		t.Errorf("patientId %q hasINS %v", e.PatientID, w.HasINS())
-	}
+	assert.EqualValues(t, "1234567890121^^^&1.2.3.4.567.8.9.10&ISO^PI", e.PatientID, "patientId %q hasINS %v", e.PatientID, w.HasINS())
+	assert.False(t, w.HasINS(), "patientId %q hasINS %v", e.PatientID, w.HasINS())
 	for _, l := range e.SourcePatientInfo {
 		if strings.Contains(l, "279035121518989") {
 			t.Errorf("the INS of a non-qualified identity leaked into sourcePatientInfo: %q", l)
