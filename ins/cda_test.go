@@ -4,11 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/beevik/etree"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -50,9 +50,7 @@ func TestRecordTargetQualified(t *testing.T) {
 		t.Errorf("read status %q, want empty", back.Status)
 	}
 	back.Status = Qualified
-	if !reflect.DeepEqual(back, id) {
-		t.Errorf("round trip:\n got %+v\nwant %+v", back, id)
-	}
+	assert.Equal(t, id, back, "round trip")
 }
 
 // TestReadRecordTargetField reads documents as found in the field.

@@ -2,7 +2,6 @@ package ins
 
 import (
 	"errors"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -45,9 +44,7 @@ func TestSourcePatientInfo(t *testing.T) {
 		"PID-8|F",
 		"PID-11|^^^^^^BDL^^51215",
 	}
-	if !reflect.DeepEqual(lines, want) {
-		t.Fatalf("SourcePatientInfo:\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
-	}
+	require.Equal(t, want, lines, "SourcePatientInfo")
 	p, err := ParseSourcePatientInfo(lines)
 	if err != nil || len(p.Tolerated) != 0 {
 		t.Fatal(err, p.Tolerated)
@@ -55,9 +52,7 @@ func TestSourcePatientInfo(t *testing.T) {
 	back := p.Identity
 	back.Status = Qualified
 	back.Traits.BirthPlaceName = id.Traits.BirthPlaceName // not carried by PID-11 BDL
-	if !reflect.DeepEqual(back, id) {
-		t.Fatalf("round trip:\n got %+v\nwant %+v", back, id)
-	}
+	require.Equal(t, id, back, "round trip")
 	// Delimiters inside names are escaped and restored.
 	id.Traits.UsedFamilyName = `A^B&C~D|E\F`
 	p, err = ParseSourcePatientInfo(id.SourcePatientInfo())

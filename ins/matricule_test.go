@@ -137,9 +137,8 @@ func TestParseMatriculeErrors(t *testing.T) {
 		if me.Pos != tt.pos {
 			t.Errorf("ParseMatricule(%q): position %d, want %d (%v)", tt.in, me.Pos, tt.pos, err)
 		}
-		if !strings.Contains(err.Error(), tt.msg) || !strings.HasPrefix(err.Error(), "ins: matricule ") {
-			t.Errorf("ParseMatricule(%q): message %q, want it to contain %q", tt.in, err, tt.msg)
-		}
+		assert.ErrorContains(t, err, tt.msg, "ParseMatricule(%q): the message a user reads", tt.in)
+		assert.True(t, strings.HasPrefix(err.Error(), "ins: matricule "), "ParseMatricule(%q): message %q", tt.in, err)
 	}
 }
 

@@ -489,9 +489,7 @@ func TestAuditEventRefused(t *testing.T) {
 			if b != nil {
 				t.Errorf("output on error: %s", b)
 			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want it to mention %q", err, tt.want)
-			}
+			assert.ErrorContains(t, err, tt.want, "the error names what is wrong")
 			var buf bytes.Buffer
 			if err := NewAuditEventWriter(&buf).Record(context.Background(), e); !errors.Is(err, ErrEvent) || buf.Len() != 0 {
 				t.Errorf("Record: err = %v, wrote %q", err, buf.String())
@@ -555,9 +553,11 @@ func TestAuditEventWriterConcurrent(t *testing.T) {
 
 type aeFailWriter struct{ n int }
 
+var errDiskFull = errors.New("disk full")
+
 func (w *aeFailWriter) Write(p []byte) (int, error) {
 	w.n++
-	return 0, errors.New("disk full")
+	return 0, errDiskFull
 }
 
 type aeShortWriter struct{}
@@ -567,9 +567,7 @@ func (aeShortWriter) Write(p []byte) (int, error) { return len(p) / 2, nil }
 func TestAuditEventWriterErrors(t *testing.T) {
 	fw := &aeFailWriter{}
 	err := NewAuditEventWriter(fw).Record(context.Background(), aeTestEvent(Delete))
-	if err == nil || !strings.Contains(err.Error(), "disk full") {
-		t.Errorf("write error: err = %v", err)
-	}
+	assert.ErrorIs(t, err, errDiskFull, "the writer's error is returned")
 	if err := NewAuditEventWriter(aeShortWriter{}).Record(context.Background(), aeTestEvent(Delete)); err == nil {
 		t.Error("short write not reported")
 	}

@@ -111,9 +111,7 @@ func TestResolveRefusesUnknownRecipient(t *testing.T) {
 			t.Errorf("%s: accepted", to)
 			continue
 		}
-		if !strings.Contains(err.Error(), to) {
-			t.Errorf("%s: error does not name the address: %v", to, err)
-		}
+		assert.ErrorContains(t, err, to, "the error names the address")
 	}
 	box, err := resolve(step, more, recipient)
 	assert.NoError(t, err, "%s", recipient)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -79,18 +78,14 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		names = append(names, f.Name)
 	}
 	want := []string{"IHE_XDM/SUBSET01/DOC0001.XML", "IHE_XDM/SUBSET01/DOC0002.XML", "IHE_XDM/SUBSET01/METADATA.XML", "README.TXT", "INDEX.HTM"}
-	if !reflect.DeepEqual(names, want) {
-		t.Errorf("entries %v, want %v", names, want)
-	}
+	assert.Equal(t, want, names, "archive entries")
 
 	a := open(t, data)
 	if len(a.Tolerated) != 0 {
 		t.Errorf("our own archive needed tolerance: %v", a.Tolerated)
 	}
 	got := a.Metadata.Metadata
-	if !reflect.DeepEqual(&got, meta) {
-		t.Errorf("metadata differs after the round trip:\n got %+v\nwant %+v", got, *meta)
-	}
+	assert.Equal(t, *meta, got, "metadata differs after the round trip")
 	require.NoError(t, a.Verify())
 	d := got.Documents[0]
 	checks := map[string][2]string{
@@ -380,9 +375,11 @@ func TestWriterValidationErrorKeepsWriter(t *testing.T) {
 // write (a disk that fills up).
 type failingWriter struct{ failing bool }
 
+var errDiskFull = errors.New("disk full")
+
 func (f *failingWriter) Write(p []byte) (int, error) {
 	if f.failing {
-		return 0, errors.New("disk full")
+		return 0, errDiskFull
 	}
 	return len(p), nil
 }
@@ -400,7 +397,5 @@ func TestWriterFailedCloseIsFinal(t *testing.T) {
 	if first == nil {
 		t.Fatal("Close on a failing writer succeeded")
 	}
-	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "disk full") {
-		t.Errorf("second Close = %v, want the first error", err)
-	}
+	assert.ErrorIs(t, w.Close(), errDiskFull, "a second Close reports the first error")
 }
