@@ -116,19 +116,16 @@ func TestReadRecordTargetStructure(t *testing.T) {
 	} {
 		doc := etree.NewDocument()
 		require.NoError(t, doc.ReadFromString(src))
-		if _, err := ReadRecordTarget(doc.Root()); !errors.Is(err, ErrRecordTarget) {
-			t.Errorf("%s: error %v", src, err)
-		}
+		_, err := ReadRecordTarget(doc.Root())
+		assert.ErrorIs(t, err, ErrRecordTarget, "%s: error", src)
 	}
-	if _, err := ReadRecordTarget(nil); !errors.Is(err, ErrRecordTarget) {
-		t.Error("nil element accepted")
-	}
+	_, err := ReadRecordTarget(nil)
+	assert.ErrorIs(t, err, ErrRecordTarget, "nil element accepted")
 	// Elements of another namespace are not CDA elements.
 	doc := etree.NewDocument()
 	_ = doc.ReadFromString(`<recordTarget xmlns="urn:hl7-org:v3" xmlns:x="urn:other"><x:patientRole/></recordTarget>`)
-	if _, err := ReadRecordTarget(doc.Root()); !errors.Is(err, ErrRecordTarget) {
-		t.Errorf("foreign patientRole: %v", err)
-	}
+	_, err = ReadRecordTarget(doc.Root())
+	assert.ErrorIs(t, err, ErrRecordTarget, "foreign patientRole")
 }
 
 func FuzzReadRecordTarget(f *testing.F) {

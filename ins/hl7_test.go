@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -27,9 +28,8 @@ func TestPatientIDForms(t *testing.T) {
 		t.Fatalf("ParseCX = %+v, %v", got, err)
 	}
 	for _, bad := range []string{"", "123", "^^^&1.2.3&ISO^PI", "123^^^1.2.3^PI", "123^^^&1.2.3&DNS^PI"} {
-		if _, err := ParseCX(bad); !errors.Is(err, ErrCX) {
-			t.Errorf("ParseCX(%q): %v", bad, err)
-		}
+		_, err := ParseCX(bad)
+		assert.ErrorIs(t, err, ErrCX, "ParseCX(%q)", bad)
 	}
 }
 
@@ -108,9 +108,7 @@ func FuzzParseCX(f *testing.F) {
 		}
 		m, err := ParseMonEspaceSanteAddress(s)
 		if err != nil {
-			if !errors.Is(err, ErrMonEspaceSanteAddress) {
-				t.Fatalf("ParseMonEspaceSanteAddress(%q): %v", s, err)
-			}
+			require.ErrorIs(t, err, ErrMonEspaceSanteAddress, "ParseMonEspaceSanteAddress(%q)", s)
 			return
 		}
 		if addr := m.String() + "@" + MonEspaceSanteDomain; !strings.EqualFold(addr, s) {

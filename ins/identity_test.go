@@ -44,13 +44,11 @@ func TestAuthorities(t *testing.T) {
 	assert.EqualValues(t, "INS-NIR-TEST", AuthorityNIRTest.TypeCode(), ".10 is INS-NIR de test and .11 INS-NIR de démonstration")
 	assert.True(t, AuthorityNIRDemo.IsFictitious(), "IsFictitious")
 	assert.False(t, AuthorityNIR.IsFictitious(), "IsFictitious")
-	if _, err := ParseAuthority(OIDINSC); !errors.Is(err, ErrINSC) {
-		t.Errorf("INS-C: %v", err)
-	}
+	_, err := ParseAuthority(OIDINSC)
+	assert.ErrorIs(t, err, ErrINSC, "INS-C")
 	for _, oid := range []string{OIDNIRSocialSecurity, "1.2.250.1.213.1.4.12", "", "1.2.3"} {
-		if _, err := ParseAuthority(oid); !errors.Is(err, ErrNotINSAuthority) {
-			t.Errorf("ParseAuthority(%q): %v", oid, err)
-		}
+		_, err := ParseAuthority(oid)
+		assert.ErrorIs(t, err, ErrNotINSAuthority, "ParseAuthority(%q)", oid)
 		if Authority(oid).TypeCode() != "" {
 			t.Errorf("%q has a type code", oid)
 		}
@@ -64,9 +62,8 @@ func TestStatus(t *testing.T) {
 		}
 	}
 	for _, c := range []string{"", "qual", "DOUB"} {
-		if _, err := ParseStatus(c); err == nil {
-			t.Errorf("ParseStatus(%q) accepted", c)
-		}
+		_, err := ParseStatus(c)
+		assert.Error(t, err, "ParseStatus(%q) accepted", c)
 	}
 }
 
@@ -75,15 +72,12 @@ func TestOnlyQualifiedEmitsINS(t *testing.T) {
 	for _, st := range []Status{"", Provisional, Recovered, Validated} {
 		id := testIdentity(t)
 		id.Status = st
-		if _, err := id.QualifiedINS(); !errors.Is(err, ErrNotQualified) {
-			t.Errorf("%q: QualifiedINS: %v", st, err)
-		}
-		if _, err := id.PatientID(); !errors.Is(err, ErrNotQualified) {
-			t.Errorf("%q: PatientID: %v", st, err)
-		}
-		if _, err := id.MonEspaceSanteAddress(); !errors.Is(err, ErrNotQualified) {
-			t.Errorf("%q: MonEspaceSanteAddress: %v", st, err)
-		}
+		_, err := id.QualifiedINS()
+		assert.ErrorIs(t, err, ErrNotQualified, "%q: QualifiedINS", st)
+		_, err = id.PatientID()
+		assert.ErrorIs(t, err, ErrNotQualified, "%q: PatientID", st)
+		_, err = id.MonEspaceSanteAddress()
+		assert.ErrorIs(t, err, ErrNotQualified, "%q: MonEspaceSanteAddress", st)
 		for _, l := range id.SourcePatientInfo() {
 			if strings.Contains(l, id.INS.Matricule.String()) {
 				t.Errorf("%q: sourcePatientInfo carries the matricule: %s", st, l)
@@ -102,12 +96,10 @@ func TestOnlyQualifiedEmitsINS(t *testing.T) {
 		}
 		// Without local identifier, nothing identifies the patient.
 		id.LocalIDs = nil
-		if _, err := id.RecordTarget(); !errors.Is(err, ErrRecordTarget) {
-			t.Errorf("%q without IPP: %v", st, err)
-		}
-		if _, err := id.SourcePatientID(); !errors.Is(err, ErrNotQualified) {
-			t.Errorf("%q without IPP: SourcePatientID: %v", st, err)
-		}
+		_, err = id.RecordTarget()
+		assert.ErrorIs(t, err, ErrRecordTarget, "%q without IPP", st)
+		_, err = id.SourcePatientID()
+		assert.ErrorIs(t, err, ErrNotQualified, "%q without IPP: SourcePatientID", st)
 	}
 }
 
@@ -121,9 +113,8 @@ func TestQualifiedIdentity(t *testing.T) {
 	require.NoError(t, err, "ParseMonEspaceSanteAddress")
 	require.EqualValues(t, id.INS.Matricule, m, "ParseMonEspaceSanteAddress")
 	for _, bad := range []string{"279035121518989@mssante.fr", "279035121518988@patient.mssante.fr", "nobody"} {
-		if _, err := ParseMonEspaceSanteAddress(bad); !errors.Is(err, ErrMonEspaceSanteAddress) {
-			t.Errorf("ParseMonEspaceSanteAddress(%q): %v", bad, err)
-		}
+		_, err := ParseMonEspaceSanteAddress(bad)
+		assert.ErrorIs(t, err, ErrMonEspaceSanteAddress, "ParseMonEspaceSanteAddress(%q)", bad)
 	}
 	if c := id.Coherence(); len(c) != 0 {
 		t.Errorf("coherent identity reported %v", c)
@@ -175,19 +166,14 @@ func TestQualifiedNeedsINSAndTraits(t *testing.T) {
 	// StrucMin requires birthTime/@value whatever the status.
 	id := testIdentity(t)
 	id.Status, id.Traits.BirthDate = Provisional, Date{}
-	if _, err := id.RecordTarget(); !errors.Is(err, ErrRecordTarget) {
-		t.Errorf("provisional identity without birth date: %v", err)
-	}
+	_, err := id.RecordTarget()
+	assert.ErrorIs(t, err, ErrRecordTarget, "provisional identity without birth date")
 	// Local identifiers must be complete and not INS OIDs.
 	id = testIdentity(t)
 	id.LocalIDs = append(id.LocalIDs, LocalID{Value: "x"})
-	if err := id.Validate(); err == nil {
-		t.Error("local id without authority accepted")
-	}
+	assert.Error(t, id.Validate(), "local id without authority accepted")
 	id.LocalIDs[1].Authority = string(AuthorityNIR)
-	if err := id.Validate(); err == nil {
-		t.Error("local id under an INS OID accepted")
-	}
+	assert.Error(t, id.Validate(), "local id under an INS OID accepted")
 }
 
 func TestDate(t *testing.T) {
@@ -198,8 +184,7 @@ func TestDate(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"", "1979032", "19790230", "28/03/1979"} {
-		if _, err := ParseDate(s); err == nil {
-			t.Errorf("ParseDate(%q) accepted", s)
-		}
+		_, err := ParseDate(s)
+		assert.Error(t, err, "ParseDate(%q) accepted", s)
 	}
 }

@@ -164,9 +164,8 @@ func TestControlKey(t *testing.T) {
 		assert.EqualValues(t, want, got, "ControlKey(%s)", nir)
 	}
 	for _, bad := range []string{"", "279035121518", "27903512151898", "27903512X5189", "25307A2073004"} {
-		if _, err := ControlKey(bad); err == nil {
-			t.Errorf("ControlKey(%q) accepted", bad)
-		}
+		_, err := ControlKey(bad)
+		assert.Error(t, err, "ControlKey(%q) accepted", bad)
 	}
 }
 

@@ -2,7 +2,6 @@ package trace_test
 
 import (
 	"encoding/base64"
-	"errors"
 	"reflect"
 	"sort"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecdaf744/gomss/trace"
+	"github.com/stretchr/testify/assert"
 )
 
 // No message body, attachment or document content can reach an event:
@@ -73,9 +73,7 @@ func TestNoContentInEvents(t *testing.T) {
 		} {
 			e := event(1)
 			set(&e, content)
-			if err := e.Normalize(); !errors.Is(err, trace.ErrEvent) {
-				t.Errorf("%s in %s accepted", name, field)
-			}
+			assert.ErrorIs(t, e.Normalize(), trace.ErrEvent, "%s in %s accepted", name, field)
 		}
 	}
 }

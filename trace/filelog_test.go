@@ -79,9 +79,8 @@ func TestFileLogVerifies(t *testing.T) {
 	assert.False(t, res.IncompleteTail)
 	// Another key does not verify the checkpoints.
 	_, other := keys(t)
-	if _, err := trace.Verify(path, other); !errors.Is(err, trace.ErrTampered) {
-		t.Errorf("foreign key: %v", err)
-	}
+	_, err = trace.Verify(path, other)
+	assert.ErrorIs(t, err, trace.ErrTampered, "foreign key")
 }
 
 // lines returns the log's lines (head first).
@@ -164,9 +163,8 @@ func TestFileLogCheckpointTampering(t *testing.T) {
 	data, _ := os.ReadFile(path + ".checkpoints")
 	cp := bytes.Replace(data, []byte("\\n20\\n"), []byte("\\n21\\n"), 1)
 	os.WriteFile(path+".checkpoints", cp, 0o600)
-	if _, err := trace.Verify(path, v); !errors.Is(err, trace.ErrTampered) {
-		t.Errorf("edited checkpoint accepted: %v", err)
-	}
+	_, err := trace.Verify(path, v)
+	assert.ErrorIs(t, err, trace.ErrTampered, "edited checkpoint accepted")
 }
 
 // rewriteChain changes record 12 (line 13) and recomputes the chain hash
@@ -193,14 +191,10 @@ func TestInclusionProof(t *testing.T) {
 		p, line, err := trace.Prove(path, i, v)
 		require.NoError(t, err)
 		assert.NoError(t, trace.VerifyInclusion(p, line, v), "record %d", i)
-		if err := trace.VerifyInclusion(p, bytes.Replace(line, []byte("CAMPARINI"), []byte("CAMPARINO"), 1), v); err == nil {
-			t.Errorf("record %d: a modified record passes the proof", i)
-		}
+		assert.Error(t, trace.VerifyInclusion(p, bytes.Replace(line, []byte("CAMPARINI"), []byte("CAMPARINO"), 1), v), "record %d: a modified record passes the proof", i)
 		wrong := *p
 		wrong.Index = (i + 1) % 37
-		if err := trace.VerifyInclusion(&wrong, line, v); err == nil {
-			t.Errorf("record %d: proof accepted at another index", i)
-		}
+		assert.Error(t, trace.VerifyInclusion(&wrong, line, v), "record %d: proof accepted at another index", i)
 	}
 	if _, _, err := trace.Prove(path, 37, v); err == nil {
 		t.Error("proof of a record beyond the log")
@@ -286,9 +280,8 @@ func TestPrune(t *testing.T) {
 	ls := lines(t, path)
 	ls[2] = bytes.Replace(ls[2], []byte("CAMPARINI"), []byte("CAMPARINO"), 1)
 	rewrite(t, path, ls)
-	if _, err := trace.Verify(path, v); !errors.Is(err, trace.ErrTampered) {
-		t.Errorf("tampering after pruning: %v", err)
-	}
+	_, err = trace.Verify(path, v)
+	assert.ErrorIs(t, err, trace.ErrTampered, "tampering after pruning")
 }
 
 func TestScanFilter(t *testing.T) {
@@ -337,9 +330,7 @@ func TestGuardFailClosed(t *testing.T) {
 	l, _ := openLog(t, path, nil)
 	l.Close()
 	g := &trace.Guard{Recorder: l}
-	if err := g.Record(context.Background(), event(1)); !errors.Is(err, trace.ErrNotRecorded) {
-		t.Errorf("closed log, fail closed: %v", err)
-	}
+	assert.ErrorIs(t, g.Record(context.Background(), event(1)), trace.ErrNotRecorded, "closed log, fail closed")
 	var swallowed error
 	g = &trace.Guard{Recorder: l, Policy: trace.FailOpen, OnError: func(_ trace.Event, err error) { swallowed = err }}
 	if err := g.Record(context.Background(), event(1)); err != nil || !errors.Is(swallowed, trace.ErrClosed) {

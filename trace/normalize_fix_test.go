@@ -33,9 +33,7 @@ func TestNormalizeRefusesControls(t *testing.T) {
 	} {
 		e := sampleEvent()
 		set(e.OnBehalfOf)
-		if err := e.Normalize(); !errors.Is(err, ErrEvent) {
-			t.Errorf("onBehalfOf %+v accepted", *e.OnBehalfOf)
-		}
+		assert.ErrorIs(t, e.Normalize(), ErrEvent, "onBehalfOf %+v accepted", *e.OnBehalfOf)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ecdaf744/gomss/trace"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -30,9 +31,7 @@ func TestSlogRecorder(t *testing.T) {
 	}
 	// Normalize applies: content is refused.
 	e.Request.Params = []string{"line 1\nline 2"}
-	if err := r.Record(context.Background(), e); err == nil {
-		t.Error("multi-line parameter accepted")
-	}
+	assert.Error(t, r.Record(context.Background(), e), "multi-line parameter accepted")
 	// A handler that does not log Info drops successful events.
 	buf.Reset()
 	r = trace.NewSlogRecorder(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))

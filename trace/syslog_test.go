@@ -635,13 +635,9 @@ func TestSyslogRecorderFramingReconnect(t *testing.T) {
 	// A cancelled context stops Record.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := r.Record(cctx, sampleEvent()); !errors.Is(err, context.Canceled) {
-		t.Errorf("Record(cancelled) = %v", err)
-	}
+	assert.ErrorIs(t, r.Record(cctx, sampleEvent()), context.Canceled, "Record(cancelled)")
 	assert.NoError(t, r.Close())
-	if err := r.Record(ctx, sampleEvent()); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Record after Close = %v", err)
-	}
+	assert.ErrorIs(t, r.Record(ctx, sampleEvent()), net.ErrClosed, "Record after Close")
 	select {
 	case b := <-col.msgs:
 		t.Errorf("unexpected message %q", b)

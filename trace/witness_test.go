@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ecdaf744/gomss/trace"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -109,9 +110,8 @@ func TestVerifyAgainst(t *testing.T) {
 		require.EqualValues(t, 4, res.Checkpoints)
 		// A checkpoint signed by another key, or not a checkpoint.
 		_, other := keys(t)
-		if _, err := trace.VerifyAgainst(path, other, kept[0].Note); !errors.Is(err, trace.ErrTampered) {
-			t.Errorf("foreign key: %v", err)
-		}
+		_, err = trace.VerifyAgainst(path, other, kept[0].Note)
+		assert.ErrorIs(t, err, trace.ErrTampered, "foreign key")
 		if _, err := trace.VerifyAgainst(path, v, "gomss/trace\n10\n"); !errors.Is(err, trace.ErrTampered) || !strings.Contains(err.Error(), "kept elsewhere 1") {
 			t.Errorf("not a note: %v", err)
 		}

@@ -67,9 +67,8 @@ func TestUnqualifiedRefused(t *testing.T) {
 		if !strings.Contains(stderr.String(), "not qualified") {
 			t.Errorf("%s: %s", status, stderr.String())
 		}
-		if _, err := os.Stat(filepath.Join(dir, "message.eml")); err == nil {
-			t.Errorf("%s: a message was written", status)
-		}
+		_, err := os.Stat(filepath.Join(dir, "message.eml"))
+		assert.Error(t, err, "%s: a message was written", status)
 	}
 	// traits that contradict the matricule are refused too
 	var stdout, stderr bytes.Buffer

@@ -141,9 +141,7 @@ func TestReadDetectsTampering(t *testing.T) {
 		return b
 	})
 	a, _ = xdm.OpenReader(bytes.NewReader(forged), int64(len(forged)), nil)
-	if err := a.Verify(); !errors.Is(err, xdm.ErrHashMismatch) {
-		t.Errorf("forged metadata hash: %v", err)
-	}
+	assert.ErrorIs(t, a.Verify(), xdm.ErrHashMismatch, "forged metadata hash")
 }
 
 // Verify reads every document and names each one that fails, not only the
@@ -240,9 +238,8 @@ func TestParseMetadataErrors(t *testing.T) {
 		`<SubmitObjectsRequest><RegistryObjectList/></SubmitObjectsRequest>`,
 		`<SubmitObjectsRequest><RegistryObjectList><RegistryPackage>`,
 	} {
-		if _, err := xdm.ParseMetadata(strings.NewReader(in), 0); !errors.Is(err, xdm.ErrMetadata) {
-			t.Errorf("%q: %v", in, err)
-		}
+		_, err := xdm.ParseMetadata(strings.NewReader(in), 0)
+		assert.ErrorIs(t, err, xdm.ErrMetadata, "%q", in)
 	}
 }
 
@@ -278,9 +275,7 @@ func FuzzParseMetadata(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := xdm.ParseMetadata(bytes.NewReader(data), 1<<20)
 		if err != nil {
-			if !errors.Is(err, xdm.ErrMetadata) {
-				t.Fatalf("unclassified error: %v", err)
-			}
+			require.ErrorIs(t, err, xdm.ErrMetadata, "unclassified error")
 			return
 		}
 		// What was read writes and reads back to the same metadata.

@@ -225,29 +225,24 @@ func TestWriterRefusals(t *testing.T) {
 	}
 	o := options()
 	o.ContentType.Code = "ZZ"
-	if _, err := xdm.NewWriter(io.Discard, o); !errors.Is(err, xdm.ErrWriter) {
-		t.Errorf("bad content type: %v", err)
-	}
+	_, err := xdm.NewWriter(io.Discard, o)
+	assert.ErrorIs(t, err, xdm.ErrWriter, "bad content type")
 	w, _ := xdm.NewWriter(io.Discard, options())
-	if err := w.Close(); !errors.Is(err, xdm.ErrWriter) {
-		t.Errorf("empty archive: %v", err)
-	}
+	assert.ErrorIs(t, w.Close(), xdm.ErrWriter, "empty archive")
 	w, _ = xdm.NewWriter(io.Discard, options())
 	if _, err := w.AddCDA(testdocs.Header(testdocs.Patient("test", true), "11488-4", created), pdfBody(500), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.AddCDA(testdocs.Header(testdocs.Patient("nir", true), "11488-4", created), pdfBody(500), nil); !errors.Is(err, xdm.ErrWriter) {
-		t.Errorf("second patient: %v", err)
-	}
+	_, err = w.AddCDA(testdocs.Header(testdocs.Patient("nir", true), "11488-4", created), pdfBody(500), nil)
+	assert.ErrorIs(t, err, xdm.ErrWriter, "second patient")
 	if _, err := w.AddCDA(testdocs.Header(testdocs.Patient("test", true), "11488-4", created), pdfBody(500),
 		&xdm.DocumentOptions{Masking: []xdm.Code{{Code: "SECRET", Scheme: "1.2.250.1.213.1.1.4.13"}}}); !errors.Is(err, xdm.ErrEntry) {
 		t.Errorf("unknown masking code: %v", err)
 	}
 	h := testdocs.Header(testdocs.Patient("test", true), "11488-4", created)
 	h.Title = ""
-	if _, err := w.AddCDA(h, pdfBody(500), nil); !errors.Is(err, cda.ErrInvalid) {
-		t.Errorf("invalid header: %v", err)
-	}
+	_, err = w.AddCDA(h, pdfBody(500), nil)
+	assert.ErrorIs(t, err, cda.ErrInvalid, "invalid header")
 }
 
 // AddDocument wraps a CDA made elsewhere; the INS it carries must be the
@@ -258,9 +253,8 @@ func TestAddDocument(t *testing.T) {
 	require.NoError(t, cda.Write(&cdaDoc, testdocs.Header(p, "18748-4", created), pdfBody(30_000)))
 	var buf bytes.Buffer
 	w, _ := xdm.NewWriter(&buf, options())
-	if _, err := w.AddDocument(bytes.NewReader(cdaDoc.Bytes()), testdocs.Patient("test", true), nil); !errors.Is(err, xdm.ErrEntry) {
-		t.Errorf("another patient's INS accepted: %v", err)
-	}
+	_, err := w.AddDocument(bytes.NewReader(cdaDoc.Bytes()), testdocs.Patient("test", true), nil)
+	assert.ErrorIs(t, err, xdm.ErrEntry, "another patient's INS accepted")
 	e, err := w.AddDocument(bytes.NewReader(cdaDoc.Bytes()), p, nil)
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
@@ -293,9 +287,8 @@ func TestAddStructuredDocument(t *testing.T) {
 	// Without a volet templateId known to ASS_A11 there is no formatCode.
 	s2 := strings.Replace(s, "1.2.250.1.213.1.1.1.29", "1.2.3.4.5", 1)
 	w, _ = xdm.NewWriter(io.Discard, options())
-	if _, err := w.AddDocument(strings.NewReader(s2), p, nil); !errors.Is(err, xdm.ErrEntry) {
-		t.Errorf("unknown volet: %v", err)
-	}
+	_, err = w.AddDocument(strings.NewReader(s2), p, nil)
+	assert.ErrorIs(t, err, xdm.ErrEntry, "unknown volet")
 }
 
 // An Add that fails once the document's zip entry is started (here a
@@ -335,9 +328,8 @@ func TestWriterFailedAddIsFinal(t *testing.T) {
 	if m := w.Metadata(); len(m.Documents) != 0 || len(m.Associations) != 0 {
 		t.Errorf("metadata after a failure: %+v", m)
 	}
-	if _, err := xdm.OpenReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil); err == nil {
-		t.Error("a failed Writer produced a readable archive")
-	}
+	_, err = xdm.OpenReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)
+	assert.Error(t, err, "a failed Writer produced a readable archive")
 }
 
 // Errors found before the document's entry is started leave the Writer
@@ -354,12 +346,9 @@ func TestWriterValidationErrorKeepsWriter(t *testing.T) {
 	}
 	bad := testdocs.Header(p, "11488-4", created)
 	bad.Title = ""
-	if _, err := w.AddCDA(bad, pdfBody(500), nil); !errors.Is(err, cda.ErrInvalid) {
-		t.Fatalf("invalid header: %v", err)
-	}
-	if err := w.Close(); !errors.Is(err, xdm.ErrWriter) {
-		t.Fatalf("empty archive: %v", err)
-	}
+	_, err := w.AddCDA(bad, pdfBody(500), nil)
+	require.ErrorIs(t, err, cda.ErrInvalid, "invalid header")
+	require.ErrorIs(t, w.Close(), xdm.ErrWriter, "empty archive")
 	if _, err := w.AddCDA(testdocs.Header(p, "11490-0", created), pdfBody(500), nil); err != nil {
 		t.Fatal(err)
 	}
