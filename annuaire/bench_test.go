@@ -182,6 +182,42 @@ print(total, rows)
 	// lookup-spread: one row in 8 of the file, shuffled: most lookups
 	// miss the processor caches, as on a server answering many senders.
 	b.Run("lookup-spread", lookups(spread))
+	// map-peer, map-peer-spread: the peer named by the issue, a plain Go
+	// map from the lower-cased address to its first row, answering the
+	// same lookups with the same Mailbox (ix.fill), in the same run; the
+	// ratio of Lookup to it is reported by the lookup runs above as
+	// x-of-map once both have run (-count runs them in turn).
+	peer := make(map[string]int32, ix.Len())
+	for i := range ix.n {
+		if ix.live(i) {
+			k := strings.ToLower(ix.field(i, fAddress))
+			if _, ok := peer[k]; !ok {
+				peer[k] = int32(i)
+			}
+		}
+	}
+	peerLookups := func(addrs []string) func(b *testing.B) {
+		return func(b *testing.B) {
+			b.ReportAllocs()
+			var buf [maxAddress]byte
+			var m Mailbox
+			reps := max(1, 20000/len(addrs))
+			for b.Loop() {
+				for range reps {
+					for _, a := range addrs {
+						i, ok := peer[string(lowerASCII(buf[:0], a))]
+						if !ok {
+							b.Fatal("not found")
+						}
+						ix.fill(&m, int(i))
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*reps*len(addrs)), "ns/lookup")
+		}
+	}
+	b.Run("map-peer", peerLookups(addrs))
+	b.Run("map-peer-spread", peerLookups(spread))
 	queries := []string{"mar", "dup", "lef", "ber", "rob", "mor", "gar", "leg", "ch", "s", "dubois", "vin", "fa", "ri", "pet", "lamb"}
 	b.Run("search-name", func(b *testing.B) {
 		b.ReportAllocs()

@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
 	"iter"
+	"math"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -41,24 +43,24 @@ import (
 type Index struct {
 	data      string
 	l         layout
-	span      int         // columns stored per record (l.span)
-	n         int         // records: one per line after the header
-	stride    int         // bytes per record in recs: 6 + span
-	recs      []byte      // per record: line offset (uint32 LE), line length (uint16 LE), span column lengths (255: see over)
-	over      map[int]int // record*span+column → length, for columns of 255 bytes or more
-	dup       bitset      // per record, identical to an earlier row (not indexed)
-	later     bitset      // per record, not the first row of its address (duplicates included)
-	seed      uint64      // hash seed of the tables (random per index)
-	addrTab   []uint64    // open addressing on lower-cased address: hash>>32<<32 | record+1 (every well-formed row)
-	idTab     []uint64    // open addressing on IDNPS: hash>>32<<32 | record+1
-	names     []nameEnt   // records with a family name, sorted by folded name
-	arenas    [][]byte    // folded names per parsing chunk: a length byte, then FAMILY "\x01" GIVEN
-	byProf    lazyChain   // profession code → records
-	byPostal  lazyChain   // postal code → records
-	byDept    lazyChain   // department → records
-	byDomain  lazyChain   // lower-case domain → records
-	workers   int         // goroutines for the lazy listings
-	generated time.Time   // generation time of the extraction, zero if unknown
+	span      int          // columns stored per record (l.span)
+	n         int          // records: one per line after the header
+	stride    int          // bytes per record in recs: 6 + span
+	recs      []byte       // per record: line offset (uint32 LE), line length (uint16 LE), span column lengths (255: see over)
+	over      map[int]int  // record*span+column → length, for columns of 255 bytes or more
+	dup       bitset       // per record, identical to an earlier row (not indexed)
+	later     bitset       // per record, not the first row of its address (duplicates included)
+	seed      maphash.Seed // hash seed of the tables (random per index)
+	addrTab   []uint64     // open addressing on lower-cased address: hash>>32<<32 | record+1 (every well-formed row)
+	idTab     []uint64     // open addressing on IDNPS: hash>>32<<32 | record+1
+	names     []nameEnt    // records with a family name, sorted by folded name
+	arenas    [][]byte     // folded names per parsing chunk: a length byte, then FAMILY "\x01" GIVEN
+	byProf    lazyChain    // profession code → records
+	byPostal  lazyChain    // postal code → records
+	byDept    lazyChain    // department → records
+	byDomain  lazyChain    // lower-case domain → records
+	workers   int          // goroutines for the lazy listings
+	generated time.Time    // generation time of the extraction, zero if unknown
 	report    Report
 }
 
@@ -112,6 +114,25 @@ type LoadOptions struct {
 	SizeHint int64
 }
 
+// ErrTooLarge: an extraction is larger than an Index can hold (maxData:
+// 4 GiB - 1 on 64-bit systems, where records refer to the text by 32-bit
+// offsets; 2 GiB - 1 on 32-bit ones, the largest slice they allocate). The
+// national file is about 90 MB.
+var ErrTooLarge = errors.New("annuaire: extraction too large to index")
+
+// maxData is the largest extraction an Index holds, in bytes.
+const maxData = min(1<<32-1, math.MaxInt)
+
+// checkSize refuses a size an Index cannot hold, before anything is
+// allocated: on 32-bit systems a 2–4 GiB file would otherwise give a
+// negative length.
+func checkSize(n int64) error {
+	if n > maxData {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, n, int64(maxData))
+	}
+	return nil
+}
+
 // LoadIndexFile opens path and loads it with LoadIndex. When
 // opts.Generated is zero it is taken from a file name ending in
 // _AAAAMMJJhhmm.txt (Paris time), as the ANS names its extractions.
@@ -125,7 +146,12 @@ func LoadIndexFile(ctx context.Context, path string, opts LoadOptions) (*Index, 
 		opts.Generated = GeneratedFromName(path)
 	}
 	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() <= 0 || fi.Size() > 1<<32-1 {
+	if err == nil && fi.Mode().IsRegular() {
+		if err := checkSize(fi.Size()); err != nil {
+			return nil, fmt.Errorf("%w: %s", err, path)
+		}
+	}
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() <= 0 {
 		return LoadIndex(ctx, f, opts)
 	}
 	// A regular file is read by several goroutines at once: most of the
@@ -196,6 +222,9 @@ func GeneratedFromName(path string) time.Time {
 func LoadIndex(ctx context.Context, r io.Reader, opts LoadOptions) (*Index, error) {
 	size := 64 << 10
 	if opts.SizeHint > 0 {
+		if err := checkSize(opts.SizeHint); err != nil {
+			return nil, err
+		}
 		size = int(opts.SizeHint) + 1
 	}
 	buf := makeLarge[byte](size)[:0]
@@ -204,7 +233,10 @@ func LoadIndex(ctx context.Context, r io.Reader, opts LoadOptions) (*Index, erro
 			return nil, err
 		}
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, cap(buf))
+			if err := checkSize(int64(len(buf)) + 1); err != nil {
+				return nil, err
+			}
+			buf = slices.Grow(buf, min(cap(buf), maxData-cap(buf)))
 		}
 		n, err := r.Read(buf[len(buf):min(cap(buf), len(buf)+4<<20)])
 		buf = buf[:len(buf)+n]
@@ -247,7 +279,7 @@ type chunkResult struct {
 // (profession, postal code, department, domain) are built on first use
 // (see lazyChain).
 func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, error) {
-	ix := &Index{data: data, seed: maphash.String(maphash.MakeSeed(), "annuaire") | 1, generated: opts.Generated}
+	ix := &Index{data: data, seed: maphash.MakeSeed(), generated: opts.Generated}
 	hdrEnd := strings.IndexByte(data, '\n')
 	if hdrEnd < 0 {
 		hdrEnd = len(data)
@@ -745,38 +777,22 @@ func tableSize(n int) int {
 	return s
 }
 
-// hashLower hashes s with its ASCII letters lower-cased, eight bytes at a
-// time and without copying s; hash is the same without lower-casing. Each
-// word is mixed into the state by a 64×64→128-bit multiplication whose
-// halves are folded, from a random seed per index.
-func (ix *Index) hashLower(s string) uint64 { return hashWords(ix.seed, s, true) }
-
-func (ix *Index) hash(s string) uint64 { return hashWords(ix.seed, s, false) }
-
-func hashWords(seed uint64, s string, lower bool) uint64 {
-	const k1, k2 = 0x9E3779B97F4A7C15, 0xD6E8FEB86659FD93
-	h := seed ^ uint64(len(s))*k1
-	b := unsafe.Slice(unsafe.StringData(s), len(s))
-	for len(b) > 0 {
-		var w uint64
-		if len(b) >= 8 {
-			w = binary.LittleEndian.Uint64(b)
-			b = b[8:]
-		} else {
-			for i := len(b) - 1; i >= 0; i-- {
-				w = w<<8 | uint64(b[i])
-			}
-			b = nil
-		}
-		if lower {
-			w = lower8(w)
-		}
-		hi, lo := bits.Mul64(h^w, k2)
-		h = hi ^ lo
+// hashLower hashes s with its ASCII letters lower-cased (addresses are
+// compared without ASCII case): hash/maphash over a lower-cased copy, on the
+// stack for anything up to maxAddress bytes (longer keys are never looked
+// up). hash is the same without lower-casing.
+func (ix *Index) hashLower(s string) uint64 {
+	var buf [maxAddress]byte
+	if len(s) > len(buf) || !hasUpperASCII(s) {
+		return maphash.String(ix.seed, s)
 	}
-	hi, lo := bits.Mul64(h, k1)
-	return hi ^ lo
+	return maphash.Bytes(ix.seed, lowerASCII(buf[:0], s))
 }
+
+func (ix *Index) hash(s string) uint64 { return maphash.String(ix.seed, s) }
+
+// maxAddress is the longest address looked up (RFC 5321 path limit).
+const maxAddress = 254
 
 // idKey normalises an identifier query: an RPPS (11 digits) becomes its
 // IDNPS "8"+RPPS, an ADELI (9 digits) "0"+ADELI; other values are kept.
@@ -1193,7 +1209,7 @@ func (ix *Index) All() iter.Seq[Mailbox] {
 // An address attached to several structures has several rows: see
 // LookupAll.
 func (ix *Index) Lookup(addr string) (m Mailbox, ok bool) {
-	if ix == nil || len(ix.addrTab) == 0 || len(addr) > 254 {
+	if ix == nil || len(ix.addrTab) == 0 || len(addr) > maxAddress {
 		return Mailbox{}, false
 	}
 	h := ix.hashLower(addr)
@@ -1241,7 +1257,7 @@ func (ix *Index) mailboxes(ids []int) []Mailbox {
 // left out), in no particular order.
 func (ix *Index) addrRecords(addr string) iter.Seq[int] {
 	return func(yield func(int) bool) {
-		if ix == nil || len(ix.addrTab) == 0 || len(addr) > 254 {
+		if ix == nil || len(ix.addrTab) == 0 || len(addr) > maxAddress {
 			return
 		}
 		h := ix.hashLower(addr)
@@ -1268,7 +1284,7 @@ func (ix *Index) ByID(id string) []Mailbox {
 	}
 	var buf [64]byte
 	key := idKey(buf[:0], id)
-	h := ix.hash(unsafe.String(unsafe.SliceData(key), len(key)))
+	h := maphash.Bytes(ix.seed, key)
 	mask := uint64(len(ix.idTab) - 1)
 	var ids []int
 	for slot := homeSlot(h, mask); ix.idTab[slot] != 0; slot = (slot + 1) & mask {
