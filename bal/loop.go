@@ -67,6 +67,17 @@ type Loop struct {
 	// called, a message delivered to Folder is handled by a later pass.
 	// It runs on the loop's goroutine, which waits for it to return.
 	OnPass func(PassInfo)
+	// Reports, when set, is given every acknowledgement (DSN, MDN) the
+	// loop reads, after its trace and before it is filed: an
+	// outbox.Outbox reconciles it with the message it answers. An error
+	// leaves the report in Folder and ends the pass (the loop reconnects
+	// and gives it again), so a report is given at least once.
+	Reports ReportHandler
+}
+
+// ReportHandler receives the acknowledgements read by a Loop.
+type ReportHandler interface {
+	HandleReport(ctx context.Context, m *mssante.Received) error
 }
 
 // PassInfo tells what one pass of Loop.Run over the folder did.
@@ -231,6 +242,11 @@ func (l *Loop) processBatch(ctx context.Context, s *Session, info *PassInfo) err
 			if err := s.guard.Record(ctx, l.Receiver.event(action, s.corr, trace.Request{Command: "UID FETCH", Params: []string{uidStr(f.UID)}},
 				trace.Response{OK: true, Text: string(m.ReportType)}, m.MessageID)); err != nil {
 				return err // fail closed: not filed without its trace
+			}
+			if l.Reports != nil {
+				if err := l.Reports.HandleReport(ctx, m); err != nil {
+					return fmt.Errorf("bal: report %s not taken into account, left in %s for the next pass: %w", m.MessageID, folder, err)
+				}
 			}
 			if err := s.Move(ctx, f.UID, processed, m.MessageID); err != nil {
 				return err

@@ -78,6 +78,11 @@ type Sender struct {
 	// SpoolDir holds the message while it is checked and sent (os.TempDir
 	// when empty).
 	SpoolDir string
+	// Oppositions, when set, is asked before every Send and Batch.Send
+	// whether the message's patient opposed the sending (MSS/va1.20,
+	// MSS/va1.22; see CheckOpposition): a message against an opposition is
+	// not sent.
+	Oppositions Oppositions
 }
 
 // SMTPError is a refusal by the server, with its reply code: the server
@@ -160,6 +165,9 @@ type SendResult struct {
 // cannot be written, with one wrapping trace.ErrNotRecorded (fail
 // closed).
 func (s *Sender) Send(ctx context.Context, m *mssante.Message) (*SendResult, error) {
+	if err := s.CheckOpposition(ctx, m, nil); err != nil {
+		return nil, err
+	}
 	return s.sendSpooled(ctx, trace.Send, m.WriteTo, m.Envelope, func() string { return m.MessageID })
 }
 
@@ -284,6 +292,9 @@ func (s *Sender) Batch(ctx context.Context) (*Batch, error) {
 // failure of the connection its sends fail with ErrBatchClosed: close
 // the batch and open another.
 func (b *Batch) Send(ctx context.Context, m *mssante.Message) (*SendResult, error) {
+	if err := b.s.CheckOpposition(ctx, m, nil); err != nil {
+		return nil, err
+	}
 	spool, size, err := b.s.spool(m.WriteTo)
 	if err != nil {
 		return nil, err
