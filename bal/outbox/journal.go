@@ -191,11 +191,11 @@ func (j *Journal) fsync(f *os.File) error {
 
 // frame is one frame read back.
 type frame struct {
-	off        int64 // of the frame
-	meta       []byte
-	bodyOff    int64
-	bodyLen    int64
-	next       int64 // offset after the frame
+	off     int64 // of the frame
+	meta    []byte
+	bodyOff int64
+	bodyLen int64
+	next    int64 // offset after the frame
 }
 
 // readFrame reads the frame at off of r (of size size). It returns ok

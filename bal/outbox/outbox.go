@@ -144,12 +144,16 @@ func Open(ctx context.Context, cfg Config) (*Outbox, error) {
 	if cfg.Store == nil || cfg.Sender == nil {
 		return nil, fmt.Errorf("%w: outbox.Config needs Store and Sender", bal.ErrConfig)
 	}
-	o := &Outbox{cfg: cfg, retry: cfg.Retry.withDefaults(), store: cfg.Store, now: cfg.Now,
+	o := &Outbox{cfg: cfg, retry: cfg.Retry.withDefaults(), store: cfg.Store,
 		msgs: map[string]*Status{}, byRef: map[string]string{}, byEnv: map[string]string{}, seen: map[string]time.Time{},
 		wake: make(chan struct{}, 1)}
-	if o.now == nil {
-		o.now = time.Now
+	// Records hold UTC times without monotonic reading, as they read
+	// back from the journal: a replayed state equals the live one.
+	clock := cfg.Now
+	if clock == nil {
+		clock = time.Now
 	}
+	o.now = func() time.Time { return clock().UTC().Round(0) }
 	if o.cfg.BatchSize <= 0 {
 		o.cfg.BatchSize = 32
 	}
@@ -405,7 +409,7 @@ const (
 
 func (o *Outbox) event(action trace.Action, cmd string, params []string, resp trace.Response, msgID string) trace.Event {
 	s := o.cfg.Sender
-	ev := trace.Event{Time: o.now(), Action: action, Request: trace.Request{Command: cmd, Params: params},
+	ev := trace.Event{Time: time.Now(), Action: action, Request: trace.Request{Command: cmd, Params: params},
 		Response: resp, MessageID: oneLine(msgID), Mailbox: s.Mailbox, Software: s.Software}
 	if s.Auth != nil {
 		ev.Actor = s.Auth.Actor()

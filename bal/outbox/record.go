@@ -157,7 +157,8 @@ type Result struct {
 	// refusal, Error the failure as the SDK reported it.
 	Reply string `json:"reply,omitempty"`
 	Error string `json:"err,omitempty"`
-	Code  string `json:"code,omitempty"` // SMTP reply code of a refusal
+	Code     string `json:"code,omitempty"` // SMTP reply code of a refusal
+	Enhanced string `json:"enh,omitempty"`  // its enhanced status code
 	// Next is when the message is tried again (Deferred,
 	// AcceptanceUnknown, NotAttempted).
 	Next time.Time `json:"next,omitzero"`

@@ -331,9 +331,9 @@ func (o *Outbox) applyResult(st *Status, t time.Time, r *Result) {
 	case Refused:
 		for _, a := range st.InFlight {
 			if rc, ok := st.Recipient(a); ok && rc.State == Queued {
-				reason, bounce := refusalReason(a, r.Code, "", r.Reply)
+				reason, bounce := refusalReason(a, r.Code, r.Enhanced, r.Reply)
 				rc.State, rc.Reason, rc.Bounce, rc.Updated = Failed, reason, bounce, t
-				rc.Detail = r.Reply
+				rc.Detail = strings.TrimSpace(r.Code + " " + r.Enhanced + " " + r.Reply)
 			}
 		}
 		st.InFlight = nil

@@ -267,7 +267,8 @@ func (o *Outbox) sendBatch(ctx context.Context, sess session, due []AttemptMessa
 		}
 		env := mssante.Envelope{From: st.From, Recipients: m.Recipients, DSN: st.DSN}
 		res, serr := sess.SendRaw(ctx, env, m.MessageID, raw)
-		rec := &Record{Kind: KindResult, Time: o.now(), MessageID: m.MessageID, Result: o.classify(st, res, serr)}
+		now := o.now()
+		rec := &Record{Kind: KindResult, Time: now, MessageID: m.MessageID, Result: o.classify(st, res, serr, now)}
 		if rec.Result.Outcome == NotAttempted && ctx.Err() == nil {
 			rec.Result.Next = rec.Time
 		}
@@ -307,8 +308,7 @@ func (o *Outbox) notAttempted(ctx context.Context, ms []AttemptMessage) error {
 }
 
 // classify turns what bal.Batch.SendRaw returned into a result.
-func (o *Outbox) classify(st *Status, res *bal.SendResult, err error) *Result {
-	now := o.now()
+func (o *Outbox) classify(st *Status, res *bal.SendResult, err error, now time.Time) *Result {
 	r := &Result{}
 	if res != nil {
 		for _, a := range res.Accepted {
@@ -344,7 +344,7 @@ func (o *Outbox) classify(st *Status, res *bal.SendResult, err error) *Result {
 		r.Outcome, r.Error = NotAttempted, oneLine(err.Error())
 		return r
 	case errors.As(err, &sm):
-		r.Code, r.Reply, r.Error = strconv.Itoa(sm.Code), oneLine(sm.Error()), oneLine(err.Error())
+		r.Code, r.Enhanced, r.Reply, r.Error = strconv.Itoa(sm.Code), sm.Enhanced, oneLine(sm.Message), oneLine(err.Error())
 		switch {
 		case sm.Command == "RCPT" && tempRefused:
 			r.Outcome, r.Counted = Deferred, true // the permanent refusals are failed by recipient
