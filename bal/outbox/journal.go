@@ -302,7 +302,7 @@ func (j *Journal) scan(fn func(*Record) error) (int64, error) {
 // own checksum: candidates are found in memory, a chunk at a time, and
 // only those are read as frames.
 func intactAfter(r io.ReaderAt, off, size int64) (int64, error) {
-	const chunk = 1 << 20
+	chunk := min(int64(1<<20), size-off)
 	buf := make([]byte, chunk+frameHeader)
 	for base := off + 1; base+frameHeader <= size; base += chunk {
 		n := int64(len(buf))

@@ -4,6 +4,9 @@ package outbox
 
 import "os"
 
+// lockingSupported reports whether OpenJournal locks the journal.
+const lockingSupported = false
+
 // lockFile does not lock on systems without flock(2) or LockFileEx: one
 // process at a time must open a journal there.
 func lockFile(string) (*os.File, error) { return nil, nil }

@@ -9,6 +9,9 @@ import (
 	"syscall"
 )
 
+// lockingSupported reports whether OpenJournal locks the journal.
+const lockingSupported = true
+
 // lockFile creates path if needed and takes an exclusive, non-blocking
 // flock(2) on it; closing the returned file releases the lock, and so does
 // the end of the process, even killed: a journal left by a crashed process

@@ -10,6 +10,9 @@ import (
 	"golang.org/x/sys/windows"
 )
 
+// lockingSupported reports whether OpenJournal locks the journal.
+const lockingSupported = true
+
 // lockFile creates path if needed and takes an exclusive, non-blocking
 // LockFileEx lock on its first byte; closing the returned file releases the
 // lock, and so does the end of the process, even killed.
