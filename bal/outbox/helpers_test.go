@@ -151,7 +151,7 @@ func newTestOutbox(t *testing.T, dir string, srv *fakeServer, tr *events, tune f
 	require.NoError(t, err)
 	cfg := Config{
 		Store:  j,
-		Sender: &bal.Sender{Auth: fakeAuth{}, Mailbox: trace.Mailbox{Address: "lps@hopital.test.mssante.fr", Kind: "APP"}, Trace: tr},
+		Sender: testSender(tr),
 		Retry:  Retry{Backoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, UnknownWait: time.Hour, MaxAttempts: 4},
 	}
 	if tune != nil {
@@ -162,6 +162,10 @@ func newTestOutbox(t *testing.T, dir string, srv *fakeServer, tr *events, tune f
 	o.dial = srv.dial
 	t.Cleanup(func() { o.Close() })
 	return o
+}
+
+func testSender(tr *events) *bal.Sender {
+	return &bal.Sender{Auth: fakeAuth{}, Mailbox: trace.Mailbox{Address: "lps@hopital.test.mssante.fr", Kind: "APP"}, Trace: tr}
 }
 
 // message is a text message to the given recipients, asking for DSNs.

@@ -316,3 +316,25 @@ func TestEnqueueFailClosed(t *testing.T) {
 	require.ErrorIs(t, err, trace.ErrNotRecorded)
 	assert.Empty(t, o.List(Filter{}))
 }
+
+type opposeAll struct{}
+
+func (opposeAll) Opposition(context.Context, bal.OppositionQuery) (*bal.Opposition, error) {
+	return &bal.Opposition{Note: "opposition enregistrée"}, nil
+}
+
+// Enqueue applies the Sender's opposition guard: a message about a patient
+// who opposed is not queued, and the refusal is traced.
+func TestEnqueueRefusedByOpposition(t *testing.T) {
+	tr := &events{}
+	o := newTestOutbox(t, t.TempDir(), &fakeServer{}, tr, func(c *Config) { c.Sender.Oppositions = opposeAll{} })
+	m := message("279035121518989@patient.mssante.fr")
+	_, err := o.Enqueue(context.Background(), m, EnqueueOptions{})
+	require.ErrorIs(t, err, bal.ErrOpposed)
+	assert.Contains(t, err.Error(), "MSS/va1.20")
+	assert.Empty(t, o.List(Filter{}), "nothing queued")
+	sends := tr.of(trace.Send, m.MessageID)
+	require.Len(t, sends, 1)
+	assert.False(t, sends[0].Response.OK)
+	assert.Empty(t, tr.of(ActionQueued, ""))
+}

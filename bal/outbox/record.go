@@ -155,8 +155,8 @@ type Result struct {
 	Recipients []RecipientResult `json:"rcpt,omitempty"`
 	// Reply is the server's answer to the end of DATA (Accepted) or the
 	// refusal, Error the failure as the SDK reported it.
-	Reply string `json:"reply,omitempty"`
-	Error string `json:"err,omitempty"`
+	Reply    string `json:"reply,omitempty"`
+	Error    string `json:"err,omitempty"`
 	Code     string `json:"code,omitempty"` // SMTP reply code of a refusal
 	Enhanced string `json:"enh,omitempty"`  // its enhanced status code
 	// Next is when the message is tried again (Deferred,
