@@ -3,13 +3,11 @@ package annuaire
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/bits"
 	"strings"
-	"unsafe"
 )
 
 // field identifies one of the known columns of Extraction_Correspondance_MSSante.
@@ -226,7 +224,7 @@ func (t *Tolerated) add(w *[numWarn]int) {
 // (start past the end of the line). It returns the number of columns found.
 // line must be shorter than 65535-l.span bytes.
 //
-// The separators are found eight bytes at a time: in each 64-bit word, the
+// The separators are found eight bytes at a time (load64): in each 64-bit word, the
 // bytes equal to '|' are marked by their high bit, then taken in order.
 func (l *layout) splitRow(line string, starts []uint16) int {
 	const ones = 0x0101010101010101
@@ -234,11 +232,11 @@ func (l *layout) splitRow(line string, starts []uint16) int {
 	starts = starts[:l.span+1]
 	starts[0] = 0
 	n := 1
-	b := unsafe.Slice(unsafe.StringData(line), len(line))
+	b := line
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:]) ^ ('|' * ones) // zero bytes where '|'
-		m := ^((x&low7 + low7) | x | low7)                    // high bit of each zero byte
+		x := load64(b, i) ^ ('|' * ones)   // zero bytes where '|'
+		m := ^((x&low7 + low7) | x | low7) // high bit of each zero byte
 		for m != 0 {
 			starts[n] = uint16(i + bits.TrailingZeros64(m)>>3 + 1)
 			n++
@@ -598,4 +596,12 @@ func (x *ExtractionReader) Next() (Mailbox, error) {
 func IsLineError(err error) bool {
 	var le *LineError
 	return errors.As(err, &le)
+}
+
+// load64 reads the eight bytes of s at i as a little-endian word, without
+// converting s to a slice; the compiler merges the byte loads into one.
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
