@@ -69,7 +69,10 @@
 //     hexadecimal (ansforge/MSS-liste-blanche); every published version
 //     lacks the closing root tag; a domain appears once per operator
 //     certificate (619 entries, 516 names in 2025-03); names may hold
-//     Unicode, compared in IDNA form (RFC 3492 Punycode, DomainASCII).
+//     Unicode, compared in A-label form after the mapping of the IDNA
+//     Lookup profile (RFC 5891 §5, UTS #46 §4 nontransitional, through
+//     golang.org/x/net/idna), so that an NFD name and its NFC twin are one
+//     (DomainASCII; why Lookup and not Registration: see DomainASCII).
 //     Only the entries of the list are read: what follows </ListeDomaines>
 //     is ignored and named in Tolerated. ListeBlanche.Trusted takes a
 //     domain or an address (trusted when its domain is listed).
@@ -91,7 +94,7 @@
 //
 // # Errors and health data
 //
-// Errors wrap sentinels (ErrAddress, ErrBALType, ErrHeader, ErrLine,
+// Errors wrap sentinels (ErrAddress, ErrDomain, ErrBALType, ErrHeader, ErrLine,
 // ErrChecksum, ErrListeBlanche, ErrOlder, ErrDeltaTooOld, ErrPageSize,
 // ErrBundle) or are *LineError / *APIError values naming the line, column
 // or request at fault. Directory data is public (open data of health
