@@ -55,9 +55,10 @@ type Client struct {
 	// whole directory at the default page size); a gateway that keeps
 	// sending new next links then ends the search with ErrBundle.
 	MaxPages int
-	// Limiter spaces the requests (default: one limiter per Client at
-	// DefaultRate). Share one Limiter between Clients using the same key.
-	Limiter *Limiter
+	// Limiter spaces the requests: Wait is called before each attempt
+	// (default: NewLimiter(DefaultRate), one per Client). Share one
+	// Limiter between Clients using the same key.
+	Limiter Limiter
 	// MaxRetries is the number of retries after a 429, 502, 503 or 504
 	// answer or a network error (default 4; negative: none).
 	MaxRetries int
@@ -73,7 +74,7 @@ type Client struct {
 	MaxURL int
 
 	once sync.Once
-	lim  *Limiter
+	lim  Limiter
 	hc   *http.Client                               // HTTPClient (or a default one) that follows no redirect
 	now  func() time.Time                           // tests
 	wait func(context.Context, time.Duration) error // tests

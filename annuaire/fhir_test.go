@@ -16,6 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
+
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
 )
 
@@ -379,52 +383,77 @@ func TestTimeoutAndCancel(t *testing.T) {
 	}
 }
 
+// TestLimiterSpacing: the default limiter lets 17 requests start per
+// second, evenly spaced, never a burst (the gateway's 17 calls per second,
+// doc.go Sources). The reservations are taken at one instant, so the
+// delays are exact whatever the machine's load.
 func TestLimiterSpacing(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	var slept []time.Duration
-	l := NewLimiter(17)
-	l.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	l.sleep = func(_ context.Context, d time.Duration) error {
-		mu.Lock()
-		slept = append(slept, d)
-		mu.Unlock()
-		return nil
-	}
-	var wg sync.WaitGroup
-	for i := 0; i < 34; i++ {
-		wg.Go(func() {
-			if err := l.Wait(context.Background()); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
+	c := &Client{}
+	c.init()
+	l, ok := c.lim.(*rate.Limiter)
+	require.True(t, ok, "default limiter %T, want *rate.Limiter", c.lim)
+	assert.Equal(t, rate.Limit(DefaultRate), l.Limit())
+	assert.Equal(t, 1, l.Burst(), "no burst: evenly spaced")
+	assert.Equal(t, rate.Limit(17), NewLimiter(0).Limit())
+
 	// 34 callers at the same instant: one goes now, the others wait
 	// 1/17 s, 2/17 s… 33/17 s: 17 per second, never more.
-	slices.Sort(slept)
-	if len(slept) != 33 {
-		t.Fatalf("%d callers slept, want 33", len(slept))
-	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	step := time.Second / 17
-	for i, d := range slept {
-		if want := time.Duration(i+1) * step; d < want-time.Microsecond || d > want+time.Microsecond {
-			t.Errorf("caller %d waited %v, want %v", i+2, d, want)
-		}
+	for i := range 34 {
+		r := l.ReserveN(now, 1)
+		require.True(t, r.OK())
+		assert.InDelta(t, time.Duration(i)*step, r.DelayFrom(now), float64(time.Microsecond), "caller %d", i+1)
 	}
-	// A limiter shared by two clients spaces both.
-	shared := NewLimiter(17)
-	shared.now, shared.sleep = l.now, l.sleep
-	slept = nil
-	a := &Client{Limiter: shared}
-	b := &Client{Limiter: shared}
-	a.init()
-	b.init()
-	a.lim.Wait(context.Background())
-	b.lim.Wait(context.Background())
-	if len(slept) != 1 || slept[0] != step {
-		t.Errorf("shared limiter: slept %v, want one wait of %v", slept, step)
-	}
+	// After an idle second, still one at a time: no saved-up burst.
+	later := now.Add(34*step + time.Second)
+	assert.Zero(t, l.ReserveN(later, 1).DelayFrom(later))
+	assert.InDelta(t, step, l.ReserveN(later, 1).DelayFrom(later), float64(time.Microsecond))
+}
+
+// countingLimiter records its Wait calls and fails them once told to.
+type countingLimiter struct {
+	mu    sync.Mutex
+	calls int
+	err   error
+}
+
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	return l.err
+}
+
+// TestClientLimiter: a Client takes any Limiter, waits on it before every
+// attempt (retries included), shares it with another Client, and sends
+// nothing when Wait fails.
+func TestClientLimiter(t *testing.T) {
+	srv, c, _ := newAPI(t)
+	lim := &countingLimiter{}
+	c.Limiter = lim
+	other := &Client{BaseURL: c.BaseURL, APIKey: testKey, Limiter: lim}
+	ctx := context.Background()
+	_, err := c.ResolveMailbox(ctx, "secretariat.cardio@ch-exemple.mssante.fr")
+	require.NoError(t, err)
+	_, err = other.ResolveMailbox(ctx, "secretariat.cardio@ch-exemple.mssante.fr")
+	require.NoError(t, err)
+	assert.Equal(t, len(srv.Requests()), lim.calls, "one Wait per request, both clients on the shared limiter")
+	require.Positive(t, lim.calls)
+
+	srv.FailNext(annuairetest.Forced{Status: 503})
+	n := len(srv.Requests())
+	lim.calls = 0
+	_, err = c.ResolveMailbox(ctx, "dpi@ch-exemple.mssante.fr")
+	require.NoError(t, err)
+	assert.Equal(t, len(srv.Requests())-n, lim.calls, "the retry waited too")
+
+	stop := errors.New("limiter closed")
+	lim.err = stop
+	n = len(srv.Requests())
+	_, err = c.ResolveMailbox(ctx, "dpi@ch-exemple.mssante.fr")
+	require.ErrorIs(t, err, stop)
+	assert.Len(t, srv.Requests(), n, "no request without the limiter's leave")
 }
 
 func TestUpdates(t *testing.T) {

@@ -2,65 +2,35 @@ package annuaire
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // DefaultRate is the Annuaire Santé gateway's limit: 17 calls per second per
 // application (ANS documentation, "Obtenir une clé d'API", 2026-06-30).
 const DefaultRate = 17
 
-// Limiter spaces requests evenly so that at most Rate start in any second:
-// each caller reserves the next free start time, then waits for it. One
-// Limiter is shared by all the calls of a Client, and may be shared by
-// several Clients using the same API key. Use NewLimiter.
-type Limiter struct {
-	mu       sync.Mutex
-	interval time.Duration
-	next     time.Time
-	now      func() time.Time
-	sleep    func(context.Context, time.Duration) error
+// Limiter spaces a Client's requests: the Client calls Wait before each
+// attempt (retries included) and sends nothing when it fails. A
+// *rate.Limiter of golang.org/x/time/rate is one (see NewLimiter); so is a
+// limiter shared with other programs using the same API key, as long as
+// Wait blocks until a request may start and returns ctx's error when ctx
+// ends first.
+type Limiter interface {
+	Wait(ctx context.Context) error
 }
 
-// NewLimiter returns a limiter of perSecond requests per second (DefaultRate
-// when perSecond ≤ 0).
-func NewLimiter(perSecond float64) *Limiter {
+// NewLimiter returns the limiter a Client uses by default: perSecond
+// requests per second (DefaultRate when perSecond ≤ 0) spaced evenly, a
+// token bucket of one token (burst 1), so that no more than perSecond
+// requests start in any second even after an idle time. Share one between
+// the Clients using the same API key: the gateway counts per key.
+func NewLimiter(perSecond float64) *rate.Limiter {
 	if perSecond <= 0 {
 		perSecond = DefaultRate
 	}
-	return &Limiter{
-		interval: time.Duration(float64(time.Second) / perSecond),
-		now:      time.Now,
-		sleep:    sleepCtx,
-	}
-}
-
-// Wait blocks until the caller may send a request, or ctx ends. A caller
-// whose context ends while waiting gives its slot back only if no later
-// caller reserved one after it (the rate is never exceeded either way).
-func (l *Limiter) Wait(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	l.mu.Lock()
-	now := l.now()
-	at := l.next
-	if at.Before(now) {
-		at = now
-	}
-	l.next = at.Add(l.interval)
-	l.mu.Unlock()
-	if d := at.Sub(now); d > 0 {
-		if err := l.sleep(ctx, d); err != nil {
-			l.mu.Lock()
-			if l.next.Equal(at.Add(l.interval)) {
-				l.next = at
-			}
-			l.mu.Unlock()
-			return err
-		}
-	}
-	return nil
+	return rate.NewLimiter(rate.Limit(perSecond), 1)
 }
 
 // sleepCtx sleeps for d or until ctx ends.
