@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ecdaf744/gomss/internal/address"
 )
 
 // BALType is the type of an MSSanté mailbox (boîte aux lettres, BAL), a code
@@ -213,8 +215,10 @@ func SplitAddress(addr string) (local, domain string, err error) {
 // Sentinel errors. Errors returned by this package wrap one of them, so that
 // callers can branch with errors.Is; the message names the field and value.
 var (
-	// ErrAddress: not a usable e-mail address.
-	ErrAddress = errors.New("annuaire: invalid address")
+	// ErrAddress: not a usable e-mail address. It is the same value as
+	// mssante.ErrAddress: an address refused by either package satisfies
+	// errors.Is with both names.
+	ErrAddress = address.ErrInvalid
 	// ErrBALType: not a TRE_R257 BAL type.
 	ErrBALType = errors.New("annuaire: invalid BAL type")
 	// ErrHeader: the extraction header lacks a required column or is unusable.
