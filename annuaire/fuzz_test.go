@@ -1,9 +1,7 @@
 package annuaire
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -95,82 +93,6 @@ func FuzzExtractionLine(f *testing.F) {
 				if !found && len(appendFolded(nil, m.Owner.Family, maxFoldedName)) > 0 {
 					t.Fatalf("SearchName(%q, %q) misses the row", m.Owner.Family, m.Owner.Given)
 				}
-			}
-		}
-	})
-}
-
-// FuzzListeBlanche: any input is a list or an error wrapping
-// ErrListeBlanche; a list answers Contains and Trusted for each of its
-// names, and Trusted for an address at each of them.
-func FuzzListeBlanche(f *testing.F) {
-	data, err := os.ReadFile("../testdata/annuaire/listeblanche.xml")
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(data)
-	f.Add(append(bytes.Clone(data), []byte("</ListeBlancheMSSante>")...))
-	f.Add([]byte(`<ListeBlancheMSSante xmlns="https://listeblanche.mssante.fr/schema"><ListeDomaines><Domaine><Nom>ü.fr</Nom></Domaine></ListeDomaines>`))
-	f.Add([]byte(`<x/>`))
-	f.Add(append(bytes.Clone(data), []byte("<ListeDomaines><Domaine><Nom>b.fr</Nom></Domaine></ListeDomaines>texte")...))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		lb, err := ParseListeBlanche(bytes.NewReader(in))
-		if err != nil {
-			if !errors.Is(err, ErrListeBlanche) {
-				t.Fatalf("error %v does not wrap ErrListeBlanche", err)
-			}
-			return
-		}
-		for _, d := range lb.Domains {
-			if !lb.Contains(d.Name) || !lb.Contains(d.ASCII) {
-				t.Fatalf("Contains(%q) false for a listed name", d.Name)
-			}
-			if !lb.Trusted(d.ASCII) || !lb.Trusted("x@"+d.ASCII) {
-				t.Fatalf("Trusted false for the listed name %q or an address at it", d.ASCII)
-			}
-		}
-	})
-}
-
-// FuzzBundle decodes arbitrary JSON as a FHIR Bundle: no panic, errors
-// wrap ErrBundle, and every mailbox found has its source set.
-func FuzzBundle(f *testing.F) {
-	for _, name := range []string{"practitioner.json", "practitionerrole.json", "organization.json", "practitioner-v1.json"} {
-		b, err := os.ReadFile("../testdata/annuaire/fhir/" + name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + string(b) + `,"search":{"mode":"match"}}]}`))
-	}
-	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":null}]}`))
-	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Practitioner","telecom":7}}]}`))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		var b Bundle
-		if err := json.Unmarshal(in, &b); err != nil {
-			return
-		}
-		_ = b.Next()
-		rs, err := b.Decode()
-		if err != nil {
-			if !errors.Is(err, ErrBundle) {
-				t.Fatalf("error %v does not wrap ErrBundle", err)
-			}
-			return
-		}
-		var ms []Mailbox
-		for _, p := range rs.Practitioners {
-			ms = append(ms, p.Mailboxes()...)
-			_ = p.Person()
-		}
-		for _, r := range rs.PractitionerRoles {
-			ms = append(ms, r.Mailboxes()...)
-		}
-		for _, o := range rs.Organizations {
-			ms = append(ms, o.Mailboxes()...)
-		}
-		for _, m := range ms {
-			if m.Source != FromAPI || m.Address == "" || m.Type == "" {
-				t.Fatalf("mailbox %+v", m)
 			}
 		}
 	})

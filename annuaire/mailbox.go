@@ -225,18 +225,8 @@ var (
 	ErrHeader = errors.New("annuaire: extraction header")
 	// ErrLine: an extraction line is malformed (see LineError).
 	ErrLine = errors.New("annuaire: malformed line")
-	// ErrChecksum: the liste blanche does not match its published SHA-256.
-	ErrChecksum = errors.New("annuaire: checksum mismatch")
-	// ErrListeBlanche: the liste blanche cannot be read.
-	ErrListeBlanche = errors.New("annuaire: liste blanche")
 	// ErrOlder: a reload was refused because the file is not newer.
 	ErrOlder = errors.New("annuaire: extraction not newer than the loaded one")
-	// ErrDeltaTooOld: a delta sync starts more than 30 days ago.
-	ErrDeltaTooOld = errors.New("annuaire: delta older than 30 days")
-	// ErrPageSize: a page size above 200 was asked for.
-	ErrPageSize = errors.New("annuaire: page size")
-	// ErrBundle: an API response is not a usable FHIR Bundle.
-	ErrBundle = errors.New("annuaire: FHIR bundle")
 )
 
 // clip shortens s for an error message.

@@ -1,4 +1,4 @@
-package annuaire
+package listeblanche
 
 import (
 	"regexp"
@@ -70,7 +70,7 @@ func TestListeBlancheNFD(t *testing.T) {
 		assert.True(t, lb.Trusted(in), "%q", in)
 	}
 	const head = `<ListeBlancheMSSante xmlns="https://listeblanche.mssante.fr/schema"><ListeDomaines><Domaine><Nom>`
-	lbNFD, err := ParseListeBlanche(strings.NewReader(head + nfd + `</Nom></Domaine></ListeDomaines></ListeBlancheMSSante>`))
+	lbNFD, err := Parse(strings.NewReader(head + nfd + `</Nom></Domaine></ListeDomaines></ListeBlancheMSSante>`))
 	require.NoError(t, err)
 	require.Len(t, lbNFD.Domains, 1)
 	assert.Equal(t, nfd, lbNFD.Domains[0].Name, "the name as published")

@@ -1,4 +1,4 @@
-package annuaire
+package fhir
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
+	"github.com/ecdaf744/gomss/annuaire"
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
 )
 
@@ -27,7 +28,7 @@ const testKey = "test-key-0123"
 
 func fhirFixtures(t testing.TB) [][]byte {
 	t.Helper()
-	files, err := filepath.Glob("../testdata/annuaire/fhir/*.json")
+	files, err := filepath.Glob("../../testdata/annuaire/fhir/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("fixtures: %v", err)
 	}
@@ -67,7 +68,7 @@ func newAPI(t *testing.T, extra ...[]byte) (*annuairetest.Server, *Client, *[]ti
 
 func decodeFixture(t *testing.T, name string, v any) {
 	t.Helper()
-	b, err := os.ReadFile("../testdata/annuaire/fhir/" + name)
+	b, err := os.ReadFile("../../testdata/annuaire/fhir/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,10 +84,10 @@ func TestFHIRMailboxes(t *testing.T) {
 	if len(ms) != 1 {
 		t.Fatalf("practitioner: %d mailboxes", len(ms))
 	}
-	want := Mailbox{Address: "heloise.fictif@medecin.mssante.fr", Type: PER, Service: "Cardiologie", Digitization: DigitizationAccepted,
-		Owner: Person{IDType: "8", ID: "10000000025", IDNPS: "810000000025", Civility: "DR", Family: "FICTIF", Given: "Héloïse",
-			Category: Code{"C", "Civil"}, Profession: Code{"10", "Médecin"}, Specialty: Code{"SM04", "Cardiologie et maladies vasculaires"}},
-		Source: FromAPI, Resource: "Practitioner/003-1000000-0000025"}
+	want := annuaire.Mailbox{Address: "heloise.fictif@medecin.mssante.fr", Type: annuaire.PER, Service: "Cardiologie", Digitization: annuaire.DigitizationAccepted,
+		Owner: annuaire.Person{IDType: "8", ID: "10000000025", IDNPS: "810000000025", Civility: "DR", Family: "FICTIF", Given: "Héloïse",
+			Category: annuaire.Code{Code: "C", Label: "Civil"}, Profession: annuaire.Code{Code: "10", Label: "Médecin"}, Specialty: annuaire.Code{Code: "SM04", Label: "Cardiologie et maladies vasculaires"}},
+		Source: annuaire.FromAPI, Resource: "Practitioner/003-1000000-0000025"}
 	if ms[0] != want {
 		t.Errorf("practitioner mailbox\n got %+v\nwant %+v", ms[0], want)
 	}
@@ -108,7 +109,7 @@ func TestFHIRMailboxes(t *testing.T) {
 	var v1 Practitioner
 	decodeFixture(t, "practitioner-v1.json", &v1)
 	ms = v1.Mailboxes()
-	if len(ms) != 1 || ms[0].Address != "jeanne.exemple@medecin.mssante.fr" || ms[0].Type != CAB || ms[0].Digitization != DigitizationRefused ||
+	if len(ms) != 1 || ms[0].Address != "jeanne.exemple@medecin.mssante.fr" || ms[0].Type != annuaire.CAB || ms[0].Digitization != annuaire.DigitizationRefused ||
 		ms[0].Owner.ID != "10000000017" || ms[0].Owner.Profession.Code != "10" {
 		t.Errorf("v1 MailboxMSS extension: %+v", ms)
 	}
@@ -116,7 +117,7 @@ func TestFHIRMailboxes(t *testing.T) {
 	var r PractitionerRole
 	decodeFixture(t, "practitionerrole.json", &r)
 	ms = r.Mailboxes()
-	if len(ms) != 1 || ms[0].Type != PER || ms[0].Owner.Profession.Code != "10" || ms[0].Digitization != DigitizationRefused {
+	if len(ms) != 1 || ms[0].Type != annuaire.PER || ms[0].Owner.Profession.Code != "10" || ms[0].Digitization != annuaire.DigitizationRefused {
 		t.Errorf("role mailboxes: %+v", ms)
 	}
 }
@@ -153,7 +154,7 @@ func TestResolveMailbox(t *testing.T) {
 			t.Errorf("request %s %s: status %d", r.Method, r.Path, r.Status)
 		}
 	}
-	if _, err := c.ResolveMailbox(ctx, "not-an-address"); !errors.Is(err, ErrAddress) {
+	if _, err := c.ResolveMailbox(ctx, "not-an-address"); !errors.Is(err, annuaire.ErrAddress) {
 		t.Errorf("bad address: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package annuaire
+package listeblanche
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 )
 
 // ErrDomain: not a domain name that can be compared (see DomainASCII).
-var ErrDomain = errors.New("annuaire: invalid domain name")
+var ErrDomain = errors.New("listeblanche: invalid domain name")
 
 // lookup is the IDNA profile domain names are compared with: golang.org/x/net/idna's
 // Lookup, the profile of RFC 5891 §5 ("Domain Name Lookup") implemented as

@@ -1,0 +1,54 @@
+package fhir
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/ecdaf744/gomss/annuaire"
+)
+
+// FuzzBundle decodes arbitrary JSON as a FHIR Bundle: no panic, errors
+// wrap ErrBundle, and every mailbox found has its source set.
+func FuzzBundle(f *testing.F) {
+	for _, name := range []string{"practitioner.json", "practitionerrole.json", "organization.json", "practitioner-v1.json"} {
+		b, err := os.ReadFile("../../testdata/annuaire/fhir/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + string(b) + `,"search":{"mode":"match"}}]}`))
+	}
+	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":null}]}`))
+	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Practitioner","telecom":7}}]}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var b Bundle
+		if err := json.Unmarshal(in, &b); err != nil {
+			return
+		}
+		_ = b.Next()
+		rs, err := b.Decode()
+		if err != nil {
+			if !errors.Is(err, ErrBundle) {
+				t.Fatalf("error %v does not wrap ErrBundle", err)
+			}
+			return
+		}
+		var ms []annuaire.Mailbox
+		for _, p := range rs.Practitioners {
+			ms = append(ms, p.Mailboxes()...)
+			_ = p.Person()
+		}
+		for _, r := range rs.PractitionerRoles {
+			ms = append(ms, r.Mailboxes()...)
+		}
+		for _, o := range rs.Organizations {
+			ms = append(ms, o.Mailboxes()...)
+		}
+		for _, m := range ms {
+			if m.Source != annuaire.FromAPI || m.Address == "" || m.Type == "" {
+				t.Fatalf("mailbox %+v", m)
+			}
+		}
+	})
+}
