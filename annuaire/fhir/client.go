@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ecdaf744/gomss/annuaire"
 )
 
 // DefaultBaseURL is the national gateway of the Annuaire Santé FHIR API v2.
@@ -98,6 +100,8 @@ var (
 	// (a delta sync is of Practitioner, PractitionerRole or Organization).
 	ErrResourceType = errors.New("fhir: resource type")
 )
+
+var _ annuaire.MailboxResolver = (*Client)(nil)
 
 // APIError is an unsuccessful answer of the API, with the issues of its
 // OperationOutcome when it had one.
