@@ -2,9 +2,10 @@ package fhir
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/ecdaf744/gomss/annuaire"
 )
@@ -14,9 +15,7 @@ import (
 func FuzzBundle(f *testing.F) {
 	for _, name := range []string{"practitioner.json", "practitionerrole.json", "organization.json", "practitioner-v1.json"} {
 		b, err := os.ReadFile("../../testdata/annuaire/fhir/" + name)
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		f.Add([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + string(b) + `,"search":{"mode":"match"}}]}`))
 	}
 	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":null}]}`))
@@ -29,9 +28,7 @@ func FuzzBundle(f *testing.F) {
 		_ = b.Next()
 		rs, err := b.Decode()
 		if err != nil {
-			if !errors.Is(err, ErrBundle) {
-				t.Fatalf("error %v does not wrap ErrBundle", err)
-			}
+			require.ErrorIs(t, err, ErrBundle)
 			return
 		}
 		var ms []annuaire.Mailbox
@@ -46,9 +43,9 @@ func FuzzBundle(f *testing.F) {
 			ms = append(ms, o.Mailboxes()...)
 		}
 		for _, m := range ms {
-			if m.Source != annuaire.FromAPI || m.Address == "" || m.Type == "" {
-				t.Fatalf("mailbox %+v", m)
-			}
+			require.Equal(t, annuaire.FromAPI, m.Source, "%+v", m)
+			require.NotEmpty(t, m.Address, "%+v", m)
+			require.NotEmpty(t, m.Type, "%+v", m)
 		}
 	})
 }

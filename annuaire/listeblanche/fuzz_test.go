@@ -2,9 +2,10 @@ package listeblanche
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzListeBlanche: any input is a list or an error wrapping
@@ -12,9 +13,7 @@ import (
 // names, and Trusted for an address at each of them.
 func FuzzListeBlanche(f *testing.F) {
 	data, err := os.ReadFile("../../testdata/annuaire/listeblanche.xml")
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Add(data)
 	f.Add(append(bytes.Clone(data), []byte("</ListeBlancheMSSante>")...))
 	f.Add([]byte(`<ListeBlancheMSSante xmlns="https://listeblanche.mssante.fr/schema"><ListeDomaines><Domaine><Nom>ü.fr</Nom></Domaine></ListeDomaines>`))
@@ -23,18 +22,15 @@ func FuzzListeBlanche(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		lb, err := Parse(bytes.NewReader(in))
 		if err != nil {
-			if !errors.Is(err, ErrFormat) {
-				t.Fatalf("error %v does not wrap ErrFormat", err)
-			}
+			require.ErrorIs(t, err, ErrFormat)
+			require.Nil(t, lb)
 			return
 		}
 		for _, d := range lb.Domains {
-			if !lb.Contains(d.Name) || !lb.Contains(d.ASCII) {
-				t.Fatalf("Contains(%q) false for a listed name", d.Name)
-			}
-			if !lb.Trusted(d.ASCII) || !lb.Trusted("x@"+d.ASCII) {
-				t.Fatalf("Trusted false for the listed name %q or an address at it", d.ASCII)
-			}
+			require.True(t, lb.Contains(d.Name), "Contains(%q) for a listed name", d.Name)
+			require.True(t, lb.Contains(d.ASCII), "Contains(%q) for a listed name", d.ASCII)
+			require.True(t, lb.Trusted(d.ASCII), "Trusted(%q) for a listed name", d.ASCII)
+			require.True(t, lb.Trusted("x@"+d.ASCII), "Trusted for an address at %q", d.ASCII)
 		}
 	})
 }
