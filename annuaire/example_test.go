@@ -4,14 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"os"
 	"strings"
 
 	"github.com/ecdaf744/gomss/annuaire"
+	"github.com/ecdaf744/gomss/annuaire/listeblanche"
 )
 
 // Load the daily extraction and the liste blanche, then check recipients
-// offline (add a Client to ask the API for what the extraction lacks). A
+// offline (add a fhir.Client as API to ask for what the extraction lacks). A
 // program reloads the extraction it downloads each day with
 // Directory.LoadFile, lookups going on meanwhile.
 func Example() {
@@ -27,11 +27,11 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	lb, err := annuaire.ReadListeBlanche(strings.NewReader(listeBlanche), listeBlancheChecksum)
+	lb, err := listeblanche.Read(strings.NewReader(listeBlanche), listeBlancheChecksum)
 	if err != nil {
 		log.Fatal(err)
 	}
-	r := &annuaire.Resolver{Directory: &dir, ListeBlanche: lb}
+	r := &annuaire.Resolver{Offline: &dir, Trust: lb}
 	for _, v := range r.Check(ctx, []string{
 		"heloise.fictif@medecin.mssante.fr",
 		"279035121518989@patient.mssante.fr",
@@ -57,24 +57,6 @@ func ExampleIndex_SearchName() {
 	}
 	// Output:
 	// jerome.lefevre@chirurgien-dentiste.mssante.fr LEFÈVRE Jérôme Chirurgien-Dentiste
-}
-
-// Ask the Annuaire Santé API who is behind an address. It needs a key of
-// the ANS gateway in ESANTE_API_KEY, so it is only compiled here;
-// TestResolveMailbox runs the same call against the fake API of
-// annuaire/annuairetest.
-func ExampleClient_ResolveMailbox() {
-	c := &annuaire.Client{APIKey: os.Getenv("ESANTE_API_KEY")}
-	ms, err := c.ResolveMailbox(context.Background(), "secretariat@example.mssante.fr")
-	if err != nil {
-		log.Fatal(err)
-	}
-	if len(ms) == 0 {
-		fmt.Println("unknown to the Annuaire Santé")
-	}
-	for _, m := range ms {
-		fmt.Println(m.Address, m.Type, m.Resource, m.Structure.Name)
-	}
 }
 
 // extraction is an excerpt of the daily Extraction_Correspondance_MSSante

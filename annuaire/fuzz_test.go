@@ -1,14 +1,14 @@
 package annuaire
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzExtractionLine feeds arbitrary lines under the real header: every line
@@ -16,9 +16,7 @@ import (
 // number; nothing is lost, and the index agrees with the reader.
 func FuzzExtractionLine(f *testing.F) {
 	data, err := os.ReadFile(fixtureOld)
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	header, body, _ := strings.Cut(string(data), "\n")
 	for _, l := range strings.Split(body, "\n")[:5] {
 		f.Add(l)
@@ -34,9 +32,7 @@ func FuzzExtractionLine(f *testing.F) {
 		}
 		in := header + "\n" + line + "\n" + line + "\n"
 		x, err := NewExtractionReader(strings.NewReader(in))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		rows, bad := 0, 0
 		for {
 			m, err := x.Next()
@@ -45,46 +41,37 @@ func FuzzExtractionLine(f *testing.F) {
 			}
 			var le *LineError
 			if errors.As(err, &le) {
-				if le.Line < 2 || le.Line > 3 || !strings.Contains(le.Error(), "line") {
-					t.Fatalf("line error %v", le)
-				}
+				require.GreaterOrEqual(t, le.Line, 2, "%v", le)
+				require.LessOrEqual(t, le.Line, 3, "%v", le)
+				require.Contains(t, le.Error(), "line", "the message names the line")
 				bad++
 				continue
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := SplitAddress(m.Address); err != nil {
-				t.Fatalf("row with a bad address %q", m.Address)
-			}
+			require.NoError(t, err)
+			_, _, err = SplitAddress(m.Address)
+			require.NoError(t, err, "row with a bad address %q", m.Address)
 			rows++
 		}
 		blank := strings.TrimSuffix(line, "\r") == ""
-		if !blank && rows+bad != 2 {
-			t.Fatalf("%d rows + %d errors for 2 lines", rows, bad)
+		if !blank {
+			require.Equal(t, 2, rows+bad, "%d rows + %d errors for 2 lines", rows, bad)
 		}
 		ix, err := LoadIndex(context.Background(), strings.NewReader(in), LoadOptions{Workers: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		rep := ix.Report()
-		if rep.ErrorCount != bad {
-			t.Fatalf("index: %d errors, reader %d", rep.ErrorCount, bad)
-		}
-		if want := min(rows, 1); ix.Len() != want || rep.Mailboxes != want {
-			t.Fatalf("index holds %d rows, %d mailboxes, want %d (the second line duplicates the first)", ix.Len(), rep.Mailboxes, want)
-		}
+		require.Equal(t, bad, rep.ErrorCount, "index errors against the reader's")
+		want := min(rows, 1) // the second line duplicates the first
+		require.Equal(t, want, ix.Len(), "rows")
+		require.Equal(t, want, rep.Mailboxes, "mailboxes")
 		total := 0
 		for _, n := range ix.Domains() {
 			total += n
 		}
-		if total != rep.Mailboxes {
-			t.Fatalf("Domains adds up to %d, Mailboxes %d", total, rep.Mailboxes)
-		}
+		require.Equal(t, rep.Mailboxes, total, "Domains adds up to Mailboxes")
 		for m := range ix.All() {
-			if got, ok := ix.Lookup(m.Address); !ok || got != m {
-				t.Fatalf("Lookup(%q) = %v %v", m.Address, ok, got)
-			}
+			got, ok := ix.Lookup(m.Address)
+			require.True(t, ok, "Lookup(%q)", m.Address)
+			require.Equal(t, m, got, "Lookup(%q)", m.Address)
 			if m.Owner.Family != "" {
 				found := false
 				for n := range ix.SearchName(m.Owner.Family, m.Owner.Given) {
@@ -92,85 +79,9 @@ func FuzzExtractionLine(f *testing.F) {
 				}
 				// A family name of control characters only folds to nothing
 				// and is not searchable; any other is, whatever its length.
-				if !found && len(appendFolded(nil, m.Owner.Family, maxFoldedName)) > 0 {
-					t.Fatalf("SearchName(%q, %q) misses the row", m.Owner.Family, m.Owner.Given)
+				if len(appendFolded(nil, m.Owner.Family, maxFoldedName)) > 0 {
+					require.True(t, found, "SearchName(%q, %q) misses the row", m.Owner.Family, m.Owner.Given)
 				}
-			}
-		}
-	})
-}
-
-// FuzzListeBlanche: any input is a list or an error wrapping
-// ErrListeBlanche; a list answers Contains and Trusted for each of its
-// names, and Trusted for an address at each of them.
-func FuzzListeBlanche(f *testing.F) {
-	data, err := os.ReadFile("../testdata/annuaire/listeblanche.xml")
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(data)
-	f.Add(append(bytes.Clone(data), []byte("</ListeBlancheMSSante>")...))
-	f.Add([]byte(`<ListeBlancheMSSante xmlns="https://listeblanche.mssante.fr/schema"><ListeDomaines><Domaine><Nom>ü.fr</Nom></Domaine></ListeDomaines>`))
-	f.Add([]byte(`<x/>`))
-	f.Add(append(bytes.Clone(data), []byte("<ListeDomaines><Domaine><Nom>b.fr</Nom></Domaine></ListeDomaines>texte")...))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		lb, err := ParseListeBlanche(bytes.NewReader(in))
-		if err != nil {
-			if !errors.Is(err, ErrListeBlanche) {
-				t.Fatalf("error %v does not wrap ErrListeBlanche", err)
-			}
-			return
-		}
-		for _, d := range lb.Domains {
-			if !lb.Contains(d.Name) || !lb.Contains(d.ASCII) {
-				t.Fatalf("Contains(%q) false for a listed name", d.Name)
-			}
-			if !lb.Trusted(d.ASCII) || !lb.Trusted("x@"+d.ASCII) {
-				t.Fatalf("Trusted false for the listed name %q or an address at it", d.ASCII)
-			}
-		}
-	})
-}
-
-// FuzzBundle decodes arbitrary JSON as a FHIR Bundle: no panic, errors
-// wrap ErrBundle, and every mailbox found has its source set.
-func FuzzBundle(f *testing.F) {
-	for _, name := range []string{"practitioner.json", "practitionerrole.json", "organization.json", "practitioner-v1.json"} {
-		b, err := os.ReadFile("../testdata/annuaire/fhir/" + name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + string(b) + `,"search":{"mode":"match"}}]}`))
-	}
-	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":null}]}`))
-	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Practitioner","telecom":7}}]}`))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		var b Bundle
-		if err := json.Unmarshal(in, &b); err != nil {
-			return
-		}
-		_ = b.Next()
-		rs, err := b.Decode()
-		if err != nil {
-			if !errors.Is(err, ErrBundle) {
-				t.Fatalf("error %v does not wrap ErrBundle", err)
-			}
-			return
-		}
-		var ms []Mailbox
-		for _, p := range rs.Practitioners {
-			ms = append(ms, p.Mailboxes()...)
-			_ = p.Person()
-		}
-		for _, r := range rs.PractitionerRoles {
-			ms = append(ms, r.Mailboxes()...)
-		}
-		for _, o := range rs.Organizations {
-			ms = append(ms, o.Mailboxes()...)
-		}
-		for _, m := range ms {
-			if m.Source != FromAPI || m.Address == "" || m.Type == "" {
-				t.Fatalf("mailbox %+v", m)
 			}
 		}
 	})

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ecdaf744/gomss/internal/address"
 )
 
 // BALType is the type of an MSSanté mailbox (boîte aux lettres, BAL), a code
@@ -213,26 +215,18 @@ func SplitAddress(addr string) (local, domain string, err error) {
 // Sentinel errors. Errors returned by this package wrap one of them, so that
 // callers can branch with errors.Is; the message names the field and value.
 var (
-	// ErrAddress: not a usable e-mail address.
-	ErrAddress = errors.New("annuaire: invalid address")
+	// ErrAddress: not a usable e-mail address. It is the same value as
+	// mssante.ErrAddress: an address refused by either package satisfies
+	// errors.Is with both names.
+	ErrAddress = address.ErrInvalid
 	// ErrBALType: not a TRE_R257 BAL type.
 	ErrBALType = errors.New("annuaire: invalid BAL type")
 	// ErrHeader: the extraction header lacks a required column or is unusable.
 	ErrHeader = errors.New("annuaire: extraction header")
 	// ErrLine: an extraction line is malformed (see LineError).
 	ErrLine = errors.New("annuaire: malformed line")
-	// ErrChecksum: the liste blanche does not match its published SHA-256.
-	ErrChecksum = errors.New("annuaire: checksum mismatch")
-	// ErrListeBlanche: the liste blanche cannot be read.
-	ErrListeBlanche = errors.New("annuaire: liste blanche")
 	// ErrOlder: a reload was refused because the file is not newer.
 	ErrOlder = errors.New("annuaire: extraction not newer than the loaded one")
-	// ErrDeltaTooOld: a delta sync starts more than 30 days ago.
-	ErrDeltaTooOld = errors.New("annuaire: delta older than 30 days")
-	// ErrPageSize: a page size above 200 was asked for.
-	ErrPageSize = errors.New("annuaire: page size")
-	// ErrBundle: an API response is not a usable FHIR Bundle.
-	ErrBundle = errors.New("annuaire: FHIR bundle")
 )
 
 // clip shortens s for an error message.

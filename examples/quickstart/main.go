@@ -64,6 +64,7 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/ecdaf744/gomss/annuaire"
+	"github.com/ecdaf744/gomss/annuaire/listeblanche"
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/examples/internal/setup"
@@ -303,7 +304,7 @@ func resolve(step func(int, string, ...any), more func(string, ...any), to strin
 	if err != nil {
 		return annuaire.Mailbox{}, err
 	}
-	lb, err := annuaire.ReadListeBlanche(xml, string(sum))
+	lb, err := listeblanche.Read(xml, string(sum))
 	if err != nil {
 		return annuaire.Mailbox{}, err
 	}
@@ -312,7 +313,7 @@ func resolve(step func(int, string, ...any), more func(string, ...any), to strin
 	for _, t := range lb.Tolerated {
 		more("liste blanche tolerated: %s", t)
 	}
-	r := &annuaire.Resolver{Directory: &dir, ListeBlanche: lb}
+	r := &annuaire.Resolver{Offline: &dir, Trust: lb}
 	vs := r.Check(ctx, []string{to, outsider})
 	for _, v := range vs {
 		verdict := "refused"

@@ -1,4 +1,4 @@
-package annuaire
+package fhir
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ecdaf744/gomss/annuaire"
 )
 
 // DefaultBaseURL is the national gateway of the Annuaire Santé FHIR API v2.
@@ -55,9 +57,10 @@ type Client struct {
 	// whole directory at the default page size); a gateway that keeps
 	// sending new next links then ends the search with ErrBundle.
 	MaxPages int
-	// Limiter spaces the requests (default: one limiter per Client at
-	// DefaultRate). Share one Limiter between Clients using the same key.
-	Limiter *Limiter
+	// Limiter spaces the requests: Wait is called before each attempt
+	// (default: NewLimiter(DefaultRate), one per Client). Share one
+	// Limiter between Clients using the same key.
+	Limiter Limiter
 	// MaxRetries is the number of retries after a 429, 502, 503 or 504
 	// answer or a network error (default 4; negative: none).
 	MaxRetries int
@@ -73,11 +76,32 @@ type Client struct {
 	MaxURL int
 
 	once sync.Once
-	lim  *Limiter
+	lim  Limiter
 	hc   *http.Client                               // HTTPClient (or a default one) that follows no redirect
 	now  func() time.Time                           // tests
 	wait func(context.Context, time.Duration) error // tests
 }
+
+// Sentinel errors. Errors returned by this package wrap one of them, are
+// an *APIError naming the request, or come from the context or the
+// network (wrapped, with the request).
+var (
+	// ErrDeltaTooOld: a delta sync starts more than 30 days ago.
+	ErrDeltaTooOld = errors.New("fhir: delta older than 30 days")
+	// ErrPageSize: a page size above 200 was asked for.
+	ErrPageSize = errors.New("fhir: page size")
+	// ErrBundle: an API response is not a usable FHIR Bundle.
+	ErrBundle = errors.New("fhir: bundle")
+	// ErrRedirect: the API answered with a redirect, which is never
+	// followed (the API key would go along, and the answer would come
+	// from elsewhere).
+	ErrRedirect = errors.New("fhir: redirect not followed")
+	// ErrResourceType: a resource type this client does not handle there
+	// (a delta sync is of Practitioner, PractitionerRole or Organization).
+	ErrResourceType = errors.New("fhir: resource type")
+)
+
+var _ annuaire.MailboxResolver = (*Client)(nil)
 
 // APIError is an unsuccessful answer of the API, with the issues of its
 // OperationOutcome when it had one.
@@ -99,10 +123,10 @@ type Issue struct {
 	Diagnostics string `json:"diagnostics"`
 }
 
-// Error formats the error as: annuaire: GET <url>: 400 Bad Request: <issues>.
+// Error formats the error as: fhir: GET <url>: 400 Bad Request: <issues>.
 func (e *APIError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "annuaire: %s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
+	fmt.Fprintf(&b, "fhir: %s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
 	for _, is := range e.Issues {
 		fmt.Fprintf(&b, ": %s %s: %s", is.Severity, is.Code, is.Diagnostics)
 	}
@@ -239,10 +263,6 @@ func (c *Client) Search(ctx context.Context, resourceType string, params url.Val
 	}
 }
 
-// ErrRedirect: the API answered with a redirect, which is never followed
-// (the API key would go along, and the answer would come from elsewhere).
-var ErrRedirect = errors.New("annuaire: redirect not followed")
-
 // sameOrigin refuses a next link to another scheme or host than BaseURL:
 // the API key must not be sent elsewhere.
 func (c *Client) sameOrigin(link string) error {
@@ -335,7 +355,7 @@ func (c *Client) once1(ctx context.Context, method, u, form string) (*Bundle, ti
 	}
 	req, err := http.NewRequestWithContext(actx, method, u, body)
 	if err != nil {
-		return nil, 0, fmt.Errorf("annuaire: %s %s: %w", method, clip(u), err)
+		return nil, 0, fmt.Errorf("fhir: %s %s: %w", method, clip(u), err)
 	}
 	req.Header.Set("ESANTE-API-KEY", c.APIKey)
 	req.Header.Set("Accept", "application/fhir+json")
@@ -344,7 +364,7 @@ func (c *Client) once1(ctx context.Context, method, u, form string) (*Bundle, ti
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("annuaire: %s %s: %w", method, u, err)
+		return nil, 0, fmt.Errorf("fhir: %s %s: %w", method, u, err)
 	}
 	defer resp.Body.Close()
 	lr := &io.LimitedReader{R: resp.Body, N: maxBody + 1}
@@ -368,7 +388,7 @@ func (c *Client) once1(ctx context.Context, method, u, form string) (*Bundle, ti
 			return nil, 0, fmt.Errorf("%w: %s %s: body larger than %d bytes", ErrBundle, method, u, maxBody)
 		}
 		if ctx.Err() == nil && actx.Err() != nil {
-			return nil, 0, fmt.Errorf("annuaire: %s %s: no complete answer within %v: %w", method, u, timeout, actx.Err())
+			return nil, 0, fmt.Errorf("fhir: %s %s: no complete answer within %v: %w", method, u, timeout, actx.Err())
 		}
 		return nil, 0, fmt.Errorf("%w: %s %s: %v", ErrBundle, method, u, err)
 	}

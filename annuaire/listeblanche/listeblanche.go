@@ -1,4 +1,4 @@
-package annuaire
+package listeblanche
 
 import (
 	"crypto/sha256"
@@ -9,14 +9,26 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/ecdaf744/gomss/annuaire"
 )
 
-// ListeBlancheNamespace is the XML namespace of the liste blanche.
-const ListeBlancheNamespace = "https://listeblanche.mssante.fr/schema"
+// Namespace is the XML namespace of the liste blanche.
+const Namespace = "https://listeblanche.mssante.fr/schema"
 
-// ListeBlancheURL is where the ANS publishes the liste blanche (served over
+// URL is where the ANS publishes the liste blanche (served over
 // TLS chained to IGC-Santé, not to a public root).
-const ListeBlancheURL = "https://espacedeconfiance.mssante.fr/listeblanchemssante.xml"
+const URL = "https://espacedeconfiance.mssante.fr/listeblanchemssante.xml"
+
+// Sentinel errors: every error of Read and Parse wraps one of them.
+var (
+	// ErrChecksum: the liste blanche does not match its published SHA-256.
+	ErrChecksum = errors.New("listeblanche: checksum mismatch")
+	// ErrFormat: the input is not a readable liste blanche.
+	ErrFormat = errors.New("listeblanche: unreadable liste blanche")
+)
+
+var _ annuaire.TrustList = (*List)(nil)
 
 // maxListeBlanche bounds the size of a liste blanche read (the 2025 file is
 // 340 KB; a 2026 count gives 8,655 entries, a few MB).
@@ -36,10 +48,11 @@ type Domain struct {
 	Updated            time.Time // DateMAJ (zero when absent or unreadable)
 }
 
-// ListeBlanche is the list of domains of the MSSanté trust space. A domain
-// appears once per operator certificate, so Domains may hold a name several
-// times (619 entries for 516 names in the 2025-03 file).
-type ListeBlanche struct {
+// List is the liste blanche: the domains of the MSSanté trust space. A
+// domain appears once per operator certificate, so Domains may hold a name
+// several times (619 entries for 516 names in the 2025-03 file). A *List
+// is a Resolver's Trust source (annuaire.TrustList).
+type List struct {
 	// Generated is DateDeGeneration.
 	Generated time.Time
 	// Domains are the entries in file order.
@@ -53,16 +66,16 @@ type ListeBlanche struct {
 	byName map[string][]int
 }
 
-// ReadListeBlanche reads a liste blanche and verifies it against its
+// Read reads a liste blanche and verifies it against its
 // published checksum, the hexadecimal SHA-256 of the file (the ANS GitHub
 // copy's "checksum" file: 64 characters, no newline; surrounding spaces and
 // upper case are accepted). A mismatch fails with ErrChecksum and no list.
-func ReadListeBlanche(r io.Reader, checksum string) (*ListeBlanche, error) {
+func Read(r io.Reader, checksum string) (*List, error) {
 	want, err := hex.DecodeString(strings.TrimSpace(checksum))
 	if err != nil || len(want) != sha256.Size {
 		return nil, fmt.Errorf("%w: checksum %q is not a hexadecimal SHA-256 (64 characters)", ErrChecksum, clip(checksum))
 	}
-	lb, err := ParseListeBlanche(r)
+	lb, err := Parse(r)
 	if err != nil {
 		return nil, err
 	}
@@ -72,10 +85,10 @@ func ReadListeBlanche(r io.Reader, checksum string) (*ListeBlanche, error) {
 	return lb, nil
 }
 
-// ParseListeBlanche reads a liste blanche without checking a checksum
+// Parse reads a liste blanche without checking a checksum
 // (SHA256 is still computed). Reading is tolerant of the published file's
 // quirks — missing closing root tag, duplicate names, upper case — and
-// records them in Tolerated; it fails with ErrListeBlanche on a wrong root
+// records them in Tolerated; it fails with ErrFormat on a wrong root
 // element or namespace, an entry without Nom, or broken XML elsewhere.
 //
 // The domains are those of the first <ListeDomaines>. Whatever follows its
@@ -84,14 +97,14 @@ func ReadListeBlanche(r io.Reader, checksum string) (*ListeBlanche, error) {
 // text after the root element is ignored and named in Tolerated: a domain
 // published outside the list is not trusted, and the caller can see that
 // something was left out. An element after the root element is broken XML.
-func ParseListeBlanche(r io.Reader) (*ListeBlanche, error) {
+func Parse(r io.Reader) (*List, error) {
 	h := sha256.New()
 	lr := &io.LimitedReader{R: r, N: maxListeBlanche + 1}
 	dec := xml.NewDecoder(io.TeeReader(lr, h))
 	dec.Strict = true
-	lb := &ListeBlanche{byName: make(map[string][]int)}
-	fail := func(format string, args ...any) (*ListeBlanche, error) {
-		return nil, fmt.Errorf("%w: %s", ErrListeBlanche, fmt.Sprintf(format, args...))
+	lb := &List{byName: make(map[string][]int)}
+	fail := func(format string, args ...any) (*List, error) {
+		return nil, fmt.Errorf("%w: %s", ErrFormat, fmt.Sprintf(format, args...))
 	}
 	var path []string
 	var cur *Domain
@@ -144,9 +157,9 @@ func ParseListeBlanche(r io.Reader) (*ListeBlanche, error) {
 				if t.Name.Local != "ListeBlancheMSSante" {
 					return fail("root element <%s>, want <ListeBlancheMSSante>", t.Name.Local)
 				}
-				if t.Name.Space != ListeBlancheNamespace {
+				if t.Name.Space != Namespace {
 					if t.Name.Space != "" {
-						return fail("namespace %q, want %q", t.Name.Space, ListeBlancheNamespace)
+						return fail("namespace %q, want %q", t.Name.Space, Namespace)
 					}
 					lb.Tolerated = append(lb.Tolerated, "no namespace on the root element")
 				}
@@ -237,17 +250,17 @@ func ParseListeBlanche(r io.Reader) (*ListeBlanche, error) {
 }
 
 // Len returns the number of distinct domain names.
-func (lb *ListeBlanche) Len() int { return len(lb.byName) }
+func (lb *List) Len() int { return len(lb.byName) }
 
 // Contains reports whether domain is in the trust space: equal, ignoring
 // case and in IDNA form, to a listed name. Sub-domains of a listed name are
 // not in the trust space unless listed themselves.
-func (lb *ListeBlanche) Contains(domain string) bool {
+func (lb *List) Contains(domain string) bool {
 	return len(lb.Lookup(domain)) > 0
 }
 
 // Lookup returns the entries of a domain (one per operator certificate).
-func (lb *ListeBlanche) Lookup(domain string) []Domain {
+func (lb *List) Lookup(domain string) []Domain {
 	if lb == nil {
 		return nil
 	}
@@ -268,10 +281,18 @@ func (lb *ListeBlanche) Lookup(domain string) []Domain {
 // when its domain is. Anything holding an "@" is read as an address and
 // must be one (see SplitAddress): "a@b@c.mssante.fr", "@medecin.mssante.fr"
 // or an address with spaces is not trusted.
-func (lb *ListeBlanche) Trusted(addrOrDomain string) bool {
+func (lb *List) Trusted(addrOrDomain string) bool {
 	if !strings.Contains(addrOrDomain, "@") {
 		return lb.Contains(addrOrDomain)
 	}
-	_, d, err := SplitAddress(addrOrDomain)
+	_, d, err := annuaire.SplitAddress(addrOrDomain)
 	return err == nil && lb.Contains(d)
+}
+
+// clip shortens s for an error message.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }

@@ -1,4 +1,4 @@
-package annuaire
+package fhir
 
 import (
 	"context"
@@ -16,6 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
+
+	"github.com/ecdaf744/gomss/annuaire"
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
 )
 
@@ -23,16 +28,13 @@ const testKey = "test-key-0123"
 
 func fhirFixtures(t testing.TB) [][]byte {
 	t.Helper()
-	files, err := filepath.Glob("../testdata/annuaire/fhir/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("fixtures: %v", err)
-	}
+	files, err := filepath.Glob("../../testdata/annuaire/fhir/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "fixtures")
 	var out [][]byte
 	for _, f := range files {
 		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		out = append(out, b)
 	}
 	return out
@@ -43,9 +45,7 @@ func fhirFixtures(t testing.TB) [][]byte {
 func newAPI(t *testing.T, extra ...[]byte) (*annuairetest.Server, *Client, *[]time.Duration) {
 	t.Helper()
 	srv, err := annuairetest.NewServer(testKey, append(fhirFixtures(t), extra...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	srv.RatePerSecond = -1
 	t.Cleanup(srv.Close)
 	var mu sync.Mutex
@@ -63,29 +63,21 @@ func newAPI(t *testing.T, extra ...[]byte) (*annuairetest.Server, *Client, *[]ti
 
 func decodeFixture(t *testing.T, name string, v any) {
 	t.Helper()
-	b, err := os.ReadFile("../testdata/annuaire/fhir/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatal(err)
-	}
+	b, err := os.ReadFile("../../testdata/annuaire/fhir/" + name)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, v), name)
 }
 
 func TestFHIRMailboxes(t *testing.T) {
 	var p Practitioner
 	decodeFixture(t, "practitioner.json", &p)
 	ms := p.Mailboxes()
-	if len(ms) != 1 {
-		t.Fatalf("practitioner: %d mailboxes", len(ms))
-	}
-	want := Mailbox{Address: "heloise.fictif@medecin.mssante.fr", Type: PER, Service: "Cardiologie", Digitization: DigitizationAccepted,
-		Owner: Person{IDType: "8", ID: "10000000025", IDNPS: "810000000025", Civility: "DR", Family: "FICTIF", Given: "Héloïse",
-			Category: Code{"C", "Civil"}, Profession: Code{"10", "Médecin"}, Specialty: Code{"SM04", "Cardiologie et maladies vasculaires"}},
-		Source: FromAPI, Resource: "Practitioner/003-1000000-0000025"}
-	if ms[0] != want {
-		t.Errorf("practitioner mailbox\n got %+v\nwant %+v", ms[0], want)
-	}
+	require.Len(t, ms, 1, "practitioner")
+	want := annuaire.Mailbox{Address: "heloise.fictif@medecin.mssante.fr", Type: annuaire.PER, Service: "Cardiologie", Digitization: annuaire.DigitizationAccepted,
+		Owner: annuaire.Person{IDType: "8", ID: "10000000025", IDNPS: "810000000025", Civility: "DR", Family: "FICTIF", Given: "Héloïse",
+			Category: annuaire.Code{Code: "C", Label: "Civil"}, Profession: annuaire.Code{Code: "10", Label: "Médecin"}, Specialty: annuaire.Code{Code: "SM04", Label: "Cardiologie et maladies vasculaires"}},
+		Source: annuaire.FromAPI, Resource: "Practitioner/003-1000000-0000025"}
+	assert.Equal(t, want, ms[0], "practitioner mailbox")
 
 	var o Organization
 	decodeFixture(t, "organization.json", &o)
@@ -97,24 +89,25 @@ func TestFHIRMailboxes(t *testing.T) {
 		`ORG secretariat.cardio@ch-exemple.mssante.fr "Secrétariat de cardiologie" accepted 1/130000003 13005 MARSEILLE`,
 		`APP dpi@ch-exemple.mssante.fr "Réception automatique des résultats" unknown 1/130000003 13005 MARSEILLE`,
 	}
-	if !slices.Equal(got, wantOrg) {
-		t.Errorf("organization mailboxes (the contact e-mail is not one):\n got %q\nwant %q", got, wantOrg)
-	}
+	assert.Equal(t, wantOrg, got, "organization mailboxes (the contact e-mail is not one)")
 
 	var v1 Practitioner
 	decodeFixture(t, "practitioner-v1.json", &v1)
 	ms = v1.Mailboxes()
-	if len(ms) != 1 || ms[0].Address != "jeanne.exemple@medecin.mssante.fr" || ms[0].Type != CAB || ms[0].Digitization != DigitizationRefused ||
-		ms[0].Owner.ID != "10000000017" || ms[0].Owner.Profession.Code != "10" {
-		t.Errorf("v1 MailboxMSS extension: %+v", ms)
-	}
+	require.Len(t, ms, 1, "v1 MailboxMSS extension")
+	assert.Equal(t, "jeanne.exemple@medecin.mssante.fr", ms[0].Address)
+	assert.Equal(t, annuaire.CAB, ms[0].Type)
+	assert.Equal(t, annuaire.DigitizationRefused, ms[0].Digitization)
+	assert.Equal(t, "10000000017", ms[0].Owner.ID)
+	assert.Equal(t, "10", ms[0].Owner.Profession.Code)
 
 	var r PractitionerRole
 	decodeFixture(t, "practitionerrole.json", &r)
 	ms = r.Mailboxes()
-	if len(ms) != 1 || ms[0].Type != PER || ms[0].Owner.Profession.Code != "10" || ms[0].Digitization != DigitizationRefused {
-		t.Errorf("role mailboxes: %+v", ms)
-	}
+	require.Len(t, ms, 1, "role mailboxes")
+	assert.Equal(t, annuaire.PER, ms[0].Type)
+	assert.Equal(t, "10", ms[0].Owner.Profession.Code)
+	assert.Equal(t, annuaire.DigitizationRefused, ms[0].Digitization)
 }
 
 func TestResolveMailbox(t *testing.T) {
@@ -132,26 +125,22 @@ func TestResolveMailbox(t *testing.T) {
 		{"heloise@medecin.mssante.fr", ""},
 	} {
 		ms, err := c.ResolveMailbox(ctx, tc.addr)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.addr, err)
-		}
+		require.NoError(t, err, tc.addr)
 		got := ""
 		if len(ms) > 0 {
 			m := ms[0]
 			got = fmt.Sprintf("%s %s %s %s %s %s %s", m.Type, m.Resource, m.Owner.Family, m.Owner.Given, m.Owner.IDNPS, m.Owner.Profession.Code, m.Structure.Name)
 		}
-		if got != tc.want || len(ms) > 1 {
-			t.Errorf("ResolveMailbox(%s) = %q (%d), want %q", tc.addr, got, len(ms), tc.want)
-		}
+		assert.Equal(t, tc.want, got, "ResolveMailbox(%s)", tc.addr)
+		assert.LessOrEqual(t, len(ms), 1, "ResolveMailbox(%s)", tc.addr)
 	}
 	for _, r := range srv.Requests() {
-		if r.Status != http.StatusOK {
-			t.Errorf("request %s %s: status %d", r.Method, r.Path, r.Status)
-		}
+		assert.Equal(t, http.StatusOK, r.Status, "request %s %s", r.Method, r.Path)
 	}
-	if _, err := c.ResolveMailbox(ctx, "not-an-address"); !errors.Is(err, ErrAddress) {
-		t.Errorf("bad address: %v", err)
-	}
+	n := len(srv.Requests())
+	_, err := c.ResolveMailbox(ctx, "not-an-address")
+	require.ErrorIs(t, err, annuaire.ErrAddress)
+	assert.Len(t, srv.Requests(), n, "a bad address is not sent")
 }
 
 // generatedPractitioners returns n Practitioner resources for paging tests.
@@ -164,7 +153,10 @@ func generatedPractitioners(n int) [][]byte {
 			Name:          []HumanName{{Use: "usual", Family: "PAGE", Given: []string{fmt.Sprintf("P%03d", i)}}},
 			Qualification: []Qualification{{Code: CodeableConcept{Coding: []Coding{{System: "https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante", Code: "60"}}}}},
 		}
-		b, _ := json.Marshal(p)
+		b, err := json.Marshal(p)
+		if err != nil {
+			panic(err) // a struct of strings always marshals
+		}
 		out = append(out, b)
 	}
 	return out
@@ -175,53 +167,44 @@ func TestPaging(t *testing.T) {
 	c.PageSize = 50
 	var ids []string
 	for p, err := range c.Practitioners(context.Background(), PractitionerQuery{Qualification: "60"}) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		ids = append(ids, p.ID)
 	}
-	if len(ids) != 123 || ids[0] != "003-0000000" || ids[122] != "003-0000122" {
-		t.Fatalf("%d practitioners (%v…)", len(ids), ids[:min(3, len(ids))])
-	}
+	require.Len(t, ids, 123)
+	assert.Equal(t, "003-0000000", ids[0])
+	assert.Equal(t, "003-0000122", ids[122])
 	reqs := srv.Requests()
-	if len(reqs) != 3 || reqs[1].Path != "/fhir/v2/_page" || reqs[0].Query.Get("_count") != "50" {
-		t.Errorf("requests %+v, want a search then two _page", reqs)
-	}
+	require.Len(t, reqs, 3, "a search then two _page")
+	assert.Equal(t, "50", reqs[0].Query.Get("_count"))
+	assert.Equal(t, "/fhir/v2/_page", reqs[1].Path)
 	// Stopping early sends no more requests.
 	n := len(srv.Requests())
 	for range c.Practitioners(context.Background(), PractitionerQuery{Qualification: "60"}) {
 		break
 	}
-	if got := len(srv.Requests()) - n; got != 1 {
-		t.Errorf("breaking after the first result sent %d requests, want 1", got)
-	}
+	assert.Equal(t, 1, len(srv.Requests())-n, "breaking after the first result sends one request")
 	// Page size rules: above 200 is refused before any request.
 	c.PageSize = 500
 	n = len(srv.Requests())
+	errs := 0
 	for _, err := range c.Practitioners(context.Background(), PractitionerQuery{}) {
-		if !errors.Is(err, ErrPageSize) {
-			t.Errorf("PageSize 500: %v, want ErrPageSize", err)
-		}
+		assert.ErrorIs(t, err, ErrPageSize, "PageSize 500")
+		errs++
 	}
 	for _, err := range c.Search(context.Background(), "Practitioner", url.Values{"_count": {"1000"}}) {
-		if !errors.Is(err, ErrPageSize) {
-			t.Errorf("_count 1000: %v, want ErrPageSize", err)
-		}
+		assert.ErrorIs(t, err, ErrPageSize, "_count 1000")
+		errs++
 	}
-	if len(srv.Requests()) != n {
-		t.Error("a request was sent with a page size above 200")
-	}
+	assert.Equal(t, 2, errs, "each search yields its error")
+	assert.Len(t, srv.Requests(), n, "no request sent with a page size above 200")
 	// The fake answers large pages as the gateway does: 502, not FHIR.
-	req, _ := http.NewRequest("GET", srv.BaseURL()+"/Practitioner?_count=1000", nil)
+	req, err := http.NewRequest("GET", srv.BaseURL()+"/Practitioner?_count=1000", nil)
+	require.NoError(t, err)
 	req.Header.Set("ESANTE-API-KEY", testKey)
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadGateway {
-		t.Errorf("fake with _count=1000: %d, want 502", resp.StatusCode)
-	}
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode, "fake with _count=1000")
 }
 
 func TestPOSTSearch(t *testing.T) {
@@ -229,35 +212,29 @@ func TestPOSTSearch(t *testing.T) {
 	c.MaxURL = 10
 	var n int
 	for p, err := range c.Practitioners(context.Background(), PractitionerQuery{Qualification: "60", Family: "page"}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Person().Family != "PAGE" {
-			t.Errorf("%+v", p.Person())
-		}
+		require.NoError(t, err)
+		assert.Equal(t, "PAGE", p.Person().Family)
 		n++
 	}
+	assert.Equal(t, 5, n)
 	reqs := srv.Requests()
-	if n != 5 || len(reqs) != 1 || reqs[0].Method != "POST" || reqs[0].Path != "/fhir/v2/Practitioner/_search" {
-		t.Errorf("%d results, requests %+v; want 5 by one POST _search", n, reqs)
-	}
+	require.Len(t, reqs, 1, "5 results by one POST _search")
+	assert.Equal(t, "POST", reqs[0].Method)
+	assert.Equal(t, "/fhir/v2/Practitioner/_search", reqs[0].Path)
 }
 
 func TestRetries(t *testing.T) {
 	srv, c, waits := newAPI(t)
 	srv.FailNext(annuairetest.Forced{Status: 429, RetryAfter: "3"}, annuairetest.Forced{Status: 502}, annuairetest.Forced{Status: 503}, annuairetest.Forced{Status: 504})
 	ms, err := c.ResolveMailbox(context.Background(), "secretariat.cardio@ch-exemple.mssante.fr")
-	if err != nil || len(ms) != 1 {
-		t.Fatalf("after 4 transient failures: %v %v", ms, err)
-	}
-	if len(*waits) != 4 || (*waits)[0] != 3*time.Second {
-		t.Errorf("waits %v: want 4, the first the Retry-After of 3 s", *waits)
-	}
+	require.NoError(t, err, "after 4 transient failures")
+	require.Len(t, ms, 1)
+	require.Len(t, *waits, 4)
+	assert.Equal(t, 3*time.Second, (*waits)[0], "the first wait is the Retry-After of 3 s")
 	for i, w := range (*waits)[1:] {
 		base := 10 * time.Millisecond << (i + 1)
-		if w > base || w < base*3/4 {
-			t.Errorf("backoff %d = %v, want within [%v, %v]", i+2, w, base*3/4, base)
-		}
+		assert.LessOrEqual(t, w, base, "backoff %d", i+2)
+		assert.GreaterOrEqual(t, w, base*3/4, "backoff %d", i+2)
 	}
 
 	// Retries exhausted: the last error is returned.
@@ -266,38 +243,36 @@ func TestRetries(t *testing.T) {
 	srv.FailNext(annuairetest.Forced{Status: 503}, annuairetest.Forced{Status: 503}, annuairetest.Forced{Status: 503})
 	_, err = c2.ResolveMailbox(context.Background(), "dpi@ch-exemple.mssante.fr")
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.StatusCode != 503 || len(*waits) != 2 {
-		t.Errorf("exhausted: %v after %d waits", err, len(*waits))
-	}
+	require.ErrorAs(t, err, &ae, "exhausted")
+	assert.Equal(t, 503, ae.StatusCode)
+	assert.Len(t, *waits, 2)
 
 	// A Retry-After longer than MaxRetryAfter is not waited for.
 	*waits = nil
 	srv.FailNext(annuairetest.Forced{Status: 429, RetryAfter: "3600"})
 	_, err = c.ResolveMailbox(context.Background(), "dpi@ch-exemple.mssante.fr")
-	if !errors.As(err, &ae) || ae.StatusCode != 429 || ae.RetryAfter != time.Hour || len(*waits) != 0 {
-		t.Errorf("long Retry-After: %v, waits %v", err, *waits)
-	}
+	require.ErrorAs(t, err, &ae, "long Retry-After")
+	assert.Equal(t, 429, ae.StatusCode)
+	assert.Equal(t, time.Hour, ae.RetryAfter)
+	assert.Empty(t, *waits, "not waited for")
 
 	// The fake's own limit: the request over RatePerSecond in a second
 	// gets 429 with Retry-After: 1.
 	srv.RatePerSecond = 3
 	var statuses []int
 	for i := 0; i < 4; i++ {
-		req, _ := http.NewRequest("GET", srv.BaseURL()+"/Organization", nil)
+		req, err := http.NewRequest("GET", srv.BaseURL()+"/Organization", nil)
+		require.NoError(t, err)
 		req.Header.Set("ESANTE-API-KEY", testKey)
 		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		resp.Body.Close()
 		statuses = append(statuses, resp.StatusCode)
-		if i == 3 && resp.Header.Get("Retry-After") != "1" {
-			t.Errorf("429 without Retry-After: 1: %v", resp.Header)
+		if i == 3 {
+			assert.Equal(t, "1", resp.Header.Get("Retry-After"), "429 with Retry-After: 1")
 		}
 	}
-	if !slices.Equal(statuses, []int{200, 200, 200, 429}) {
-		t.Errorf("fake rate limit: %v", statuses)
-	}
+	assert.Equal(t, []int{200, 200, 200, 429}, statuses, "fake rate limit")
 }
 
 func TestAPIErrors(t *testing.T) {
@@ -306,12 +281,14 @@ func TestAPIErrors(t *testing.T) {
 	check := func(name string, err error, status int, diag string) {
 		t.Helper()
 		var ae *APIError
-		if !errors.As(err, &ae) || ae.StatusCode != status {
-			t.Fatalf("%s: %v, want status %d", name, err, status)
+		require.ErrorAs(t, err, &ae, name)
+		assert.Equal(t, status, ae.StatusCode, name)
+		diags := ""
+		for _, is := range ae.Issues {
+			diags += is.Diagnostics + "\n"
 		}
-		if !strings.Contains(ae.Error(), diag) {
-			t.Errorf("%s: %q does not say %q", name, ae.Error(), diag)
-		}
+		assert.Contains(t, diags, diag, "%s: the OperationOutcome's diagnostics", name)
+		assert.Contains(t, ae.Error(), diag, "%s: the message shows them", name)
 	}
 	for _, err := range c.Search(ctx, "PractitiXXXner", nil) {
 		check("unknown type", err, 404, "HAPI-0302: Unknown resource type 'PractitiXXXner'")
@@ -323,13 +300,10 @@ func TestAPIErrors(t *testing.T) {
 	for _, err := range bad.Search(ctx, "Practitioner", nil) {
 		check("bad key", err, 401, "No API key")
 	}
-	if len(*waits) != 0 {
-		t.Errorf("4xx answers were retried: waits %v", *waits)
-	}
+	assert.Empty(t, *waits, "4xx answers are not retried")
+	require.Len(t, srv.Requests(), 3, "one request each")
 	for _, r := range srv.Requests() {
-		if r.Status == http.StatusOK {
-			t.Errorf("unexpected success %+v", r)
-		}
+		assert.NotEqual(t, http.StatusOK, r.Status, "unexpected success %+v", r)
 	}
 }
 
@@ -348,9 +322,10 @@ func TestNextLinkElsewhereNotFollowed(t *testing.T) {
 			errs = append(errs, err)
 		}
 	}
-	if len(errs) != 1 || !errors.Is(errs[0], ErrBundle) || !strings.Contains(errs[0].Error(), "leak") || hits != 1 {
-		t.Errorf("errors %v, hits %d", errs, hits)
-	}
+	require.Len(t, errs, 1)
+	require.ErrorIs(t, errs[0], ErrBundle)
+	assert.Contains(t, errs[0].Error(), "the API key would leak")
+	assert.Equal(t, 1, hits, "the link elsewhere is not followed")
 }
 
 func TestTimeoutAndCancel(t *testing.T) {
@@ -364,98 +339,122 @@ func TestTimeoutAndCancel(t *testing.T) {
 	defer ts.Close()
 	defer close(release)
 	c := &Client{BaseURL: ts.URL, APIKey: testKey, Timeout: 20 * time.Millisecond, MaxRetries: -1, Limiter: NewLimiter(1e6)}
+	n := 0
 	for _, err := range c.Search(context.Background(), "Practitioner", nil) {
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("timeout: %v, want DeadlineExceeded", err)
-		}
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "timeout")
+		n++
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	c.Timeout = time.Minute
 	for _, err := range c.Search(ctx, "Practitioner", nil) {
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("cancelled: %v", err)
-		}
+		assert.ErrorIs(t, err, context.Canceled, "cancelled")
+		n++
 	}
+	assert.Equal(t, 2, n, "each search yields its error")
 }
 
+// TestLimiterSpacing: the default limiter lets 17 requests start per
+// second, evenly spaced, never a burst (the gateway's 17 calls per second,
+// doc.go Sources). The reservations are taken at one instant, so the
+// delays are exact whatever the machine's load.
 func TestLimiterSpacing(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	var slept []time.Duration
-	l := NewLimiter(17)
-	l.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	l.sleep = func(_ context.Context, d time.Duration) error {
-		mu.Lock()
-		slept = append(slept, d)
-		mu.Unlock()
-		return nil
-	}
-	var wg sync.WaitGroup
-	for i := 0; i < 34; i++ {
-		wg.Go(func() {
-			if err := l.Wait(context.Background()); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
+	c := &Client{}
+	c.init()
+	l, ok := c.lim.(*rate.Limiter)
+	require.True(t, ok, "default limiter %T, want *rate.Limiter", c.lim)
+	assert.Equal(t, rate.Limit(DefaultRate), l.Limit())
+	assert.Equal(t, 1, l.Burst(), "no burst: evenly spaced")
+	assert.Equal(t, rate.Limit(17), NewLimiter(0).Limit())
+
 	// 34 callers at the same instant: one goes now, the others wait
 	// 1/17 s, 2/17 s… 33/17 s: 17 per second, never more.
-	slices.Sort(slept)
-	if len(slept) != 33 {
-		t.Fatalf("%d callers slept, want 33", len(slept))
-	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	step := time.Second / 17
-	for i, d := range slept {
-		if want := time.Duration(i+1) * step; d < want-time.Microsecond || d > want+time.Microsecond {
-			t.Errorf("caller %d waited %v, want %v", i+2, d, want)
-		}
+	for i := range 34 {
+		r := l.ReserveN(now, 1)
+		require.True(t, r.OK())
+		assert.InDelta(t, time.Duration(i)*step, r.DelayFrom(now), float64(time.Microsecond), "caller %d", i+1)
 	}
-	// A limiter shared by two clients spaces both.
-	shared := NewLimiter(17)
-	shared.now, shared.sleep = l.now, l.sleep
-	slept = nil
-	a := &Client{Limiter: shared}
-	b := &Client{Limiter: shared}
-	a.init()
-	b.init()
-	a.lim.Wait(context.Background())
-	b.lim.Wait(context.Background())
-	if len(slept) != 1 || slept[0] != step {
-		t.Errorf("shared limiter: slept %v, want one wait of %v", slept, step)
-	}
+	// After an idle second, still one at a time: no saved-up burst.
+	later := now.Add(34*step + time.Second)
+	assert.Zero(t, l.ReserveN(later, 1).DelayFrom(later))
+	assert.InDelta(t, step, l.ReserveN(later, 1).DelayFrom(later), float64(time.Microsecond))
+}
+
+// countingLimiter records its Wait calls and fails them once told to.
+type countingLimiter struct {
+	mu    sync.Mutex
+	calls int
+	err   error
+}
+
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	return l.err
+}
+
+// TestClientLimiter: a Client takes any Limiter, waits on it before every
+// attempt (retries included), shares it with another Client, and sends
+// nothing when Wait fails.
+func TestClientLimiter(t *testing.T) {
+	srv, c, _ := newAPI(t)
+	lim := &countingLimiter{}
+	c.Limiter = lim
+	other := &Client{BaseURL: c.BaseURL, APIKey: testKey, Limiter: lim}
+	ctx := context.Background()
+	_, err := c.ResolveMailbox(ctx, "secretariat.cardio@ch-exemple.mssante.fr")
+	require.NoError(t, err)
+	_, err = other.ResolveMailbox(ctx, "secretariat.cardio@ch-exemple.mssante.fr")
+	require.NoError(t, err)
+	assert.Equal(t, len(srv.Requests()), lim.calls, "one Wait per request, both clients on the shared limiter")
+	require.Positive(t, lim.calls)
+
+	srv.FailNext(annuairetest.Forced{Status: 503})
+	n := len(srv.Requests())
+	lim.calls = 0
+	_, err = c.ResolveMailbox(ctx, "dpi@ch-exemple.mssante.fr")
+	require.NoError(t, err)
+	assert.Equal(t, len(srv.Requests())-n, lim.calls, "the retry waited too")
+
+	stop := errors.New("limiter closed")
+	lim.err = stop
+	n = len(srv.Requests())
+	_, err = c.ResolveMailbox(ctx, "dpi@ch-exemple.mssante.fr")
+	require.ErrorIs(t, err, stop)
+	assert.Len(t, srv.Requests(), n, "no request without the limiter's leave")
 }
 
 func TestUpdates(t *testing.T) {
 	_, c, _ := newAPI(t)
 	ctx := context.Background()
+	n := 0
 	for _, err := range c.Updates(ctx, "Practitioner", c.now().Add(-31*24*time.Hour), nil) {
-		if !errors.Is(err, ErrDeltaTooOld) {
-			t.Errorf("31 days: %v, want ErrDeltaTooOld", err)
-		}
+		assert.ErrorIs(t, err, ErrDeltaTooOld, "31 days")
+		n++
 	}
+	for _, err := range c.Updates(ctx, "HealthcareService", c.now().Add(-time.Hour), nil) {
+		assert.ErrorIs(t, err, ErrResourceType)
+		n++
+	}
+	assert.Equal(t, 2, n, "each delta yields its error")
 	var got []string
 	for u, err := range c.Updates(ctx, "Practitioner", time.Date(2026, 8, 15, 0, 0, 0, 0, time.UTC), nil) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		got = append(got, fmt.Sprintf("%s/%s deleted=%v %s", u.Type, u.ID, u.Deleted, u.LastUpdated.UTC().Format("01-02")))
 	}
 	want := []string{"Practitioner/003-1000000-0000009 deleted=true 08-22", "Practitioner/003-1000000-0000025 deleted=false 08-20"}
 	slices.Sort(got)
-	if !slices.Equal(got, want) {
-		t.Errorf("updates %q, want %q", got, want)
-	}
+	assert.Equal(t, want, got, "updates")
 }
 
 func TestWorkplaces(t *testing.T) {
 	srv, c, _ := newAPI(t)
 	var got []string
 	for w, err := range c.Workplaces(context.Background(), OrganizationQuery{PostalCode: "13", City: "marseille"}) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for _, s := range w.Staff {
 			name := "?"
 			if s.Practitioner != nil {
@@ -464,13 +463,11 @@ func TestWorkplaces(t *testing.T) {
 			got = append(got, w.Organization.Name+": "+name+" "+s.Role.ID)
 		}
 	}
-	if !slices.Equal(got, []string{"CENTRE HOSPITALIER D'EXEMPLE: FICTIF 005-1000000-0000025"}) {
-		t.Errorf("workplaces %q", got)
-	}
+	assert.Equal(t, []string{"CENTRE HOSPITALIER D'EXEMPLE: FICTIF 005-1000000-0000025"}, got, "workplaces")
 	reqs := srv.Requests()
-	if len(reqs) != 2 || reqs[0].Query.Get("_revinclude") != "PractitionerRole:organization" || reqs[1].Query.Get("_id") != "003-1000000-0000025" {
-		t.Errorf("requests %+v", reqs)
-	}
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "PractitionerRole:organization", reqs[0].Query.Get("_revinclude"))
+	assert.Equal(t, "003-1000000-0000025", reqs[1].Query.Get("_id"))
 }
 
 // A redirect from the gateway is not followed, with the default client or
@@ -497,13 +494,10 @@ func TestRedirectNotFollowed(t *testing.T) {
 				errs = append(errs, err)
 			}
 		}
-		if len(errs) != 1 || !errors.Is(errs[0], ErrRedirect) {
-			t.Errorf("client %v: errors %v, want ErrRedirect", hc, errs)
-		}
+		require.Len(t, errs, 1, "client %v", hc)
+		assert.ErrorIs(t, errs[0], ErrRedirect, "client %v", hc)
 	}
-	if len(stolen) != 0 {
-		t.Errorf("the other host received %d request(s), keys %q", len(stolen), stolen)
-	}
+	assert.Empty(t, stolen, "the other host received requests with these keys")
 }
 
 // A gateway that keeps sending new next links: the search stops after
@@ -528,7 +522,9 @@ func TestMaxPages(t *testing.T) {
 			pages++
 		}
 	}
-	if pages != 5 || hits != 5 || len(errs) != 1 || !errors.Is(errs[0], ErrBundle) || !strings.Contains(errs[0].Error(), "MaxPages") {
-		t.Errorf("%d pages, %d requests, errors %v", pages, hits, errs)
-	}
+	assert.Equal(t, 5, pages)
+	assert.Equal(t, 5, hits, "requests")
+	require.Len(t, errs, 1)
+	require.ErrorIs(t, errs[0], ErrBundle)
+	assert.Contains(t, errs[0].Error(), "more than 5 pages (MaxPages)")
 }

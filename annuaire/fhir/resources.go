@@ -1,10 +1,12 @@
-package annuaire
+package fhir
 
 import (
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ecdaf744/gomss/annuaire"
 )
 
 // FHIR R4 structures of the Annuaire Santé API, written by hand with only the
@@ -212,15 +214,15 @@ func identifierOf(ids []Identifier, typeCode string, systems ...string) string {
 }
 
 // codeIn returns the first coding whose system names the MOS table tag.
-func codeIn(ccs []CodeableConcept, tag string) Code {
+func codeIn(ccs []CodeableConcept, tag string) annuaire.Code {
 	for _, cc := range ccs {
 		for _, c := range cc.Coding {
 			if strings.Contains(c.System, tag) {
-				return Code{Code: c.Code, Label: c.Display}
+				return annuaire.Code{Code: c.Code, Label: c.Display}
 			}
 		}
 	}
-	return Code{}
+	return annuaire.Code{}
 }
 
 // IsActive reports whether the resource is active (absent counts as active).
@@ -241,12 +243,12 @@ func (p *Practitioner) RPPS() string {
 func (p *Practitioner) IDNPS() string { return identifierOf(p.Identifier, "IDNPS", systemIDNPS) }
 
 // Person returns what the practitioner resource says about the person.
-func (p *Practitioner) Person() Person {
+func (p *Practitioner) Person() annuaire.Person {
 	var quals []CodeableConcept
 	for _, q := range p.Qualification {
 		quals = append(quals, q.Code)
 	}
-	per := Person{
+	per := annuaire.Person{
 		IDNPS:      p.IDNPS(),
 		Profession: codeIn(quals, tagG15),
 		Category:   codeIn(quals, tagR09),
@@ -277,8 +279,8 @@ func (p *Practitioner) Person() Person {
 // The identifier is read from the national structure identifier (IDNST,
 // whose first digit is the TRE_G07 type) or else FINESS, SIRET, SIREN, RPPS
 // rang.
-func (o *Organization) Structure() Structure {
-	s := Structure{Name: o.Name}
+func (o *Organization) Structure() annuaire.Structure {
+	s := annuaire.Structure{Name: o.Name}
 	if v := identifierOf(o.Identifier, "IDNST", systemIDNST); len(v) > 1 {
 		s.IDType, s.ID = v[:1], v[1:]
 	} else {
@@ -309,7 +311,7 @@ func (o *Organization) Structure() Structure {
 		if len(a.Line) > 0 {
 			s.Street = strings.Join(a.Line, ", ")
 		}
-		s.Department = departmentOf("", a.PostalCode)
+		s.Department = departmentOf(a.PostalCode)
 	}
 	return s
 }
@@ -317,14 +319,14 @@ func (o *Organization) Structure() Structure {
 // mailboxes reads the MSSanté mailboxes of a telecom list and of the legacy
 // v1 MailboxMSS extensions. A telecom is a mailbox when it is an e-mail
 // whose e-mail type (FR Core extension) is MSSANTE.
-func mailboxes(telecom []ContactPoint, exts []Extension, resource string) []Mailbox {
-	var out []Mailbox
+func mailboxes(telecom []ContactPoint, exts []Extension, resource string) []annuaire.Mailbox {
+	var out []annuaire.Mailbox
 	for _, t := range telecom {
 		if t.System != "email" || t.Value == "" {
 			continue
 		}
 		mss := false
-		m := Mailbox{Address: t.Value, Source: FromAPI, Resource: resource}
+		m := annuaire.Mailbox{Address: t.Value, Source: annuaire.FromAPI, Resource: resource}
 		for _, e := range t.Extension {
 			switch e.URL {
 			case extEmailType:
@@ -343,7 +345,7 @@ func mailboxes(telecom []ContactPoint, exts []Extension, resource string) []Mail
 		if !isV1MailboxExt(e.URL) {
 			continue
 		}
-		m := Mailbox{Source: FromAPI, Resource: resource}
+		m := annuaire.Mailbox{Source: annuaire.FromAPI, Resource: resource}
 		for _, s := range e.Extension {
 			if s.URL == "value" && s.ValueString != nil {
 				m.Address = *s.ValueString
@@ -359,13 +361,13 @@ func mailboxes(telecom []ContactPoint, exts []Extension, resource string) []Mail
 
 // readMailboxMeta reads the sub-extensions of as-ext-mailbox-mss-metadata
 // (and of the v1 MailboxMSS extension, which shares their names).
-func readMailboxMeta(m *Mailbox, subs []Extension) {
+func readMailboxMeta(m *annuaire.Mailbox, subs []Extension) {
 	for _, s := range subs {
 		switch s.URL {
 		case "type":
 			if s.ValueCodeableConcept != nil {
 				for _, c := range s.ValueCodeableConcept.Coding {
-					if t, err := ParseBALType(c.Code); err == nil {
+					if t, err := annuaire.ParseBALType(c.Code); err == nil {
 						m.Type = t
 					}
 				}
@@ -380,9 +382,9 @@ func readMailboxMeta(m *Mailbox, subs []Extension) {
 			}
 		case "digitization":
 			if s.ValueBoolean != nil {
-				m.Digitization = DigitizationRefused
+				m.Digitization = annuaire.DigitizationRefused
 				if *s.ValueBoolean {
-					m.Digitization = DigitizationAccepted
+					m.Digitization = annuaire.DigitizationAccepted
 				}
 			}
 		case "listeRouge":
@@ -395,13 +397,13 @@ func readMailboxMeta(m *Mailbox, subs []Extension) {
 
 // Mailboxes returns the practitioner's MSSanté mailboxes (PER, CAB), with
 // the owner filled in.
-func (p *Practitioner) Mailboxes() []Mailbox {
+func (p *Practitioner) Mailboxes() []annuaire.Mailbox {
 	out := mailboxes(p.Telecom, p.Extension, "Practitioner/"+p.ID)
 	per := p.Person()
 	for i := range out {
 		out[i].Owner = per
 		if out[i].Type == "" {
-			out[i].Type = PER
+			out[i].Type = annuaire.PER
 		}
 	}
 	return out
@@ -410,13 +412,13 @@ func (p *Practitioner) Mailboxes() []Mailbox {
 // Mailboxes returns the role's MSSanté mailboxes (PER). The owner's
 // profession comes from the role's codes; see Client.ResolveMailbox for
 // the owner's identity and structure, which live in other resources.
-func (r *PractitionerRole) Mailboxes() []Mailbox {
+func (r *PractitionerRole) Mailboxes() []annuaire.Mailbox {
 	out := mailboxes(r.Telecom, r.Extension, "PractitionerRole/"+r.ID)
 	for i := range out {
 		out[i].Owner.Profession = codeIn(r.Code, tagG15)
 		out[i].Owner.Category = codeIn(r.Code, tagR09)
 		if out[i].Type == "" {
-			out[i].Type = PER
+			out[i].Type = annuaire.PER
 		}
 	}
 	return out
@@ -424,13 +426,13 @@ func (r *PractitionerRole) Mailboxes() []Mailbox {
 
 // Mailboxes returns the organisation's MSSanté mailboxes (ORG, APP),
 // leaving out its ordinary contact e-mails.
-func (o *Organization) Mailboxes() []Mailbox {
+func (o *Organization) Mailboxes() []annuaire.Mailbox {
 	out := mailboxes(o.Telecom, o.Extension, "Organization/"+o.ID)
 	st := o.Structure()
 	for i := range out {
 		out[i].Structure = st
 		if out[i].Type == "" {
-			out[i].Type = ORG
+			out[i].Type = annuaire.ORG
 		}
 	}
 	return out

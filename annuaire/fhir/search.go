@@ -1,4 +1,4 @@
-package annuaire
+package fhir
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ecdaf744/gomss/annuaire"
 )
 
 // PractitionerQuery selects practitioners; empty fields are not searched.
@@ -72,12 +74,12 @@ func (c *Client) Practitioners(ctx context.Context, q PractitionerQuery) iter.Se
 // APP). The mailbox-mss search is a FHIR string search (starts with); only
 // mailboxes whose address equals addr, ignoring ASCII case, are returned.
 // An empty result with a nil error means the API does not know the address.
-func (c *Client) ResolveMailbox(ctx context.Context, addr string) ([]Mailbox, error) {
-	if _, _, err := SplitAddress(addr); err != nil {
+func (c *Client) ResolveMailbox(ctx context.Context, addr string) ([]annuaire.Mailbox, error) {
+	if _, _, err := annuaire.SplitAddress(addr); err != nil {
 		return nil, err
 	}
-	match := func(ms []Mailbox) []Mailbox {
-		var out []Mailbox
+	match := func(ms []annuaire.Mailbox) []annuaire.Mailbox {
+		var out []annuaire.Mailbox
 		for _, m := range ms {
 			if equalFoldASCII(m.Address, addr) {
 				out = append(out, m)
@@ -87,7 +89,7 @@ func (c *Client) ResolveMailbox(ctx context.Context, addr string) ([]Mailbox, er
 	}
 	// 1. PractitionerRole, with the practitioner and the organisation.
 	params := url.Values{"mailbox-mss": {addr}, "_include": {"PractitionerRole:practitioner", "PractitionerRole:organization"}}
-	var out []Mailbox
+	var out []annuaire.Mailbox
 	for b, err := range c.Search(ctx, "PractitionerRole", params) {
 		if err != nil {
 			return nil, err
@@ -293,7 +295,7 @@ func (c *Client) Updates(ctx context.Context, resourceType string, since time.Ti
 		switch resourceType {
 		case "Practitioner", "PractitionerRole", "Organization":
 		default:
-			yield(Update{}, fmt.Errorf("annuaire: delta sync of %q: want Practitioner, PractitionerRole or Organization", resourceType))
+			yield(Update{}, fmt.Errorf("%w: delta sync of %q: want Practitioner, PractitionerRole or Organization", ErrResourceType, resourceType))
 			return
 		}
 		v := url.Values{}

@@ -1,4 +1,4 @@
-package annuaire
+package listeblanche
 
 import (
 	"bytes"
@@ -33,14 +33,14 @@ func TestListeBlancheTrustedDomainOrAddress(t *testing.T) {
 	} {
 		assert.Equal(t, want, lb.Trusted(in), "Trusted(%q)", in)
 	}
-	var none *ListeBlanche
+	var none *List
 	assert.False(t, none.Trusted("medecin.mssante.fr"))
 }
 
 // TestListeBlancheContentAfterList: what follows </ListeDomaines> is not
 // read and is named in Tolerated (before the fix it was dropped silently).
 func TestListeBlancheContentAfterList(t *testing.T) {
-	base, err := os.ReadFile("../testdata/annuaire/listeblanche.xml")
+	base, err := os.ReadFile("../../testdata/annuaire/listeblanche.xml")
 	require.NoError(t, err)
 	// The fixture ends after </ListeDomaines>, like the published file.
 	require.True(t, bytes.HasSuffix(bytes.TrimSpace(base), []byte("</ListeDomaines>")))
@@ -61,7 +61,7 @@ func TestListeBlancheContentAfterList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lb, err := ParseListeBlanche(bytes.NewReader(append(bytes.Clone(base), tt.tail...)))
+			lb, err := Parse(bytes.NewReader(append(bytes.Clone(base), tt.tail...)))
 			require.NoError(t, err)
 			assert.False(t, lb.Contains("tardif.mssante.fr"), "a domain outside the list is not read")
 			assert.True(t, lb.Contains("medecin.mssante.fr"))
@@ -91,8 +91,20 @@ func TestListeBlancheElementAfterRoot(t *testing.T) {
 		`<ListeBlancheMSSante ` + ns + `></ListeBlancheMSSante><ListeBlancheMSSante ` + ns + `>` + list + `</ListeBlancheMSSante>`,
 		`<ListeBlancheMSSante ` + ns + `>` + list + `</ListeBlancheMSSante><Autre/>`,
 	} {
-		_, err := ParseListeBlanche(strings.NewReader(in))
-		require.ErrorIs(t, err, ErrListeBlanche, in)
+		_, err := Parse(strings.NewReader(in))
+		require.ErrorIs(t, err, ErrFormat, in)
 		assert.Contains(t, err.Error(), "after the root element")
 	}
+}
+
+func loadListeBlanche(t testing.TB) *List {
+	t.Helper()
+	f, err := os.Open("../../testdata/annuaire/listeblanche.xml")
+	require.NoError(t, err)
+	defer f.Close()
+	sum, err := os.ReadFile("../../testdata/annuaire/listeblanche.checksum")
+	require.NoError(t, err)
+	lb, err := Read(f, string(sum))
+	require.NoError(t, err)
+	return lb
 }
