@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ecdaf744/gomss/annuaire"
+	"github.com/ecdaf744/gomss/annuaire/extraction"
 	"github.com/ecdaf744/gomss/annuaire/listeblanche"
 )
 
@@ -16,13 +17,13 @@ import (
 // Directory.LoadFile, lookups going on meanwhile.
 func Example() {
 	ctx := context.Background()
-	ix, err := annuaire.LoadIndex(ctx, strings.NewReader(extraction), annuaire.LoadOptions{})
+	ix, err := extraction.LoadIndex(ctx, strings.NewReader(extractionText), extraction.LoadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	rep := ix.Report()
 	fmt.Println(rep.Mailboxes, "mailboxes on", rep.Rows, "rows,", rep.ErrorCount, "malformed lines,", rep.Tolerated.Duplicates, "duplicate row")
-	var dir annuaire.Directory
+	var dir extraction.Directory
 	if err := dir.Swap(ix); err != nil {
 		log.Fatal(err)
 	}
@@ -46,24 +47,11 @@ func Example() {
 	// someone@example.com: unknown: not published in the Annuaire Santé and the domain example.com is not in the liste blanche: not an MSSanté address
 }
 
-// Search the offline index by name, ignoring case and accents.
-func ExampleIndex_SearchName() {
-	ix, err := annuaire.LoadIndex(context.Background(), strings.NewReader(extraction), annuaire.LoadOptions{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	for m := range ix.SearchName("lefevre", "jer") {
-		fmt.Println(m.Address, m.Owner.Family, m.Owner.Given, m.Owner.Profession.Label)
-	}
-	// Output:
-	// jerome.lefevre@chirurgien-dentiste.mssante.fr LEFÈVRE Jérôme Chirurgien-Dentiste
-}
-
-// extraction is an excerpt of the daily Extraction_Correspondance_MSSante
+// extractionText is an excerpt of the daily Extraction_Correspondance_MSSante
 // (fictitious people): its header line (the 31 ColumnNames) and five rows.
 // Raphaël CABINET's mailbox is attached to two structures, so on two rows;
 // the last row repeats an earlier one.
-var extraction = strings.Join(annuaire.ColumnNames(), "|") + "\n" +
+var extractionText = strings.Join(extraction.ColumnNames(), "|") + "\n" +
 	"PER|heloise.fictif@medecin.mssante.fr|8|10000000025|810000000025|1|1130000003||DR|FICTIF|Héloïse|C|Civil|10|Médecin|SM04|Cardiologie et maladies vasculaires|true|CENTRE HOSPITALIER D'EXEMPLE|CH EXEMPLE||BP 12|1||BD|DE LA MER||13005 MARSEILLE|13005|13|FRANCE\n" +
 	"PER|jerome.lefevre@chirurgien-dentiste.mssante.fr|8|10000000074|810000000074|4|41000000007401||DR|LEFÈVRE|Jérôme|C|Civil|40|Chirurgien-Dentiste|||true|CABINET DENTAIRE FICTIF||||8||PL|DU MARCHE||33000 BORDEAUX|33000|33|FRANCE\n" +
 	"PER|raphael.cab@clinique-hélios.mssante.fr|8|10000000132|810000000132|1|1750000010||DR|CABINET|Raphaël|C|Civil|10|Médecin|SM54|Médecine générale|true|CLINIQUE HELIOS (FICTIVE)||||40||R|DU SOLEIL||75014 PARIS|75014|75|FRANCE\n" +

@@ -67,21 +67,6 @@ func (d Digitization) String() string {
 	return "unknown"
 }
 
-// parseDigitization reads the Dématérialisation column. The raw format is
-// not published; readers in the wild accept true/True/1, the MOS wording is
-// O/N. ok is false for a value that is none of these (kept as unknown).
-func parseDigitization(s string) (d Digitization, ok bool) {
-	switch s {
-	case "":
-		return DigitizationUnknown, true
-	case "true", "True", "TRUE", "1", "O", "o", "oui", "Oui", "OUI":
-		return DigitizationAccepted, true
-	case "false", "False", "FALSE", "0", "N", "n", "non", "Non", "NON":
-		return DigitizationRefused, true
-	}
-	return DigitizationUnknown, false
-}
-
 // Code is a coded value with its label as the directory gives it (for
 // example profession 10 "Médecin", TRE_G15).
 type Code struct {
@@ -221,12 +206,6 @@ var (
 	ErrAddress = address.ErrInvalid
 	// ErrBALType: not a TRE_R257 BAL type.
 	ErrBALType = errors.New("annuaire: invalid BAL type")
-	// ErrHeader: the extraction header lacks a required column or is unusable.
-	ErrHeader = errors.New("annuaire: extraction header")
-	// ErrLine: an extraction line is malformed (see LineError).
-	ErrLine = errors.New("annuaire: malformed line")
-	// ErrOlder: a reload was refused because the file is not newer.
-	ErrOlder = errors.New("annuaire: extraction not newer than the loaded one")
 )
 
 // clip shortens s for an error message.
@@ -235,4 +214,20 @@ func clip(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// DepartmentOf derives the department from a French postal code, for a
+// source that gives none: 97x and 98x overseas (three digits), otherwise the
+// first two digits ("20" for Corsica, whose 2A and 2B the postal code does
+// not tell apart); "" for a code shorter than two characters. The
+// extraction's Département column, when present, is used as given.
+func DepartmentOf(postalCode string) string {
+	cp := postalCode
+	if len(cp) < 2 {
+		return ""
+	}
+	if (cp[:2] == "97" || cp[:2] == "98") && len(cp) >= 3 {
+		return cp[:3]
+	}
+	return cp[:2]
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/ecdaf744/gomss/internal/ascii"
 )
 
 // PatientDomain is the domain of Mon espace santé (MSS-Citoyenne)
@@ -136,7 +138,7 @@ func (r *Resolver) check(ctx context.Context, addr string) Verdict {
 		v.Kind, v.Reason, v.Err = Invalid, err.Error(), err
 		return v
 	}
-	if equalFoldASCII(domain, PatientDomain) { // not strings.EqualFold: "ſ" (U+017F) is not "s"
+	if ascii.EqualFold(domain, PatientDomain) { // not strings.EqualFold: "ſ" (U+017F) is not "s"
 		v.Kind = Patient
 		if isMatriculeShape(local) {
 			v.Reason = "Mon espace santé address of a patient (matricule INS @ " + PatientDomain + ")"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecdaf744/gomss/annuaire"
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
+	"github.com/ecdaf744/gomss/annuaire/extraction"
 	"github.com/ecdaf744/gomss/annuaire/fhir"
 	"github.com/ecdaf744/gomss/annuaire/listeblanche"
 )
@@ -57,8 +58,8 @@ func newAPI(t *testing.T) (*annuairetest.Server, *fhir.Client) {
 // the fake API and the fixture liste blanche.
 func TestResolverCheck(t *testing.T) {
 	srv, api := newAPI(t)
-	var dir annuaire.Directory
-	_, err := dir.LoadFile(context.Background(), fixtureDir+"Extraction_Correspondance_MSSante_202608250215.txt", annuaire.LoadOptions{})
+	var dir extraction.Directory
+	_, err := dir.LoadFile(context.Background(), fixtureDir+"Extraction_Correspondance_MSSante_202608250215.txt", extraction.LoadOptions{})
 	require.NoError(t, err)
 	r := &annuaire.Resolver{Offline: &dir, API: api, Trust: loadListeBlanche(t)}
 	type row struct {
@@ -121,7 +122,7 @@ func TestResolverCheck(t *testing.T) {
 	assert.Contains(t, v.Reason, "liste blanche not loaded")
 
 	// A Directory not loaded yet is a source that knows nothing.
-	var empty annuaire.Directory
+	var empty extraction.Directory
 	v = (&annuaire.Resolver{Offline: &empty}).Check(context.Background(), []string{"jeanne.exemple@medecin.mssante.fr"})[0]
 	assert.Equal(t, annuaire.Unknown, v.Kind)
 }

@@ -108,3 +108,9 @@ func TestLookalikeAddresses(t *testing.T) {
 	require.NoError(t, err, "accented domain")
 	assert.Equal(t, "clinique-h\u00e9lios.mssante.fr", d)
 }
+
+func TestDepartmentOf(t *testing.T) {
+	for cp, want := range map[string]string{"75014": "75", "97411": "974", "98800": "988", "20000": "20", "9": "", "": "", "97": "97"} {
+		assert.Equal(t, want, DepartmentOf(cp), "DepartmentOf(%q)", cp)
+	}
+}

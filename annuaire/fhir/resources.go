@@ -311,7 +311,7 @@ func (o *Organization) Structure() annuaire.Structure {
 		if len(a.Line) > 0 {
 			s.Street = strings.Join(a.Line, ", ")
 		}
-		s.Department = departmentOf(a.PostalCode)
+		s.Department = annuaire.DepartmentOf(a.PostalCode)
 	}
 	return s
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecdaf744/gomss/annuaire"
+	"github.com/ecdaf744/gomss/internal/ascii"
 )
 
 // PractitionerQuery selects practitioners; empty fields are not searched.
@@ -81,7 +82,7 @@ func (c *Client) ResolveMailbox(ctx context.Context, addr string) ([]annuaire.Ma
 	match := func(ms []annuaire.Mailbox) []annuaire.Mailbox {
 		var out []annuaire.Mailbox
 		for _, m := range ms {
-			if equalFoldASCII(m.Address, addr) {
+			if ascii.EqualFold(m.Address, addr) {
 				out = append(out, m)
 			}
 		}

@@ -4,7 +4,7 @@
 // professional) or by name prefix (case and accent insensitive).
 //
 // Two sources: the daily bulk extraction Extraction_Correspondance_MSSante
-// (-extraction FILE, indexed in memory by annuaire.LoadIndexFile: offline,
+// (-extraction FILE, indexed in memory by extraction.LoadIndexFile: offline,
 // no key needed), or the FHIR API v2 (-api URL, through annuaire/fhir, with the ESANTE-API-KEY read
 // from the environment variable named by -key-env, ESANTE_API_KEY by
 // default; -api default uses the ANS gateway).
@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/ecdaf744/gomss/annuaire"
+	"github.com/ecdaf744/gomss/annuaire/extraction"
 	"github.com/ecdaf744/gomss/annuaire/fhir"
 )
 
@@ -97,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func fromExtraction(ctx context.Context, path, address, rpps, name, given string) ([]annuaire.Mailbox, error) {
-	ix, err := annuaire.LoadIndexFile(ctx, path, annuaire.LoadOptions{})
+	ix, err := extraction.LoadIndexFile(ctx, path, extraction.LoadOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,7 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/ecdaf744/gomss/annuaire"
+	"github.com/ecdaf744/gomss/annuaire/extraction"
 	"github.com/ecdaf744/gomss/annuaire/listeblanche"
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
@@ -286,11 +287,11 @@ func resolve(step func(int, string, ...any), more func(string, ...any), to strin
 		return annuaire.Mailbox{}, err
 	}
 	defer f.Close()
-	ix, err := annuaire.LoadIndex(ctx, f, annuaire.LoadOptions{Generated: annuaire.GeneratedFromName(extractionName)})
+	ix, err := extraction.LoadIndex(ctx, f, extraction.LoadOptions{Generated: extraction.GeneratedFromName(extractionName)})
 	if err != nil {
 		return annuaire.Mailbox{}, err
 	}
-	var dir annuaire.Directory
+	var dir extraction.Directory
 	if err := dir.Swap(ix); err != nil {
 		return annuaire.Mailbox{}, err
 	}

@@ -1,4 +1,4 @@
-package annuaire
+package extraction
 
 import (
 	"bufio"
@@ -8,6 +8,8 @@ import (
 	"io"
 	"math/bits"
 	"strings"
+
+	"github.com/ecdaf744/gomss/annuaire"
 )
 
 // field identifies one of the known columns of Extraction_Correspondance_MSSante.
@@ -176,9 +178,9 @@ type LineError struct {
 // Error formats the error as: line N: column "C": reason.
 func (e *LineError) Error() string {
 	if e.Column == "" {
-		return fmt.Sprintf("annuaire: extraction line %d: %v", e.Line, e.Err)
+		return fmt.Sprintf("extraction: line %d: %v", e.Line, e.Err)
 	}
-	return fmt.Sprintf("annuaire: extraction line %d: column %q: %v", e.Line, e.Column, e.Err)
+	return fmt.Sprintf("extraction: line %d: column %q: %v", e.Line, e.Column, e.Err)
 }
 
 // Unwrap returns the cause.
@@ -284,12 +286,12 @@ func (l *layout) checkRow(lineNo int, line string, starts []uint16, found int, w
 		return &LineError{Line: lineNo, Err: fmt.Errorf("%w: %d columns, the address is column %d of %d", ErrLine, found, p+1, l.ncols)}
 	}
 	addr := l.col(line, starts, fAddress)
-	if _, _, err := SplitAddress(addr); err != nil {
+	if _, _, err := annuaire.SplitAddress(addr); err != nil {
 		return &LineError{Line: lineNo, Column: columnNames[fAddress], Err: err}
 	}
 	t := l.col(line, starts, fType)
 	if l.pos[fType] >= 0 && !isBALType(t) {
-		if _, err := ParseBALType(t); err != nil {
+		if _, err := annuaire.ParseBALType(t); err != nil {
 			return &LineError{Line: lineNo, Column: columnNames[fType], Err: err}
 		}
 	}
@@ -444,14 +446,14 @@ func luhnOK(s string) bool {
 }
 
 // mailbox builds the Mailbox of a split row.
-func (l *layout) mailbox(line string, starts []uint16, lineNo int) Mailbox {
-	var m Mailbox
+func (l *layout) mailbox(line string, starts []uint16, lineNo int) annuaire.Mailbox {
+	var m annuaire.Mailbox
 	l.fill(&m, line, starts, lineNo)
 	return m
 }
 
 // fill sets *m from a split row.
-func (l *layout) fill(m *Mailbox, line string, starts []uint16, lineNo int) {
+func (l *layout) fill(m *annuaire.Mailbox, line string, starts []uint16, lineNo int) {
 	var v [numFields]string
 	for f, p := range l.pos {
 		if p < 0 {
@@ -466,25 +468,25 @@ func (l *layout) fill(m *Mailbox, line string, starts []uint16, lineNo int) {
 }
 
 // set sets *m from the values of the known fields.
-func (l *layout) set(m *Mailbox, v *[numFields]string, lineNo int) {
-	t := BALType(v[fType])
+func (l *layout) set(m *annuaire.Mailbox, v *[numFields]string, lineNo int) {
+	t := annuaire.BALType(v[fType])
 	if !isBALType(string(t)) {
-		t, _ = ParseBALType(string(t))
+		t, _ = annuaire.ParseBALType(string(t))
 	}
 	d, _ := parseDigitization(v[fDigitization])
-	*m = Mailbox{
+	*m = annuaire.Mailbox{
 		Address:      v[fAddress],
 		Type:         t,
 		Service:      v[fService],
 		Digitization: d,
-		Owner: Person{
+		Owner: annuaire.Person{
 			IDType: v[fPPIDType], ID: v[fPPID], IDNPS: v[fIDNPS],
 			Civility: v[fCivility], Family: v[fFamily], Given: v[fGiven],
-			Category:   Code{v[fCategory], v[fCategoryLabel]},
-			Profession: Code{v[fProfession], v[fProfessionLabel]},
-			Specialty:  Code{v[fSpecialty], v[fSpecialtyLabel]},
+			Category:   annuaire.Code{Code: v[fCategory], Label: v[fCategoryLabel]},
+			Profession: annuaire.Code{Code: v[fProfession], Label: v[fProfessionLabel]},
+			Specialty:  annuaire.Code{Code: v[fSpecialty], Label: v[fSpecialtyLabel]},
 		},
-		Structure: Structure{
+		Structure: annuaire.Structure{
 			IDType: v[fStructIDType], ID: structureID(v[fStructIDType], v[fStructID]),
 			Name: v[fName], TradeName: v[fTradeName],
 			Complement: v[fL2], Distribution: v[fL3], Number: v[fL4Number],
@@ -492,7 +494,7 @@ func (l *layout) set(m *Mailbox, v *[numFields]string, lineNo int) {
 			Locality: v[fL5], CityLine: v[fL6], PostalCode: v[fPostalCode],
 			Department: v[fDepartment], Country: v[fCountry],
 		},
-		Source: FromExtraction,
+		Source: annuaire.FromExtraction,
 		Line:   lineNo,
 	}
 }
@@ -572,21 +574,21 @@ func (x *ExtractionReader) readLine() (string, error) {
 // ErrAddress or ErrBALType) and Next may be called again to continue with
 // the following line; other errors come from the underlying reader. Blank
 // lines are skipped.
-func (x *ExtractionReader) Next() (Mailbox, error) {
+func (x *ExtractionReader) Next() (annuaire.Mailbox, error) {
 	for {
 		line, err := x.readLine()
 		if err != nil {
-			return Mailbox{}, err
+			return annuaire.Mailbox{}, err
 		}
 		if line == "" {
 			continue
 		}
 		if len(line) > 0xFFFE {
-			return Mailbox{}, &LineError{Line: x.line, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, 0xFFFE)}
+			return annuaire.Mailbox{}, &LineError{Line: x.line, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, 0xFFFE)}
 		}
 		found := x.l.splitRow(line, x.starts)
 		if err := x.l.checkRow(x.line, line, x.starts, found, &x.warn); err != nil {
-			return Mailbox{}, err
+			return annuaire.Mailbox{}, err
 		}
 		return x.l.mailbox(line, x.starts, x.line), nil
 	}
@@ -604,4 +606,19 @@ func load64(s string, i int) uint64 {
 	s = s[i : i+8]
 	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// parseDigitization reads the Dématérialisation column. The raw format is
+// not published; readers in the wild accept true/True/1, the MOS wording is
+// O/N. ok is false for a value that is none of these (kept as unknown).
+func parseDigitization(s string) (d annuaire.Digitization, ok bool) {
+	switch s {
+	case "":
+		return annuaire.DigitizationUnknown, true
+	case "true", "True", "TRUE", "1", "O", "o", "oui", "Oui", "OUI":
+		return annuaire.DigitizationAccepted, true
+	case "false", "False", "FALSE", "0", "N", "n", "non", "Non", "NON":
+		return annuaire.DigitizationRefused, true
+	}
+	return annuaire.DigitizationUnknown, false
 }

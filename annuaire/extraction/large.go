@@ -1,4 +1,4 @@
-package annuaire
+package extraction
 
 // makeLarge returns a zeroed slice of n elements for the index's large
 // tables. See large_linux.go.

@@ -1,11 +1,13 @@
-package annuaire
+package extraction
+
+import "github.com/ecdaf744/gomss/annuaire"
 
 // LookupAll returns every row of an address in the current Index, in file
 // order (none before the first load): with it a *Directory is a Resolver's
 // Offline source, each lookup reading the Index loaded at that moment.
 //
 // It belongs with Directory (directory.go) and moves with it.
-func (d *Directory) LookupAll(addr string) []Mailbox {
+func (d *Directory) LookupAll(addr string) []annuaire.Mailbox {
 	ix := d.Index()
 	if ix == nil {
 		return nil
@@ -14,6 +16,6 @@ func (d *Directory) LookupAll(addr string) []Mailbox {
 }
 
 var (
-	_ MailboxLookup = (*Directory)(nil)
-	_ MailboxLookup = (*Index)(nil)
+	_ annuaire.MailboxLookup = (*Directory)(nil)
+	_ annuaire.MailboxLookup = (*Index)(nil)
 )

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package annuaire
+package extraction
 
 // adviseHuge does nothing outside Linux (see large_linux.go).
 func adviseHuge[T any](s []T) {}

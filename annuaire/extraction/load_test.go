@@ -1,4 +1,4 @@
-package annuaire
+package extraction
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ecdaf744/gomss/annuaire"
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
 )
 
@@ -26,7 +27,7 @@ func TestListingsConcurrentFirstUse(t *testing.T) {
 	}
 	data := buf.Bytes()
 	rows, _, _ := readAll(t, bytes.NewReader(data))
-	want := map[string][]Mailbox{}
+	want := map[string][]annuaire.Mailbox{}
 	domains := map[string]int{}
 	seen := map[string]bool{}
 	for _, m := range rows {
@@ -47,7 +48,7 @@ func TestListingsConcurrentFirstUse(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	query := func(ix *Index, k string) []Mailbox {
+	query := func(ix *Index, k string) []annuaire.Mailbox {
 		kind, v, _ := strings.Cut(k, ":")
 		switch kind {
 		case "prof":
@@ -139,8 +140,8 @@ func TestIndexDuplicatesAcrossChunks(t *testing.T) {
 	// Brute force: a row is a duplicate when an earlier line is identical.
 	rows, _, _ := readAll(t, strings.NewReader(data))
 	seenLine := map[string]bool{}
-	byAddr := map[string][]Mailbox{}
-	var kept []Mailbox
+	byAddr := map[string][]annuaire.Mailbox{}
+	var kept []annuaire.Mailbox
 	dups := 0
 	for k, m := range rows {
 		if seenLine[lines[k]] {

@@ -1,4 +1,4 @@
-package annuaire
+package extraction
 
 import (
 	"context"
@@ -8,22 +8,24 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ecdaf744/gomss/annuaire"
 )
 
 const (
-	fixtureOld = "../testdata/annuaire/Extraction_Correspondance_MSSante_202608250215.txt"
-	fixtureNew = "../testdata/annuaire/Extraction_Correspondance_MSSante_202608260215.txt"
+	fixtureOld = "../../testdata/annuaire/Extraction_Correspondance_MSSante_202608250215.txt"
+	fixtureNew = "../../testdata/annuaire/Extraction_Correspondance_MSSante_202608260215.txt"
 )
 
 // readAll reads an extraction with ExtractionReader, collecting rows and
 // line errors.
-func readAll(t *testing.T, r io.Reader) ([]Mailbox, []*LineError, *ExtractionReader) {
+func readAll(t *testing.T, r io.Reader) ([]annuaire.Mailbox, []*LineError, *ExtractionReader) {
 	t.Helper()
 	x, err := NewExtractionReader(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []Mailbox
+	var rows []annuaire.Mailbox
 	var errs []*LineError
 	for {
 		m, err := x.Next()
@@ -60,20 +62,20 @@ func TestExtractionReaderFixture(t *testing.T) {
 		t.Errorf("header: %d columns, missing %v, extra %v", len(h.Columns), h.Missing, h.Extra)
 	}
 	m := rows[1]
-	want := Mailbox{
-		Address: "heloise.fictif@medecin.mssante.fr", Type: PER, Digitization: DigitizationAccepted,
-		Owner: Person{IDType: "8", ID: "10000000025", IDNPS: "810000000025", Civility: "DR", Family: "FICTIF", Given: "Héloïse",
-			Category: Code{"C", "Civil"}, Profession: Code{"10", "Médecin"}, Specialty: Code{"SM04", "Cardiologie et maladies vasculaires"}},
-		Structure: Structure{IDType: "1", ID: "130000003", Name: "CENTRE HOSPITALIER D'EXEMPLE", TradeName: "CH EXEMPLE",
+	want := annuaire.Mailbox{
+		Address: "heloise.fictif@medecin.mssante.fr", Type: annuaire.PER, Digitization: annuaire.DigitizationAccepted,
+		Owner: annuaire.Person{IDType: "8", ID: "10000000025", IDNPS: "810000000025", Civility: "DR", Family: "FICTIF", Given: "Héloïse",
+			Category: annuaire.Code{Code: "C", Label: "Civil"}, Profession: annuaire.Code{Code: "10", Label: "Médecin"}, Specialty: annuaire.Code{Code: "SM04", Label: "Cardiologie et maladies vasculaires"}},
+		Structure: annuaire.Structure{IDType: "1", ID: "130000003", Name: "CENTRE HOSPITALIER D'EXEMPLE", TradeName: "CH EXEMPLE",
 			Distribution: "BP 12", Number: "1", StreetType: "BD", Street: "DE LA MER", CityLine: "13005 MARSEILLE",
 			PostalCode: "13005", Department: "13", Country: "FRANCE"},
-		Source: FromExtraction, Line: 3,
+		Source: annuaire.FromExtraction, Line: 3,
 	}
 	if m != want {
 		t.Errorf("row 2:\n got %+v\nwant %+v", m, want)
 	}
 	org := rows[16]
-	if org.Type != ORG || org.Service != "Cardiologie" || org.Owner != (Person{}) || org.Structure.ID != "130000003" {
+	if org.Type != annuaire.ORG || org.Service != "Cardiologie" || org.Owner != (annuaire.Person{}) || org.Structure.ID != "130000003" {
 		t.Errorf("ORG row: %+v", org)
 	}
 	if tol := x.Tolerated(); tol != (Tolerated{}) {
@@ -97,7 +99,7 @@ func TestExtractionReaderTolerance(t *testing.T) {
 		t.Errorf("rows %q, want %q", addrs, wantAddrs)
 	}
 	// Columns found by name although shuffled; CRLF removed.
-	if m := rows[0]; m.Owner.Family != "UN" || m.Owner.Given != "Albert" || m.Owner.Profession.Code != "10" || m.Digitization != DigitizationAccepted || m.Line != 2 {
+	if m := rows[0]; m.Owner.Family != "UN" || m.Owner.Given != "Albert" || m.Owner.Profession.Code != "10" || m.Digitization != annuaire.DigitizationAccepted || m.Line != 2 {
 		t.Errorf("row 1: %+v", m)
 	}
 	if m := rows[1]; m.Owner.Family != "QUATRE" || m.Owner.Given != "" {
@@ -124,7 +126,7 @@ func TestExtractionReaderTolerance(t *testing.T) {
 			t.Errorf("error %d: line %d column %q, want line %d column %q", i, got[i].line, got[i].column, want[i].line, want[i].column)
 		}
 	}
-	if !errors.Is(errs[0], ErrAddress) || !errors.Is(errs[1], ErrBALType) || !errors.Is(errs[2], ErrAddress) {
+	if !errors.Is(errs[0], annuaire.ErrAddress) || !errors.Is(errs[1], annuaire.ErrBALType) || !errors.Is(errs[2], annuaire.ErrAddress) {
 		t.Errorf("rules: %v", errs)
 	}
 	h := x.Header()
@@ -182,8 +184,8 @@ func TestLuhn(t *testing.T) {
 }
 
 func TestParseDigitization(t *testing.T) {
-	for in, want := range map[string]Digitization{"true": DigitizationAccepted, "True": DigitizationAccepted, "1": DigitizationAccepted,
-		"O": DigitizationAccepted, "false": DigitizationRefused, "0": DigitizationRefused, "N": DigitizationRefused, "": DigitizationUnknown} {
+	for in, want := range map[string]annuaire.Digitization{"true": annuaire.DigitizationAccepted, "True": annuaire.DigitizationAccepted, "1": annuaire.DigitizationAccepted,
+		"O": annuaire.DigitizationAccepted, "false": annuaire.DigitizationRefused, "0": annuaire.DigitizationRefused, "N": annuaire.DigitizationRefused, "": annuaire.DigitizationUnknown} {
 		got, ok := parseDigitization(in)
 		if got != want || !ok {
 			t.Errorf("parseDigitization(%q) = %v, %v; want %v", in, got, ok, want)

@@ -1,4 +1,4 @@
-package annuaire
+package extraction
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecdaf744/gomss/annuaire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -48,7 +49,7 @@ func FuzzExtractionLine(f *testing.F) {
 				continue
 			}
 			require.NoError(t, err)
-			_, _, err = SplitAddress(m.Address)
+			_, _, err = annuaire.SplitAddress(m.Address)
 			require.NoError(t, err, "row with a bad address %q", m.Address)
 			rows++
 		}

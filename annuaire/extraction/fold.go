@@ -1,7 +1,6 @@
-package annuaire
+package extraction
 
 import (
-	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -93,68 +92,4 @@ func foldString(s string) string {
 		buf = append(buf, b)
 	}
 	return string(buf)
-}
-
-// lowerASCII appends s to dst with ASCII letters lower-cased (addresses and
-// domains are compared case-insensitively; non-ASCII domains are handled by
-// the liste blanche's IDNA form, not here). Eight bytes are handled at a
-// time: in each byte below 0x80, the bit 0x20 is set when the byte is
-// within 'A'..'Z'.
-func lowerASCII(dst []byte, s string) []byte {
-	n := len(dst)
-	dst = append(dst, s...)
-	b := dst[n:]
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		binary.LittleEndian.PutUint64(b[i:], lower8(binary.LittleEndian.Uint64(b[i:])))
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return dst
-}
-
-// lower8 lower-cases the ASCII letters of the eight bytes of w.
-func lower8(w uint64) uint64 {
-	const ones = 0x0101010101010101
-	x := w & (0x7f * ones)
-	ge := x + (0x80-'A')*ones   // high bit set where x >= 'A'
-	gt := x + (0x80-'Z'-1)*ones // high bit set where x > 'Z'
-	upper := ge &^ gt &^ w & (0x80 * ones)
-	return w | upper>>2
-}
-
-// hasUpperASCII reports whether s holds an ASCII upper-case letter.
-func hasUpperASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; 'A' <= c && c <= 'Z' {
-			return true
-		}
-	}
-	return false
-}
-
-// equalFoldASCII compares a and b ignoring ASCII case.
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x == y {
-			continue
-		}
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

@@ -1,4 +1,4 @@
-package annuaire
+package extraction
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecdaf744/gomss/annuaire"
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
 )
 
@@ -23,7 +24,7 @@ func loadFixture(t testing.TB, path string) *Index {
 	return ix
 }
 
-func addrsOf(seq func(func(Mailbox) bool)) []string {
+func addrsOf(seq func(func(annuaire.Mailbox) bool)) []string {
 	var out []string
 	for m := range seq {
 		out = append(out, m.Address)
@@ -167,8 +168,8 @@ func TestIndexAgreesWithReader(t *testing.T) {
 		if ix.Len() != len(rows) || ix.Report().Addresses != len(rows)-st.SharedAddrs {
 			t.Fatalf("workers %d: %d indexed, %d addresses; want %d, %d", w, ix.Len(), ix.Report().Addresses, len(rows), len(rows)-st.SharedAddrs)
 		}
-		byAddr := map[string][]Mailbox{}
-		byID := map[string][]Mailbox{}
+		byAddr := map[string][]annuaire.Mailbox{}
+		byID := map[string][]annuaire.Mailbox{}
 		for _, m := range rows {
 			k := strings.ToLower(m.Address)
 			byAddr[k] = append(byAddr[k], m)
@@ -196,7 +197,7 @@ func TestIndexAgreesWithReader(t *testing.T) {
 		// Name search against a brute-force scan.
 		for _, q := range [][2]string{{"MAR", ""}, {"martin", "j"}, {"lef", ""}, {"BA", "é"}, {"d'", ""}, {"LE ", ""}} {
 			qf, qg := foldString(q[0]), foldString(q[1])
-			var want []Mailbox
+			var want []annuaire.Mailbox
 			for _, m := range rows {
 				if strings.HasPrefix(foldString(m.Owner.Family), qf) && strings.HasPrefix(foldString(m.Owner.Given), qg) && m.Owner.Family != "" {
 					want = append(want, m)
@@ -215,7 +216,7 @@ func TestIndexAgreesWithReader(t *testing.T) {
 			}
 		}
 		// Listings against brute force.
-		count := func(pred func(Mailbox) bool) int {
+		count := func(pred func(annuaire.Mailbox) bool) int {
 			n := 0
 			for _, m := range rows {
 				if pred(m) {
@@ -224,10 +225,10 @@ func TestIndexAgreesWithReader(t *testing.T) {
 			}
 			return n
 		}
-		if got, want := len(slices.Collect(ix.ByProfession("10"))), count(func(m Mailbox) bool { return m.Owner.Profession.Code == "10" }); got != want {
+		if got, want := len(slices.Collect(ix.ByProfession("10"))), count(func(m annuaire.Mailbox) bool { return m.Owner.Profession.Code == "10" }); got != want {
 			t.Fatalf("ByProfession(10) %d, want %d", got, want)
 		}
-		if got, want := len(slices.Collect(ix.ByDepartment("2B"))), count(func(m Mailbox) bool { return m.Structure.Department == "2B" }); got != want || want == 0 {
+		if got, want := len(slices.Collect(ix.ByDepartment("2B"))), count(func(m annuaire.Mailbox) bool { return m.Structure.Department == "2B" }); got != want || want == 0 {
 			t.Fatalf("ByDepartment(2B) %d, want %d", got, want)
 		}
 		// ByDomain gives each mailbox once.

@@ -1,4 +1,4 @@
-package annuaire
+package extraction
 
 import (
 	"cmp"
@@ -20,6 +20,9 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/ecdaf744/gomss/annuaire"
+	"github.com/ecdaf744/gomss/internal/ascii"
 )
 
 // Index is an in-memory, read-only directory built from one
@@ -118,7 +121,7 @@ type LoadOptions struct {
 // 4 GiB - 1 on 64-bit systems, where records refer to the text by 32-bit
 // offsets; 2 GiB - 1 on 32-bit ones, the largest slice they allocate). The
 // national file is about 90 MB.
-var ErrTooLarge = errors.New("annuaire: extraction too large to index")
+var ErrTooLarge = errors.New("extraction: too large to index")
 
 // maxData is the largest extraction an Index holds, in bytes.
 const maxData = min(1<<32-1, math.MaxInt)
@@ -174,7 +177,7 @@ func LoadIndexFile(ctx context.Context, path string, opts LoadOptions) (*Index, 
 				n, err := f.ReadAt(buf[off:min(to, off+4<<20)], int64(off))
 				off += n
 				if err != nil && !(err == io.EOF && off == to) {
-					errs[p] = fmt.Errorf("annuaire: reading %s: %w", path, err)
+					errs[p] = fmt.Errorf("extraction: reading %s: %w", path, err)
 					return
 				}
 			}
@@ -248,7 +251,7 @@ func LoadIndex(ctx context.Context, r io.Reader, opts LoadOptions) (*Index, erro
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("annuaire: reading extraction: %w", err)
+			return nil, fmt.Errorf("extraction: reading: %w", err)
 		}
 	}
 	// The index never writes to buf again and hands out substrings of its
@@ -332,7 +335,7 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 		n += chunks[i].lines
 	}
 	if uint64(len(data)) > 1<<32-1 || n > 1<<31-2 {
-		return nil, fmt.Errorf("annuaire: extraction of %d bytes, %d lines: too large to index", len(data), n)
+		return nil, fmt.Errorf("extraction: %d bytes, %d lines: too large to index", len(data), n)
 	}
 	ix.n = n
 	ix.stride = 6 + ix.span
@@ -598,7 +601,7 @@ func (ix *Index) fillAddresses(runs [][]uint64) (later int) {
 				addr = ix.field(i, fAddress)
 			}
 			j := int(o&0xFFFFFFFF) - 1
-			if !equalFoldASCII(ix.field(j, fAddress), addr) {
+			if !ascii.EqualFold(ix.field(j, fAddress), addr) {
 				continue
 			}
 			shared = true
@@ -732,14 +735,14 @@ func (ix *Index) field(i int, f field) string {
 	return line[off : off+n]
 }
 
-func (ix *Index) mailbox(i int) Mailbox {
-	var m Mailbox
+func (ix *Index) mailbox(i int) annuaire.Mailbox {
+	var m annuaire.Mailbox
 	ix.fill(&m, i)
 	return m
 }
 
 // fill sets *m from record i, in one pass over its column lengths.
-func (ix *Index) fill(m *Mailbox, i int) {
+func (ix *Index) fill(m *annuaire.Mailbox, i int) {
 	line, lens := ix.line(i)
 	var v [numFields]string
 	off := 0
@@ -790,10 +793,10 @@ func tableSize(n int) int {
 // up). hash is the same without lower-casing.
 func (ix *Index) hashLower(s string) uint64 {
 	var buf [maxAddress]byte
-	if len(s) > len(buf) || !hasUpperASCII(s) {
+	if len(s) > len(buf) || !ascii.HasUpper(s) {
 		return maphash.String(ix.seed, s)
 	}
-	return maphash.Bytes(ix.seed, lowerASCII(buf[:0], s))
+	return maphash.Bytes(ix.seed, ascii.AppendLower(buf[:0], s))
 }
 
 func (ix *Index) hash(s string) uint64 { return maphash.String(ix.seed, s) }
@@ -879,20 +882,13 @@ func (c *chain) all(key string) iter.Seq[int] {
 	}
 }
 
-// departmentOf returns the department column, or derives it from the
-// postal code: 97x/98x overseas, 20 Corsica (2A/2B cannot be told apart
-// from the postal code alone, so "20"), otherwise the first two digits.
+// departmentOf is the Département column, or the department of the postal
+// code when the column is empty (annuaire.DepartmentOf).
 func departmentOf(dept, cp string) string {
 	if dept != "" {
 		return dept
 	}
-	if len(cp) < 2 {
-		return ""
-	}
-	if (cp[:2] == "97" || cp[:2] == "98") && len(cp) >= 3 {
-		return cp[:3]
-	}
-	return cp[:2]
+	return annuaire.DepartmentOf(cp)
 }
 
 // name returns the folded name of an entry of the name index.
@@ -1087,8 +1083,8 @@ func deptKey(ix *Index, line string, st []uint16, _ []byte) string {
 func domainKey(ix *Index, line string, st []uint16, buf []byte) string {
 	addr := ix.l.col(line, st, fAddress)
 	dom := addr[strings.IndexByte(addr, '@')+1:]
-	if hasUpperASCII(dom) {
-		return string(lowerASCII(buf[:0], dom))
+	if ascii.HasUpper(dom) {
+		return string(ascii.AppendLower(buf[:0], dom))
 	}
 	return dom
 }
@@ -1203,8 +1199,8 @@ func (ix *Index) Generated() time.Time { return ix.generated }
 func (ix *Index) Len() int { return ix.report.Rows }
 
 // All iterates over the indexed rows in file order.
-func (ix *Index) All() iter.Seq[Mailbox] {
-	return func(yield func(Mailbox) bool) {
+func (ix *Index) All() iter.Seq[annuaire.Mailbox] {
+	return func(yield func(annuaire.Mailbox) bool) {
 		for i := range ix.n {
 			if ix.live(i) && !yield(ix.mailbox(i)) {
 				return
@@ -1217,9 +1213,9 @@ func (ix *Index) All() iter.Seq[Mailbox] {
 // without ASCII case. ok is false when the address is not in the index.
 // An address attached to several structures has several rows: see
 // LookupAll.
-func (ix *Index) Lookup(addr string) (m Mailbox, ok bool) {
+func (ix *Index) Lookup(addr string) (m annuaire.Mailbox, ok bool) {
 	if ix == nil || len(ix.addrTab) == 0 || len(addr) > maxAddress {
-		return Mailbox{}, false
+		return annuaire.Mailbox{}, false
 	}
 	h := ix.hashLower(addr)
 	mask := uint64(len(ix.addrTab) - 1)
@@ -1232,20 +1228,20 @@ func (ix *Index) Lookup(addr string) (m Mailbox, ok bool) {
 		if e>>32 != h>>32 {
 			continue
 		}
-		if j := int(e&0xFFFFFFFF) - 1; equalFoldASCII(ix.field(j, fAddress), addr) {
+		if j := int(e&0xFFFFFFFF) - 1; ascii.EqualFold(ix.field(j, fAddress), addr) {
 			best = j
 			break
 		}
 	}
 	if best < 0 {
-		return Mailbox{}, false
+		return annuaire.Mailbox{}, false
 	}
 	ix.fill(&m, best)
 	return m, true
 }
 
 // LookupAll returns every row for an address, in file order.
-func (ix *Index) LookupAll(addr string) []Mailbox {
+func (ix *Index) LookupAll(addr string) []annuaire.Mailbox {
 	var ids []int
 	for i := range ix.addrRecords(addr) {
 		ids = append(ids, i)
@@ -1253,9 +1249,9 @@ func (ix *Index) LookupAll(addr string) []Mailbox {
 	return ix.mailboxes(ids)
 }
 
-func (ix *Index) mailboxes(ids []int) []Mailbox {
+func (ix *Index) mailboxes(ids []int) []annuaire.Mailbox {
 	slices.Sort(ids)
-	out := make([]Mailbox, len(ids))
+	out := make([]annuaire.Mailbox, len(ids))
 	for k, i := range ids {
 		out[k] = ix.mailbox(i)
 	}
@@ -1277,7 +1273,7 @@ func (ix *Index) addrRecords(addr string) iter.Seq[int] {
 				continue
 			}
 			j := int(e&0xFFFFFFFF) - 1
-			if !ix.dup.has(j) && equalFoldASCII(ix.field(j, fAddress), addr) && !yield(j) {
+			if !ix.dup.has(j) && ascii.EqualFold(ix.field(j, fAddress), addr) && !yield(j) {
 				return
 			}
 		}
@@ -1287,7 +1283,7 @@ func (ix *Index) addrRecords(addr string) iter.Seq[int] {
 // ByID returns the rows of a person by national identifier: an IDNPS (12
 // characters), an RPPS (11 digits, looked up as "8"+RPPS) or an ADELI (9
 // digits, as "0"+ADELI). Rows are in file order.
-func (ix *Index) ByID(id string) []Mailbox {
+func (ix *Index) ByID(id string) []annuaire.Mailbox {
 	if ix == nil || len(ix.idTab) == 0 || len(id) > 60 {
 		return nil
 	}
@@ -1316,8 +1312,8 @@ func (ix *Index) ByID(id string) []Mailbox {
 // matches any; an empty family yields nothing (use All). The index keeps the
 // first 254 folded bytes of "FAMILY GIVEN": a longer name is found by a query
 // that agrees with it on those bytes.
-func (ix *Index) SearchName(family, given string) iter.Seq[Mailbox] {
-	return func(yield func(Mailbox) bool) {
+func (ix *Index) SearchName(family, given string) iter.Seq[annuaire.Mailbox] {
+	return func(yield func(annuaire.Mailbox) bool) {
 		if ix == nil || family == "" {
 			return
 		}
@@ -1381,19 +1377,19 @@ func (ix *Index) SearchName(family, given string) iter.Seq[Mailbox] {
 // example "10" médecin), in file order. The listings by profession, postal
 // code, department and domain are each built on first use (tens of
 // milliseconds for the national file; see BenchmarkExtraction).
-func (ix *Index) ByProfession(code string) iter.Seq[Mailbox] {
+func (ix *Index) ByProfession(code string) iter.Seq[annuaire.Mailbox] {
 	return ix.chainSeq(func() *chain { return ix.listing(&ix.byProf, 3, profKey) }, code) // TRE_G15 codes: 2 digits
 }
 
 // ByPostalCode iterates over the rows whose structure has this postal code.
-func (ix *Index) ByPostalCode(cp string) iter.Seq[Mailbox] {
+func (ix *Index) ByPostalCode(cp string) iter.Seq[annuaire.Mailbox] {
 	return ix.chainSeq(func() *chain { return ix.listing(&ix.byPostal, 5, postalKey) }, cp)
 }
 
 // ByDepartment iterates over the rows of a department: the "Département
 // structure BAL" column, or, when it is empty, the department of the postal
 // code (97x/98x overseas; "20" for Corsica).
-func (ix *Index) ByDepartment(dept string) iter.Seq[Mailbox] {
+func (ix *Index) ByDepartment(dept string) iter.Seq[annuaire.Mailbox] {
 	return ix.chainSeq(func() *chain { return ix.listing(&ix.byDept, 3, deptKey) }, dept) // 01–95, 971–976
 }
 
@@ -1401,7 +1397,7 @@ func (ix *Index) ByDepartment(dept string) iter.Seq[Mailbox] {
 // case), in file order, each once: an address attached to several
 // structures is given by its first row, as Lookup gives it (LookupAll gives
 // its other rows). Domains counts what ByDomain yields.
-func (ix *Index) ByDomain(domain string) iter.Seq[Mailbox] {
+func (ix *Index) ByDomain(domain string) iter.Seq[annuaire.Mailbox] {
 	return ix.chainSeqOf(ix.domains, strings.ToLower(domain), true)
 }
 
@@ -1426,14 +1422,14 @@ func (ix *Index) Domains() map[string]int {
 }
 
 // chainSeq iterates over the rows of a key in a listing, duplicates left out.
-func (ix *Index) chainSeq(get func() *chain, key string) iter.Seq[Mailbox] {
+func (ix *Index) chainSeq(get func() *chain, key string) iter.Seq[annuaire.Mailbox] {
 	return ix.chainSeqOf(get, key, false)
 }
 
 // chainSeqOf iterates over the rows of a key in a listing, duplicates left
 // out, and when firstOnly the rows after the first of their address too.
-func (ix *Index) chainSeqOf(get func() *chain, key string, firstOnly bool) iter.Seq[Mailbox] {
-	return func(yield func(Mailbox) bool) {
+func (ix *Index) chainSeqOf(get func() *chain, key string, firstOnly bool) iter.Seq[annuaire.Mailbox] {
+	return func(yield func(annuaire.Mailbox) bool) {
 		if ix == nil {
 			return
 		}

@@ -1,4 +1,4 @@
-package annuaire
+package extraction
 
 import (
 	"bufio"

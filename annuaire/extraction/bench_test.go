@@ -1,4 +1,4 @@
-package annuaire
+package extraction
 
 import (
 	"bufio"
@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecdaf744/gomss/annuaire"
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
+	"github.com/ecdaf744/gomss/internal/ascii"
 	"github.com/ecdaf744/gomss/internal/testenv"
 )
 
@@ -200,12 +202,12 @@ print(total, rows)
 		return func(b *testing.B) {
 			b.ReportAllocs()
 			var buf [maxAddress]byte
-			var m Mailbox
+			var m annuaire.Mailbox
 			reps := max(1, 20000/len(addrs))
 			for b.Loop() {
 				for range reps {
 					for _, a := range addrs {
-						i, ok := peer[string(lowerASCII(buf[:0], a))]
+						i, ok := peer[string(ascii.AppendLower(buf[:0], a))]
 						if !ok {
 							b.Fatal("not found")
 						}
@@ -254,11 +256,11 @@ print(total, rows)
 		var ms [4]time.Duration
 		for b.Loop() {
 			ix.byProf, ix.byPostal, ix.byDept, ix.byDomain = lazyChain{}, lazyChain{}, lazyChain{}, lazyChain{}
-			for k, seq := range []func() iter.Seq[Mailbox]{
-				func() iter.Seq[Mailbox] { return ix.ByProfession("10") },
-				func() iter.Seq[Mailbox] { return ix.ByPostalCode("75010") },
-				func() iter.Seq[Mailbox] { return ix.ByDepartment("69") },
-				func() iter.Seq[Mailbox] { return ix.ByDomain("medecin.mssante.fr") },
+			for k, seq := range []func() iter.Seq[annuaire.Mailbox]{
+				func() iter.Seq[annuaire.Mailbox] { return ix.ByProfession("10") },
+				func() iter.Seq[annuaire.Mailbox] { return ix.ByPostalCode("75010") },
+				func() iter.Seq[annuaire.Mailbox] { return ix.ByDepartment("69") },
+				func() iter.Seq[annuaire.Mailbox] { return ix.ByDomain("medecin.mssante.fr") },
 			} {
 				start := time.Now()
 				for range seq() {

@@ -1,4 +1,4 @@
-package annuaire
+package extraction
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+
+	"github.com/ecdaf744/gomss/annuaire"
 )
 
 // Directory holds the current Index and replaces it atomically when a newer
@@ -25,7 +27,7 @@ func (d *Directory) Index() *Index { return d.cur.Load() }
 // generation time, an ix that is not newer is refused with ErrOlder.
 func (d *Directory) Swap(ix *Index) error {
 	if ix == nil {
-		return errors.New("annuaire: Directory.Swap: nil index")
+		return errors.New("extraction: Directory.Swap: nil index")
 	}
 	for {
 		old := d.cur.Load()
@@ -50,11 +52,11 @@ func (d *Directory) LoadFile(ctx context.Context, path string, opts LoadOptions)
 }
 
 // Lookup looks an address up in the current index.
-func (d *Directory) Lookup(addr string) (Mailbox, bool) {
+func (d *Directory) Lookup(addr string) (annuaire.Mailbox, bool) {
 	if ix := d.cur.Load(); ix != nil {
 		return ix.Lookup(addr)
 	}
-	return Mailbox{}, false
+	return annuaire.Mailbox{}, false
 }
 
 // Change is one mailbox that differs between two extractions.
@@ -63,7 +65,7 @@ type Change struct {
 	// it is there).
 	Address string
 	// Old and New are the mailbox's rows in each file (empty when absent).
-	Old, New []Mailbox
+	Old, New []annuaire.Mailbox
 	// Fields names the columns whose values differ, for a changed mailbox
 	// with one row on each side ("" otherwise).
 	Fields []string
@@ -103,8 +105,8 @@ func Compare(old, new *Index) *Diff {
 
 // byAddress iterates over the distinct addresses in file order with all
 // their rows.
-func (ix *Index) byAddress() iter.Seq2[string, []Mailbox] {
-	return func(yield func(string, []Mailbox) bool) {
+func (ix *Index) byAddress() iter.Seq2[string, []annuaire.Mailbox] {
+	return func(yield func(string, []annuaire.Mailbox) bool) {
 		for i := range ix.n {
 			if !ix.live(i) {
 				continue
@@ -126,13 +128,13 @@ func (ix *Index) byAddress() iter.Seq2[string, []Mailbox] {
 	}
 }
 
-func sameRows(a, b []Mailbox) bool {
-	key := func(m Mailbox) Mailbox { m.Line = 0; return m }
+func sameRows(a, b []annuaire.Mailbox) bool {
+	key := func(m annuaire.Mailbox) annuaire.Mailbox { m.Line = 0; return m }
 	if len(a) != len(b) {
 		return false
 	}
-	ka := make([]Mailbox, len(a))
-	kb := make([]Mailbox, len(b))
+	ka := make([]annuaire.Mailbox, len(a))
+	kb := make([]annuaire.Mailbox, len(b))
 	for i := range a {
 		ka[i], kb[i] = key(a[i]), key(b[i])
 	}
@@ -145,7 +147,7 @@ func sameRows(a, b []Mailbox) bool {
 }
 
 // changedFields names the extraction columns whose values differ.
-func changedFields(a, b Mailbox) []string {
+func changedFields(a, b annuaire.Mailbox) []string {
 	va, vb := columnValues(a), columnValues(b)
 	var out []string
 	for f := range va {
@@ -157,12 +159,12 @@ func changedFields(a, b Mailbox) []string {
 }
 
 // columnValues lays a Mailbox out as extraction columns.
-func columnValues(m Mailbox) [numFields]string {
+func columnValues(m annuaire.Mailbox) [numFields]string {
 	d := ""
 	switch m.Digitization {
-	case DigitizationAccepted:
+	case annuaire.DigitizationAccepted:
 		d = "true"
-	case DigitizationRefused:
+	case annuaire.DigitizationRefused:
 		d = "false"
 	}
 	o, s := m.Owner, m.Structure
