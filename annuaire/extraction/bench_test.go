@@ -20,6 +20,7 @@ import (
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
 	"github.com/ecdaf744/gomss/internal/ascii"
 	"github.com/ecdaf744/gomss/internal/testenv"
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkExtraction measures, on a generated extraction of the national
@@ -54,25 +55,19 @@ import (
 func BenchmarkExtraction(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "Extraction_Correspondance_MSSante_202608250215.txt")
 	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	st, err := annuairetest.WriteExtraction(f, annuairetest.ExtractionOptions{Seed: 1})
 	if err2 := f.Close(); err == nil {
 		err = err2
 	}
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	var goRuns []float64 // ns/op of each load+index run (-count)
 	b.Run("load+index", func(b *testing.B) {
 		b.SetBytes(st.Bytes)
 		b.ReportAllocs()
 		for b.Loop() {
 			ix, err := LoadIndexFile(context.Background(), path, LoadOptions{})
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			if ix.Len() != st.Rows {
 				b.Fatalf("%d rows indexed, want %d", ix.Len(), st.Rows)
 			}
@@ -93,14 +88,12 @@ print(total, rows)
 `
 		b.SetBytes(st.Bytes)
 		out, err := exec.Command(py, "-c", script, path, strconv.Itoa(b.N)).Output()
-		if err != nil {
-			b.Fatalf("python: %v", err)
-		}
+		require.NoError(b, err, "python")
 		var secs float64
 		var rows int
-		if _, err := fmt.Sscan(string(out), &secs, &rows); err != nil || rows != st.Rows+1 {
-			b.Fatalf("python printed %q (want %d rows with the header)", out, st.Rows+1)
-		}
+		_, err = fmt.Sscan(string(out), &secs, &rows)
+		require.NoError(b, err, "python printed %q (want rows with the header)", out)
+		require.EqualValues(b, st.Rows+1, rows, "python printed %q (want rows with the header)", out)
 		ns := secs * 1e9 / float64(b.N)
 		b.ReportMetric(ns, "ns/op")
 		b.ReportMetric(float64(st.Bytes)/secs*float64(b.N)/1e6, "MB/s")
@@ -114,9 +107,7 @@ print(total, rows)
 	})
 	b.Run("peak-rss", func(b *testing.B) {
 		exe, err := os.Executable()
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		var hwm, elapsed float64
 		for b.Loop() {
 			cmd := exec.Command(exe, "-test.run=^TestLoadChild$", "-test.count=1")
@@ -137,9 +128,7 @@ print(total, rows)
 		b.ReportMetric(elapsed/float64(b.N)/1e6, "cold-load-ms")
 	})
 	ix, err := LoadIndexFile(context.Background(), path, LoadOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	// Lookups and searches are timed in batches (one op is the whole
 	// batch) after a garbage collection and an untimed pass over the batch, so that a -benchtime of
 	// a few iterations still times many calls, and not only the first
@@ -297,9 +286,7 @@ func TestLoadChild(t *testing.T) {
 	}
 	start := time.Now()
 	ix, err := LoadIndexFile(context.Background(), path, LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	elapsed := time.Since(start)
 	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {

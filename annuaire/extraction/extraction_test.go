@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/ecdaf744/gomss/annuaire"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const (
@@ -22,9 +24,7 @@ const (
 func readAll(t *testing.T, r io.Reader) ([]annuaire.Mailbox, []*LineError, *ExtractionReader) {
 	t.Helper()
 	x, err := NewExtractionReader(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var rows []annuaire.Mailbox
 	var errs []*LineError
 	for {
@@ -37,9 +37,7 @@ func readAll(t *testing.T, r io.Reader) ([]annuaire.Mailbox, []*LineError, *Extr
 			errs = append(errs, le)
 			continue
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		rows = append(rows, m)
 	}
 	return rows, errs, x
@@ -47,9 +45,7 @@ func readAll(t *testing.T, r io.Reader) ([]annuaire.Mailbox, []*LineError, *Extr
 
 func TestExtractionReaderFixture(t *testing.T) {
 	f, err := os.Open(fixtureOld)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	rows, errs, x := readAll(t, f)
 	if len(errs) != 0 {
@@ -85,9 +81,7 @@ func TestExtractionReaderFixture(t *testing.T) {
 
 func TestExtractionReaderTolerance(t *testing.T) {
 	f, err := os.Open("testdata/extraction_tolerance.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	rows, errs, x := readAll(t, f)
 	var addrs []string
@@ -99,12 +93,15 @@ func TestExtractionReaderTolerance(t *testing.T) {
 		t.Errorf("rows %q, want %q", addrs, wantAddrs)
 	}
 	// Columns found by name although shuffled; CRLF removed.
-	if m := rows[0]; m.Owner.Family != "UN" || m.Owner.Given != "Albert" || m.Owner.Profession.Code != "10" || m.Digitization != annuaire.DigitizationAccepted || m.Line != 2 {
-		t.Errorf("row 1: %+v", m)
-	}
-	if m := rows[1]; m.Owner.Family != "QUATRE" || m.Owner.Given != "" {
-		t.Errorf("short row: %+v", m)
-	}
+	m := rows[0]
+	assert.EqualValues(t, "UN", m.Owner.Family, "row 1")
+	assert.EqualValues(t, "Albert", m.Owner.Given, "row 1")
+	assert.EqualValues(t, "10", m.Owner.Profession.Code, "row 1")
+	assert.EqualValues(t, annuaire.DigitizationAccepted, m.Digitization, "row 1")
+	assert.EqualValues(t, 2, m.Line, "row 1")
+	m = rows[1]
+	assert.EqualValues(t, "QUATRE", m.Owner.Family, "short row")
+	assert.EqualValues(t, "", m.Owner.Given, "short row")
 	type lineRule struct {
 		line   int
 		column string
@@ -134,9 +131,10 @@ func TestExtractionReaderTolerance(t *testing.T) {
 		t.Errorf("header extra %q, %d missing", h.Extra, len(h.Missing))
 	}
 	tol := x.Tolerated()
-	if tol.ShortRows != 1 || tol.LongRows != 1 || tol.BadChecksum != 1 || tol.Digitization != 1 {
-		t.Errorf("tolerated %+v, want 1 short, 1 long, 1 bad checksum, 1 odd digitization", tol)
-	}
+	assert.EqualValues(t, 1, tol.ShortRows, "tolerated, want 1 short, 1 long, 1 bad checksum, 1 odd digitization")
+	assert.EqualValues(t, 1, tol.LongRows, "tolerated, want 1 short, 1 long, 1 bad checksum, 1 odd digitization")
+	assert.EqualValues(t, 1, tol.BadChecksum, "tolerated, want 1 short, 1 long, 1 bad checksum, 1 odd digitization")
+	assert.EqualValues(t, 1, tol.Digitization, "tolerated, want 1 short, 1 long, 1 bad checksum, 1 odd digitization")
 }
 
 func TestExtractionHeaderErrors(t *testing.T) {
@@ -165,9 +163,9 @@ func TestHeaderVariants(t *testing.T) {
 		t.Fatalf("rows %v errs %v", rows, errs)
 	}
 	m := rows[0]
-	if m.Owner.Given != "Prénom" || m.Structure.PostalCode != "75001" || m.Structure.Department != "75" {
-		t.Errorf("%+v", m)
-	}
+	assert.EqualValues(t, "Prénom", m.Owner.Given)
+	assert.EqualValues(t, "75001", m.Structure.PostalCode)
+	assert.EqualValues(t, "75", m.Structure.Department)
 }
 
 func TestLuhn(t *testing.T) {
@@ -187,9 +185,8 @@ func TestParseDigitization(t *testing.T) {
 	for in, want := range map[string]annuaire.Digitization{"true": annuaire.DigitizationAccepted, "True": annuaire.DigitizationAccepted, "1": annuaire.DigitizationAccepted,
 		"O": annuaire.DigitizationAccepted, "false": annuaire.DigitizationRefused, "0": annuaire.DigitizationRefused, "N": annuaire.DigitizationRefused, "": annuaire.DigitizationUnknown} {
 		got, ok := parseDigitization(in)
-		if got != want || !ok {
-			t.Errorf("parseDigitization(%q) = %v, %v; want %v", in, got, ok, want)
-		}
+		assert.EqualValues(t, want, got, "parseDigitization(%q)", in)
+		assert.True(t, ok, "parseDigitization(%q)", in)
 	}
 	if _, ok := parseDigitization("peut-être"); ok {
 		t.Error("parseDigitization accepted an unknown value")

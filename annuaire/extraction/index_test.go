@@ -13,14 +13,14 @@ import (
 
 	"github.com/ecdaf744/gomss/annuaire"
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func loadFixture(t testing.TB, path string) *Index {
 	t.Helper()
 	ix, err := LoadIndexFile(context.Background(), path, LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return ix
 }
 
@@ -47,9 +47,10 @@ func TestIndexFixture(t *testing.T) {
 
 	// Exact lookup, case-insensitive.
 	m, ok := ix.Lookup("PAUL.MARTIN-TEST@CH-EXEMPLE.MSSANTE.FR")
-	if !ok || m.Address != "Paul.Martin-Test@ch-exemple.mssante.fr" || m.Owner.Family != "MARTIN-TEST" || m.Line != 11 {
-		t.Errorf("Lookup upper case: %v %+v", ok, m)
-	}
+	assert.True(t, ok, "Lookup upper case")
+	assert.EqualValues(t, "Paul.Martin-Test@ch-exemple.mssante.fr", m.Address, "Lookup upper case")
+	assert.EqualValues(t, "MARTIN-TEST", m.Owner.Family, "Lookup upper case")
+	assert.EqualValues(t, 11, m.Line, "Lookup upper case")
 	if _, ok := ix.Lookup("inconnu@medecin.mssante.fr"); ok {
 		t.Error("Lookup found an unknown address")
 	}
@@ -130,18 +131,19 @@ func TestIndexReportsMalformedLines(t *testing.T) {
 	if !slices.Equal(lines, []int{3, 4, 9}) || rep.ErrorCount != 3 {
 		t.Errorf("error lines %v (count %d), want [3 4 9]", lines, rep.ErrorCount)
 	}
-	if rep.Rows != 4 || rep.Mailboxes != 4 || rep.Tolerated.ShortRows != 1 || rep.Tolerated.LongRows != 1 || rep.Tolerated.BadChecksum != 1 {
-		t.Errorf("report %+v", rep)
-	}
-	if m, ok := ix.Lookup("ok.six@medecin.mssante.fr"); !ok || m.Owner.Given != "Émile" || m.Line != 8 {
-		t.Errorf("long row: %v %+v", ok, m)
-	}
+	assert.EqualValues(t, 4, rep.Rows, "report")
+	assert.EqualValues(t, 4, rep.Mailboxes, "report")
+	assert.EqualValues(t, 1, rep.Tolerated.ShortRows, "report")
+	assert.EqualValues(t, 1, rep.Tolerated.LongRows, "report")
+	assert.EqualValues(t, 1, rep.Tolerated.BadChecksum, "report")
+	m, ok := ix.Lookup("ok.six@medecin.mssante.fr")
+	assert.True(t, ok, "long row")
+	assert.EqualValues(t, "Émile", m.Owner.Given, "long row")
+	assert.EqualValues(t, 8, m.Line, "long row")
 	// MaxErrors bounds the list, not the count.
 	data, _ := os.ReadFile("testdata/extraction_tolerance.txt")
 	ix2, err := LoadIndex(context.Background(), bytes.NewReader(data), LoadOptions{MaxErrors: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if r := ix2.Report(); len(r.Errors) != 1 || r.ErrorCount != 3 {
 		t.Errorf("MaxErrors 1: %d kept, %d counted", len(r.Errors), r.ErrorCount)
 	}
@@ -152,9 +154,7 @@ func TestIndexReportsMalformedLines(t *testing.T) {
 func TestIndexAgreesWithReader(t *testing.T) {
 	var buf bytes.Buffer
 	st, err := annuairetest.WriteExtraction(&buf, annuairetest.ExtractionOptions{Rows: 6000, Domains: 300, Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	data := buf.Bytes()
 	rows, errs, _ := readAll(t, bytes.NewReader(data))
 	if len(errs) != 0 || len(rows) != st.Rows {
@@ -162,9 +162,7 @@ func TestIndexAgreesWithReader(t *testing.T) {
 	}
 	for _, w := range []int{1, 2, 3, 7} {
 		ix, err := LoadIndex(context.Background(), bytes.NewReader(data), LoadOptions{Workers: w})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if ix.Len() != len(rows) || ix.Report().Addresses != len(rows)-st.SharedAddrs {
 			t.Fatalf("workers %d: %d indexed, %d addresses; want %d, %d", w, ix.Len(), ix.Report().Addresses, len(rows), len(rows)-st.SharedAddrs)
 		}
@@ -266,9 +264,10 @@ type errReader struct{ err error }
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 func TestGeneratedFromName(t *testing.T) {
-	if g := GeneratedFromName("/x/Extraction_Correspondance_MSSante_202601151230.txt"); g.Year() != 2026 || g.Hour() != 12 || g.Minute() != 30 {
-		t.Errorf("got %v", g)
-	}
+	g := GeneratedFromName("/x/Extraction_Correspondance_MSSante_202601151230.txt")
+	assert.EqualValues(t, 2026, g.Year(), "got")
+	assert.EqualValues(t, 12, g.Hour(), "got")
+	assert.EqualValues(t, 30, g.Minute(), "got")
 	for _, n := range []string{"extraction.txt", "a_2026.txt", "Extraction_Correspondance_MSSante_20260115123x.txt"} {
 		if g := GeneratedFromName(n); !g.IsZero() {
 			t.Errorf("%s: %v, want zero", n, g)
@@ -322,9 +321,7 @@ func TestDirectorySwapUnderLoad(t *testing.T) {
 	a, b := loadFixture(t, fixtureOld), loadFixture(t, fixtureNew)
 	a.generated, b.generated = time.Time{}, time.Time{}
 	var dir Directory
-	if err := dir.Swap(a); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, dir.Swap(a))
 	done := make(chan struct{})
 	errc := make(chan string, 1)
 	go func() {
@@ -342,9 +339,7 @@ func TestDirectorySwapUnderLoad(t *testing.T) {
 		if i%2 == 1 {
 			ix = b
 		}
-		if err := dir.Swap(ix); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, dir.Swap(ix))
 	}
 	<-done
 	select {
@@ -362,9 +357,7 @@ func TestIndexEmptyAndNameless(t *testing.T) {
 		"Type de BAL|Adresse BAL|Nom d'exercice\nPER|a@b.mssante.fr|SEUL\n",
 	} {
 		ix, err := LoadIndex(context.Background(), strings.NewReader(in), LoadOptions{})
-		if err != nil {
-			t.Fatalf("%q: %v", in, err)
-		}
+		require.NoError(t, err, "%q", in)
 		n := strings.Count(in, "@")
 		if ix.Len() != n {
 			t.Errorf("%q: %d rows, want %d", in, ix.Len(), n)
@@ -387,9 +380,7 @@ func TestSearchNameLongNames(t *testing.T) {
 		"PER|c@b.mssante.fr|" + fam253 + "|Xavier\n" +
 		"PER|d@b.mssante.fr|R|DD\n"
 	ix, err := LoadIndex(context.Background(), strings.NewReader(in), LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, tc := range []struct {
 		family, given string
 		want          []string
@@ -423,9 +414,7 @@ func TestByDomainCapitalisedDomains(t *testing.T) {
 		"PER|b@UC-CMP.mssante.fr|B\n" +
 		"PER|c@lower.mssante.fr|C\n"
 	ix, err := LoadIndex(context.Background(), strings.NewReader(in), LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for dom, want := range map[string][]string{
 		"zzzzzz.mssante.fr": {"x@ZZZZZZ.mssante.fr"},
 		"uc-cmp.mssante.fr": {"a@UC-CMP.mssante.fr", "b@UC-CMP.mssante.fr"},
@@ -446,15 +435,9 @@ func TestByDomainCapitalisedDomains(t *testing.T) {
 func TestDirectorySwapNil(t *testing.T) {
 	var dir Directory
 	ix, err := LoadIndex(context.Background(), strings.NewReader("Type de BAL|Adresse BAL\nPER|a@b.mssante.fr\n"), LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dir.Swap(ix); err != nil {
-		t.Fatal(err)
-	}
-	if err := dir.Swap(nil); err == nil {
-		t.Error("Swap(nil) accepted")
-	}
+	require.NoError(t, err)
+	require.NoError(t, dir.Swap(ix))
+	assert.Error(t, dir.Swap(nil), "Swap(nil) accepted")
 	if _, ok := dir.Lookup("a@b.mssante.fr"); !ok {
 		t.Error("the current index was lost")
 	}

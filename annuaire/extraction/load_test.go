@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecdaf744/gomss/annuaire"
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
+	"github.com/stretchr/testify/require"
 )
 
 // TestListingsConcurrentFirstUse asks for every listing from several
@@ -63,9 +64,7 @@ func TestListingsConcurrentFirstUse(t *testing.T) {
 	}
 	for _, w := range []int{1, 3} {
 		ix, err := LoadIndex(context.Background(), bytes.NewReader(data), LoadOptions{Workers: w})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var wg sync.WaitGroup
 		errs := make(chan error, 2*8) // at most two errors a goroutine: never blocks
 		for g := range 8 {
@@ -155,9 +154,7 @@ func TestIndexDuplicatesAcrossChunks(t *testing.T) {
 	}
 	for _, w := range []int{1, 2, 3, 8} {
 		ix, err := LoadIndex(context.Background(), strings.NewReader(data), LoadOptions{Workers: w})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		rep := ix.Report()
 		if rep.Tolerated.Duplicates != dups || rep.Rows != len(kept) || ix.Len() != len(kept) || rep.Mailboxes != len(byAddr) || rep.Addresses != len(byAddr) {
 			t.Fatalf("workers %d: duplicates %d rows %d (Len %d) mailboxes %d addresses %d; want %d %d %d",
