@@ -83,7 +83,7 @@ type Comparison struct {
 var traitWeights = [numTraits]float64{3, 2, 1, 3, 1, 2}
 
 // Trait returns the comparison of one trait.
-func (c *Comparison) Trait(t Trait) TraitComparison {
+func (c Comparison) Trait(t Trait) TraitComparison {
 	if int(t) >= NumTraits {
 		return TraitComparison{Trait: t}
 	}
@@ -91,7 +91,7 @@ func (c *Comparison) Trait(t Trait) TraitComparison {
 }
 
 // Traits returns the six comparisons in Trait order.
-func (c *Comparison) Traits() []TraitComparison {
+func (c Comparison) Traits() []TraitComparison {
 	return append([]TraitComparison(nil), c.traits[:]...)
 }
 
@@ -99,7 +99,7 @@ func (c *Comparison) Traits() []TraitComparison {
 // traits and the first birth given name. It is the only trait condition
 // under which an automatic integration may be considered (RNIV: the
 // strict traits identify the person; SC.MSS/UX.07, UX.08).
-func (c *Comparison) Strict() bool {
+func (c Comparison) Strict() bool {
 	for _, tc := range c.traits {
 		if tc.Agreement != TraitEqual {
 			return false
@@ -109,12 +109,12 @@ func (c *Comparison) Strict() bool {
 }
 
 // Different returns the traits that differ, in Trait order.
-func (c *Comparison) Different() []Trait { return c.with(TraitDifferent) }
+func (c Comparison) Different() []Trait { return c.with(TraitDifferent) }
 
 // Missing returns the traits missing on one side or both, in Trait order.
-func (c *Comparison) Missing() []Trait { return c.with(TraitMissing) }
+func (c Comparison) Missing() []Trait { return c.with(TraitMissing) }
 
-func (c *Comparison) with(a Agreement) []Trait {
+func (c Comparison) with(a Agreement) []Trait {
 	var out []Trait
 	for _, tc := range c.traits {
 		if tc.Agreement == a {
@@ -129,7 +129,7 @@ func (c *Comparison) with(a Agreement) []Trait {
 // place 2, first given name and sex 1. A missing trait counts 0, so a
 // sparse identity never scores high. The score orders candidates; its
 // thresholds are the establishment's (see CompareTraits).
-func (c *Comparison) Score() float64 {
+func (c Comparison) Score() float64 {
 	var s, w float64
 	for i, tc := range c.traits {
 		s += traitWeights[i] * tc.Similarity
@@ -140,7 +140,7 @@ func (c *Comparison) Score() float64 {
 
 // String lists the outcome of each trait, without values:
 // "birth family name equal, birth given names different, …".
-func (c *Comparison) String() string {
+func (c Comparison) String() string {
 	var b strings.Builder
 	for i, tc := range c.traits {
 		if i > 0 {
