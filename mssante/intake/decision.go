@@ -117,6 +117,9 @@ const (
 	Expired
 	// ByPerson: a person resolved the worklist item (SC.MSS/UX.09–12).
 	ByPerson
+	// FilingFailed: Documents.File failed; decided again by
+	// Decider.Recompute.
+	FilingFailed
 	numReasons
 )
 
@@ -144,6 +147,7 @@ var reasonInfo = [numReasons]struct{ name, rule string }{
 	{"lookup-failed", "SC.MSS/UX.15"},
 	{"expired", "SC.MSS/UX.41"},
 	{"by-person", "SC.MSS/UX.09-12"},
+	{"filing-failed", "SC.MSS/UX.37-38"},
 }
 
 // String is the reason's short name ("several-candidates"), as traced.

@@ -53,7 +53,7 @@ type Document struct {
 
 // Key is the document's identity for duplicates and the worklist: id and
 // version, "root^extension#version".
-func (d *Document) Key() string {
+func (d Document) Key() string {
 	return d.ID.String() + "#" + itoa(d.version())
 }
 
