@@ -26,7 +26,7 @@
 // takes a trace.Recorder: every decision, filing, worklist resolution and
 // expiry is traced, fail closed (SC.MSS/UX.37–38).
 //
-// # A receive loop in five lines
+// # In a receive loop
 //
 //	dec, err := intake.New(intake.Config{Patients: idx, Documents: store, Trace: log,
 //		Actor: trace.Actor{ID: idnst, IDType: "IDNST"}, Mailbox: trace.Mailbox{Address: bal}})
@@ -46,6 +46,13 @@
 //		}
 //		return nil // filed, already held, or on the worklist
 //	}
+//
+// FromReceived reads the CDA headers of the message's archive; a vendor
+// that also needs the documents' bytes reads each once itself and calls
+// FromHeader (examples/receive-loop does, and sets Document.Ref to where
+// it staged the bytes, for Documents.File). Documents on the worklist
+// are acknowledged as taken in charge; when a person later rejects one,
+// or it expires, the vendor sends the error from the stored message.
 //
 // # The decision
 //
@@ -86,7 +93,9 @@
 //     be decided again.
 //
 // So, whatever the policy: no automatic integration when a strict trait
-// differs or is missing, when two local records are candidates, or when
+// differs or is missing, when two local records are candidates (found by
+// the INS, or by the traits with a score of at least
+// Policy.CandidateScore), or when
 // a fictitious and a real identity meet; and with the default policy none
 // either unless the INS is qualified on both sides. A property test over
 // generated identities holds these, and a fuzz target feeds Decide
@@ -95,7 +104,10 @@
 // # The worklist
 //
 // Process puts undecided documents in the worklist (Pending), one item
-// per document id and version. A person resolves an item (Resolve): file
+// per document id and version, however often it is received; a filing
+// that fails goes there too (FilingFailed) rather than being lost. The
+// worklist lives in memory: keep Pending's items and Restore them at
+// start. A person resolves an item (Resolve): file
 // it into a record they chose (a new one they created included), or reject
 // it with an integration error; the resolution is traced with that
 // person as the actor. Recompute decides again the items a created or

@@ -49,11 +49,10 @@ var (
 // decided again by Recompute: nothing is lost and the sender is not told
 // of an error that is ours.
 //
-// The error is non-nil only when an event could not be recorded
-// (trace.ErrNotRecorded): then the document was not filed nor listed,
-// and the caller must not acknowledge it (bal.Loop leaves it for the next
-// pass when the handler's error is not an integration error: here it
-// sends 906; prefer stopping the loop, as a fail-closed trace requires).
+// The error is non-nil only when an event could not be recorded (it
+// wraps trace.ErrNotRecorded): then the document was neither filed nor
+// listed. A bal.Handler returning it gets the message answered with 906
+// and filed in Failed; the trace sink needs a person's attention.
 func (dc *Decider) Process(ctx context.Context, doc *Document) (*Decision, error) {
 	d, err := dc.Decide(ctx, doc)
 	if err != nil {
