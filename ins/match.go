@@ -61,8 +61,8 @@ func (a Agreement) String() string {
 
 // TraitComparison is the comparison of one trait.
 type TraitComparison struct {
-	Trait     Trait
-	Agreement Agreement
+	Trait     Trait     // which trait
+	Agreement Agreement // equal, different or missing
 	// Exact is true when the values are equal as written, before any
 	// normalisation (false when the agreement needed N1–N6).
 	Exact bool

@@ -19,25 +19,23 @@ var ErrConfig = errors.New("intake: configuration")
 
 // Config is what a Decider works with.
 type Config struct {
-	// Patients and Documents are the vendor's patient index and document
-	// store (required).
-	Patients  PatientIndex
-	Documents Documents
+	Patients  PatientIndex // the patient index (required)
+	Documents Documents    // the document store (required)
 	// Verifier, when set, verifies every received INS with the national
 	// base before it may decide an automatic integration
 	// (SC.MSS/UX.03–04). Without it, the local qualified INS (itself
 	// obtained from INSi) is what the received INS is checked against.
 	Verifier Verifier
-	Policy   Policy
+	Policy   Policy // the establishment's rules; the zero value is the strictest
 	// Trace records an event for every decision, filing, worklist
 	// resolution and expiry (SC.MSS/UX.37–38), fail closed: a document
 	// whose event cannot be recorded is not filed. Required; Actor.ID too
 	// (the software's or the applicative BAL's identity, as bal traces
 	// it), Mailbox the BAL that received the documents.
 	Trace    trace.Recorder
-	Actor    trace.Actor
-	Mailbox  trace.Mailbox
-	Software string
+	Actor    trace.Actor   // the author of automatic decisions
+	Mailbox  trace.Mailbox // the BAL the documents came to
+	Software string        // the product, as trace.Event.Software
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }

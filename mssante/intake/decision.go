@@ -168,7 +168,7 @@ func (c ReasonCode) Rule() string {
 
 // Reason is one reason of a decision. It holds no patient data.
 type Reason struct {
-	Code ReasonCode
+	Code ReasonCode // what the reason is, with its rule (Code.Rule)
 	// Traits are the traits concerned (TraitsDifferent, TraitsMissing).
 	Traits []ins.Trait
 	// Err is the vendor's or the verifier's error (LookupFailed,
@@ -206,20 +206,20 @@ const (
 
 // Candidate is a local record that may be the document's patient.
 type Candidate struct {
-	Patient Patient
+	Patient Patient // the record, as the index returned it
 	// Comparison of the document's traits with the record's.
 	Comparison ins.Comparison
 	// Score is Comparison.Score(), kept for sorting and display.
 	Score float64
-	INS   INSRelation
+	INS   INSRelation // how its INS relates to the document's
 	// ByINS is true when the index found the record by matricule.
 	ByINS bool
 }
 
 // Decision is what to do with one received document, and why.
 type Decision struct {
-	Outcome  Outcome
-	Document Document
+	Outcome  Outcome  // what to do
+	Document Document // the document decided on
 	// Patient is the record to file into (Integrate, Replace).
 	Patient *Patient
 	// Replaces is the version a Replace supersedes; on a worklist item,

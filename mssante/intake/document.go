@@ -21,8 +21,8 @@ type Document struct {
 	// ID is ClinicalDocument/id, SetID its setId (ID when absent) and
 	// Version its versionNumber (1 when absent): SC.CDA/MSS.01–03.
 	ID      cda.II
-	SetID   cda.II
-	Version int
+	SetID   cda.II // setId
+	Version int    // versionNumber
 	// Replaces is relatedDocument[@typeCode='RPLC']/parentDocument/id,
 	// the version this one replaces, when the header names one.
 	Replaces *cda.II
@@ -30,7 +30,7 @@ type Document struct {
 	// ASS_X04 deduces from it ("" when the table has none): the
 	// classification of SC.CDA/MSS.04.
 	Type  cda.Code
-	Class string
+	Class string // XDS classCode from ASS_X04
 	// Patient is the recordTarget as read (ins.ReadRecordTarget): its
 	// Status is empty, a received INS is never taken as locally qualified.
 	Patient ins.Identity

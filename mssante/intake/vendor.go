@@ -53,8 +53,8 @@ type PatientIndex interface {
 
 // Held is a document already integrated, as the vendor's store returns it.
 type Held struct {
-	ID, SetID cda.II
-	Version   int
+	ID, SetID cda.II // ClinicalDocument/id and setId
+	Version   int    // versionNumber
 	// PatientID is the local patient the document is filed under.
 	PatientID string
 }
@@ -63,9 +63,9 @@ type Held struct {
 // Patient and, when Replaces is set, mark that version as replaced (kept
 // in the history, not deleted: SC.CDA/MSS.03).
 type Filing struct {
-	Document Document
-	Patient  Patient
-	Replaces *Held
+	Document Document // what to file
+	Patient  Patient  // the record to file it under
+	Replaces *Held    // the version it replaces, nil for a new document
 	// Manual is true when a person chose the patient (worklist).
 	Manual bool
 }
@@ -113,7 +113,7 @@ func (r VerifyResult) String() string {
 
 // Verification is the answer of a Verifier.
 type Verification struct {
-	Result VerifyResult
+	Result VerifyResult // what the national base said
 	// Different names what differed ("matricule", "NomNaissance"…),
 	// never the values.
 	Different []string

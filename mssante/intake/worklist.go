@@ -187,8 +187,8 @@ func (dc *Decider) Restore(items []Item) {
 // reject it with Reject, the integration error sent back (902 "Identifiant
 // patient inconnu", 904 "L'INS transmis ne correspond pas"…).
 type Resolution struct {
-	Patient *Patient
-	Reject  mssante.IntegrationError
+	Patient *Patient                 // the record to file into, or nil to reject
+	Reject  mssante.IntegrationError // the error sent back when Patient is nil
 	// By is the person resolving (required): the trace of the resolution
 	// is theirs (SC.MSS/CONF.17 nominative trace).
 	By trace.Actor
