@@ -12,6 +12,14 @@
 // through Identity.QualifiedINS and fails with ErrNotQualified otherwise,
 // while local identifiers (IPP) and traits still flow.
 //
+// CompareTraits compares two identities trait by trait (birth family name,
+// birth given names, first given name, birth date, sex, birth place COG):
+// each Equal, Different or Missing after the normalisation the INS rules
+// allow (NormalizeName), each normalisation rule written with its source
+// in the CompareTraits documentation, plus a similarity score whose
+// thresholds are the establishment's. Package mssante/intake decides on it
+// which local record a received document belongs to.
+//
 // Sources of the rules, as recorded in the project's reference notes:
 //
 //   - NIR structure: décret n° 82-103 art. 4 (INSEE XML library), DILA

@@ -29,8 +29,10 @@
 //  7. receive as the recipient: the receive loop parses the message,
 //     reads the document once (its SHA-1 and size checked against the
 //     archive's metadata on the way), reads the CDA header, checks the
-//     patient's INS and the PDF, then sends the MDN and files the
-//     message in Traites;
+//     patient's INS and the PDF, files the document into the right
+//     patient record of the recipient's DPI (mssante/intake: qualified
+//     INS on both sides, strict traits equal, a homonym kept apart; see
+//     filing.go), then sends the MDN and files the message in Traites;
 //  8. read the DSN and the MDN back in the sender's mailbox;
 //  9. verify the signed, hash-chained trace log of every mailbox action.
 //
@@ -502,7 +504,7 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 		Sender:   sender(cps, box.Address),
 		From:     mssante.Sender{Address: box.Address, Kind: mssante.Personal, GivenName: box.Owner.Given, FamilyName: box.Owner.Family},
 		Product:  product,
-		Handler: func(_ context.Context, m *mssante.Received) error {
+		Handler: func(ctx context.Context, m *mssante.Received) error {
 			// A failure here is sent back as an MDN processed/Error with
 			// the integration code returned.
 			if m.XDM == nil || len(m.XDM.Documents) != 1 {
@@ -533,14 +535,20 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 			if _, err := cr.Body(&body); err != nil || sha256.Sum256(body.Bytes()) != wantSum {
 				return mssante.IntegrationOther
 			}
+			// The DPI files the document into the patient's record
+			// (filing.go: mssante/intake on the practice's records).
+			filed, err := fileIntoPatient(ctx, m, cdaDoc, tl, cps.Actor(), trace.Mailbox{Address: box.Address})
+			if err != nil {
+				return err
+			}
 			keep.add("message-received.eml", m.Raw)
 			if a := m.Attachment(xdm.ArchiveName); a != nil {
 				keep.add(xdm.ArchiveName, a.Data)
 			}
 			keep.add(m.XDM.Documents[0].Entry.URI, cdaDoc)
 			integrated = append(integrated,
-				fmt.Sprintf("archive %s verified (SHA-1 and size), %q by %s, patient INS %s, PDF identical (%d bytes)",
-					m.XDM.Subset, doc.Header.Title, authorName(doc.Header), doc.Patient.Identity.INS.Matricule, body.Len()))
+				fmt.Sprintf("archive %s verified (SHA-1 and size), %q by %s, patient INS %s, PDF identical (%d bytes); %s",
+					m.XDM.Subset, doc.Header.Title, authorName(doc.Header), doc.Patient.Identity.INS.Matricule, body.Len(), filed))
 			return nil
 		},
 	}
