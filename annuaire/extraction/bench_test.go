@@ -27,31 +27,28 @@ import (
 // size (536,000 rows, ≈ 88 MB, made once in a temporary directory):
 //
 //   - load+index: LoadIndexFile, all indexes built (MB/s and ns/op);
+//
 //   - python-csv: the peer, Python's csv module streaming the same file
 //     (/usr/bin/python3, timed inside the interpreter, start-up excluded),
 //     with the ratio to the median load+index run as "x-slower-than-go";
+//
 //   - peak-rss: a fresh process loading the file, its VmHWM (peak
 //     resident set) in MB and as a multiple of the file size;
+//
 //   - lookup: exact address lookups (case-insensitive), in batches, as
 //     ns/lookup; lookup-spread: the same over one row in 8, shuffled;
+//
 //   - search-name: name-prefix searches, first 20 results, as ns/search;
+//
 //   - listings-first-use: building the listings by profession, postal
 //     code, department and domain, which happens on their first use.
 //
-// Figures of go test -run '^$' -bench Extraction -benchtime 5x -count 5
-// (min–median–max of the five runs) on the 2-vCPU benchmark machine, a
-// virtual machine shared with other jobs (load average 1.6–2 during the
-// run; with 3–6, loads took 0.3–1.8 s and the Python ratio fell to 1–2.7):
+//   - map-peer, map-peer-spread: the same lookups answered by a plain Go
+//     map from the lower-cased address to its first row, building the same
+//     Mailbox from the same line.
 //
-//   - load+index 231–249–280 ms (before the one-pass load: 412–454–609 ms);
-//   - python-csv 943–1236–1257 ms, 3.8–5.0–5.1 times the median load
-//     (before: 1055–1276–1445 ms, 2.8 times the median load then);
-//   - peak-rss 1.90–1.92 times the file, cold load in a fresh process
-//     215–253–263 ms (before: 2.00 times, 857–1401 ms);
-//   - lookup 146–152–232 ns; lookup-spread 809–862–935 ns (the original
-//     index measured with this benchmark: 197–385 ns and 964–998 ns);
-//   - search-name 1.78–1.83–4.72 µs;
-//   - listings-first-use 23–40 ms a listing, 100–124 ms the four.
+// The figures, before and after the index's rewrite (issue 16), with the
+// machine's load at the time, are in docs/performance.md.
 func BenchmarkExtraction(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "Extraction_Correspondance_MSSante_202608250215.txt")
 	f, err := os.Create(path)
@@ -175,9 +172,7 @@ print(total, rows)
 	b.Run("lookup-spread", lookups(spread))
 	// map-peer, map-peer-spread: the peer named by the issue, a plain Go
 	// map from the lower-cased address to its first row, answering the
-	// same lookups with the same Mailbox (ix.fill), in the same run; the
-	// ratio of Lookup to it is reported by the lookup runs above as
-	// x-of-map once both have run (-count runs them in turn).
+	// same lookups with the same Mailbox (ix.fill), in the same run.
 	peer := make(map[string]int32, ix.Len())
 	for i := range ix.n {
 		if ix.live(i) {
@@ -200,7 +195,7 @@ print(total, rows)
 						if !ok {
 							b.Fatal("not found")
 						}
-						ix.fill(&m, int(i))
+						ix.fill(&m, int(i), ix.line(int(i)))
 					}
 				}
 			}
@@ -244,7 +239,7 @@ print(total, rows)
 	b.Run("listings-first-use", func(b *testing.B) {
 		var ms [4]time.Duration
 		for b.Loop() {
-			ix.byProf, ix.byPostal, ix.byDept, ix.byDomain = lazyChain{}, lazyChain{}, lazyChain{}, lazyChain{}
+			ix.listings = [numListings]lazyChain{}
 			for k, seq := range []func() iter.Seq[annuaire.Mailbox]{
 				func() iter.Seq[annuaire.Mailbox] { return ix.ByProfession("10") },
 				func() iter.Seq[annuaire.Mailbox] { return ix.ByPostalCode("75010") },

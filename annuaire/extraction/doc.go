@@ -39,16 +39,20 @@
 // # Performance
 //
 // LoadIndexFile reads and indexes a file in one parallel pass (one
-// goroutine per core, up to 8); the listings are built on their first use.
-// On the 536,000-row synthetic extraction (88 MB) and a 2-vCPU virtual
-// machine shared with other jobs, BenchmarkExtraction measured on
-// 2026-12-07 a load in 0.34–0.40 s against 1.22–1.32 s for merely parsing
-// the file with Python's csv module (3.8 times faster, median), at a peak
-// resident set of 1.91 times the file; Lookup 0.35–0.39 µs for rows in the
-// processor caches and 0.96–1.12 µs otherwise, against 0.53–0.87 and
-// 0.93–1.44 µs for a plain Go map of the lower-cased addresses building the
-// same Mailbox; SearchName 5–6 µs for 20 rows; the first use of a listing
-// 35–50 ms. docs/performance.md has the table.
+// goroutine per core, up to 8): parsing, the address and IDNPS tables (16
+// shards of open addressing over hash/maphash, each filled in file order)
+// and the name index; the listings by profession, postal code, department
+// and domain are built on their first use. A lookup by address reads two
+// places in memory, its table slot and the row's line, and cuts the line
+// into the Mailbox it returns. On the 536,000-row synthetic extraction
+// (88 MB) and a 2-vCPU virtual machine, BenchmarkExtraction measured, in a
+// run where eight jobs shared the two vCPUs (2026-12-07): a load in 1.1 s
+// against 2.6–4.8 s for merely parsing the file with Python's csv module
+// (4.4 times faster), at a peak resident set of 1.80 times the file;
+// Lookup 0.48 µs for about 1,000 addresses looked up in turn and 1.0 µs
+// over one row in 8, level with a plain Go map building the same Mailbox
+// (0.37 and 0.99 µs in that run); a quiet machine gives figures 2 to 5
+// times lower. See docs/performance.md.
 //
 // # Errors and health data
 //

@@ -76,8 +76,12 @@ var columnNames = [numFields]string{
 // maxColumns bounds the header: a file with more columns is not an extraction.
 const maxColumns = 256
 
-// maxLine bounds one line; real lines are about 170 bytes.
+// maxLine bounds one line as read; real lines are about 170 bytes.
 const maxLine = 64 << 10
+
+// maxRowLine bounds the row a line holds (its end of line removed), for
+// the reader and the index alike.
+const maxRowLine = 0xFFFE
 
 // layout maps the known fields to the columns of one file's header.
 type layout struct {
@@ -85,9 +89,6 @@ type layout struct {
 	pos   [numFields]int16 // column index of each field, -1 when absent
 	span  int              // columns to store per row: 1 + highest known column
 	field [maxColumns]int8 // field of each column, -1 when unknown
-	// inOrder: the columns are the known fields in their published
-	// order, column k holding field k (the real files).
-	inOrder bool
 }
 
 // Header describes the header line of an extraction.
@@ -160,10 +161,6 @@ func parseHeader(line string) (layout, Header, error) {
 	}
 	l.ncols = len(names)
 	h.Columns = names
-	l.inOrder = l.span == int(numFields)
-	for f, p := range l.pos {
-		l.inOrder = l.inOrder && int(p) == f
-	}
 	return l, h, nil
 }
 
@@ -220,76 +217,76 @@ func (t *Tolerated) add(w *[numWarn]int) {
 	t.NoIDNPS += w[warnNoIDNPS]
 }
 
-// splitRow cuts line into columns, storing in starts the offset of each of
-// the first l.span columns and, at starts[l.span], a sentinel: column c is
-// line[starts[c] : starts[c+1]-1]. Missing trailing columns get empty spans
-// (start past the end of the line). It returns the number of columns found.
-// line must be shorter than 65535-l.span bytes.
+// row is a line cut into its columns: where each known field is in it.
+// The bounds are uint16, as rows are at most maxRowLine bytes; holding no
+// pointer, they are written without the write barriers that storing
+// strings in a field array takes on every lookup.
+type row struct {
+	line string
+	at   [numFields]struct{ a, b uint16 }
+}
+
+// get returns the value of field f ("" when the row has none).
+func (r *row) get(f field) string { return r.line[r.at[f].a:r.at[f].b] }
+
+// split cuts line (at most maxRowLine bytes) into its columns and notes in
+// v where each known field is (v must be zero on entry: absent fields stay
+// empty). It returns the number of columns found (one more than the number
+// of "|").
 //
-// The separators are found eight bytes at a time (load64): in each 64-bit word, the
-// bytes equal to '|' are marked by their high bit, then taken in order.
-func (l *layout) splitRow(line string, starts []uint16) int {
+// The separators are found eight bytes at a time (load64): in each 64-bit
+// word, the bytes equal to '|' are marked by their high bit, then taken in
+// order. This runs on every lookup (the index keeps no per-column offsets),
+// so it stops at the last known column and counts the rest with
+// strings.Count.
+func (l *layout) split(line string, v *row) int {
 	const ones = 0x0101010101010101
 	const low7 = 0x7f * ones
-	starts = starts[:l.span+1]
-	starts[0] = 0
-	n := 1
-	b := line
+	v.line = line
+	k, a := 0, 0 // current column and its start
 	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := load64(b, i) ^ ('|' * ones)   // zero bytes where '|'
-		m := ^((x&low7 + low7) | x | low7) // high bit of each zero byte
-		for m != 0 {
-			starts[n] = uint16(i + bits.TrailingZeros64(m)>>3 + 1)
-			n++
-			if n > l.span {
-				// All stored columns found; count the others.
-				return l.span + strings.Count(line[starts[n-1]:], "|") + 1
+	for ; i+8 <= len(line); i += 8 {
+		x := load64(line, i) ^ ('|' * ones) // zero bytes where '|'
+		m := ^((x&low7 + low7) | x | low7)  // high bit of each zero byte
+		for ; m != 0; m &= m - 1 {
+			b := i + bits.TrailingZeros64(m)>>3
+			if f := l.field[uint8(k)]; f >= 0 {
+				v.at[f].a, v.at[f].b = uint16(a), uint16(b)
 			}
-			m &= m - 1
-		}
-	}
-	for ; i < len(b); i++ {
-		if b[i] == '|' {
-			starts[n] = uint16(i + 1)
-			n++
-			if n > l.span {
-				return l.span + strings.Count(line[i+1:], "|") + 1
+			k, a = k+1, b+1
+			if k == l.span {
+				return k + strings.Count(line[a:], "|") + 1
 			}
 		}
 	}
-	found := n
-	for end := len(line) + 1; n <= l.span; n++ {
-		starts[n] = uint16(end)
-		end++
+	for ; i < len(line); i++ {
+		if line[i] == '|' {
+			if f := l.field[uint8(k)]; f >= 0 {
+				v.at[f].a, v.at[f].b = uint16(a), uint16(i)
+			}
+			k, a = k+1, i+1
+			if k == l.span {
+				return k + strings.Count(line[a:], "|") + 1
+			}
+		}
 	}
-	return found
+	if f := l.field[uint8(k)]; f >= 0 {
+		v.at[f].a, v.at[f].b = uint16(a), uint16(len(line))
+	}
+	return k + 1
 }
 
-// col returns the value of field f in line split by splitRow.
-func (l *layout) col(line string, starts []uint16, f field) string {
-	p := l.pos[f]
-	if p < 0 {
-		return ""
-	}
-	a, b := int(starts[p]), int(starts[p+1])-1
-	if a > len(line) || b <= a {
-		return ""
-	}
-	return line[a:b]
-}
-
-// checkRow validates a split row. It returns a *LineError for a line that
-// cannot be used, and counts tolerated anomalies in warn.
-func (l *layout) checkRow(lineNo int, line string, starts []uint16, found int, warn *[numWarn]int) error {
+// checkRow validates a row split into v (found columns). It returns a
+// *LineError for a line that cannot be used, and counts tolerated anomalies
+// in warn.
+func (l *layout) checkRow(lineNo int, v *row, found int, warn *[numWarn]int) error {
 	if p := l.pos[fAddress]; found <= int(p) {
 		return &LineError{Line: lineNo, Err: fmt.Errorf("%w: %d columns, the address is column %d of %d", ErrLine, found, p+1, l.ncols)}
 	}
-	addr := l.col(line, starts, fAddress)
-	if _, _, err := annuaire.SplitAddress(addr); err != nil {
+	if _, _, err := annuaire.SplitAddress(v.get(fAddress)); err != nil {
 		return &LineError{Line: lineNo, Column: columnNames[fAddress], Err: err}
 	}
-	t := l.col(line, starts, fType)
+	t := v.get(fType)
 	if l.pos[fType] >= 0 && !isBALType(t) {
 		if _, err := annuaire.ParseBALType(t); err != nil {
 			return &LineError{Line: lineNo, Column: columnNames[fType], Err: err}
@@ -302,23 +299,22 @@ func (l *layout) checkRow(lineNo int, line string, starts []uint16, found int, w
 	case found > l.ncols:
 		warn[warnLong]++
 	}
-	if _, ok := parseDigitization(l.col(line, starts, fDigitization)); !ok {
+	if _, ok := parseDigitization(v.get(fDigitization)); !ok {
 		warn[warnDigit]++
 	}
 	// RPPS and ADELI carry a Luhn key; the IDNPS (type digit + identifier)
 	// does not. The structure column holds an IDNST (type digit +
 	// identifier): its identifier is judged by the rule of its type.
-	idnps := l.col(line, starts, fIDNPS)
-	switch l.col(line, starts, fPPIDType) {
+	switch v.get(fPPIDType) {
 	case "0", "8":
-		if !luhnOK(l.col(line, starts, fPPID)) {
+		if !luhnOK(v.get(fPPID)) {
 			warn[warnLuhn]++
 		}
 	}
-	if st := l.col(line, starts, fStructIDType); !StructureIDValid(st, structureID(st, l.col(line, starts, fStructID))) {
+	if st := v.get(fStructIDType); !StructureIDValid(st, structureID(st, v.get(fStructID))) {
 		warn[warnLuhn]++
 	}
-	if idnps == "" && (t == "PER" || t == "CAB") {
+	if v.get(fIDNPS) == "" && (t == "PER" || t == "CAB") {
 		warn[warnNoIDNPS]++
 	}
 	return nil
@@ -445,54 +441,32 @@ func luhnOK(s string) bool {
 	return sum%10 == 0
 }
 
-// mailbox builds the Mailbox of a split row.
-func (l *layout) mailbox(line string, starts []uint16, lineNo int) annuaire.Mailbox {
-	var m annuaire.Mailbox
-	l.fill(&m, line, starts, lineNo)
-	return m
-}
-
-// fill sets *m from a split row.
-func (l *layout) fill(m *annuaire.Mailbox, line string, starts []uint16, lineNo int) {
-	var v [numFields]string
-	for f, p := range l.pos {
-		if p < 0 {
-			continue
-		}
-		a, b := int(starts[p]), int(starts[p+1])-1
-		if a <= len(line) && b > a {
-			v[f] = line[a:b]
-		}
-	}
-	l.set(m, &v, lineNo)
-}
-
 // set sets *m from the values of the known fields.
-func (l *layout) set(m *annuaire.Mailbox, v *[numFields]string, lineNo int) {
-	t := annuaire.BALType(v[fType])
+func (l *layout) set(m *annuaire.Mailbox, v *row, lineNo int) {
+	t := annuaire.BALType(v.get(fType))
 	if !isBALType(string(t)) {
 		t, _ = annuaire.ParseBALType(string(t))
 	}
-	d, _ := parseDigitization(v[fDigitization])
+	d, _ := parseDigitization(v.get(fDigitization))
 	*m = annuaire.Mailbox{
-		Address:      v[fAddress],
+		Address:      v.get(fAddress),
 		Type:         t,
-		Service:      v[fService],
+		Service:      v.get(fService),
 		Digitization: d,
 		Owner: annuaire.Person{
-			IDType: v[fPPIDType], ID: v[fPPID], IDNPS: v[fIDNPS],
-			Civility: v[fCivility], Family: v[fFamily], Given: v[fGiven],
-			Category:   annuaire.Code{Code: v[fCategory], Label: v[fCategoryLabel]},
-			Profession: annuaire.Code{Code: v[fProfession], Label: v[fProfessionLabel]},
-			Specialty:  annuaire.Code{Code: v[fSpecialty], Label: v[fSpecialtyLabel]},
+			IDType: v.get(fPPIDType), ID: v.get(fPPID), IDNPS: v.get(fIDNPS),
+			Civility: v.get(fCivility), Family: v.get(fFamily), Given: v.get(fGiven),
+			Category:   annuaire.Code{Code: v.get(fCategory), Label: v.get(fCategoryLabel)},
+			Profession: annuaire.Code{Code: v.get(fProfession), Label: v.get(fProfessionLabel)},
+			Specialty:  annuaire.Code{Code: v.get(fSpecialty), Label: v.get(fSpecialtyLabel)},
 		},
 		Structure: annuaire.Structure{
-			IDType: v[fStructIDType], ID: structureID(v[fStructIDType], v[fStructID]),
-			Name: v[fName], TradeName: v[fTradeName],
-			Complement: v[fL2], Distribution: v[fL3], Number: v[fL4Number],
-			NumberSuffix: v[fL4Suffix], StreetType: v[fL4Type], Street: v[fL4Street],
-			Locality: v[fL5], CityLine: v[fL6], PostalCode: v[fPostalCode],
-			Department: v[fDepartment], Country: v[fCountry],
+			IDType: v.get(fStructIDType), ID: structureID(v.get(fStructIDType), v.get(fStructID)),
+			Name: v.get(fName), TradeName: v.get(fTradeName),
+			Complement: v.get(fL2), Distribution: v.get(fL3), Number: v.get(fL4Number),
+			NumberSuffix: v.get(fL4Suffix), StreetType: v.get(fL4Type), Street: v.get(fL4Street),
+			Locality: v.get(fL5), CityLine: v.get(fL6), PostalCode: v.get(fPostalCode),
+			Department: v.get(fDepartment), Country: v.get(fCountry),
 		},
 		Source: annuaire.FromExtraction,
 		Line:   lineNo,
@@ -506,7 +480,6 @@ type ExtractionReader struct {
 	br     *bufio.Reader
 	l      layout
 	header Header
-	starts []uint16
 	line   int
 	long   []byte
 	warn   [numWarn]int
@@ -527,7 +500,6 @@ func NewExtractionReader(r io.Reader) (*ExtractionReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	x.starts = make([]uint16, x.l.span+1)
 	return x, nil
 }
 
@@ -583,14 +555,16 @@ func (x *ExtractionReader) Next() (annuaire.Mailbox, error) {
 		if line == "" {
 			continue
 		}
-		if len(line) > 0xFFFE {
-			return annuaire.Mailbox{}, &LineError{Line: x.line, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, 0xFFFE)}
+		if len(line) > maxRowLine {
+			return annuaire.Mailbox{}, &LineError{Line: x.line, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, maxRowLine)}
 		}
-		found := x.l.splitRow(line, x.starts)
-		if err := x.l.checkRow(x.line, line, x.starts, found, &x.warn); err != nil {
+		var v row
+		if err := x.l.checkRow(x.line, &v, x.l.split(line, &v), &x.warn); err != nil {
 			return annuaire.Mailbox{}, err
 		}
-		return x.l.mailbox(line, x.starts, x.line), nil
+		var m annuaire.Mailbox
+		x.l.set(&m, &v, x.line)
+		return m, nil
 	}
 }
 

@@ -3,20 +3,19 @@ package extraction
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
 	"iter"
 	"math"
-	"math/bits"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -32,40 +31,38 @@ import (
 // and domain. It is safe for concurrent use.
 //
 // Memory: the index keeps the file's text once and refers to it by offsets
-// (about 60 % of the file size on top of it for the full national
+// (about 50 % of the file size on top of it for the full national
 // extraction, and 10 % more once the listings by profession, postal code,
 // department and domain have been used, as they are built on first use);
 // a Mailbox returned by a lookup shares that text, so a lookup allocates
 // nothing.
 //
-// Speed, on the 536,000-row synthetic extraction (88 MB) and two cores
-// (BenchmarkExtraction): LoadIndexFile about 0.25 s, at a peak resident set
-// of 1.9 times the file; Lookup about 0.15 µs when the rows looked up are in
-// the processor caches, about 0.85 µs when they are not; SearchName about
-// 2 µs for the first 20 rows; the first use of a listing about 25 ms.
+// Speed: see the package documentation ("Performance") and
+// docs/performance.md.
 type Index struct {
 	data      string
 	l         layout
-	span      int          // columns stored per record (l.span)
-	n         int          // records: one per line after the header
-	stride    int          // bytes per record in recs: 6 + span
-	recs      []byte       // per record: line offset (uint32 LE), line length (uint16 LE), span column lengths (255: see over)
-	over      map[int]int  // record*span+column → length, for columns of 255 bytes or more
-	dup       bitset       // per record, identical to an earlier row (not indexed)
-	later     bitset       // per record, not the first row of its address (duplicates included)
-	seed      maphash.Seed // hash seed of the tables (random per index)
-	addrTab   []uint64     // open addressing on lower-cased address: hash>>32<<32 | record+1 (every well-formed row)
-	idTab     []uint64     // open addressing on IDNPS: hash>>32<<32 | record+1
-	names     []nameEnt    // records with a family name, sorted by folded name
-	arenas    [][]byte     // folded names per parsing chunk: a length byte, then FAMILY "\x01" GIVEN
-	byProf    lazyChain    // profession code → records
-	byPostal  lazyChain    // postal code → records
-	byDept    lazyChain    // department → records
-	byDomain  lazyChain    // lower-case domain → records
-	workers   int          // goroutines for the lazy listings
-	generated time.Time    // generation time of the extraction, zero if unknown
+	n         int                    // records: one per line after the header
+	starts    []uint32               // n+1 offsets in data: line i is data[starts[i]:starts[i+1]], its end of line included
+	flags     []uint8                // per record: flagBad, flagDup, flagLater
+	seed      maphash.Seed           // hash seed of the tables (random per index)
+	addrs     table                  // lower-cased address → rows (duplicates left out)
+	ids       table                  // IDNPS → rows
+	names     []nameEnt              // records with a family name, sorted by folded name
+	arenas    [][]byte               // folded names per parsing chunk: a length byte, then FAMILY "\x01" GIVEN
+	listings  [numListings]lazyChain // built on first use (see listingKinds)
+	workers   int                    // goroutines of the load and of the lazy listings
+	generated time.Time              // generation time of the extraction, zero if unknown
 	report    Report
 }
+
+// Record flags (Index.flags): one byte per record, so that the goroutines
+// of a load each write their own records' flags without sharing a word.
+const (
+	flagBad   = 1 << iota // blank or malformed line, not indexed
+	flagDup               // identical to an earlier row (not indexed)
+	flagLater             // not the first row of its address (duplicates included)
+)
 
 // nameEnt is one entry of the name index.
 type nameEnt struct {
@@ -76,9 +73,6 @@ type nameEnt struct {
 
 // arenaShift splits nameEnt.off into chunk number and offset.
 const arenaShift = 28
-
-// maxIndexLine bounds the lines the index accepts (column starts are uint16).
-const maxIndexLine = 60000
 
 // Report says what loading an extraction found.
 type Report struct {
@@ -161,10 +155,10 @@ func LoadIndexFile(ctx context.Context, path string, opts LoadOptions) (*Index, 
 	// time of a read is the first touch of fresh memory, which then
 	// happens on all cores.
 	buf := makeLarge[byte](int(fi.Size()))
-	parts := max(1, min(workers(opts), 8))
-	var wg sync.WaitGroup
+	parts := workers(opts)
 	errs := make([]error, parts)
 	step := (len(buf) + parts - 1) / parts
+	var wg sync.WaitGroup
 	for p := range parts {
 		wg.Go(func() {
 			from := min(p*step, len(buf))
@@ -268,22 +262,19 @@ type chunkResult struct {
 	warn     [numWarn]int
 	errs     []*LineError
 	errCount int
-	over     map[int]int
-	good     int // well-formed rows: address entries written from addrEnts[first]
-	nids     int // IDNPS entries written from idEnts[first]
+	good     int // well-formed rows
 	nnames   int // name entries written from names[first]
+
+	addrCount, idCount [numShards]int // keys per table shard
 }
 
 // indexData indexes the whole text of an extraction.
 //
-// The work is done by one goroutine per chunk of lines, in one pass: each
-// parses its lines, folds the names, and prepares the entries of the
-// address and IDNPS tables; it then sorts its part of the name index and
-// its table entries by home slot. What remains is short and sequential in
-// memory: merging the sorted runs, which fills the tables from their first
-// slot to their last (instead of one cache miss per row at random) and
-// brings the rows of an address together, so that shared addresses and
-// identical duplicates are told apart on the way. The listings
+// One goroutine per chunk of lines parses its lines, notes where each
+// starts, hashes its address and IDNPS and folds its name; it then sorts
+// its part of the name index. The address and IDNPS tables are then
+// filled shard by shard, one goroutine a shard, each in file order (see
+// table.fill), and the sorted name runs are merged. The listings
 // (profession, postal code, department, domain) are built on first use
 // (see lazyChain).
 func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, error) {
@@ -296,7 +287,6 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	if ix.l, ix.report.Header, err = parseHeader(data[:hdrEnd]); err != nil {
 		return nil, err
 	}
-	ix.span = ix.l.span
 	body := min(hdrEnd+1, len(data))
 
 	// Cut the body in chunks at line boundaries and count their lines.
@@ -314,10 +304,6 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 		chunks = append(chunks, chunkResult{from: from, to: to})
 		from = to
 	}
-	maxErrors := opts.MaxErrors
-	if maxErrors == 0 {
-		maxErrors = 100
-	}
 	var wg sync.WaitGroup
 	for i := range chunks {
 		wg.Go(func() {
@@ -334,25 +320,20 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 		chunks[i].first = n
 		n += chunks[i].lines
 	}
-	if uint64(len(data)) > 1<<32-1 || n > 1<<31-2 {
-		return nil, fmt.Errorf("extraction: %d bytes, %d lines: too large to index", len(data), n)
+	if uint64(n) >= math.MaxUint32 { // rec+1 is a uint32
+		return nil, fmt.Errorf("%w: %d lines", ErrTooLarge, n)
 	}
 	ix.n = n
-	ix.stride = 6 + ix.span
-	ix.recs = makeLarge[byte](n * ix.stride)
-	ix.dup = make(bitset, (n+63)/64)
-	ix.later = make(bitset, (n+63)/64)
+	ix.starts = makeLarge[uint32](n + 1)
+	ix.starts[n] = uint32(len(data))
+	ix.flags = makeLarge[uint8](n)
 	ix.names = makeLarge[nameEnt](n)
 	ix.arenas = make([][]byte, len(chunks))
-	ix.addrTab = makeLarge[uint64](tableSize(n))
-	ix.idTab = makeLarge[uint64](tableSize(n))
-	w := &work{
-		addrEnts: makeLarge[uint64](n),
-		idEnts:   makeLarge[uint64](n),
-		tmp:      makeLarge[nameEnt](n),
-	}
+	hashes := &loadHashes{addr: makeLarge[uint64](n), id: makeLarge[uint64](n)}
+	tmp := makeLarge[nameEnt](n)
+	maxErrors := cmp.Or(opts.MaxErrors, 100)
 	for i := range chunks {
-		wg.Go(func() { ix.parseChunk(ctx, i, &chunks[i], maxErrors, w) })
+		wg.Go(func() { ix.parseChunk(ctx, i, &chunks[i], maxErrors, hashes, tmp) })
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -360,59 +341,60 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	}
 	rep := &ix.report
 	rep.Lines = n
-	good := 0
 	for i := range chunks {
 		c := &chunks[i]
 		rep.Tolerated.add(&c.warn)
 		rep.ErrorCount += c.errCount
-		good += c.good
+		rep.Rows += c.good
 		if maxErrors > 0 {
 			rep.Errors = append(rep.Errors, c.errs...)
 		}
-		for k, v := range c.over {
-			if ix.over == nil {
-				ix.over = make(map[int]int)
-			}
-			ix.over[k] = v
+		for s := range numShards {
+			hashes.addrCount[s] += c.addrCount[s]
+			hashes.idCount[s] += c.idCount[s]
 		}
 	}
 	if maxErrors > 0 && len(rep.Errors) > maxErrors {
 		rep.Errors = rep.Errors[:maxErrors]
 	}
-	// Merge the sorted runs: the two tables and the name index at once.
-	addrRuns := make([][]uint64, len(chunks))
-	idRuns := make([][]uint64, len(chunks))
-	for i := range chunks {
-		c := &chunks[i]
-		addrRuns[i] = w.addrEnts[c.first : c.first+c.good]
-		idRuns[i] = w.idEnts[c.first : c.first+c.nids]
+	// The tables, shard by shard, while the name runs are merged.
+	var dups, later [numShards]int
+	var next atomic.Int32
+	for range workers {
+		wg.Go(func() {
+			for t := int(next.Add(1) - 1); t < 2*numShards; t = int(next.Add(1) - 1) {
+				if s := t % numShards; t < numShards {
+					dups[s], later[s] = ix.addrs.fill(ix, s, hashes.addr, hashes.addrCount[s], true)
+				} else {
+					ix.ids.fill(ix, s, hashes.id, hashes.idCount[s], false)
+				}
+			}
+		})
 	}
-	later := 0
-	wg.Go(func() { later = ix.fillAddresses(addrRuns) })
-	wg.Go(func() { fillTable(ix.idTab, idRuns, nil) })
-	ix.names = mergeNames(ix, chunks, ix.names, w.tmp)
+	ix.names = mergeNames(ix, chunks, ix.names, tmp)
 	wg.Wait()
-	rep.Rows = good - rep.Tolerated.Duplicates
-	rep.Mailboxes = good - later
+	for s := range numShards {
+		rep.Tolerated.Duplicates += dups[s]
+		rep.Mailboxes -= later[s]
+	}
+	rep.Mailboxes += rep.Rows
+	rep.Rows -= rep.Tolerated.Duplicates
 	rep.Addresses = rep.Mailboxes
 	return ix, nil
 }
 
-// work holds the scratch arrays of a load, shared by the chunks by record
-// range: chunk c uses [c.first, c.first+c.lines) of each.
-type work struct {
-	addrEnts []uint64  // address table entries (slotEntry), then sorted by home slot
-	idEnts   []uint64  // IDNPS table entries, likewise
-	tmp      []nameEnt // scratch of the sorts, then the merged name index
+// loadHashes holds, during a load, the hash of each record's address and
+// IDNPS (0: none) and the number of each shard's keys.
+type loadHashes struct {
+	addr, id           []uint64
+	addrCount, idCount [numShards]int
 }
 
-// parseChunk parses the lines of chunk number k into its records and the
-// entries of the tables and of the name index, then sorts them.
-func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxErrors int, w *work) {
+// parseChunk parses the lines of chunk number k: where each starts, its
+// flags, the hashes of its keys and its name entry, which it then sorts
+// (tmp is scratch space, shared by the chunks by record range).
+func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxErrors int, hashes *loadHashes, tmp []nameEnt) {
 	s := ix.data[c.from:c.to]
-	st := make([]uint16, ix.span+1)
-	addrEnts := w.addrEnts[c.first : c.first+c.lines]
-	idEnts := w.idEnts[c.first : c.first+c.lines]
 	arena := makeLarge[byte](len(s) / 10)[:0]
 	names := ix.names[c.first : c.first+c.lines]
 	rec := c.first
@@ -420,6 +402,7 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 		if (rec-c.first)&0xFFFF == 0 && ctx.Err() != nil {
 			return
 		}
+		ix.starts[rec] = uint32(c.from + off)
 		end := strings.IndexByte(s[off:], '\n')
 		if end < 0 {
 			end = len(s)
@@ -427,60 +410,43 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 			end += off
 		}
 		line := strings.TrimSuffix(s[off:end], "\r")
-		r := ix.recs[rec*ix.stride : (rec+1)*ix.stride]
-		binary.LittleEndian.PutUint32(r, uint32(c.from+off))
 		off = end + 1
 		if line == "" {
-			binary.LittleEndian.PutUint16(r[4:], badLine)
+			ix.flags[rec] = flagBad
 			continue
 		}
 		lineNo := rec + 2
 		var err error
-		if len(line) > maxIndexLine {
-			err = &LineError{Line: lineNo, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, maxIndexLine)}
+		var v row
+		if len(line) > maxRowLine {
+			err = &LineError{Line: lineNo, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, maxRowLine)}
 		} else {
-			found := ix.l.splitRow(line, st)
-			err = ix.l.checkRow(lineNo, line, st, found, &c.warn)
+			err = ix.l.checkRow(lineNo, &v, ix.l.split(line, &v), &c.warn)
 		}
 		if err != nil {
-			binary.LittleEndian.PutUint16(r[4:], badLine)
+			ix.flags[rec] = flagBad
 			c.errCount++
 			if len(c.errs) < maxErrors {
 				c.errs = append(c.errs, err.(*LineError))
 			}
 			continue
 		}
-		binary.LittleEndian.PutUint16(r[4:], uint16(len(line)))
-		lens := r[6:]
-		for j := range lens {
-			w := 0
-			if a, b := int(st[j]), int(st[j+1])-1; a <= len(line) && b > a {
-				w = b - a
-			}
-			if w >= 255 {
-				if c.over == nil {
-					c.over = make(map[int]int)
-				}
-				c.over[rec*ix.span+j] = w
-				w = 255
-			}
-			lens[j] = uint8(w)
-		}
-		// checkRow bounded the address to 254 bytes.
-		h := ix.hashLower(ix.l.col(line, st, fAddress))
-		addrEnts[c.good] = slotEntry(h, rec)
 		c.good++
-		if id := ix.l.col(line, st, fIDNPS); id != "" {
-			idEnts[c.nids] = slotEntry(ix.hash(id), rec)
-			c.nids++
+		h := ix.hashLower(v.get(fAddress)) // checkRow bounded the address to 254 bytes
+		hashes.addr[rec] = h
+		c.addrCount[h%numShards]++
+		if id := v.get(fIDNPS); id != "" {
+			h := max(1, ix.hash(id))
+			hashes.id[rec] = h
+			c.idCount[h%numShards]++
 		}
-		if fam := ix.l.col(line, st, fFamily); fam != "" && len(arena) < 1<<arenaShift-512 {
+		if fam := v.get(fFamily); fam != "" && len(arena) < 1<<arenaShift-512 {
 			at := len(arena)
 			arena = append(arena, 0)
 			arena = appendFolded(arena, fam, maxFoldedName)
 			if len(arena)-at-1 < maxFoldedName {
 				arena = append(arena, 1)
-				arena = appendFolded(arena, ix.l.col(line, st, fGiven), maxFoldedName-(len(arena)-at-1))
+				arena = appendFolded(arena, v.get(fGiven), maxFoldedName-(len(arena)-at-1))
 			}
 			arena[at] = byte(len(arena) - at - 1)
 			names[c.nnames] = nameEnt{key: key8(arena[at+1:]), off: uint32(k)<<arenaShift | uint32(at), rec: uint32(rec)}
@@ -488,135 +454,505 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 		}
 	}
 	ix.arenas[k] = arena
-	tmp := w.tmp[c.first : c.first+c.lines]
-	sortNames(names[:c.nnames], tmp, arena)
-	// The name sort is done with tmp: its bytes serve the entry sorts (a
-	// nameEnt holds two uint64, and no pointer). unsafe: a scratch slice of
-	// its own would be 16 bytes a line more at the peak of the load (8.6 MB,
-	// +0.1 times the file on the national extraction, whose peak is 1.9).
-	scratch := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(tmp))), 2*len(tmp))
-	sortBySlot(addrEnts[:c.good], scratch, uint64(len(ix.addrTab)-1))
-	sortBySlot(idEnts[:c.nids], scratch, uint64(len(ix.idTab)-1))
+	sortNames(names[:c.nnames], tmp[c.first:c.first+c.lines], arena)
 }
 
-// slotEntry packs the high half of a hash and a record number: a table
-// entry. The home slot of an entry is its high half masked by the table
-// size; the high half is also the tag compared before the key.
-func slotEntry(h uint64, rec int) uint64 { return h&^0xFFFFFFFF | uint64(rec+1) }
+// numShards is the number of parts of a table, each filled by one
+// goroutine and probed on its own: the shard of a key is its hash modulo
+// numShards.
+const numShards = 16
 
-// homeSlot returns the first slot probed for a hash or an entry.
-func homeSlot(h, mask uint64) uint64 { return h >> 32 & mask }
+// table is a hash table of records by key (an address, lower-cased, or an
+// IDNPS), in numShards shards of open addressing with linear probing.
+// A key's shard is its hash modulo numShards, its first slot the low 32
+// bits of its hash scaled to the shard's length, its tag the high 32 bits.
+// The rows of a key are in the slots in file order.
+type table [numShards][]slot
 
-// sortBySlot sorts table entries by home slot, keeping the order of
-// entries of the same slot (an LSD radix sort of at most 11 bits a pass).
-// tmp is scratch space at least as long as a.
-func sortBySlot(a, tmp []uint64, mask uint64) {
-	nbits := bits.Len64(mask)
-	if len(a) < 2 || nbits == 0 {
-		return
-	}
-	passes := (nbits + 10) / 11
-	width := (nbits + passes - 1) / passes
-	src, dst := a, tmp[:len(a)]
-	for shift := 0; shift < nbits; shift += width {
-		d := uint(32 + shift)
-		m := uint64(1)<<min(width, nbits-shift) - 1
-		var count [1<<11 + 1]int
-		for _, e := range src {
-			count[e>>d&m+1]++
-		}
-		for i := 1; i < len(count); i++ {
-			count[i] += count[i-1]
-		}
-		for _, e := range src {
-			k := e >> d & m
-			dst[count[k]] = e
-			count[k]++
-		}
-		src, dst = dst, src
-	}
-	if &src[0] != &a[0] {
-		copy(a, src)
-	}
+// slot is one entry of a table; rec is 0 in an empty slot. The slot holds
+// the record's line (off, n) so that a lookup reads the table and the line,
+// and nothing else.
+type slot struct {
+	tag, rec uint32 // high half of the key's hash; record + 1
+	off, n   uint32 // the record's line: data[off:off+n], without its end of line
 }
 
-// fillTable merges runs of entries sorted by home slot (runs in record
-// order: a tie goes to the earlier run) and places each in tab by linear
-// probing. In that order the probing only moves forward in memory: the
-// slots from an entry's home to the end of the previous entry's cluster
-// are all taken. Each entry is passed to seen, if not nil, before it is
-// placed, with the entries of the same home slot placed before it.
-func fillTable(tab []uint64, runs [][]uint64, seen func(e uint64, sameSlot []uint64)) {
-	mask := uint64(len(tab) - 1)
-	end := uint64(0) // one past the last slot filled, not wrapped around
-	var run []uint64
-	runSlot := ^uint64(0)
-	heads := make([]int, len(runs))
-	for {
-		best := -1
-		var bs uint64
-		for r, h := range heads {
-			if h < len(runs[r]) {
-				if s := homeSlot(runs[r][h], mask); best < 0 || s < bs {
-					best, bs = r, s
+// home returns the shard and the first slot of a hash.
+func (t *table) home(h uint64) ([]slot, int) {
+	sh := t[h%numShards]
+	return sh, int(uint64(uint32(h)) * uint64(len(sh)) >> 32)
+}
+
+// fill fills shard s of t with the records whose key hash (hashes; 0 for
+// no key) falls in it, count of them, in file order. For the address table
+// (dedup), a row whose address is already in it is flagged flagLater, and
+// flagDup and left out when its line equals that of an earlier row (which
+// is in the table: duplicates never are); fill returns how many of each.
+func (t *table) fill(ix *Index, s int, hashes []uint64, count int, dedup bool) (dups, later int) {
+	sh := makeLarge[slot](count + count/2 + 1) // one empty slot at least: probing ends
+	t[s] = sh
+	for rec, h := range hashes {
+		if h == 0 || h%numShards != uint64(s) {
+			continue
+		}
+		_, p := t.home(h)
+		tag := uint32(h >> 32)
+		line := ix.line(rec)
+		if dedup {
+			var addr string
+			shared, dup := false, false
+			for ; sh[p].rec != 0 && !dup; p = next(p, sh) {
+				if sh[p].tag != tag {
+					continue
+				}
+				if addr == "" {
+					addr = ix.field(rec, fAddress)
+				}
+				if e := sh[p]; ascii.EqualFold(ix.field(int(e.rec)-1, fAddress), addr) {
+					shared = true
+					dup = ix.data[e.off:e.off+e.n] == line
 				}
 			}
+			if shared {
+				ix.flags[rec] |= flagLater
+				later++
+			}
+			if dup {
+				ix.flags[rec] |= flagDup
+				dups++
+				continue
+			}
 		}
-		if best < 0 {
+		for ; sh[p].rec != 0; p = next(p, sh) {
+		}
+		sh[p] = slot{tag: tag, rec: uint32(rec + 1), off: ix.starts[rec], n: uint32(len(line))}
+	}
+	return dups, later
+}
+
+// next returns the slot after p in sh, wrapping around.
+func next(p int, sh []slot) int {
+	if p++; p == len(sh) {
+		return 0
+	}
+	return p
+}
+
+// find iterates over the records whose key hashes to h (the tags agree),
+// in file order, with their lines.
+func (t *table) find(ix *Index, h uint64) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		sh, p := t.home(h)
+		if len(sh) == 0 {
 			return
 		}
-		e := runs[best][heads[best]]
-		heads[best]++
-		if seen != nil {
-			if bs != runSlot {
-				run, runSlot = run[:0], bs
+		for tag := uint32(h >> 32); sh[p].rec != 0; p = next(p, sh) {
+			if e := sh[p]; e.tag == tag && !yield(int(e.rec)-1, ix.data[e.off:e.off+e.n]) {
+				return
 			}
-			seen(e, run)
-			run = append(run, e)
 		}
-		pos := max(bs, end)
-		for tab[pos&mask] != 0 {
-			pos++
-		}
-		tab[pos&mask] = e
-		end = pos + 1
 	}
 }
 
-// fillAddresses fills the address table from sorted runs of entries. The
-// rows of an address share a hash, hence a home slot, and come in file
-// order: each row after the first of its address is marked and counted as
-// later (the return value), and marked as a duplicate when its line equals
-// that of an earlier row that is not one.
-func (ix *Index) fillAddresses(runs [][]uint64) (later int) {
-	fillTable(ix.addrTab, runs, func(e uint64, sameSlot []uint64) {
-		var addr string
-		i := int(e&0xFFFFFFFF) - 1
-		shared := false
-		for _, o := range sameSlot {
-			if o>>32 != e>>32 {
-				continue
-			}
-			if addr == "" {
-				addr = ix.field(i, fAddress)
-			}
-			j := int(o&0xFFFFFFFF) - 1
-			if !ascii.EqualFold(ix.field(j, fAddress), addr) {
-				continue
-			}
-			shared = true
-			if !ix.dup.has(j) && ix.lineText(j) == ix.lineText(i) {
-				ix.dup.set(i)
-				ix.report.Tolerated.Duplicates++
-				break
+// line returns the line of record i, without its end of line.
+func (ix *Index) line(i int) string {
+	line := ix.data[ix.starts[i]:ix.starts[i+1]]
+	return strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+}
+
+// field returns one column of record i.
+func (ix *Index) field(i int, f field) string {
+	var v row
+	ix.l.split(ix.line(i), &v)
+	return v.get(f)
+}
+
+func (ix *Index) mailbox(i int) annuaire.Mailbox {
+	var m annuaire.Mailbox
+	ix.fill(&m, i, ix.line(i))
+	return m
+}
+
+// fill sets *m from record i, whose line is line.
+func (ix *Index) fill(m *annuaire.Mailbox, i int, line string) {
+	var v row
+	ix.l.split(line, &v)
+	ix.l.set(m, &v, i+2)
+}
+
+// live reports whether record i is an indexed row.
+func (ix *Index) live(i int) bool { return ix.flags[i]&(flagBad|flagDup) == 0 }
+
+// hashLower hashes s with its ASCII letters lower-cased (addresses are
+// compared without ASCII case): hash/maphash over a lower-cased copy, on the
+// stack for anything up to maxAddress bytes (longer keys are never looked
+// up). hash is the same without lower-casing.
+func (ix *Index) hashLower(s string) uint64 {
+	var buf [maxAddress]byte
+	if len(s) > len(buf) || !ascii.HasUpper(s) {
+		return maphash.String(ix.seed, s)
+	}
+	return maphash.Bytes(ix.seed, ascii.AppendLower(buf[:0], s))
+}
+
+func (ix *Index) hash(s string) uint64 { return maphash.String(ix.seed, s) }
+
+// maxAddress is the longest address looked up (RFC 5321 path limit).
+const maxAddress = 254
+
+// Report returns what loading found.
+func (ix *Index) Report() *Report { return &ix.report }
+
+// Generated returns the extraction's generation time (zero when unknown).
+func (ix *Index) Generated() time.Time { return ix.generated }
+
+// Len returns the number of indexed rows (Report.Rows): an address attached
+// to two structures counts twice; Report.Mailboxes counts it once.
+func (ix *Index) Len() int { return ix.report.Rows }
+
+// All iterates over the indexed rows in file order.
+func (ix *Index) All() iter.Seq[annuaire.Mailbox] {
+	return func(yield func(annuaire.Mailbox) bool) {
+		for i := range ix.n {
+			if ix.live(i) && !yield(ix.mailbox(i)) {
+				return
 			}
 		}
-		if shared {
-			ix.later.set(i)
-			later++
+	}
+}
+
+// Lookup returns the first row (in file order) for an address, compared
+// without ASCII case. ok is false when the address is not in the index.
+// An address attached to several structures has several rows: see
+// LookupAll.
+func (ix *Index) Lookup(addr string) (m annuaire.Mailbox, ok bool) {
+	if ix == nil || len(addr) > maxAddress {
+		return annuaire.Mailbox{}, false
+	}
+	// The loop of table.find, written out: this is the hot path, and the
+	// first row met is the first of the address in the file.
+	h := ix.hashLower(addr)
+	sh, p := ix.addrs.home(h)
+	if len(sh) == 0 {
+		return annuaire.Mailbox{}, false
+	}
+	for tag := uint32(h >> 32); sh[p].rec != 0; p = next(p, sh) {
+		if e := &sh[p]; e.tag == tag {
+			var v row
+			ix.l.split(ix.data[e.off:e.off+e.n], &v)
+			if ascii.EqualFold(v.get(fAddress), addr) {
+				ix.l.set(&m, &v, int(e.rec)+1)
+				return m, true
+			}
 		}
-	})
-	return later
+	}
+	return annuaire.Mailbox{}, false
+}
+
+// LookupAll returns every row for an address, in file order.
+func (ix *Index) LookupAll(addr string) []annuaire.Mailbox {
+	out := make([]annuaire.Mailbox, 0)
+	for i := range ix.addrRecords(addr) {
+		out = append(out, ix.mailbox(i))
+	}
+	return out
+}
+
+// addrRecords iterates over the indexed rows of an address (duplicates
+// left out), in file order.
+func (ix *Index) addrRecords(addr string) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		if ix == nil || len(addr) > maxAddress {
+			return
+		}
+		for i := range ix.addrs.find(ix, ix.hashLower(addr)) {
+			if ascii.EqualFold(ix.field(i, fAddress), addr) && !yield(i) {
+				return
+			}
+		}
+	}
+}
+
+// ByID returns the rows of a person by national identifier: an IDNPS (12
+// characters), an RPPS (11 digits, looked up as "8"+RPPS) or an ADELI (9
+// digits, as "0"+ADELI). Rows are in file order.
+func (ix *Index) ByID(id string) []annuaire.Mailbox {
+	if ix == nil || len(id) > 60 {
+		return nil
+	}
+	var buf [64]byte
+	key := idKey(buf[:0], id)
+	out := make([]annuaire.Mailbox, 0)
+	for i := range ix.ids.find(ix, max(1, maphash.Bytes(ix.seed, key))) {
+		if ix.flags[i]&flagDup == 0 && ix.field(i, fIDNPS) == string(key) {
+			out = append(out, ix.mailbox(i))
+		}
+	}
+	return out
+}
+
+// SearchName iterates, in alphabetical order of family then given name,
+// over the rows whose nom d'exercice starts with family and whose prénom
+// d'exercice starts with given, both compared without case or accents
+// ("hélo" finds "HELOISE" and "Héloïse"; "œ" matches "OE"). An empty given
+// matches any; an empty family yields nothing (use All). The index keeps the
+// first 254 folded bytes of "FAMILY GIVEN": a longer name is found by a query
+// that agrees with it on those bytes.
+func (ix *Index) SearchName(family, given string) iter.Seq[annuaire.Mailbox] {
+	return func(yield func(annuaire.Mailbox) bool) {
+		if ix == nil || family == "" {
+			return
+		}
+		qf := string(appendFolded(nil, family, maxFoldedName))
+		qg := string(appendFolded(nil, given, maxFoldedName))
+		if qf == "" {
+			return
+		}
+		kn := min(len(qf), 8)
+		mask := ^uint64(0) << (8 * (8 - kn))
+		qk := key8(qf) & mask
+		// Lower bound: the first entry whose folded name is not below qf.
+		// (Written out: a comparison closure passed to slices.BinarySearchFunc
+		// escapes, one allocation a search.)
+		lo, hi := 0, len(ix.names)
+		for lo < hi {
+			mid := int(uint(lo+hi) >> 1)
+			e := ix.names[mid]
+			if k := e.key & mask; k < qk || k == qk && ix.name(e) < qf {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
+		}
+		for _, e := range ix.names[lo:] {
+			name := ix.name(e)
+			if e.key&mask != qk || !strings.HasPrefix(name, qf) {
+				return
+			}
+			if qg != "" {
+				_, g, _ := strings.Cut(name, "\x01")
+				q := qg
+				if len(name) >= maxFoldedName {
+					// The stored name was cut at maxFoldedName bytes: the
+					// query's given name is compared on the part kept.
+					q = qg[:min(len(qg), len(g))]
+				}
+				if !strings.HasPrefix(g, q) {
+					continue
+				}
+			}
+			if ix.flags[e.rec]&flagDup == 0 && !yield(ix.mailbox(int(e.rec))) {
+				return
+			}
+		}
+	}
+}
+
+// ByProfession iterates over the rows of a profession code (TRE_G15, for
+// example "10" médecin), in file order. The listings by profession, postal
+// code, department and domain are each built on first use (tens of
+// milliseconds for the national file; see BenchmarkExtraction).
+func (ix *Index) ByProfession(code string) iter.Seq[annuaire.Mailbox] {
+	return ix.chainSeq(byProfession, code, flagDup)
+}
+
+// ByPostalCode iterates over the rows whose structure has this postal code.
+func (ix *Index) ByPostalCode(cp string) iter.Seq[annuaire.Mailbox] {
+	return ix.chainSeq(byPostalCode, cp, flagDup)
+}
+
+// ByDepartment iterates over the rows of a department: the "Département
+// structure BAL" column, or, when it is empty, the department of the postal
+// code (97x/98x overseas; "20" for Corsica).
+func (ix *Index) ByDepartment(dept string) iter.Seq[annuaire.Mailbox] {
+	return ix.chainSeq(byDepartment, dept, flagDup)
+}
+
+// ByDomain iterates over the mailboxes of a domain (compared without ASCII
+// case), in file order, each once: an address attached to several
+// structures is given by its first row, as Lookup gives it (LookupAll gives
+// its other rows). Domains counts what ByDomain yields.
+func (ix *Index) ByDomain(domain string) iter.Seq[annuaire.Mailbox] {
+	return ix.chainSeq(byDomain, strings.ToLower(domain), flagLater)
+}
+
+// Domains returns, per domain (lower case), the number of its mailboxes:
+// distinct addresses, an address on several rows counted once.
+func (ix *Index) Domains() map[string]int {
+	if ix == nil {
+		return map[string]int{}
+	}
+	c := ix.listing(byDomain)
+	out := make(map[string]int, len(c.head))
+	for d := range c.head {
+		for i := range c.all(d) {
+			if ix.flags[i]&flagLater == 0 {
+				out[d]++
+			}
+		}
+	}
+	return out
+}
+
+// chainSeq iterates over the rows of a key in a listing (built on first
+// use), those flagged skip left out.
+func (ix *Index) chainSeq(kind int, k string, skip uint8) iter.Seq[annuaire.Mailbox] {
+	return func(yield func(annuaire.Mailbox) bool) {
+		if ix == nil {
+			return
+		}
+		for i := range ix.listing(kind).all(k) {
+			if ix.flags[i]&skip == 0 && !yield(ix.mailbox(i)) {
+				return
+			}
+		}
+	}
+}
+
+// lazyChain is a listing built on first use, once, even when several
+// goroutines ask for it at the same time.
+type lazyChain struct {
+	once sync.Once
+	c    chain
+}
+
+// listingKey returns the key of a row in a listing, "" for none; buf is
+// scratch space the key may live in.
+type listingKey func(v *row, buf []byte) string
+
+// The listings, in Index.listings.
+const (
+	byProfession = iota
+	byPostalCode
+	byDepartment
+	byDomain
+	numListings
+)
+
+// listingKinds gives each listing its key and the most digits of the keys
+// held in an array (0: none), see chain.
+var listingKinds = [numListings]struct {
+	digits int
+	key    listingKey
+}{
+	byProfession: {3, profKey}, // TRE_G15 codes: 2 digits
+	byPostalCode: {5, postalKey},
+	byDepartment: {3, deptKey}, // 01–95, 971–976
+	byDomain:     {0, domainKey},
+}
+
+func profKey(v *row, _ []byte) string   { return v.get(fProfession) }
+func postalKey(v *row, _ []byte) string { return v.get(fPostalCode) }
+func deptKey(v *row, _ []byte) string {
+	return departmentOf(v.get(fDepartment), v.get(fPostalCode))
+}
+
+func domainKey(v *row, buf []byte) string {
+	addr := v.get(fAddress)
+	dom := addr[strings.IndexByte(addr, '@')+1:]
+	if ascii.HasUpper(dom) {
+		return string(ascii.AppendLower(buf[:0], dom))
+	}
+	return dom
+}
+
+// listing returns a listing, building it on first use.
+func (ix *Index) listing(kind int) *chain {
+	lc := &ix.listings[kind]
+	lc.once.Do(func() { ix.buildChain(&lc.c, listingKinds[kind].digits, listingKinds[kind].key) })
+	return &lc.c
+}
+
+// listingPartRows is the least number of rows given to a goroutine
+// building a listing (a variable for the tests).
+var listingPartRows = 16384
+
+// chainPart is one goroutine's share of a listing: the heads and tails of
+// the lists of its range of records.
+type chainPart struct {
+	from, to         int
+	numHead, numTail []int32
+	headTail         map[string]*[2]int32
+}
+
+// buildChain builds a listing: the records are shared out in ranges
+// between goroutines, each links its range's records of a key (writing
+// c.next for its records only), then the ranges' lists are joined end to
+// end, key by key.
+func (ix *Index) buildChain(c *chain, digits int, key listingKey) {
+	n := ix.n
+	c.init(n, digits)
+	parts := max(1, min(ix.workers, n/listingPartRows))
+	ps := make([]chainPart, parts)
+	var wg sync.WaitGroup
+	for p := range ps {
+		ps[p].from, ps[p].to = p*n/parts, (p+1)*n/parts
+		wg.Go(func() { ix.chainRange(c, &ps[p], digits, key) })
+	}
+	wg.Wait()
+	// Join from the last range back: a range's tail points to the head of
+	// the following ranges' list.
+	for p := parts - 1; p >= 0; p-- {
+		cp := &ps[p]
+		for k, h := range cp.numHead {
+			if h >= 0 {
+				c.next[cp.numTail[k]] = c.num[k]
+				c.num[k] = h
+			}
+		}
+		for key, ht := range cp.headTail {
+			if h, ok := c.head[key]; ok {
+				c.next[ht[1]] = h
+			} else {
+				c.next[ht[1]] = -1
+			}
+			c.head[key] = ht[0]
+		}
+	}
+}
+
+// chainRange links the records of one range, in reverse file order.
+func (ix *Index) chainRange(c *chain, cp *chainPart, digits int, key listingKey) {
+	if digits > 0 {
+		cp.numHead = make([]int32, numBase[digits+1])
+		cp.numTail = make([]int32, numBase[digits+1])
+		for k := range cp.numHead {
+			cp.numHead[k] = -1
+		}
+	}
+	cp.headTail = make(map[string]*[2]int32)
+	var buf [256]byte
+	for i := cp.to - 1; i >= cp.from; i-- {
+		if ix.flags[i]&flagBad != 0 {
+			continue
+		}
+		var v row
+		ix.l.split(ix.line(i), &v)
+		k := key(&v, buf[:])
+		if k == "" {
+			continue
+		}
+		if s := numKey(k); s >= 0 && s < len(cp.numHead) {
+			if h := cp.numHead[s]; h >= 0 {
+				c.next[i] = h
+			} else {
+				c.next[i] = -1
+				cp.numTail[s] = int32(i)
+			}
+			cp.numHead[s] = int32(i)
+			continue
+		}
+		// Updated in place, never assigned again with k: a key is stored
+		// once, a copy of its own (a listing key is most often a substring
+		// of the file's text, which the map must not pin row by row).
+		if ht, ok := cp.headTail[k]; ok {
+			c.next[i] = ht[0]
+			ht[0] = int32(i)
+		} else {
+			c.next[i] = -1
+			cp.headTail[strings.Clone(k)] = &[2]int32{int32(i), int32(i)}
+		}
+	}
 }
 
 // maxFoldedName is the most bytes of folded "FAMILY\x01GIVEN" kept for a
@@ -667,142 +1003,6 @@ func key8[S ~string | ~[]byte](b S) uint64 {
 	}
 	return k
 }
-
-// live reports whether record i is an indexed row.
-func (ix *Index) live(i int) bool { return !ix.bad(i) && !ix.dup.has(i) }
-
-// badLine marks, in place of its length, a record whose line is blank or
-// malformed (lines are at most maxIndexLine bytes).
-const badLine = 0xFFFF
-
-// bad reports whether record i is a blank or malformed line.
-func (ix *Index) bad(i int) bool {
-	return binary.LittleEndian.Uint16(ix.recs[i*ix.stride+4:]) == badLine
-}
-
-// bitset is a set of record numbers.
-type bitset []uint64
-
-func (b bitset) has(i int) bool { return b[i>>6]&(1<<(i&63)) != 0 }
-func (b bitset) set(i int)      { b[i>>6] |= 1 << (i & 63) }
-
-// line returns the line of record i and its column lengths.
-func (ix *Index) line(i int) (string, []byte) {
-	r := ix.recs[i*ix.stride : (i+1)*ix.stride]
-	a := int(binary.LittleEndian.Uint32(r))
-	return ix.data[a : a+int(binary.LittleEndian.Uint16(r[4:]))], r[6:]
-}
-
-// starts fills st (len ≥ span+1) with the column starts of record i, as
-// splitRow does, and returns its line.
-func (ix *Index) starts(i int, st []uint16) string {
-	line, lens := ix.line(i)
-	off := 0
-	for k, w := range lens {
-		st[k] = uint16(off)
-		n := int(w)
-		if w == 255 {
-			n = ix.over[i*ix.span+k]
-		}
-		off += n + 1
-	}
-	st[ix.span] = uint16(off)
-	return line
-}
-
-// field returns one column of record i.
-func (ix *Index) field(i int, f field) string {
-	p := int(ix.l.pos[f])
-	if p < 0 {
-		return ""
-	}
-	line, lens := ix.line(i)
-	off := 0
-	for k, w := range lens[:p] {
-		n := int(w)
-		if w == 255 {
-			n = ix.over[i*ix.span+k]
-		}
-		off += n + 1
-	}
-	n := int(lens[p])
-	if n == 255 {
-		n = ix.over[i*ix.span+p]
-	}
-	if off+n > len(line) {
-		return ""
-	}
-	return line[off : off+n]
-}
-
-func (ix *Index) mailbox(i int) annuaire.Mailbox {
-	var m annuaire.Mailbox
-	ix.fill(&m, i)
-	return m
-}
-
-// fill sets *m from record i, in one pass over its column lengths.
-func (ix *Index) fill(m *annuaire.Mailbox, i int) {
-	line, lens := ix.line(i)
-	var v [numFields]string
-	off := 0
-	if ix.l.inOrder && ix.over == nil {
-		// The published header: column k is field k, no long column.
-		for k := range v {
-			if n := int(lens[k]); n > 0 {
-				v[k] = line[off : off+n]
-				off += n + 1
-			} else {
-				off++
-			}
-		}
-	} else {
-		for k, w := range lens {
-			n := int(w)
-			if w == 255 {
-				n = ix.over[i*ix.span+k]
-			}
-			if f := ix.l.field[k]; f >= 0 && n > 0 && off+n <= len(line) {
-				v[f] = line[off : off+n]
-			}
-			off += n + 1
-		}
-	}
-	ix.l.set(m, &v, i+2)
-}
-
-// lineText returns the raw line of record i.
-func (ix *Index) lineText(i int) string {
-	line, _ := ix.line(i)
-	return line
-}
-
-// tableSize returns a power of two at least 1.5 times n (a load factor of
-// at most 2/3 for linear probing).
-func tableSize(n int) int {
-	s := 1024
-	for s < n+n/2 {
-		s <<= 1
-	}
-	return s
-}
-
-// hashLower hashes s with its ASCII letters lower-cased (addresses are
-// compared without ASCII case): hash/maphash over a lower-cased copy, on the
-// stack for anything up to maxAddress bytes (longer keys are never looked
-// up). hash is the same without lower-casing.
-func (ix *Index) hashLower(s string) uint64 {
-	var buf [maxAddress]byte
-	if len(s) > len(buf) || !ascii.HasUpper(s) {
-		return maphash.String(ix.seed, s)
-	}
-	return maphash.Bytes(ix.seed, ascii.AppendLower(buf[:0], s))
-}
-
-func (ix *Index) hash(s string) uint64 { return maphash.String(ix.seed, s) }
-
-// maxAddress is the longest address looked up (RFC 5321 path limit).
-const maxAddress = 254
 
 // idKey normalises an identifier query: an RPPS (11 digits) becomes its
 // IDNPS "8"+RPPS, an ADELI (9 digits) "0"+ADELI; other values are kept.
@@ -882,8 +1082,9 @@ func (c *chain) all(key string) iter.Seq[int] {
 	}
 }
 
-// departmentOf is the Département column, or the department of the postal
-// code when the column is empty (annuaire.DepartmentOf).
+// departmentOf returns the department column, or derives it from the
+// postal code: 97x/98x overseas, 20 Corsica (2A/2B cannot be told apart
+// from the postal code alone, so "20"), otherwise the first two digits.
 func departmentOf(dept, cp string) string {
 	if dept != "" {
 		return dept
@@ -1053,394 +1254,6 @@ func (ix *Index) merge2(out, x, y []nameEnt) {
 		} else {
 			out[k] = y[j]
 			j++
-		}
-	}
-}
-
-// lazyChain is a listing built on first use, once, even when several
-// goroutines ask for it at the same time.
-type lazyChain struct {
-	once sync.Once
-	c    chain
-}
-
-// listingKey returns the key of record i in a listing (line split in st),
-// "" for none; buf is scratch space the key may live in.
-type listingKey func(ix *Index, line string, st []uint16, buf []byte) string
-
-func profKey(ix *Index, line string, st []uint16, _ []byte) string {
-	return ix.l.col(line, st, fProfession)
-}
-
-func postalKey(ix *Index, line string, st []uint16, _ []byte) string {
-	return ix.l.col(line, st, fPostalCode)
-}
-
-func deptKey(ix *Index, line string, st []uint16, _ []byte) string {
-	return departmentOf(ix.l.col(line, st, fDepartment), ix.l.col(line, st, fPostalCode))
-}
-
-func domainKey(ix *Index, line string, st []uint16, buf []byte) string {
-	addr := ix.l.col(line, st, fAddress)
-	dom := addr[strings.IndexByte(addr, '@')+1:]
-	if ascii.HasUpper(dom) {
-		return string(ascii.AppendLower(buf[:0], dom))
-	}
-	return dom
-}
-
-// listing returns the chain of lc, building it on first use with keys of
-// up to digits digits in an array (0: none).
-func (ix *Index) listing(lc *lazyChain, digits int, key listingKey) *chain {
-	lc.once.Do(func() { ix.buildChain(&lc.c, digits, key) })
-	return &lc.c
-}
-
-// listingPartRows is the least number of rows given to a goroutine
-// building a listing (a variable for the tests).
-var listingPartRows = 16384
-
-// chainPart is one goroutine's share of a listing: the heads and tails of
-// the lists of its range of records.
-type chainPart struct {
-	from, to         int
-	numHead, numTail []int32
-	headTail         map[string]*[2]int32
-}
-
-// buildChain builds a listing: the records are shared out in ranges
-// between goroutines, each links its range's records of a key (writing
-// c.next for its records only), then the ranges' lists are joined end to
-// end, key by key.
-func (ix *Index) buildChain(c *chain, digits int, key listingKey) {
-	n := ix.n
-	c.init(n, digits)
-	parts := max(1, min(ix.workers, n/listingPartRows))
-	ps := make([]chainPart, parts)
-	var wg sync.WaitGroup
-	for p := range ps {
-		ps[p].from, ps[p].to = p*n/parts, (p+1)*n/parts
-		wg.Go(func() { ix.chainRange(c, &ps[p], digits, key) })
-	}
-	wg.Wait()
-	// Join from the last range back: a range's tail points to the head of
-	// the following ranges' list.
-	for p := parts - 1; p >= 0; p-- {
-		cp := &ps[p]
-		for k, h := range cp.numHead {
-			if h >= 0 {
-				c.next[cp.numTail[k]] = c.num[k]
-				c.num[k] = h
-			}
-		}
-		for key, ht := range cp.headTail {
-			if h, ok := c.head[key]; ok {
-				c.next[ht[1]] = h
-			} else {
-				c.next[ht[1]] = -1
-			}
-			c.head[key] = ht[0]
-		}
-	}
-}
-
-// chainRange links the records of one range, in reverse file order.
-func (ix *Index) chainRange(c *chain, cp *chainPart, digits int, key listingKey) {
-	if digits > 0 {
-		cp.numHead = make([]int32, numBase[digits+1])
-		cp.numTail = make([]int32, numBase[digits+1])
-		for k := range cp.numHead {
-			cp.numHead[k] = -1
-		}
-	}
-	cp.headTail = make(map[string]*[2]int32)
-	st := make([]uint16, ix.span+1)
-	var buf [256]byte
-	for i := cp.to - 1; i >= cp.from; i-- {
-		if ix.bad(i) {
-			continue
-		}
-		line := ix.starts(i, st)
-		k := key(ix, line, st, buf[:])
-		if k == "" {
-			continue
-		}
-		if s := numKey(k); s >= 0 && s < len(cp.numHead) {
-			if h := cp.numHead[s]; h >= 0 {
-				c.next[i] = h
-			} else {
-				c.next[i] = -1
-				cp.numTail[s] = int32(i)
-			}
-			cp.numHead[s] = int32(i)
-			continue
-		}
-		// Updated in place, never assigned again with k: a key is stored
-		// once, a copy of its own (a listing key is most often a substring
-		// of the file's text, which the map must not pin row by row).
-		if ht, ok := cp.headTail[k]; ok {
-			c.next[i] = ht[0]
-			ht[0] = int32(i)
-		} else {
-			c.next[i] = -1
-			cp.headTail[strings.Clone(k)] = &[2]int32{int32(i), int32(i)}
-		}
-	}
-}
-
-// Report returns what loading found.
-func (ix *Index) Report() *Report { return &ix.report }
-
-// Generated returns the extraction's generation time (zero when unknown).
-func (ix *Index) Generated() time.Time { return ix.generated }
-
-// Len returns the number of indexed rows (Report.Rows): an address attached
-// to two structures counts twice; Report.Mailboxes counts it once.
-func (ix *Index) Len() int { return ix.report.Rows }
-
-// All iterates over the indexed rows in file order.
-func (ix *Index) All() iter.Seq[annuaire.Mailbox] {
-	return func(yield func(annuaire.Mailbox) bool) {
-		for i := range ix.n {
-			if ix.live(i) && !yield(ix.mailbox(i)) {
-				return
-			}
-		}
-	}
-}
-
-// Lookup returns the first row (in file order) for an address, compared
-// without ASCII case. ok is false when the address is not in the index.
-// An address attached to several structures has several rows: see
-// LookupAll.
-func (ix *Index) Lookup(addr string) (m annuaire.Mailbox, ok bool) {
-	if ix == nil || len(ix.addrTab) == 0 || len(addr) > maxAddress {
-		return annuaire.Mailbox{}, false
-	}
-	h := ix.hashLower(addr)
-	mask := uint64(len(ix.addrTab) - 1)
-	// The rows of an address share a home slot and were placed in file
-	// order (see fillTable): the first one met is the first in the file,
-	// and never a duplicate (its copies come after it).
-	best := -1
-	for slot := homeSlot(h, mask); ix.addrTab[slot] != 0; slot = (slot + 1) & mask {
-		e := ix.addrTab[slot]
-		if e>>32 != h>>32 {
-			continue
-		}
-		if j := int(e&0xFFFFFFFF) - 1; ascii.EqualFold(ix.field(j, fAddress), addr) {
-			best = j
-			break
-		}
-	}
-	if best < 0 {
-		return annuaire.Mailbox{}, false
-	}
-	ix.fill(&m, best)
-	return m, true
-}
-
-// LookupAll returns every row for an address, in file order.
-func (ix *Index) LookupAll(addr string) []annuaire.Mailbox {
-	var ids []int
-	for i := range ix.addrRecords(addr) {
-		ids = append(ids, i)
-	}
-	return ix.mailboxes(ids)
-}
-
-func (ix *Index) mailboxes(ids []int) []annuaire.Mailbox {
-	slices.Sort(ids)
-	out := make([]annuaire.Mailbox, len(ids))
-	for k, i := range ids {
-		out[k] = ix.mailbox(i)
-	}
-	return out
-}
-
-// addrRecords iterates over the indexed rows of an address (duplicates
-// left out), in no particular order.
-func (ix *Index) addrRecords(addr string) iter.Seq[int] {
-	return func(yield func(int) bool) {
-		if ix == nil || len(ix.addrTab) == 0 || len(addr) > maxAddress {
-			return
-		}
-		h := ix.hashLower(addr)
-		mask := uint64(len(ix.addrTab) - 1)
-		for slot := homeSlot(h, mask); ix.addrTab[slot] != 0; slot = (slot + 1) & mask {
-			e := ix.addrTab[slot]
-			if e>>32 != h>>32 {
-				continue
-			}
-			j := int(e&0xFFFFFFFF) - 1
-			if !ix.dup.has(j) && ascii.EqualFold(ix.field(j, fAddress), addr) && !yield(j) {
-				return
-			}
-		}
-	}
-}
-
-// ByID returns the rows of a person by national identifier: an IDNPS (12
-// characters), an RPPS (11 digits, looked up as "8"+RPPS) or an ADELI (9
-// digits, as "0"+ADELI). Rows are in file order.
-func (ix *Index) ByID(id string) []annuaire.Mailbox {
-	if ix == nil || len(ix.idTab) == 0 || len(id) > 60 {
-		return nil
-	}
-	var buf [64]byte
-	key := idKey(buf[:0], id)
-	h := maphash.Bytes(ix.seed, key)
-	mask := uint64(len(ix.idTab) - 1)
-	var ids []int
-	for slot := homeSlot(h, mask); ix.idTab[slot] != 0; slot = (slot + 1) & mask {
-		e := ix.idTab[slot]
-		if e>>32 != h>>32 {
-			continue
-		}
-		j := int(e&0xFFFFFFFF) - 1
-		if ix.field(j, fIDNPS) == string(key) && !ix.dup.has(j) {
-			ids = append(ids, j)
-		}
-	}
-	return ix.mailboxes(ids)
-}
-
-// SearchName iterates, in alphabetical order of family then given name,
-// over the rows whose nom d'exercice starts with family and whose prénom
-// d'exercice starts with given, both compared without case or accents
-// ("hélo" finds "HELOISE" and "Héloïse"; "œ" matches "OE"). An empty given
-// matches any; an empty family yields nothing (use All). The index keeps the
-// first 254 folded bytes of "FAMILY GIVEN": a longer name is found by a query
-// that agrees with it on those bytes.
-func (ix *Index) SearchName(family, given string) iter.Seq[annuaire.Mailbox] {
-	return func(yield func(annuaire.Mailbox) bool) {
-		if ix == nil || family == "" {
-			return
-		}
-		qf := string(appendFolded(nil, family, maxFoldedName))
-		qg := string(appendFolded(nil, given, maxFoldedName))
-		if qf == "" {
-			return
-		}
-		kn := min(len(qf), 8)
-		mask := ^uint64(0) << (8 * (8 - kn))
-		qk := key8(qf) & mask
-		// Lower bound: the first entry whose folded name is not below qf.
-		lo, hi := 0, len(ix.names)
-		for lo < hi {
-			mid := int(uint(lo+hi) >> 1)
-			e := ix.names[mid]
-			var less bool
-			if k := e.key & mask; k != qk {
-				less = k < qk
-			} else {
-				less = ix.name(e) < qf
-			}
-			if less {
-				lo = mid + 1
-			} else {
-				hi = mid
-			}
-		}
-		for p := lo; p < len(ix.names); p++ {
-			e := ix.names[p]
-			if e.key&mask != qk {
-				return
-			}
-			name := ix.name(e)
-			if !strings.HasPrefix(name, qf) {
-				return
-			}
-			if qg != "" {
-				_, g, _ := strings.Cut(name, "\x01")
-				q := qg
-				if len(name) >= maxFoldedName {
-					// The stored name was cut at maxFoldedName bytes: the
-					// query's given name is compared on the part kept.
-					q = qg[:min(len(qg), len(g))]
-				}
-				if !strings.HasPrefix(g, q) {
-					continue
-				}
-			}
-			if ix.dup.has(int(e.rec)) {
-				continue
-			}
-			if !yield(ix.mailbox(int(e.rec))) {
-				return
-			}
-		}
-	}
-}
-
-// ByProfession iterates over the rows of a profession code (TRE_G15, for
-// example "10" médecin), in file order. The listings by profession, postal
-// code, department and domain are each built on first use (tens of
-// milliseconds for the national file; see BenchmarkExtraction).
-func (ix *Index) ByProfession(code string) iter.Seq[annuaire.Mailbox] {
-	return ix.chainSeq(func() *chain { return ix.listing(&ix.byProf, 3, profKey) }, code) // TRE_G15 codes: 2 digits
-}
-
-// ByPostalCode iterates over the rows whose structure has this postal code.
-func (ix *Index) ByPostalCode(cp string) iter.Seq[annuaire.Mailbox] {
-	return ix.chainSeq(func() *chain { return ix.listing(&ix.byPostal, 5, postalKey) }, cp)
-}
-
-// ByDepartment iterates over the rows of a department: the "Département
-// structure BAL" column, or, when it is empty, the department of the postal
-// code (97x/98x overseas; "20" for Corsica).
-func (ix *Index) ByDepartment(dept string) iter.Seq[annuaire.Mailbox] {
-	return ix.chainSeq(func() *chain { return ix.listing(&ix.byDept, 3, deptKey) }, dept) // 01–95, 971–976
-}
-
-// ByDomain iterates over the mailboxes of a domain (compared without ASCII
-// case), in file order, each once: an address attached to several
-// structures is given by its first row, as Lookup gives it (LookupAll gives
-// its other rows). Domains counts what ByDomain yields.
-func (ix *Index) ByDomain(domain string) iter.Seq[annuaire.Mailbox] {
-	return ix.chainSeqOf(ix.domains, strings.ToLower(domain), true)
-}
-
-func (ix *Index) domains() *chain { return ix.listing(&ix.byDomain, 0, domainKey) }
-
-// Domains returns, per domain (lower case), the number of its mailboxes:
-// distinct addresses, an address on several rows counted once.
-func (ix *Index) Domains() map[string]int {
-	if ix == nil {
-		return map[string]int{}
-	}
-	c := ix.domains()
-	out := make(map[string]int, len(c.head))
-	for d := range c.head {
-		for i := range c.all(d) {
-			if !ix.later.has(i) {
-				out[d]++
-			}
-		}
-	}
-	return out
-}
-
-// chainSeq iterates over the rows of a key in a listing, duplicates left out.
-func (ix *Index) chainSeq(get func() *chain, key string) iter.Seq[annuaire.Mailbox] {
-	return ix.chainSeqOf(get, key, false)
-}
-
-// chainSeqOf iterates over the rows of a key in a listing, duplicates left
-// out, and when firstOnly the rows after the first of their address too.
-func (ix *Index) chainSeqOf(get func() *chain, key string, firstOnly bool) iter.Seq[annuaire.Mailbox] {
-	return func(yield func(annuaire.Mailbox) bool) {
-		if ix == nil {
-			return
-		}
-		skip := ix.dup
-		if firstOnly {
-			skip = ix.later
-		}
-		for i := range get().all(key) {
-			if !skip.has(i) && !yield(ix.mailbox(i)) {
-				return
-			}
 		}
 	}
 }

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecdaf744/gomss/annuaire"
-	"github.com/ecdaf744/gomss/annuaire/annuairetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ecdaf744/gomss/annuaire"
+	"github.com/ecdaf744/gomss/annuaire/annuairetest"
 )
 
 func loadFixture(t testing.TB, path string) *Index {
@@ -36,24 +37,25 @@ func TestIndexFixture(t *testing.T) {
 	ix := loadFixture(t, fixtureOld)
 	rep := ix.Report()
 	// 22 lines: one duplicate row, one address on two rows (two structures).
-	if rep.Lines != 22 || rep.Rows != 21 || ix.Len() != 21 || rep.Mailboxes != 20 || rep.Addresses != 20 || rep.Tolerated.Duplicates != 1 || rep.ErrorCount != 0 {
-		t.Errorf("report: lines %d rows %d (Len %d) mailboxes %d addresses %d duplicates %d errors %d; want 22 21 21 20 20 1 0",
-			rep.Lines, rep.Rows, ix.Len(), rep.Mailboxes, rep.Addresses, rep.Tolerated.Duplicates, rep.ErrorCount)
-	}
+	assert.Equal(t, 22, rep.Lines, "lines")
+	assert.Equal(t, 21, rep.Rows, "rows")
+	assert.Equal(t, 21, ix.Len(), "Len")
+	assert.Equal(t, 20, rep.Mailboxes, "mailboxes")
+	assert.Equal(t, 20, rep.Addresses, "addresses")
+	assert.Equal(t, 1, rep.Tolerated.Duplicates, "duplicates")
+	assert.Zero(t, rep.ErrorCount, "errors")
 	want := time.Date(2026, 8, 25, 2, 15, 0, 0, time.FixedZone("CEST", 2*3600))
-	if !ix.Generated().Equal(want) {
-		t.Errorf("Generated %v, want %v", ix.Generated(), want)
-	}
+	assert.True(t, ix.Generated().Equal(want), "Generated %v, want %v", ix.Generated(), want)
 
 	// Exact lookup, case-insensitive.
 	m, ok := ix.Lookup("PAUL.MARTIN-TEST@CH-EXEMPLE.MSSANTE.FR")
-	assert.True(t, ok, "Lookup upper case")
-	assert.EqualValues(t, "Paul.Martin-Test@ch-exemple.mssante.fr", m.Address, "Lookup upper case")
-	assert.EqualValues(t, "MARTIN-TEST", m.Owner.Family, "Lookup upper case")
-	assert.EqualValues(t, 11, m.Line, "Lookup upper case")
-	if _, ok := ix.Lookup("inconnu@medecin.mssante.fr"); ok {
-		t.Error("Lookup found an unknown address")
+	if assert.True(t, ok, "Lookup upper case") {
+		assert.Equal(t, "Paul.Martin-Test@ch-exemple.mssante.fr", m.Address)
+		assert.Equal(t, "MARTIN-TEST", m.Owner.Family)
+		assert.Equal(t, 11, m.Line)
 	}
+	_, ok = ix.Lookup("inconnu@medecin.mssante.fr")
+	assert.False(t, ok, "Lookup found an unknown address")
 	// One mailbox linked to two structures: two rows, first one by Lookup.
 	all := ix.LookupAll("raphael.cab@clinique-hélios.mssante.fr")
 	if len(all) != 2 || all[0].Structure.Name != "CLINIQUE HELIOS (FICTIVE)" || all[1].Structure.Name != "CABINET MEDICAL EXEMPLE" {
@@ -163,9 +165,8 @@ func TestIndexAgreesWithReader(t *testing.T) {
 	for _, w := range []int{1, 2, 3, 7} {
 		ix, err := LoadIndex(context.Background(), bytes.NewReader(data), LoadOptions{Workers: w})
 		require.NoError(t, err)
-		if ix.Len() != len(rows) || ix.Report().Addresses != len(rows)-st.SharedAddrs {
-			t.Fatalf("workers %d: %d indexed, %d addresses; want %d, %d", w, ix.Len(), ix.Report().Addresses, len(rows), len(rows)-st.SharedAddrs)
-		}
+		require.Equal(t, len(rows), ix.Len(), "workers %d: rows indexed", w)
+		require.Equal(t, len(rows)-st.SharedAddrs, ix.Report().Addresses, "workers %d: addresses", w)
 		byAddr := map[string][]annuaire.Mailbox{}
 		byID := map[string][]annuaire.Mailbox{}
 		for _, m := range rows {
@@ -246,17 +247,14 @@ func TestIndexCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := LoadIndexFile(ctx, fixtureOld, LoadOptions{})
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("err %v, want context.Canceled", err)
-	}
+	assert.ErrorIs(t, err, context.Canceled)
 }
 
 func TestIndexReadError(t *testing.T) {
 	boom := errors.New("disk on fire")
 	r := io.MultiReader(strings.NewReader("Adresse BAL\na@b.fr\n"), errReader{boom})
-	if _, err := LoadIndex(context.Background(), r, LoadOptions{}); !errors.Is(err, boom) {
-		t.Errorf("err %v, want the reader's error", err)
-	}
+	_, err := LoadIndex(context.Background(), r, LoadOptions{})
+	assert.ErrorIs(t, err, boom, "the reader's error")
 }
 
 type errReader struct{ err error }
@@ -308,9 +306,8 @@ func TestCompareAndDirectorySwap(t *testing.T) {
 	if _, err := dir.LoadFile(context.Background(), fixtureNew, LoadOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dir.LoadFile(context.Background(), fixtureOld, LoadOptions{}); !errors.Is(err, ErrOlder) {
-		t.Errorf("older reload: err %v, want ErrOlder", err)
-	}
+	_, err := dir.LoadFile(context.Background(), fixtureOld, LoadOptions{})
+	assert.ErrorIs(t, err, ErrOlder, "older reload")
 	if _, ok := dir.Lookup("nouveau.confrere@medecin.mssante.fr"); !ok {
 		t.Error("the newer index was replaced by the older one")
 	}
@@ -438,7 +435,34 @@ func TestDirectorySwapNil(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, dir.Swap(ix))
 	assert.Error(t, dir.Swap(nil), "Swap(nil) accepted")
-	if _, ok := dir.Lookup("a@b.mssante.fr"); !ok {
-		t.Error("the current index was lost")
+	_, ok := dir.Lookup("a@b.mssante.fr")
+	assert.True(t, ok, "the current index was lost")
+}
+
+// A duplicate of the second row of an address (not of its first) is still
+// a duplicate: each earlier row of the address is compared, not only the
+// first one met in the table.
+func TestDuplicateOfLaterRow(t *testing.T) {
+	in := "Type de BAL|Adresse BAL|Raison Sociale structure BAL\n" +
+		"PER|a@b.mssante.fr|X\n" +
+		"PER|A@b.mssante.fr|Y\n" +
+		"PER|c@b.mssante.fr|X\n" +
+		"PER|A@b.mssante.fr|Y\n" +
+		"PER|a@b.mssante.fr|Z\n"
+	ix, err := LoadIndex(context.Background(), strings.NewReader(in), LoadOptions{})
+	require.NoError(t, err)
+	rep := ix.Report()
+	assert.Equal(t, 1, rep.Tolerated.Duplicates)
+	assert.Equal(t, 4, rep.Rows)
+	assert.Equal(t, 2, rep.Mailboxes)
+	var lines []int
+	for _, m := range ix.LookupAll("A@B.MSSANTE.FR") {
+		lines = append(lines, m.Line)
 	}
+	assert.Equal(t, []int{2, 3, 6}, lines, "rows of the address in file order, the duplicate left out")
+	m, ok := ix.Lookup("a@B.mssante.fr")
+	require.True(t, ok)
+	assert.Equal(t, 2, m.Line, "Lookup gives the first row")
+	assert.Equal(t, map[string]int{"b.mssante.fr": 2}, ix.Domains(), "two mailboxes")
+	assert.Equal(t, []string{"a@b.mssante.fr", "c@b.mssante.fr"}, addrsOf(ix.ByDomain("b.mssante.fr")), "each mailbox by its first row")
 }

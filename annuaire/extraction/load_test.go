@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ecdaf744/gomss/annuaire"
 	"github.com/ecdaf744/gomss/annuaire/annuairetest"
-	"github.com/stretchr/testify/require"
 )
 
 // TestListingsConcurrentFirstUse asks for every listing from several
@@ -174,44 +177,44 @@ func TestIndexDuplicatesAcrossChunks(t *testing.T) {
 	}
 }
 
-// TestSplitRowMatchesSplit compares splitRow with strings.Split on random
-// lines (separators at any byte offset, runs of them, short and long rows).
-func TestSplitRowMatchesSplit(t *testing.T) {
+// TestSplitMatchesSplit compares layout.split with strings.Split on random
+// lines (separators at any byte offset, runs of them, short and long rows)
+// and random layouts (known fields in any column, unknown columns between).
+func TestSplitMatchesSplit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	alphabet := "ab|é|||xyz0123456789 -"
 	for range 20000 {
-		span := 1 + rng.IntN(40)
-		l := layout{span: span}
+		var l layout
+		for c := range l.field {
+			l.field[c] = -1
+		}
+		// Known fields in random columns below span, some columns unknown.
+		l.span = 1 + rng.IntN(40)
+		for f, c := range rng.Perm(max(l.span, int(numFields)))[:numFields] {
+			if c < l.span {
+				l.field[c] = int8(f)
+			}
+		}
 		b := make([]byte, rng.IntN(120))
 		for i := range b {
 			b[i] = alphabet[rng.IntN(len(alphabet))]
 		}
 		line := string(b)
-		st := make([]uint16, span+1)
-		found := l.splitRow(line, st)
+		var v row
+		found := l.split(line, &v)
 		cols := strings.Split(line, "|")
-		if found != len(cols) {
-			t.Fatalf("%q span %d: found %d, want %d", line, span, found, len(cols))
-		}
-		off := 0
-		for c := 0; c < span; c++ {
-			var want string
-			if c < len(cols) {
-				want = cols[c]
-				if int(st[c]) != off {
-					t.Fatalf("%q: column %d starts at %d, want %d", line, c, st[c], off)
-				}
-				off += len(cols[c]) + 1
-			}
-			a, e := int(st[c]), int(st[c+1])-1
-			got := ""
-			if a <= len(line) && e > a {
-				got = line[a:e]
-			}
-			if got != want {
-				t.Fatalf("%q span %d: column %d = %q, want %q", line, span, c, got, want)
+		require.Equal(t, len(cols), found, "%q span %d: columns found", line, l.span)
+		var want [numFields]string
+		for c := 0; c < l.span && c < len(cols); c++ {
+			if f := l.field[c]; f >= 0 {
+				want[f] = cols[c]
 			}
 		}
+		var got [numFields]string
+		for f := range got {
+			got[f] = v.get(field(f))
+		}
+		require.Equal(t, want, got, "%q span %d", line, l.span)
 	}
 }
 
@@ -247,41 +250,66 @@ func TestAppendFoldedMatchesFolder(t *testing.T) {
 	}
 }
 
-// TestFillTableWrapsAround fills a small table with entries crowded at its
-// end and at one slot: each must be found by probing from its home slot.
-func TestFillTableWrapsAround(t *testing.T) {
-	tab := make([]uint64, 1024)
-	mask := uint64(len(tab) - 1)
+// TestTableWrapsAround fills a table shard with keys crowded at its end
+// and at one slot (hashes chosen so): each record must be found by probing
+// from its home slot, past the end of the shard back to its start, and the
+// records of one hash in file order.
+func TestTableWrapsAround(t *testing.T) {
+	var buf bytes.Buffer
+	_, err := annuairetest.WriteExtraction(&buf, annuairetest.ExtractionOptions{Rows: 700, Domains: 50, Seed: 9})
+	require.NoError(t, err)
+	ix, err := LoadIndex(context.Background(), &buf, LoadOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 700, ix.n)
+
+	const s = 3 // the shard filled
 	rng := rand.New(rand.NewPCG(9, 9))
-	var ents []uint64
-	for rec := range 700 {
-		var home uint64
-		switch rec % 3 {
+	hashes := make([]uint64, ix.n)
+	count := 0
+	for rec := range hashes {
+		var low uint32
+		switch rec % 4 {
 		case 0:
-			home = mask - uint64(rng.IntN(8)) // the last slots: spills over slot 0
+			low = math.MaxUint32 - uint32(rng.IntN(1<<20)) // the last slots: spills over slot 0
 		case 1:
-			home = 5
+			low = 5 << 24 // one slot
+		case 2:
+			low = rng.Uint32()
 		default:
-			home = uint64(rng.IntN(len(tab)))
+			continue // no key
 		}
-		ents = append(ents, slotEntry(home<<32|uint64(rng.Uint32())<<42, rec))
+		hashes[rec] = uint64(rng.Uint32())<<32 | uint64(low&^(numShards-1)|s)
+		count++
 	}
-	half := len(ents) / 2
-	runs := [][]uint64{slices.Clone(ents[:half]), slices.Clone(ents[half:])}
-	for _, r := range runs {
-		sortBySlot(r, make([]uint64, len(r)), mask)
+	var tab table
+	dups, later := tab.fill(ix, s, hashes, count, false)
+	assert.Zero(t, dups+later, "no address checks without dedup")
+	require.Len(t, tab[s], count+count/2+1)
+	for rec, h := range hashes {
+		if h == 0 {
+			continue
+		}
+		var recs []int
+		for i, line := range tab.find(ix, h) {
+			require.Equal(t, ix.line(i), line)
+			recs = append(recs, i)
+		}
+		require.Contains(t, recs, rec, "record %d not found from its home slot", rec)
+		assert.True(t, slices.IsSorted(recs), "records of a hash in file order")
 	}
-	fillTable(tab, runs, nil)
-	for _, e := range ents {
-		found := false
-		for slot := homeSlot(e, mask); tab[slot] != 0; slot = (slot + 1) & mask {
-			if tab[slot] == e {
-				found = true
-				break
+	for i := range tab {
+		if i != s {
+			assert.Empty(t, tab[i], "shard %d", i)
+		}
+	}
+	// The test is about wrapping: some record sits before its home slot.
+	wrapped := 0
+	for p, e := range tab[s] {
+		if e.rec != 0 {
+			if _, home := tab.home(hashes[e.rec-1]); home > p {
+				wrapped++
 			}
 		}
-		if !found {
-			t.Fatalf("entry of home %d, record %d not found", homeSlot(e, mask), e&0xFFFFFFFF-1)
-		}
 	}
+	assert.Positive(t, wrapped, "records placed past the end of the shard, at its start")
 }

@@ -27,18 +27,36 @@ func AppendLower(dst []byte, s string) []byte {
 }
 
 // lower8 lower-cases the ASCII letters of the eight bytes of w.
-func lower8(w uint64) uint64 {
+func lower8(w uint64) uint64 { return w | upper8(w)>>2 }
+
+// upper8 marks with their high bit the bytes of w that are ASCII
+// upper-case letters.
+func upper8(w uint64) uint64 {
 	const ones = 0x0101010101010101
 	x := w & (0x7f * ones)
 	ge := x + (0x80-'A')*ones   // high bit set where x >= 'A'
 	gt := x + (0x80-'Z'-1)*ones // high bit set where x > 'Z'
-	upper := ge &^ gt &^ w & (0x80 * ones)
-	return w | upper>>2
+	return ge &^ gt &^ w & (0x80 * ones)
 }
 
-// HasUpper reports whether s holds an ASCII upper-case letter.
+// load64 reads the eight bytes of s at i as a little-endian word; the
+// compiler merges the byte loads into one.
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// HasUpper reports whether s holds an ASCII upper-case letter, eight bytes
+// at a time (it runs on every lookup by address).
 func HasUpper(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if upper8(load64(s, i)) != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
 		if c := s[i]; 'A' <= c && c <= 'Z' {
 			return true
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestAppendLower(t *testing.T) {
@@ -35,4 +36,20 @@ func TestEqualFoldAndHasUpper(t *testing.T) {
 	assert.False(t, EqualFold("[", "{"), "[ and { differ by the case bit but are not letters")
 	assert.True(t, HasUpper("a@X.fr"))
 	assert.False(t, HasUpper("é@x.fr"))
+}
+
+// HasUpper, eight bytes at a time, agrees with a byte-wise check on every
+// byte value at every position.
+func TestHasUpperEveryByte(t *testing.T) {
+	for n := range 20 {
+		for pos := range n {
+			for c := range 256 {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = byte(c)
+				want := 'A' <= c && c <= 'Z'
+				require.Equal(t, want, HasUpper(string(b)), "byte %#x at %d of %d", c, pos, n)
+			}
+		}
+		require.False(t, HasUpper(strings.Repeat("\xc3\xa9z@[`{", n)), "no upper-case letter in %d copies", n)
+	}
 }
