@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package annuaire resolves and checks MSSanté recipients against the
 // Annuaire Santé, the national directory of health professionals and
 // structures run by the ANS. It holds what its sources share — Mailbox,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ins handles the patient's national health identity, the INS
 // (identité nationale de santé): the matricule INS (NIR or NIA and its
 // control key), its assigning authorities, the five INS traits, the RNIV

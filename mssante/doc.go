@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package mssante builds, parses and checks MSSanté messages — the e-mails
 // of the French trust space of secure health messaging — and their
 // acknowledgements.

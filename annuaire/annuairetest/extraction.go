@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package annuairetest provides test support for code using package
 // annuaire and its subpackages, for this module's tests and for vendors'
 // CI: a deterministic generator of realistic synthetic

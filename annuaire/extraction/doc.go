@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package extraction reads the Annuaire Santé's daily bulk extraction
 // Extraction_Correspondance_MSSante (one row per MSSanté mailbox and
 // structure it is attached to) and answers offline lookups from it:

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package extraction
 
 // makeLarge returns a zeroed slice of n elements for the index's large

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package fhir is a client of the Annuaire Santé FHIR API v2, the ANS
 // national directory of health professionals and structures: searches of
 // Practitioner, PractitionerRole and Organization (Client.Search,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package listeblanche reads the liste blanche of MSSanté, the list of the
 // mail domains of the trust space and of the operator certificates allowed
 // to serve them, as the ANS publishes it (URL), and answers whether a

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command annuaire-lookup finds MSSanté mailboxes in the Annuaire Santé,
 // the ANS national directory of health professionals and structures: by
 // address (who is behind it), by RPPS or IDNPS (the mailboxes of a

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command quickstart is the README's main job: one MSSanté exchange from
 // end to end on built-in test data, with no server and no network beyond
 // loopback, in about a second.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command receive-loop is the integration loop of an applicative BAL (the
 // PFI pattern of the ANS volet "Transmission au LPS d'un document CDA
 // provenant d'un courriel MSSanté"), built on bal.Loop: it reads the new

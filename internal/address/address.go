@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package address holds what packages mssante and annuaire share about an
 // e-mail address: the one sentinel their errors about an address wrap,
 // exported by each as ErrAddress (mssante.ErrAddress and

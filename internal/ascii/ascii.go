@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ascii holds the ASCII-only case operations the annuaire packages
 // compare addresses and domains with. They are ASCII-only on purpose: an
 // address with "ſ" (U+017F) is not the one with "s", as strings.EqualFold

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package intake decides what a receiving system (a DPI, a DUI, an LPS)
 // does with a document it received by MSSanté: which local patient it
 // belongs to, whether it may be filed there automatically, and what to do

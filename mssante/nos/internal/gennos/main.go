@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command gennos writes mssante/nos/tables_gen.go from the published NOS
 // files: the XDS value sets shipped in the ANS CDA validation kit (read in
 // place, never copied into the repository) and the value sets and
