@@ -44,17 +44,20 @@
 // goroutine per core, up to 8): parsing, the address and IDNPS tables (16
 // shards of open addressing over hash/maphash, each filled in file order)
 // and the name index; the listings by profession, postal code, department
-// and domain are built on their first use. A lookup by address reads two
-// places in memory, its table slot and the row's line, and cuts the line
-// into the Mailbox it returns. On the 536,000-row synthetic extraction
-// (88 MB) and a 2-vCPU virtual machine, BenchmarkExtraction measured, in a
-// run where eight jobs shared the two vCPUs (2026-12-07): a load in 1.1 s
-// against 2.6–4.8 s for merely parsing the file with Python's csv module
-// (4.4 times faster), at a peak resident set of 1.80 times the file;
-// Lookup 0.48 µs for about 1,000 addresses looked up in turn and 1.0 µs
-// over one row in 8, level with a plain Go map building the same Mailbox
-// (0.37 and 0.99 µs in that run); a quiet machine gives figures 2 to 5
-// times lower. See docs/performance.md.
+// and domain are built on their first use. Index.Find answers whether an
+// address is listed, and where (a Row): it reads two places in memory, the
+// table slot (which holds where the row's line and the address in it are)
+// and the address in the line, and cuts nothing. Index.Lookup is Find and
+// Row.Mailbox, which cuts the line into the Mailbox. On the 536,000-row
+// synthetic extraction (88 MB) and a 2-vCPU virtual machine,
+// BenchmarkExtraction measured (2026-12-07): a load in 1.1 s against
+// 2.6–4.8 s for merely parsing the file with Python's csv module (4.4
+// times faster, eight jobs sharing the two vCPUs), at a peak resident set
+// of 1.80 times the file; on a quiet machine, Find 89–98 ns for about
+// 1,000 addresses looked up in turn and 318–349 ns over one row in 8,
+// against 81–86 and 230–262 ns for a plain Go map of the lower-cased
+// addresses; Lookup 0.37–0.39 and 0.62–0.65 µs, level with the map
+// building the same Mailbox. See docs/performance.md.
 //
 // # Errors and health data
 //

@@ -331,7 +331,7 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	ix.flags = makeLarge[uint8](n)
 	ix.names = makeLarge[nameEnt](n)
 	ix.arenas = make([][]byte, len(chunks))
-	hashes := &loadHashes{addr: makeLarge[uint64](n), id: makeLarge[uint64](n)}
+	hashes := &loadHashes{addr: makeLarge[uint64](n), id: makeLarge[uint64](n), addrAt: makeLarge[uint16](n), idAt: makeLarge[uint16](n)}
 	tmp := makeLarge[nameEnt](n)
 	maxErrors := cmp.Or(opts.MaxErrors, 100)
 	for i := range chunks {
@@ -366,9 +366,9 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 		wg.Go(func() {
 			for t := int(next.Add(1) - 1); t < 2*numShards; t = int(next.Add(1) - 1) {
 				if s := t % numShards; t < numShards {
-					dups[s], later[s] = ix.addrs.fill(ix, s, hashes.addr, hashes.addrCount[s], true)
+					dups[s], later[s] = ix.addrs.fill(ix, s, hashes.addr, hashes.addrAt, hashes.addrCount[s], true)
 				} else {
-					ix.ids.fill(ix, s, hashes.id, hashes.idCount[s], false)
+					ix.ids.fill(ix, s, hashes.id, hashes.idAt, hashes.idCount[s], false)
 				}
 			}
 		})
@@ -389,6 +389,7 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 // IDNPS (0: none) and the number of each shard's keys.
 type loadHashes struct {
 	addr, id           []uint64
+	addrAt, idAt       []uint16 // where the key starts in the record's line
 	addrCount, idCount [numShards]int
 }
 
@@ -436,10 +437,12 @@ func (ix *Index) parseChunk(ctx context.Context, k int, c *chunkResult, maxError
 		c.good++
 		h := ix.hashLower(v.get(fAddress)) // checkRow bounded the address to 254 bytes
 		hashes.addr[rec] = h
+		hashes.addrAt[rec] = v.at[fAddress].a
 		c.addrCount[h%numShards]++
 		if id := v.get(fIDNPS); id != "" {
 			h := max(1, ix.hash(id))
 			hashes.id[rec] = h
+			hashes.idAt[rec] = v.at[fIDNPS].a
 			c.idCount[h%numShards]++
 		}
 		if fam := v.get(fFamily); fam != "" && len(arena) < 1<<arenaShift-512 {
@@ -472,11 +475,38 @@ const numShards = 16
 type table [numShards][]slot
 
 // slot is one entry of a table; rec is 0 in an empty slot. The slot holds
-// the record's line (off, n) so that a lookup reads the table and the line,
-// and nothing else.
+// the record's line (off, n) and where its key starts in it (at), so that a
+// lookup reads the table and the key in the line, and nothing else: no
+// splitting of the line into its columns (the key ends at the next "|" or
+// at the end of the line). 16 bytes: a line is at most maxRowLine bytes.
 type slot struct {
 	tag, rec uint32 // high half of the key's hash; record + 1
-	off, n   uint32 // the record's line: data[off:off+n], without its end of line
+	off      uint32 // the record's line: data[off:off+n], without its end of line
+	n, at    uint16 // the line's length; the key's offset in it
+}
+
+// line returns the slot's line.
+func (e *slot) line(data string) string { return data[e.off : e.off+uint32(e.n)] }
+
+// keyIs reports whether the slot's key is k, compared without ASCII case:
+// the line holds k at e.at, followed by "|" or by the end of the line, and
+// k holds no "|" (which would run into the next column).
+func (e *slot) keyIs(data, k string) bool {
+	line := e.line(data)
+	rest := line[e.at:]
+	if len(rest) < len(k) || (len(rest) > len(k) && rest[len(k)] != '|') {
+		return false
+	}
+	return ascii.EqualFold(rest[:len(k)], k) && strings.IndexByte(k, '|') < 0
+}
+
+// key returns the slot's key as written in the file.
+func (e *slot) key(data string) string {
+	rest := e.line(data)[e.at:]
+	if i := strings.IndexByte(rest, '|'); i >= 0 {
+		return rest[:i]
+	}
+	return rest
 }
 
 // home returns the shard and the first slot of a hash.
@@ -490,7 +520,7 @@ func (t *table) home(h uint64) ([]slot, int) {
 // (dedup), a row whose address is already in it is flagged flagLater, and
 // flagDup and left out when its line equals that of an earlier row (which
 // is in the table: duplicates never are); fill returns how many of each.
-func (t *table) fill(ix *Index, s int, hashes []uint64, count int, dedup bool) (dups, later int) {
+func (t *table) fill(ix *Index, s int, hashes []uint64, at []uint16, count int, dedup bool) (dups, later int) {
 	sh := makeLarge[slot](count + count/2 + 1) // one empty slot at least: probing ends
 	t[s] = sh
 	for rec, h := range hashes {
@@ -500,19 +530,14 @@ func (t *table) fill(ix *Index, s int, hashes []uint64, count int, dedup bool) (
 		_, p := t.home(h)
 		tag := uint32(h >> 32)
 		line := ix.line(rec)
+		e := slot{tag: tag, rec: uint32(rec + 1), off: ix.starts[rec], n: uint16(len(line)), at: at[rec]}
 		if dedup {
-			var addr string
+			addr := e.key(ix.data)
 			shared, dup := false, false
 			for ; sh[p].rec != 0 && !dup; p = next(p, sh) {
-				if sh[p].tag != tag {
-					continue
-				}
-				if addr == "" {
-					addr = ix.field(rec, fAddress)
-				}
-				if e := sh[p]; ascii.EqualFold(ix.field(int(e.rec)-1, fAddress), addr) {
+				if o := &sh[p]; o.tag == tag && o.keyIs(ix.data, addr) {
 					shared = true
-					dup = ix.data[e.off:e.off+e.n] == line
+					dup = o.line(ix.data) == line
 				}
 			}
 			if shared {
@@ -527,7 +552,7 @@ func (t *table) fill(ix *Index, s int, hashes []uint64, count int, dedup bool) (
 		}
 		for ; sh[p].rec != 0; p = next(p, sh) {
 		}
-		sh[p] = slot{tag: tag, rec: uint32(rec + 1), off: ix.starts[rec], n: uint32(len(line))}
+		sh[p] = e
 	}
 	return dups, later
 }
@@ -541,15 +566,15 @@ func next(p int, sh []slot) int {
 }
 
 // find iterates over the records whose key hashes to h (the tags agree),
-// in file order, with their lines.
-func (t *table) find(ix *Index, h uint64) iter.Seq2[int, string] {
-	return func(yield func(int, string) bool) {
+// in file order, with their slots.
+func (t *table) find(ix *Index, h uint64) iter.Seq2[int, *slot] {
+	return func(yield func(int, *slot) bool) {
 		sh, p := t.home(h)
 		if len(sh) == 0 {
 			return
 		}
 		for tag := uint32(h >> 32); sh[p].rec != 0; p = next(p, sh) {
-			if e := sh[p]; e.tag == tag && !yield(int(e.rec)-1, ix.data[e.off:e.off+e.n]) {
+			if e := &sh[p]; e.tag == tag && !yield(int(e.rec)-1, e) {
 				return
 			}
 		}
@@ -623,32 +648,73 @@ func (ix *Index) All() iter.Seq[annuaire.Mailbox] {
 	}
 }
 
-// Lookup returns the first row (in file order) for an address, compared
-// without ASCII case. ok is false when the address is not in the index.
-// An address attached to several structures has several rows: see
-// LookupAll.
-func (ix *Index) Lookup(addr string) (m annuaire.Mailbox, ok bool) {
+// Row is a row of the index found by Find: a handle that holds where the
+// row is, so that finding an address costs no more than a map lookup. Its
+// Mailbox is built on demand. The zero Row is no row.
+type Row struct {
+	ix *Index
+	e  *slot
+}
+
+// Address returns the row's address as written in the file.
+func (r Row) Address() string {
+	if r.e == nil {
+		return ""
+	}
+	return r.e.key(r.ix.data)
+}
+
+// Line returns the row's line number in the file (the header is line 1;
+// 0 for the zero Row).
+func (r Row) Line() int {
+	if r.e == nil {
+		return 0
+	}
+	return int(r.e.rec) + 1
+}
+
+// Mailbox returns the row as a Mailbox (the zero Mailbox for the zero Row).
+func (r Row) Mailbox() annuaire.Mailbox {
+	var m annuaire.Mailbox
+	if r.e != nil {
+		var v row
+		r.ix.l.split(r.e.line(r.ix.data), &v)
+		r.ix.l.set(&m, &v, r.Line())
+	}
+	return m
+}
+
+// Find returns the first row (in file order) for an address, compared
+// without ASCII case, as a Row; ok is false when the address is not in the
+// index. It reads the index's table and the address in the row's line, and
+// builds nothing: use it to check that an address is listed, and Lookup
+// (or Row.Mailbox) for the row's fields.
+func (ix *Index) Find(addr string) (r Row, ok bool) {
 	if ix == nil || len(addr) > maxAddress {
-		return annuaire.Mailbox{}, false
+		return Row{}, false
 	}
 	// The loop of table.find, written out: this is the hot path, and the
 	// first row met is the first of the address in the file.
 	h := ix.hashLower(addr)
 	sh, p := ix.addrs.home(h)
 	if len(sh) == 0 {
-		return annuaire.Mailbox{}, false
+		return Row{}, false
 	}
 	for tag := uint32(h >> 32); sh[p].rec != 0; p = next(p, sh) {
-		if e := &sh[p]; e.tag == tag {
-			var v row
-			ix.l.split(ix.data[e.off:e.off+e.n], &v)
-			if ascii.EqualFold(v.get(fAddress), addr) {
-				ix.l.set(&m, &v, int(e.rec)+1)
-				return m, true
-			}
+		if e := &sh[p]; e.tag == tag && e.keyIs(ix.data, addr) {
+			return Row{ix: ix, e: e}, true
 		}
 	}
-	return annuaire.Mailbox{}, false
+	return Row{}, false
+}
+
+// Lookup returns the first row (in file order) for an address, compared
+// without ASCII case. ok is false when the address is not in the index.
+// An address attached to several structures has several rows: see
+// LookupAll. It is Find followed by Row.Mailbox.
+func (ix *Index) Lookup(addr string) (m annuaire.Mailbox, ok bool) {
+	r, ok := ix.Find(addr)
+	return r.Mailbox(), ok
 }
 
 // LookupAll returns every row for an address, in file order.
@@ -667,8 +733,8 @@ func (ix *Index) addrRecords(addr string) iter.Seq[int] {
 		if ix == nil || len(addr) > maxAddress {
 			return
 		}
-		for i := range ix.addrs.find(ix, ix.hashLower(addr)) {
-			if ascii.EqualFold(ix.field(i, fAddress), addr) && !yield(i) {
+		for i, e := range ix.addrs.find(ix, ix.hashLower(addr)) {
+			if e.keyIs(ix.data, addr) && !yield(i) {
 				return
 			}
 		}
@@ -685,8 +751,8 @@ func (ix *Index) ByID(id string) []annuaire.Mailbox {
 	var buf [64]byte
 	key := idKey(buf[:0], id)
 	out := make([]annuaire.Mailbox, 0)
-	for i := range ix.ids.find(ix, max(1, maphash.Bytes(ix.seed, key))) {
-		if ix.flags[i]&flagDup == 0 && ix.field(i, fIDNPS) == string(key) {
+	for i, e := range ix.ids.find(ix, max(1, maphash.Bytes(ix.seed, key))) {
+		if ix.flags[i]&flagDup == 0 && e.key(ix.data) == string(key) {
 			out = append(out, ix.mailbox(i))
 		}
 	}

@@ -182,10 +182,16 @@ func TestIndexAgreesWithReader(t *testing.T) {
 			if i%7 != 0 && w != 2 {
 				continue
 			}
+			want := byAddr[strings.ToLower(m.Address)]
 			got := ix.LookupAll(strings.ToUpper(m.Address))
-			if !slices.Equal(got, byAddr[strings.ToLower(m.Address)]) {
-				t.Fatalf("workers %d: LookupAll(%s) = %v, want %v", w, m.Address, got, byAddr[strings.ToLower(m.Address)])
+			if !slices.Equal(got, want) {
+				t.Fatalf("workers %d: LookupAll(%s) = %v, want %v", w, m.Address, got, want)
 			}
+			r, ok := ix.Find(strings.ToUpper(m.Address))
+			require.True(t, ok, "workers %d: Find(%s)", w, m.Address)
+			require.Equal(t, want[0], r.Mailbox(), "workers %d: Find(%s) is the first row", w, m.Address)
+			require.Equal(t, want[0].Address, r.Address(), "Row.Address as written")
+			require.Equal(t, want[0].Line, r.Line())
 			if m.Owner.ID != "" {
 				if got := ix.ByID(m.Owner.ID); !slices.Equal(got, byID[m.Owner.IDNPS]) {
 					t.Fatalf("ByID(%s) = %d rows, want %d", m.Owner.ID, len(got), len(byID[m.Owner.IDNPS]))
@@ -467,4 +473,61 @@ func TestDuplicateOfLaterRow(t *testing.T) {
 	assert.Equal(t, 2, m.Line, "Lookup gives the first row")
 	assert.Equal(t, map[string]int{"b.mssante.fr": 2}, ix.Domains(), "two mailboxes")
 	assert.Equal(t, []string{"a@b.mssante.fr", "c@b.mssante.fr"}, addrsOf(ix.ByDomain("b.mssante.fr")), "each mailbox by its first row")
+}
+
+// TestFindComparesTheWholeAddress: Find compares the address where the row
+// holds it, up to the next column; an address that is a prefix or an
+// extension of a listed one is not found, whatever its case, and the zero
+// Row answers nothing.
+func TestFindComparesTheWholeAddress(t *testing.T) {
+	hdr := "Type BAL|Adresse BAL|Nom d'exercice|Prénom d'exercice\n"
+	data := hdr + "PER|Jean.Dupont@medecin.mssante.fr|DUPONT|Jean\n" +
+		"PER|jean.dupont@medecin.mssante.fr.x|DUPONT|Jeanne\n" +
+		"PER|an@medecin.mssante.fr"
+	ix, err := LoadIndex(context.Background(), strings.NewReader(data), LoadOptions{})
+	require.NoError(t, err)
+	for addr, want := range map[string]int{
+		"jean.dupont@medecin.mssante.fr":   2,
+		"JEAN.DUPONT@MEDECIN.MSSANTE.FR":   2,
+		"jean.dupont@medecin.mssante.fr.x": 3,
+		"an@medecin.mssante.fr":            4, // the last column of the last line
+		"jean.dupont@medecin.mssante.f":    0,
+		"jean.dupont@medecin.mssante.fr.":  0,
+		"jean.dupont@medecin.mssante.fr|":  0,
+		"n@medecin.mssante.fr":             0,
+		"":                                 0,
+	} {
+		r, ok := ix.Find(addr)
+		assert.Equal(t, want != 0, ok, "Find(%q)", addr)
+		assert.Equal(t, want, r.Line(), "Find(%q)", addr)
+		if ok {
+			assert.True(t, strings.EqualFold(addr, r.Address()), "Find(%q).Address() = %q", addr, r.Address())
+		}
+	}
+	var zero Row
+	assert.Empty(t, zero.Address())
+	assert.Zero(t, zero.Line())
+	assert.Equal(t, annuaire.Mailbox{}, zero.Mailbox())
+	var nilIndex *Index
+	_, ok := nilIndex.Find("a@b.fr")
+	assert.False(t, ok)
+}
+
+// TestSlotKeyIs: a slot's key is compared up to the next "|" or the end of
+// the line, without ASCII case; a lookup of a prefix or an extension of the
+// key fails even when the tags of their hashes agree (this is what Find
+// relies on after the tag check).
+func TestSlotKeyIs(t *testing.T) {
+	data := "xx|PER|A.b@c.fr|Z\nPER|last@c.fr"
+	mid := slot{rec: 1, off: 3, n: uint16(strings.IndexByte(data, '\n') - 3), at: 4}
+	end := slot{rec: 2, off: uint32(strings.IndexByte(data, '\n') + 1), n: uint16(len("PER|last@c.fr")), at: 4}
+	require.Equal(t, "PER|A.b@c.fr|Z", mid.line(data))
+	require.Equal(t, "A.b@c.fr", mid.key(data))
+	require.Equal(t, "last@c.fr", end.key(data))
+	for k, want := range map[string]bool{"a.b@c.fr": true, "A.B@C.FR": true, "A.b@c.f": false, "A.b@c.fr|": false, "A.b@c.fr|Z": false, "": false, ".b@c.fr": false} {
+		assert.Equal(t, want, mid.keyIs(data, k), "mid %q", k)
+	}
+	for k, want := range map[string]bool{"LAST@c.fr": true, "last@c.f": false, "last@c.frx": false} {
+		assert.Equal(t, want, end.keyIs(data, k), "end %q", k)
+	}
 }

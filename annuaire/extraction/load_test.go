@@ -284,7 +284,7 @@ func TestTableWrapsAround(t *testing.T) {
 		count++
 	}
 	var tab table
-	dups, later := tab.fill(ix, s, hashes, count, false)
+	dups, later := tab.fill(ix, s, hashes, make([]uint16, len(hashes)), count, false)
 	assert.Zero(t, dups+later, "no address checks without dedup")
 	require.Len(t, tab[s], count+count/2+1)
 	for rec, h := range hashes {
@@ -292,8 +292,8 @@ func TestTableWrapsAround(t *testing.T) {
 			continue
 		}
 		var recs []int
-		for i, line := range tab.find(ix, h) {
-			require.Equal(t, ix.line(i), line)
+		for i, e := range tab.find(ix, h) {
+			require.Equal(t, ix.line(i), e.line(ix.data))
 			recs = append(recs, i)
 		}
 		require.Contains(t, recs, rec, "record %d not found from its home slot", rec)
