@@ -263,7 +263,15 @@ func (pf *Postfix) Crash() {
 	os.Remove(filepath.Join(pf.Dir, "queue", "pid", "master.pid"))
 }
 
-// Restart starts Postfix again (after Crash or Stop) on the same port
+// Terminate sends SIGTERM to the Postfix master, the signal of a clean
+// shutdown ("postfix stop" sends it): the master stops its processes, and
+// connections in progress are cut. It waits up to 10 seconds for the
+// master to go (then kills it). Start it again with Restart.
+func (pf *Postfix) Terminate() {
+	killWait(pf.masterPID(), 10*time.Second)
+}
+
+// Restart starts Postfix again (after Crash, Terminate or Stop) on the same port
 // with the same queue.
 func (pf *Postfix) Restart() error {
 	pf.kill()
