@@ -140,8 +140,7 @@ func (b *trackedBAL) send(ctx context.Context, msg *mssante.Message, ref string)
 	ob, err := outbox.Open(ctx, outbox.Config{Store: journal, Sender: sender,
 		OnError: func(err error) { log.Println("outbox:", err) }})
 	if err != nil {
-		journal.Close()
-		return nil, err
+		return nil, errors.Join(err, journal.Close())
 	}
 	defer func() {
 		if cerr := ob.Close(); err == nil {

@@ -513,8 +513,7 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 	}
 	ob, err := outbox.Open(ctx, outbox.Config{Store: journal, Sender: sender(lps, baltest.ORGUser)})
 	if err != nil {
-		journal.Close()
-		return err
+		return errors.Join(err, journal.Close())
 	}
 	defer ob.Close()
 	if _, err := ob.EnqueueRaw(ctx, msg.Envelope(), msg.MessageID, eml.Bytes(), outbox.EnqueueOptions{}); err != nil {
