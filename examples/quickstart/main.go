@@ -27,7 +27,10 @@
 //     and check its exact bytes against the Ref#2 rules;
 //  5. start the embedded test operator (bal/baltest.StartOperator: SMTP
 //     submission and IMAP over TLS, an IGC-Santé-like test PKI with CRLs);
-//  6. send those bytes from the applicative BAL with its certificate;
+//  6. queue those bytes in a durable outbox (bal/outbox: a journal file,
+//     fsync'd before the first attempt) and let it send them from the
+//     applicative BAL with its certificate, each attempt and its answer
+//     recorded;
 //  7. receive as the recipient: the receive loop parses the message,
 //     reads the document once (its SHA-1 and size checked against the
 //     archive's metadata on the way), reads the CDA header, checks the
@@ -35,7 +38,10 @@
 //     patient record of the recipient's DPI (mssante/intake: qualified
 //     INS on both sides, strict traits equal, a homonym kept apart; see
 //     filing.go), then sends the MDN and files the message in Traites;
-//  8. read the DSN and the MDN back in the sender's mailbox;
+//  8. back at the sender, its own receive loop reads the DSN and the MDN
+//     and routes them to the outbox (bal.Loop.Reports), which reconciles
+//     them with the message sent (SC.MSS/UX.35): the recipient's tracked
+//     status goes submitted → delivered (DSN) → processed (MDN);
 //  9. verify the signed, hash-chained trace log of every mailbox action.
 //
 // Usage:
@@ -45,7 +51,8 @@
 // With -out, the files of the exchange are kept in DIR: message.eml (the
 // bytes sent), message-received.eml (as delivered), IHE_XDM.ZIP and
 // DOC0001.XML (as the recipient extracted them), recordTarget.xml, mdn.eml (as the sender received it) and
-// trace.jsonl with its signed checkpoints (trace.jsonl.checkpoints).
+// trace.jsonl with its signed checkpoints (trace.jsonl.checkpoints), and
+// the outbox journal (outbox/outbox.journal).
 package main
 
 import (
@@ -72,6 +79,7 @@ import (
 	"github.com/ecdaf744/gomss/annuaire/listeblanche"
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/bal/outbox"
 	"github.com/ecdaf744/gomss/examples/internal/setup"
 	"github.com/ecdaf744/gomss/ins"
 	"github.com/ecdaf744/gomss/ins/insi"
@@ -142,6 +150,7 @@ func run(w io.Writer, outDir string) error {
 	}
 
 	logPath := filepath.Join(os.TempDir(), fmt.Sprintf("gomss-quickstart-%d.jsonl", time.Now().UnixNano()))
+	var obDir string
 	if outDir != "" {
 		if err := os.MkdirAll(outDir, 0o755); err != nil {
 			return err
@@ -149,11 +158,21 @@ func run(w io.Writer, outDir string) error {
 		logPath = filepath.Join(outDir, "trace.jsonl")
 		os.Remove(logPath)
 		os.Remove(logPath + ".checkpoints")
+		obDir = filepath.Join(outDir, "outbox")
+		if err := os.RemoveAll(obDir); err != nil {
+			return err
+		}
 	} else {
 		defer os.Remove(logPath)
 		defer os.Remove(logPath + ".checkpoints")
+		d, err := os.MkdirTemp("", "gomss-quickstart-outbox-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		obDir = d
 	}
-	if err := exchange(step, more, id, box, header, pdf, logPath, &keep); err != nil {
+	if err := exchange(step, more, id, box, header, pdf, logPath, obDir, &keep); err != nil {
 		return err
 	}
 
@@ -374,7 +393,7 @@ func document(step func(int, string, ...any), id *ins.Identity) (*cda.Header, []
 // build and check the message, send it, receive and acknowledge it, read
 // the acknowledgements back, verify the trace log.
 func exchange(step func(int, string, ...any), more func(string, ...any), id *ins.Identity, box annuaire.Mailbox,
-	header *cda.Header, pdf []byte, logPath string, keep *files) error {
+	header *cda.Header, pdf []byte, logPath, obDir string, keep *files) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -484,19 +503,37 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 			Mailbox: trace.Mailbox{Address: addr}, Trace: tl, Software: "gomss quickstart"}
 	}
 
-	// 6. Send the checked bytes.
+	// 6. Queue the checked bytes in the outbox, which sends them: the
+	// message is on disk (fsync) before its first attempt, and the
+	// server's answer is recorded before it counts as sent.
 	t1 := time.Now()
-	batch, err := sender(lps, baltest.ORGUser).Batch(ctx)
+	journal, err := outbox.OpenJournal(obDir, nil)
 	if err != nil {
-		return fmt.Errorf("connect: %w\n%s", err, op.Log())
+		return err
 	}
-	res, err := batch.SendRaw(ctx, msg.Envelope(), msg.MessageID, eml.Bytes())
-	batch.Close()
+	ob, err := outbox.Open(ctx, outbox.Config{Store: journal, Sender: sender(lps, baltest.ORGUser)})
+	if err != nil {
+		return errors.Join(err, journal.Close())
+	}
+	defer ob.Close()
+	if _, err := ob.EnqueueRaw(ctx, msg.Envelope(), msg.MessageID, eml.Bytes(), outbox.EnqueueOptions{}); err != nil {
+		return err
+	}
+	sent, err := sendQueued(ctx, ob, msg.MessageID)
 	if err != nil {
 		return fmt.Errorf("send: %w\n%s", err, op.Log())
 	}
-	step(6, "sent from %s over STARTTLS with its software certificate in %v: %d bytes accepted for %v, DSN requested %v",
-		baltest.ORGUser, time.Since(t1).Round(time.Millisecond), res.Size, res.Accepted, res.DSN)
+	var accepted []string
+	for _, r := range sent.Recipients {
+		if r.State == outbox.Submitted {
+			accepted = append(accepted, r.Address)
+		}
+	}
+	step(6, "queued in the outbox (journal %s, fsync'd) and sent from %s over STARTTLS with its software certificate in %v: "+
+		"%d bytes accepted for %v, DSN requested %v, read receipt requested %v",
+		filepath.Base(obDir)+"/outbox.journal", baltest.ORGUser, time.Since(t1).Round(time.Millisecond), sent.Size, accepted,
+		len(sent.DSN.Notify) > 0, sent.ReadReceipt)
+	more("tracked: %s", recipientStates(sent))
 
 	// 7. The recipient's receive loop: integrate, then acknowledge.
 	wantSum := sha256.Sum256(pdf)
@@ -563,33 +600,59 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 	more("MDN sent, message moved to Traites")
 
 	// 8. Back at the sender: the DSN from the operator, the MDN from the
-	// recipient.
+	// recipient, read by the sender's own receive loop, which gives every
+	// report to the outbox (Loop.Reports) before filing it in Traites.
 	if err := op.WaitMessages(ctx, baltest.ORGUser, 2); err != nil {
 		return fmt.Errorf("acknowledgements: %w", err)
 	}
-	s, err := receiver(lps, baltest.ORGUser).Open(ctx)
-	if err != nil {
-		return err
-	}
-	back, _, err := s.FetchNew(ctx, "INBOX", bal.State{})
-	s.Close()
-	if err != nil {
-		return err
-	}
 	var acks []string
-	for _, f := range back {
-		if d, err := mssante.ParseDSN(f.Message); err == nil && len(d.Recipients) > 0 {
-			acks = append(acks, "DSN "+d.Recipients[0].Action+" "+d.Recipients[0].Status)
-		}
-		if r, err := mssante.ParseMDN(f.Message); err == nil && r.OriginalMessageID == msg.MessageID {
-			acks = append(acks, "MDN "+r.Type)
-			keep.add("mdn.eml", f.Message.Raw)
-		}
+	senderLoop := &bal.Loop{
+		Receiver: receiver(lps, baltest.ORGUser),
+		Sender:   sender(lps, baltest.ORGUser),
+		From:     msg.From,
+		Product:  product,
+		Handler: func(context.Context, *mssante.Received) error {
+			return errors.New("the quickstart's sender expects no document")
+		},
+		Reports: reportFunc(func(ctx context.Context, m *mssante.Received) error {
+			if err := ob.HandleReport(ctx, m); err != nil {
+				return err
+			}
+			// What the report said, and the recipient's tracked state
+			// once the outbox has reconciled it.
+			tracked := ""
+			if st, ok := ob.Status(msg.MessageID); ok {
+				if rc, ok := st.Recipient(box.Address); ok {
+					tracked = " → " + string(rc.State)
+				}
+			}
+			if d, err := mssante.ParseDSN(m); err == nil && len(d.Recipients) > 0 {
+				acks = append(acks, "DSN "+d.Recipients[0].Action+" "+d.Recipients[0].Status+tracked)
+			}
+			if r, err := mssante.ParseMDN(m); err == nil && r.OriginalMessageID == msg.MessageID {
+				acks = append(acks, "MDN "+r.Type+tracked)
+				keep.add("mdn.eml", m.Raw)
+			}
+			return nil
+		}),
 	}
-	if len(acks) < 2 {
-		return fmt.Errorf("expected a DSN and an MDN back, got %v", acks)
+	if n, err := senderLoop.ProcessOnce(ctx); err != nil || n != 2 {
+		return fmt.Errorf("sender's receive loop: %d reports, %v", n, err)
 	}
-	step(8, "back at %s: %s", baltest.ORGUser, strings.Join(acks, ", "))
+	step(8, "back at %s: %s, routed by its receive loop to the outbox and filed in Traites", baltest.ORGUser, strings.Join(acks, ", "))
+	st, ok := ob.Status(msg.MessageID)
+	if !ok {
+		return fmt.Errorf("message %s not in the outbox", msg.MessageID)
+	}
+	rc, ok := st.Recipient(box.Address)
+	if !ok || rc.State != outbox.Processed || rc.Answered.IsZero() || rc.Read.IsZero() {
+		return fmt.Errorf("the DSN and the MDN were not reconciled with %s: %s (unmatched: %d)", msg.MessageID, recipientStates(st), len(ob.Unmatched()))
+	}
+	more("reconciled with %s in the outbox: %s (DSN and MDN matched: %d reports, %d unmatched); settled %v",
+		st.MessageID, recipientStates(st), rc.Reports, len(ob.Unmatched()), st.Settled())
+	if err := ob.Close(); err != nil {
+		return err
+	}
 
 	// 9. The trace log: every action above, verified.
 	if err := tl.Close(); err != nil {
@@ -634,3 +697,60 @@ func authorName(h cda.Header) string {
 	n := h.Authors[0].Person.Name
 	return strings.TrimSpace(n.Suffix + " " + n.Given + " " + n.Family)
 }
+
+// sendQueued runs the outbox until the message's first attempt has its
+// result, and returns its status: sent, or an error with the reason it is
+// not (refused, deferred for a retry, acceptance unknown). A real
+// application leaves Run running; the quickstart stops it once its one
+// message is tried.
+func sendQueued(ctx context.Context, ob *outbox.Outbox, id string) (*outbox.Status, error) {
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- ob.Run(rctx) }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, ok := ob.Status(id)
+		if !ok {
+			stop()
+			<-done
+			return nil, fmt.Errorf("%w: %s", outbox.ErrUnknownMessage, id)
+		}
+		if st.Phase == outbox.PhaseSent {
+			stop()
+			return st, <-done
+		}
+		if st.Phase == outbox.PhaseFailed || st.Phase == outbox.PhaseUnknown || st.Attempts > 0 {
+			stop()
+			<-done
+			return nil, fmt.Errorf("%s: %s (%s)", st.Phase, st.LastError, recipientStates(st))
+		}
+		select {
+		case err := <-done:
+			if err == nil {
+				err = ctx.Err()
+			}
+			return nil, err
+		case <-tick.C:
+		}
+	}
+}
+
+// recipientStates lists each recipient's tracked state.
+func recipientStates(st *outbox.Status) string {
+	var b []string
+	for _, r := range st.Recipients {
+		s := r.Address + " " + string(r.State)
+		if r.Reason != "" {
+			s += " (" + r.Reason + ")"
+		}
+		b = append(b, s)
+	}
+	return strings.Join(b, ", ")
+}
+
+// reportFunc adapts a function to bal.ReportHandler.
+type reportFunc func(ctx context.Context, m *mssante.Received) error
+
+func (f reportFunc) HandleReport(ctx context.Context, m *mssante.Received) error { return f(ctx, m) }

@@ -4,12 +4,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ecdaf744/gomss/bal"
+	"github.com/ecdaf744/gomss/bal/outbox"
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/mssante/xdm"
 	"github.com/ecdaf744/gomss/trace"
@@ -18,8 +21,11 @@ import (
 )
 
 // TestQuickstart runs the whole program and checks that every step
-// printed its result and that -out kept the files of the exchange, each
-// readable by the package that reads such a file.
+// printed its result (the outbox's tracked status included: submitted,
+// then delivered on the DSN, processed on the MDN) and that -out kept the
+// files of the exchange, each readable by the package that reads such a
+// file; the outbox journal among them, reopened to check that the DSN and
+// the MDN were reconciled with the message sent.
 func TestQuickstart(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
@@ -48,7 +54,14 @@ func TestQuickstart(t *testing.T) {
 		"homonym DUPONT-0107 born another day not a candidate",
 		"integrate:2",
 		"MDN sent, message moved to Traites",
-		"DSN delivered 2.0.0, MDN processed",
+		"tracked: jean.dupont@test.mssante.fr submitted",
+		"DSN delivered 2.0.0 → delivered, MDN processed → processed, routed by its receive loop to the outbox",
+		"in the outbox: jean.dupont@test.mssante.fr processed (DSN and MDN matched: 2 reports, 0 unmatched); settled true",
+		"outbox-queued:1",
+		"outbox-result:1",
+		"delivery-status:2",
+		"dsn-received:1",
+		"mdn-received:1",
 		"trace log verified:",
 		"1 kept elsewhere",
 		"mdn-sent:1",
@@ -90,6 +103,28 @@ func TestQuickstart(t *testing.T) {
 	r, err := mssante.ParseMDN(mdn)
 	assert.NoError(t, err, "mdn.eml")
 	assert.EqualValues(t, sent.MessageID, r.OriginalMessageID, "mdn.eml")
+	// The outbox journal kept in -out holds the reconciled status: opened
+	// again on its own, it gives the message sent, submitted, its DSN and
+	// its MDN matched with it, the recipient processed.
+	j, err := outbox.OpenJournal(filepath.Join(dir, "outbox"), nil)
+	require.NoError(t, err)
+	ob, err := outbox.Open(context.Background(), outbox.Config{Store: j, Sender: &bal.Sender{}})
+	require.NoError(t, err)
+	defer ob.Close()
+	st, ok := ob.Status(sent.MessageID)
+	require.True(t, ok, "message %s not in the journal", sent.MessageID)
+	assert.Equal(t, outbox.PhaseSent, st.Phase)
+	assert.True(t, st.Settled(), "settled")
+	require.Len(t, st.Recipients, 1)
+	rc := st.Recipients[0]
+	assert.Equal(t, "jean.dupont@test.mssante.fr", rc.Address)
+	assert.Equal(t, outbox.Processed, rc.State, "%+v", rc)
+	assert.Equal(t, 2, rc.Reports, "a DSN and an MDN taken into account")
+	assert.False(t, rc.Submitted.IsZero(), "submitted time")
+	assert.False(t, rc.Answered.IsZero(), "DSN time")
+	assert.False(t, rc.Read.IsZero(), "MDN time")
+	assert.Empty(t, rc.Reason)
+	assert.Empty(t, ob.Unmatched())
 	if _, err := os.Stat(filepath.Join(dir, "trace.jsonl.checkpoints")); err != nil {
 		t.Error(err)
 	}

@@ -23,6 +23,7 @@
 //	    -rpps IDNPS -author-family NAME -author-given NAME -org-idnst IDNST -org-name NAME
 //	    [-type 11488-4] [-title TITLE] [-specialty CODE] [-mdn]
 //	    -trace FILE -trace-signer FILE -trace-verifier FILE
+//	    [-outbox DIR] [-imap host:port [-wait DURATION]]
 //	    [-dry-run DIR]
 //
 // -smtp is the operator's submission server (port 465 means implicit TLS,
@@ -56,6 +57,28 @@
 // (golang.org/x/mod/sumdb/note format) that signs the trace checkpoints;
 // check the log afterwards with the trace-verify example.
 //
+// The message goes through a durable outbox (package bal/outbox) whose
+// journal is kept in -outbox (by default gomss/send-report/outbox in the
+// user's cache directory, os.UserCacheDir, else in the temporary
+// directory): it is recorded (fsync) before it is sent, with its attempts
+// and their answers, so that a run killed half-way loses nothing and
+// sends nothing twice; the next run on the same -outbox sends what was
+// left (a message whose acceptance is unknown again only with its same
+// Message-ID). A temporary failure is tried again a few times within the
+// run, then left queued for the next run. The message asks for a DSN
+// (success and failure, headers returned). The status tracked for each
+// recipient is printed: submitted once the server accepted it, failed
+// with the reason in French.
+//
+// With -imap, the sending BAL's IMAP server (port 993 means implicit
+// TLS), the command then reads the DSNs and MDNs that come back in the
+// sender's INBOX (without moving them or marking them seen; where it
+// stopped is kept in the outbox folder) for up to -wait (2 min by
+// default), reconciles them with the message, and prints each
+// recipient's status again: relayed or delivered (DSN), displayed or
+// processed (MDN), or failed with its reason; "submitted" still means no
+// answer yet.
+//
 // With -dry-run DIR nothing is sent and no network or certificate is
 // needed: the message is written to DIR/message.eml and its archive to
 // DIR/IHE_XDM.ZIP, and the message is checked against the Ref#2 rules.
@@ -79,6 +102,7 @@ import (
 	"time"
 
 	"github.com/ecdaf744/gomss/bal"
+	"github.com/ecdaf744/gomss/bal/outbox"
 	"github.com/ecdaf744/gomss/ins"
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/mssante/cda"
@@ -103,6 +127,8 @@ type options struct {
 	mdn                                        bool
 	tracePath, traceSigner, traceVerifier      string
 	dryRun                                     string
+	outbox, imap                               string
+	wait                                       time.Duration
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -144,6 +170,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.tracePath, "trace", "", "trace log `file` (JSON Lines)")
 	fs.StringVar(&o.traceSigner, "trace-signer", "", "`file` holding the note signer key of the trace")
 	fs.StringVar(&o.traceVerifier, "trace-verifier", "", "`file` holding the note verifier key of the trace")
+	fs.StringVar(&o.outbox, "outbox", defaultOutboxDir(), "`folder` of the outbox journal")
+	fs.StringVar(&o.imap, "imap", "", "sending BAL's IMAP server `host:port`: read the DSN/MDN back and show each recipient's status")
+	fs.DurationVar(&o.wait, "wait", 2*time.Minute, "how long to wait for the DSN/MDN with -imap")
 	fs.StringVar(&o.dryRun, "dry-run", "", "write the message into `DIR` instead of sending it")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -267,6 +296,8 @@ func (o *options) message() (*mssante.Message, error) {
 		XDM:         xdm.Options{SourceID: o.oid, ContentType: xdm.Code{Code: "04"}, Organization: o.orgName},
 		Product:     o.product,
 		ReadReceipt: o.mdn,
+		// Asked so that the outbox can track delivery (RFC 3461).
+		DSN: mssante.DSN{Notify: []string{"SUCCESS", "FAILURE"}, Return: "HDRS"},
 	}
 	return m, m.Validate()
 }
@@ -313,18 +344,58 @@ func send(ctx context.Context, o *options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer tl.Close()
 	s := &bal.Sender{Server: server, ServerName: serverName, Trust: &bal.Trust{Roots: roots}, Auth: auth,
 		Mailbox: trace.Mailbox{Address: o.from}, Trace: tl, Software: "gomss send-report"}
-	res, err := s.Send(ctx, m)
-	if cerr := tl.Close(); err == nil {
-		err = cerr
-	}
+	ob, err := openOutbox(ctx, o.outbox, s, func(err error) { fmt.Fprintln(w, "outbox:", err) })
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "sent %s (%d bytes, subject %q) from %q <%s>, accepted for %s\n",
-		res.MessageID, res.Size, m.EffectiveSubject(), m.From.Label(), o.from, strings.Join(res.Accepted, ", "))
-	return nil
+	defer ob.Close()
+	if _, err := ob.Enqueue(ctx, m, outbox.EnqueueOptions{}); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "queued %s in the outbox %s\n", m.MessageID, o.outbox)
+	st, err := runUntilTried(ctx, ob, m.MessageID)
+	if err != nil {
+		return err
+	}
+	var accepted []string
+	for _, r := range st.Recipients {
+		if r.State != outbox.Queued && r.State != outbox.Failed {
+			accepted = append(accepted, r.Address)
+		}
+	}
+	if st.Phase == outbox.PhaseSent {
+		fmt.Fprintf(w, "sent %s (%d bytes, subject %q) from %q <%s>, accepted for %s\n",
+			st.MessageID, st.Size, m.EffectiveSubject(), m.From.Label(), o.from, strings.Join(accepted, ", "))
+	}
+	printStatus(w, st)
+	if st.Phase != outbox.PhaseSent {
+		if st.Phase == outbox.PhaseFailed {
+			return fmt.Errorf("message %s not sent: %s", st.MessageID, st.LastError)
+		}
+		return fmt.Errorf("message %s not sent yet (%s), kept in the outbox for the next run", st.MessageID, st.Phase)
+	}
+	if o.imap != "" && o.wait > 0 {
+		ep, err := setup.ParseEndpoint("-imap", o.imap, 993)
+		if err != nil {
+			return err
+		}
+		r := &bal.Receiver{Server: ep, ServerName: serverName, Trust: &bal.Trust{Roots: roots}, Auth: auth,
+			Mailbox: trace.Mailbox{Address: o.from}, Trace: tl, Software: "gomss send-report"}
+		wctx, wcancel := context.WithTimeout(context.Background(), o.wait+time.Minute)
+		defer wcancel()
+		st, err := waitAnswers(wctx, r, ob, o.outbox, m.MessageID, o.wait)
+		if err != nil {
+			return err
+		}
+		printStatus(w, st)
+	}
+	if err := ob.Close(); err != nil {
+		return err
+	}
+	return tl.Close()
 }
 
 func (o *options) endpoint(ctx context.Context) (bal.Endpoint, error) {
