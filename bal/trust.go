@@ -18,6 +18,19 @@ var (
 	// (no valid offline CRL, the fetch failed or was cut short by the
 	// caller's context, and no kept CRL is still valid).
 	ErrRevocationUnknown = errors.New("bal: revocation status unknown")
+	// ErrCRLRefused: a CRL was found but may not be used: not issued
+	// under the certificate's issuer name, signature not verified with the
+	// issuer's key, not valid yet (thisUpdate to come) or expired, or
+	// breaking a rule of RFC 5280 §5 (no nextUpdate, no CRLNumber or a
+	// critical one, a critical extension gomss does not process, a delta,
+	// indirect or partial-reason CRL, a malformed issuingDistributionPoint:
+	// ErrMalformedIDP). Found wrapped in ErrRevocationUnknown.
+	ErrCRLRefused = errors.New("bal: CRL refused")
+	// ErrCRLNotInScope: a valid CRL of the issuer does not cover the
+	// certificate: its issuingDistributionPoint restricts it to CA or to
+	// end-entity certificates, or to another distribution point (RFC 5280
+	// §6.3.3 (b)(2)). Found wrapped in ErrRevocationUnknown.
+	ErrCRLNotInScope = errors.New("bal: CRL does not cover the certificate")
 	// ErrNoRoots: Trust has no roots and system roots are off.
 	ErrNoRoots = errors.New("bal: no trusted roots: give the IGC-Santé roots (Trust.Roots)")
 	// ErrCipherSuites: Trust.CipherSuites cannot be used: it is empty
@@ -211,11 +224,8 @@ func (t *Trust) TLSConfigContext(ctx context.Context, serverName string) (*tls.C
 		}
 		offline := t.OfflineCRLs
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.VerifiedChains) == 0 {
-				return errors.New("bal: no verified chain")
-			}
 			r := revocation{cache: cache, offline: offline, now: now()}
-			return r.checkChain(ctx, cs.VerifiedChains[0])
+			return r.checkChains(ctx, cs.VerifiedChains)
 		}
 	}
 	return cfg, nil
