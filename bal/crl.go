@@ -30,8 +30,11 @@ import (
 // REM Ségur vague 2, ansforge/segur-squash-plugins,
 // macros/import_gsheet/import_gsheet - Copie.xlsx).
 //
-// Every certificate of the verified chain but the root is checked against
-// a CRL of its issuer that is valid now:
+// Every certificate but the root of a chain crypto/x509 verified is
+// checked against a CRL of its issuer that is valid now and covers it;
+// when crypto/x509 verified several chains (a cross-certified authority),
+// the connection is accepted when one of them passes, each certificate
+// and issuer being checked once:
 //
 //  1. an offline CRL (Trust.OfflineCRLs) of the issuer, valid now, is used
 //     first and nothing is fetched: an installation that hands CRLs over as
@@ -51,11 +54,35 @@ import (
 //     grace period). Hand a current CRL over offline if the distribution
 //     point stays out of reach.
 //
-// A CRL is valid for a certificate when its issuer name is the
-// certificate's issuer name, its signature verifies with the issuer's key
-// (RFC 5280 §6.3.3 (b)(1), (f), (g)) and now is before its nextUpdate; a
-// CRL without nextUpdate is refused (RFC 5280 §5.1.2.5: conforming CRL
-// issuers MUST include it, and without it a kept CRL could never expire).
+// A CRL is valid for the certificates of an issuer (otherwise
+// ErrCRLRefused) when:
+//
+//   - its issuer name is, byte for byte, the issuer's subject and its
+//     signature verifies with the issuer's key (RFC 5280 §6.3.3 (b)(1),
+//     (f), (g));
+//   - its thisUpdate has come and its nextUpdate, which it must have
+//     (§5.1.2.5; without it a kept CRL could never expire), is still to
+//     come;
+//   - it has a CRLNumber (§5.2.3: conforming CRL issuers MUST include it),
+//     not marked critical, not negative;
+//   - it carries no critical extension gomss does not process, among its
+//     own or its entries' (§5.2, §5.3: such a CRL MUST NOT be used), and
+//     no extension twice; gomss processes the authority key identifier
+//     and the issuingDistributionPoint;
+//   - it is a complete, direct CRL for every reason: a delta CRL
+//     (deltaCRLIndicator, §5.2.4), an indirect one (indirectCRL, entries
+//     with certificateIssuer, §5.3.3), one for attribute certificates or
+//     for only some reasons (§5.2.5) is refused rather than half used.
+//
+// A valid CRL covers a certificate (otherwise ErrCRLNotInScope) unless its
+// issuingDistributionPoint (§5.2.5, critical or not) excludes it
+// (§6.3.3 (b)(2)): onlyContainsUserCerts for a CA certificate,
+// onlyContainsCACerts for an end entity, a distribution point name that
+// is none of the certificate's distribution point URIs (exact
+// comparison; for a certificate without the cRLDistributionPoints
+// extension, none of the names is its issuer's name), or a name relative
+// to the CRL issuer (not matched: crypto/x509 does not expose such names
+// of a certificate).
 
 // CRLSource hands over CRLs without fetching them: the files an operator or
 // an administrator publishes, a bundle shipped with the software. See

@@ -59,12 +59,17 @@ var (
 //     ([ErrRevocationUnknown]); a certificate without distribution point
 //     is accepted only with a valid offline CRL of its issuer.
 //
-// A CRL is valid when its issuer name is the certificate's issuer, its
-// signature verifies with the issuer's key and its nextUpdate (which it
-// must have, RFC 5280 §5.1.2.5) is still to come. The CRLs fetched during
-// a handshake are fetched within the context of the Send, Open or
-// [Trust.TLSConfigContext] that makes the connection. Only the first chain
-// crypto/tls verified is checked.
+// A CRL is used only when it is valid by RFC 5280 (issuer name, signature
+// by the issuer's key, thisUpdate past, nextUpdate to come, a non-critical
+// CRLNumber, no critical extension gomss does not process; a delta,
+// indirect or partial CRL is refused: [ErrCRLRefused]) and covers the
+// certificate by its issuingDistributionPoint ([ErrCRLNotInScope]);
+// docs/security.md lists the rules with their sections. Every chain
+// crypto/tls verified is checked and the connection accepted when one
+// passes: a revoked cross-certificate on one path does not refuse an
+// operator reachable by a good one. The CRLs fetched during a handshake
+// are fetched within the context of the Send, Open or
+// [Trust.TLSConfigContext] that makes the connection.
 type Trust struct {
 	// Roots are the trusted roots: the IGC-Santé ones.
 	Roots []*x509.Certificate
