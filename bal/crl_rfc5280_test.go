@@ -265,6 +265,7 @@ func TestCRLEveryVerifiedChain(t *testing.T) {
 		{name: "both revoked", fortCRL: revokedCross, elCRL: revokedOriginal, want: bal.ErrRevoked},
 		{name: "one revoked, the other unknown", elCRL: revokedOriginal, fortGone: true, want: bal.ErrRevocationUnknown, wantNot: bal.ErrRevoked},
 	} {
+		firstRoots := map[string]bool{} // the root of the first verified chain, over both orders
 		for order, chain := range orders {
 			t.Run(tc.name+"/"+order, func(t *testing.T) {
 				pub.publish(pki.RootFort, pki.RootFort.CRL)
@@ -291,7 +292,9 @@ func TestCRLEveryVerifiedChain(t *testing.T) {
 				cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 					chains = len(cs.VerifiedChains)
 					if len(cs.VerifiedChains) > 0 {
-						t.Logf("first verified chain through %s", cs.VerifiedChains[0][len(cs.VerifiedChains[0])-1].Subject.CommonName)
+						first := cs.VerifiedChains[0][len(cs.VerifiedChains[0])-1].Subject.CommonName
+						firstRoots[first] = true
+						t.Logf("first verified chain through %s", first)
 					}
 					return verify(cs)
 				}
@@ -313,6 +316,9 @@ func TestCRLEveryVerifiedChain(t *testing.T) {
 				}
 			})
 		}
+		// Each path came first once: the revoked one was, in one order,
+		// the chain a check of the first chain alone would have judged.
+		assert.Len(t, firstRoots, 2, "%s: the first verified chain was always through the same root: %v", tc.name, firstRoots)
 	}
 }
 
