@@ -271,15 +271,15 @@ func checkCRL(crl *x509.RevocationList, issuer *x509.Certificate, now time.Time)
 // Object identifiers of the CRL and CRL entry extensions of RFC 5280 §5.2
 // and §5.3.
 var (
-	oidAuthorityKeyID     = asn1.ObjectIdentifier{2, 5, 29, 35}
-	oidCRLNumber          = asn1.ObjectIdentifier{2, 5, 29, 20}
-	oidDeltaCRLIndicator  = asn1.ObjectIdentifier{2, 5, 29, 27}
-	oidIssuingDP          = asn1.ObjectIdentifier{2, 5, 29, 28}
-	oidCRLDistPoints      = asn1.ObjectIdentifier{2, 5, 29, 31}
-	oidReasonCode         = asn1.ObjectIdentifier{2, 5, 29, 21}
-	oidInvalidityDate     = asn1.ObjectIdentifier{2, 5, 29, 24}
-	oidCertificateIssuer  = asn1.ObjectIdentifier{2, 5, 29, 29}
-	oidHoldInstrucionCode = asn1.ObjectIdentifier{2, 5, 29, 23}
+	oidAuthorityKeyID      = asn1.ObjectIdentifier{2, 5, 29, 35}
+	oidCRLNumber           = asn1.ObjectIdentifier{2, 5, 29, 20}
+	oidDeltaCRLIndicator   = asn1.ObjectIdentifier{2, 5, 29, 27}
+	oidIssuingDP           = asn1.ObjectIdentifier{2, 5, 29, 28}
+	oidCRLDistPoints       = asn1.ObjectIdentifier{2, 5, 29, 31}
+	oidReasonCode          = asn1.ObjectIdentifier{2, 5, 29, 21}
+	oidInvalidityDate      = asn1.ObjectIdentifier{2, 5, 29, 24}
+	oidCertificateIssuer   = asn1.ObjectIdentifier{2, 5, 29, 29}
+	oidHoldInstructionCode = asn1.ObjectIdentifier{2, 5, 29, 23}
 )
 
 // checkCRLExtensions applies RFC 5280 §5.2 to a CRL's extensions: a
@@ -348,7 +348,7 @@ func checkEntryExtensions(exts []pkix.Extension) error {
 		switch {
 		case e.Id.Equal(oidCertificateIssuer):
 			return errors.New("certificateIssuer entry extension (indirect CRL, RFC 5280 §5.3.3): not supported")
-		case e.Id.Equal(oidReasonCode), e.Id.Equal(oidInvalidityDate), e.Id.Equal(oidHoldInstrucionCode):
+		case e.Id.Equal(oidReasonCode), e.Id.Equal(oidInvalidityDate), e.Id.Equal(oidHoldInstructionCode):
 			// informative: the certificate is revoked whatever the reason
 		default:
 			if e.Critical {
