@@ -1,37 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package annuaire_test
 
 import (
 	"context"
 	"fmt"
 	"log"
-	"os"
 	"strings"
 
 	"github.com/ecdaf744/gomss/annuaire"
+	"github.com/ecdaf744/gomss/annuaire/extraction"
+	"github.com/ecdaf744/gomss/annuaire/listeblanche"
 )
 
 // Load the daily extraction and the liste blanche, then check recipients
-// offline (add a Client to ask the API for what the extraction lacks). A
+// offline (add a fhir.Client as API to ask for what the extraction lacks). A
 // program reloads the extraction it downloads each day with
 // Directory.LoadFile, lookups going on meanwhile.
 func Example() {
 	ctx := context.Background()
-	ix, err := annuaire.LoadIndex(ctx, strings.NewReader(extraction), annuaire.LoadOptions{})
+	ix, err := extraction.LoadIndex(ctx, strings.NewReader(extractionText), extraction.LoadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	rep := ix.Report()
 	fmt.Println(rep.Mailboxes, "mailboxes on", rep.Rows, "rows,", rep.ErrorCount, "malformed lines,", rep.Tolerated.Duplicates, "duplicate row")
-	var dir annuaire.Directory
+	var dir extraction.Directory
 	if err := dir.Swap(ix); err != nil {
 		log.Fatal(err)
 	}
 
-	lb, err := annuaire.ReadListeBlanche(strings.NewReader(listeBlanche), listeBlancheChecksum)
+	lb, err := listeblanche.Read(strings.NewReader(listeBlanche), listeBlancheChecksum)
 	if err != nil {
 		log.Fatal(err)
 	}
-	r := &annuaire.Resolver{Directory: &dir, ListeBlanche: lb}
+	r := &annuaire.Resolver{Offline: &dir, Trust: lb}
 	for _, v := range r.Check(ctx, []string{
 		"heloise.fictif@medecin.mssante.fr",
 		"279035121518989@patient.mssante.fr",
@@ -46,42 +49,11 @@ func Example() {
 	// someone@example.com: unknown: not published in the Annuaire Santé and the domain example.com is not in the liste blanche: not an MSSanté address
 }
 
-// Search the offline index by name, ignoring case and accents.
-func ExampleIndex_SearchName() {
-	ix, err := annuaire.LoadIndex(context.Background(), strings.NewReader(extraction), annuaire.LoadOptions{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	for m := range ix.SearchName("lefevre", "jer") {
-		fmt.Println(m.Address, m.Owner.Family, m.Owner.Given, m.Owner.Profession.Label)
-	}
-	// Output:
-	// jerome.lefevre@chirurgien-dentiste.mssante.fr LEFÈVRE Jérôme Chirurgien-Dentiste
-}
-
-// Ask the Annuaire Santé API who is behind an address. It needs a key of
-// the ANS gateway in ESANTE_API_KEY, so it is only compiled here;
-// TestResolveMailbox runs the same call against the fake API of
-// annuaire/annuairetest.
-func ExampleClient_ResolveMailbox() {
-	c := &annuaire.Client{APIKey: os.Getenv("ESANTE_API_KEY")}
-	ms, err := c.ResolveMailbox(context.Background(), "secretariat@example.mssante.fr")
-	if err != nil {
-		log.Fatal(err)
-	}
-	if len(ms) == 0 {
-		fmt.Println("unknown to the Annuaire Santé")
-	}
-	for _, m := range ms {
-		fmt.Println(m.Address, m.Type, m.Resource, m.Structure.Name)
-	}
-}
-
-// extraction is an excerpt of the daily Extraction_Correspondance_MSSante
+// extractionText is an excerpt of the daily Extraction_Correspondance_MSSante
 // (fictitious people): its header line (the 31 ColumnNames) and five rows.
 // Raphaël CABINET's mailbox is attached to two structures, so on two rows;
 // the last row repeats an earlier one.
-var extraction = strings.Join(annuaire.ColumnNames(), "|") + "\n" +
+var extractionText = strings.Join(extraction.ColumnNames(), "|") + "\n" +
 	"PER|heloise.fictif@medecin.mssante.fr|8|10000000025|810000000025|1|1130000003||DR|FICTIF|Héloïse|C|Civil|10|Médecin|SM04|Cardiologie et maladies vasculaires|true|CENTRE HOSPITALIER D'EXEMPLE|CH EXEMPLE||BP 12|1||BD|DE LA MER||13005 MARSEILLE|13005|13|FRANCE\n" +
 	"PER|jerome.lefevre@chirurgien-dentiste.mssante.fr|8|10000000074|810000000074|4|41000000007401||DR|LEFÈVRE|Jérôme|C|Civil|40|Chirurgien-Dentiste|||true|CABINET DENTAIRE FICTIF||||8||PL|DU MARCHE||33000 BORDEAUX|33000|33|FRANCE\n" +
 	"PER|raphael.cab@clinique-hélios.mssante.fr|8|10000000132|810000000132|1|1750000010||DR|CABINET|Raphaël|C|Civil|10|Médecin|SM54|Médecine générale|true|CLINIQUE HELIOS (FICTIVE)||||40||R|DU SOLEIL||75014 PARIS|75014|75|FRANCE\n" +

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package annuaire
 
 import (
@@ -6,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ecdaf744/gomss/internal/address"
 )
 
 // BALType is the type of an MSSanté mailbox (boîte aux lettres, BAL), a code
@@ -63,21 +67,6 @@ func (d Digitization) String() string {
 		return "refused"
 	}
 	return "unknown"
-}
-
-// parseDigitization reads the Dématérialisation column. The raw format is
-// not published; readers in the wild accept true/True/1, the MOS wording is
-// O/N. ok is false for a value that is none of these (kept as unknown).
-func parseDigitization(s string) (d Digitization, ok bool) {
-	switch s {
-	case "":
-		return DigitizationUnknown, true
-	case "true", "True", "TRUE", "1", "O", "o", "oui", "Oui", "OUI":
-		return DigitizationAccepted, true
-	case "false", "False", "FALSE", "0", "N", "n", "non", "Non", "NON":
-		return DigitizationRefused, true
-	}
-	return DigitizationUnknown, false
 }
 
 // Code is a coded value with its label as the directory gives it (for
@@ -213,26 +202,12 @@ func SplitAddress(addr string) (local, domain string, err error) {
 // Sentinel errors. Errors returned by this package wrap one of them, so that
 // callers can branch with errors.Is; the message names the field and value.
 var (
-	// ErrAddress: not a usable e-mail address.
-	ErrAddress = errors.New("annuaire: invalid address")
+	// ErrAddress: not a usable e-mail address. It is the same value as
+	// mssante.ErrAddress: an address refused by either package satisfies
+	// errors.Is with both names.
+	ErrAddress = address.ErrInvalid
 	// ErrBALType: not a TRE_R257 BAL type.
 	ErrBALType = errors.New("annuaire: invalid BAL type")
-	// ErrHeader: the extraction header lacks a required column or is unusable.
-	ErrHeader = errors.New("annuaire: extraction header")
-	// ErrLine: an extraction line is malformed (see LineError).
-	ErrLine = errors.New("annuaire: malformed line")
-	// ErrChecksum: the liste blanche does not match its published SHA-256.
-	ErrChecksum = errors.New("annuaire: checksum mismatch")
-	// ErrListeBlanche: the liste blanche cannot be read.
-	ErrListeBlanche = errors.New("annuaire: liste blanche")
-	// ErrOlder: a reload was refused because the file is not newer.
-	ErrOlder = errors.New("annuaire: extraction not newer than the loaded one")
-	// ErrDeltaTooOld: a delta sync starts more than 30 days ago.
-	ErrDeltaTooOld = errors.New("annuaire: delta older than 30 days")
-	// ErrPageSize: a page size above 200 was asked for.
-	ErrPageSize = errors.New("annuaire: page size")
-	// ErrBundle: an API response is not a usable FHIR Bundle.
-	ErrBundle = errors.New("annuaire: FHIR bundle")
 )
 
 // clip shortens s for an error message.
@@ -241,4 +216,20 @@ func clip(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// DepartmentOf derives the department from a French postal code, for a
+// source that gives none: 97x and 98x overseas (three digits), otherwise the
+// first two digits ("20" for Corsica, whose 2A and 2B the postal code does
+// not tell apart); "" for a code shorter than two characters. The
+// extraction's Département column, when present, is used as given.
+func DepartmentOf(postalCode string) string {
+	cp := postalCode
+	if len(cp) < 2 {
+		return ""
+	}
+	if (cp[:2] == "97" || cp[:2] == "98") && len(cp) >= 3 {
+		return cp[:3]
+	}
+	return cp[:2]
 }

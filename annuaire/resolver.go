@@ -1,9 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package annuaire
 
 import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/ecdaf744/gomss/internal/ascii"
 )
 
 // PatientDomain is the domain of Mon espace santé (MSS-Citoyenne)
@@ -44,15 +48,41 @@ func (k Kind) String() string {
 	return "invalid"
 }
 
-// Resolver finds who is behind an MSSanté address: the offline Directory
+// MailboxLookup is an offline source of published mailboxes: LookupAll
+// returns every row of an address (none when it is not published), and
+// cannot fail. *Index and *Directory satisfy it.
+type MailboxLookup interface {
+	LookupAll(addr string) []Mailbox
+}
+
+// MailboxResolver asks a live source who is behind an address: the
+// mailboxes whose address equals addr, none with a nil error when the
+// source does not know it. *fhir.Client (package annuaire/fhir) satisfies
+// it.
+type MailboxResolver interface {
+	ResolveMailbox(ctx context.Context, addr string) ([]Mailbox, error)
+}
+
+// TrustList says whether a domain, or the domain of an address, is in the
+// MSSanté trust space. *listeblanche.List (package annuaire/listeblanche)
+// satisfies it.
+type TrustList interface {
+	Trusted(addrOrDomain string) bool
+}
+
+// Resolver finds who is behind an MSSanté address: the offline source
 // first, then the API for what the extraction does not have. Any field may
-// be nil: a Resolver with only a Directory works offline; with only a
-// Client it asks the API every time. Checking the trust space needs
-// ListeBlanche.
+// be nil: a Resolver with only Offline works offline; with only API it asks
+// the API every time. Checking the trust space needs Trust. A field holding
+// a nil pointer is a source that knows nothing, not an absent one.
+//
+// The sources are interfaces so that this package imports none of its
+// subpackages (they import it): a program plugs in a *Directory, a
+// *fhir.Client and a *listeblanche.List, a test its own fakes.
 type Resolver struct {
-	Directory    *Directory
-	API          *Client
-	ListeBlanche *ListeBlanche
+	Offline MailboxLookup
+	API     MailboxResolver
+	Trust   TrustList
 }
 
 // Resolve returns the mailboxes of an address (several when it is linked
@@ -62,11 +92,9 @@ func (r *Resolver) Resolve(ctx context.Context, addr string) (ms []Mailbox, ok b
 	if _, _, err := SplitAddress(addr); err != nil {
 		return nil, false, err
 	}
-	if r.Directory != nil {
-		if ix := r.Directory.Index(); ix != nil {
-			if ms := ix.LookupAll(addr); len(ms) > 0 {
-				return ms, true, nil
-			}
+	if r.Offline != nil {
+		if ms := r.Offline.LookupAll(addr); len(ms) > 0 {
+			return ms, true, nil
 		}
 	}
 	if r.API != nil {
@@ -112,7 +140,7 @@ func (r *Resolver) check(ctx context.Context, addr string) Verdict {
 		v.Kind, v.Reason, v.Err = Invalid, err.Error(), err
 		return v
 	}
-	if equalFoldASCII(domain, PatientDomain) { // not strings.EqualFold: "ſ" (U+017F) is not "s"
+	if ascii.EqualFold(domain, PatientDomain) { // not strings.EqualFold: "ſ" (U+017F) is not "s"
 		v.Kind = Patient
 		if isMatriculeShape(local) {
 			v.Reason = "Mon espace santé address of a patient (matricule INS @ " + PatientDomain + ")"
@@ -121,8 +149,8 @@ func (r *Resolver) check(ctx context.Context, addr string) Verdict {
 		}
 		return v
 	}
-	trustKnown := r.ListeBlanche != nil
-	v.Trusted = trustKnown && r.ListeBlanche.Contains(domain)
+	trustKnown := r.Trust != nil
+	v.Trusted = trustKnown && r.Trust.Trusted(domain)
 	ms, ok, err := r.Resolve(ctx, addr)
 	v.Err = err
 	switch {

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package bal is the mailbox client of an MSSanté BAL (boîte aux
 // lettres): it finds the operator's servers, trusts only IGC-Santé,
 // authenticates, sends and receives MSSanté messages, and traces every

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ins handles the patient's national health identity, the INS
 // (identité nationale de santé): the matricule INS (NIR or NIA and its
 // control key), its assigning authorities, the five INS traits, the RNIV
@@ -11,6 +13,14 @@
 // cas d'une identité qualifiée"). Every function that emits a matricule goes
 // through Identity.QualifiedINS and fails with ErrNotQualified otherwise,
 // while local identifiers (IPP) and traits still flow.
+//
+// CompareTraits compares two identities trait by trait (birth family name,
+// birth given names, first given name, birth date, sex, birth place COG):
+// each Equal, Different or Missing after the normalisation the INS rules
+// allow (NormalizeName), each normalisation rule written with its source
+// in the CompareTraits documentation, plus a similarity score whose
+// thresholds are the establishment's. Package mssante/intake decides on it
+// which local record a received document belongs to.
 //
 // Sources of the rules, as recorded in the project's reference notes:
 //

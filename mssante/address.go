@@ -1,18 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package mssante
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/ecdaf744/gomss/ins"
+	"github.com/ecdaf744/gomss/internal/address"
 )
 
 // DomainSuffix ends every domain of the MSSanté trust space (liste blanche).
 const DomainSuffix = ".mssante.fr"
 
-// ErrAddress is wrapped by errors about an e-mail address.
-var ErrAddress = errors.New("mssante: address")
+// ErrAddress is wrapped by errors about an e-mail address. It is the
+// same value as annuaire.ErrAddress: an address refused by either package
+// satisfies errors.Is with both names.
+var ErrAddress = address.ErrInvalid
 
 // CheckAddress checks the form of an addr-spec as MSSanté uses them:
 // local@domain, no display name, no spaces, a dotted domain. A

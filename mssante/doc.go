@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package mssante builds, parses and checks MSSanté messages — the e-mails
 // of the French trust space of secure health messaging — and their
 // acknowledgements.
@@ -84,7 +86,8 @@
 // target; ve.What is "mssante: invalid message" for a message or an
 // acknowledgement, "cda: invalid header" for a header. A Problem keeps the
 // error behind it (Problem.Err), and ValidationError unwraps to it: an
-// invalid recipient is errors.Is(err, ErrAddress); an unqualified patient
+// invalid recipient is errors.Is(err, ErrAddress) (the same sentinel as
+// annuaire.ErrAddress); an unqualified patient
 // recipient, errors.Is(err, ins.ErrNotQualified); a document whose header
 // is invalid is the problem ECO.2.1.1 "document N" whose Err is the
 // header's own *ValidationError. Check's problems are the same type, with

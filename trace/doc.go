@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package trace records a nominative, tamper-evident trace of every
 // mailbox action, as MSSanté client software must (SC.MSS/CONF.17 and
 // SC.MSS/CONF.18, ANS FAQ des industriels 10217; Référentiel socle #2 §5,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package trace
 
 import (
@@ -31,6 +33,13 @@ const (
 	DSNReceived     Action = "dsn-received"
 	MDNReceived     Action = "mdn-received"
 	DirectorySearch Action = "directory-search"
+	// Integrate is the integration of a received document into the
+	// receiving software (SC.MSS/UX.37–38: every received flow is traced
+	// up to its integration), recorded by package mssante/intake: the
+	// request's command is the step (DECIDE, FILE, WORKLIST, RESOLVE,
+	// EXPIRE), its parameters the document's id, version and outcome and
+	// the local patient identifier, never a trait.
+	Integrate Action = "integrate"
 )
 
 // AuthMethod is how the actor was authenticated.

@@ -1,7 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package annuairetest provides test support for code using package
-// annuaire, for this module's tests and for vendors' CI: a deterministic
-// generator of realistic synthetic Extraction_Correspondance_MSSante files,
-// and an in-process fake of the Annuaire Santé FHIR API v2 (see NewServer).
+// annuaire and its subpackages, for this module's tests and for vendors'
+// CI: a deterministic generator of realistic synthetic
+// Extraction_Correspondance_MSSante files, and an in-process fake of the
+// Annuaire Santé FHIR API v2 for annuaire/fhir's Client (see NewServer).
 // Nothing here reaches the network; every person generated is fictitious.
 package annuairetest
 

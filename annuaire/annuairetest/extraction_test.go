@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package annuairetest
 
 import (
@@ -6,15 +8,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestWriteExtractionDeterministic(t *testing.T) {
 	gen := func(seed uint64) ([32]byte, Stats) {
 		var b bytes.Buffer
 		st, err := WriteExtraction(&b, ExtractionOptions{Rows: 3000, Seed: seed})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if int64(b.Len()) != st.Bytes {
 			t.Fatalf("Stats.Bytes %d, wrote %d", st.Bytes, b.Len())
 		}
@@ -37,9 +39,7 @@ func TestWriteExtractionDeterministic(t *testing.T) {
 func TestWriteExtractionShape(t *testing.T) {
 	var b bytes.Buffer
 	st, err := WriteExtraction(&b, ExtractionOptions{Rows: 40000, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	if lines[0] != Header || len(lines) != 40001 || st.Rows != 40000 {
 		t.Fatalf("%d lines, stats %+v", len(lines), st)

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package baltest is test support for the bal package and for vendors' CI,
 // in the spirit of net/http/httptest: it gives a test what an MSSanté
 // operator would, on loopback, started and stopped by the test itself.

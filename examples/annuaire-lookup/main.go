@@ -1,11 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command annuaire-lookup finds MSSanté mailboxes in the Annuaire Santé,
 // the ANS national directory of health professionals and structures: by
 // address (who is behind it), by RPPS or IDNPS (the mailboxes of a
 // professional) or by name prefix (case and accent insensitive).
 //
 // Two sources: the daily bulk extraction Extraction_Correspondance_MSSante
-// (-extraction FILE, indexed in memory by annuaire.LoadIndexFile: offline,
-// no key needed), or the FHIR API v2 (-api URL, with the ESANTE-API-KEY read
+// (-extraction FILE, indexed in memory by extraction.LoadIndexFile: offline,
+// no key needed), or the FHIR API v2 (-api URL, through annuaire/fhir, with the ESANTE-API-KEY read
 // from the environment variable named by -key-env, ESANTE_API_KEY by
 // default; -api default uses the ANS gateway).
 //
@@ -32,6 +34,8 @@ import (
 	"time"
 
 	"github.com/ecdaf744/gomss/annuaire"
+	"github.com/ecdaf744/gomss/annuaire/extraction"
+	"github.com/ecdaf744/gomss/annuaire/fhir"
 )
 
 func main() {
@@ -42,7 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("annuaire-lookup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	extraction := fs.String("extraction", "", "Extraction_Correspondance_MSSante `file`")
-	api := fs.String("api", "", "FHIR API v2 base `URL` (\"default\": "+annuaire.DefaultBaseURL+")")
+	api := fs.String("api", "", "FHIR API v2 base `URL` (\"default\": "+fhir.DefaultBaseURL+")")
 	keyEnv := fs.String("key-env", "ESANTE_API_KEY", "environment `variable` holding the API key")
 	address := fs.String("address", "", "MSSanté address to look up")
 	rpps := fs.String("rpps", "", "RPPS (11 digits) or IDNPS (8 + RPPS) of a professional")
@@ -71,14 +75,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		base := *api
 		if base == "default" {
-			base = annuaire.DefaultBaseURL
+			base = fhir.DefaultBaseURL
 		}
 		key := os.Getenv(*keyEnv)
 		if key == "" {
 			fmt.Fprintf(stderr, "annuaire-lookup: no API key in $%s\n", *keyEnv)
 			return 2
 		}
-		c := &annuaire.Client{BaseURL: base, APIKey: key}
+		c := &fhir.Client{BaseURL: base, APIKey: key}
 		found, err = fromAPI(ctx, c, *address, *rpps, *name, *given)
 	}
 	if err != nil {
@@ -96,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func fromExtraction(ctx context.Context, path, address, rpps, name, given string) ([]annuaire.Mailbox, error) {
-	ix, err := annuaire.LoadIndexFile(ctx, path, annuaire.LoadOptions{})
+	ix, err := extraction.LoadIndexFile(ctx, path, extraction.LoadOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -113,11 +117,11 @@ func fromExtraction(ctx context.Context, path, address, rpps, name, given string
 	return out, nil
 }
 
-func fromAPI(ctx context.Context, c *annuaire.Client, address, rpps, name, given string) ([]annuaire.Mailbox, error) {
+func fromAPI(ctx context.Context, c *fhir.Client, address, rpps, name, given string) ([]annuaire.Mailbox, error) {
 	if address != "" {
 		return c.ResolveMailbox(ctx, address)
 	}
-	q := annuaire.PractitionerQuery{ID: rpps, Family: name, Given: given, ActiveOnly: true}
+	q := fhir.PractitionerQuery{ID: rpps, Family: name, Given: given, ActiveOnly: true}
 	var out []annuaire.Mailbox
 	for p, err := range c.Practitioners(ctx, q) {
 		if err != nil {

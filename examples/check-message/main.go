@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command check-message reads a received MSSanté message on its standard
 // input and tells what a receiving application must know before filing it:
 // the Ref#2 rules it breaks, whether its IHE_XDM archive is intact and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command insi-lookup searches a patient's INS in the INSi téléservice by
 // traits, with the structure's IGC-Santé software certificate (mTLS, CN
 // INSI-AUTO or INSI-MANU, read from a PKCS#12 file), using the search

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command quickstart is the README's main job: one MSSanté exchange from
 // end to end on built-in test data, with no server and no network beyond
 // loopback, in about a second.
@@ -29,8 +31,10 @@
 //  7. receive as the recipient: the receive loop parses the message,
 //     reads the document once (its SHA-1 and size checked against the
 //     archive's metadata on the way), reads the CDA header, checks the
-//     patient's INS and the PDF, then sends the MDN and files the
-//     message in Traites;
+//     patient's INS and the PDF, files the document into the right
+//     patient record of the recipient's DPI (mssante/intake: qualified
+//     INS on both sides, strict traits equal, a homonym kept apart; see
+//     filing.go), then sends the MDN and files the message in Traites;
 //  8. read the DSN and the MDN back in the sender's mailbox;
 //  9. verify the signed, hash-chained trace log of every mailbox action.
 //
@@ -64,6 +68,8 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/ecdaf744/gomss/annuaire"
+	"github.com/ecdaf744/gomss/annuaire/extraction"
+	"github.com/ecdaf744/gomss/annuaire/listeblanche"
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/examples/internal/setup"
@@ -285,11 +291,11 @@ func resolve(step func(int, string, ...any), more func(string, ...any), to strin
 		return annuaire.Mailbox{}, err
 	}
 	defer f.Close()
-	ix, err := annuaire.LoadIndex(ctx, f, annuaire.LoadOptions{Generated: annuaire.GeneratedFromName(extractionName)})
+	ix, err := extraction.LoadIndex(ctx, f, extraction.LoadOptions{Generated: extraction.GeneratedFromName(extractionName)})
 	if err != nil {
 		return annuaire.Mailbox{}, err
 	}
-	var dir annuaire.Directory
+	var dir extraction.Directory
 	if err := dir.Swap(ix); err != nil {
 		return annuaire.Mailbox{}, err
 	}
@@ -303,7 +309,7 @@ func resolve(step func(int, string, ...any), more func(string, ...any), to strin
 	if err != nil {
 		return annuaire.Mailbox{}, err
 	}
-	lb, err := annuaire.ReadListeBlanche(xml, string(sum))
+	lb, err := listeblanche.Read(xml, string(sum))
 	if err != nil {
 		return annuaire.Mailbox{}, err
 	}
@@ -312,7 +318,7 @@ func resolve(step func(int, string, ...any), more func(string, ...any), to strin
 	for _, t := range lb.Tolerated {
 		more("liste blanche tolerated: %s", t)
 	}
-	r := &annuaire.Resolver{Directory: &dir, ListeBlanche: lb}
+	r := &annuaire.Resolver{Offline: &dir, Trust: lb}
 	vs := r.Check(ctx, []string{to, outsider})
 	for _, v := range vs {
 		verdict := "refused"
@@ -500,7 +506,7 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 		Sender:   sender(cps, box.Address),
 		From:     mssante.Sender{Address: box.Address, Kind: mssante.Personal, GivenName: box.Owner.Given, FamilyName: box.Owner.Family},
 		Product:  product,
-		Handler: func(_ context.Context, m *mssante.Received) error {
+		Handler: func(ctx context.Context, m *mssante.Received) error {
 			// A failure here is sent back as an MDN processed/Error with
 			// the integration code returned.
 			if m.XDM == nil || len(m.XDM.Documents) != 1 {
@@ -531,14 +537,20 @@ func exchange(step func(int, string, ...any), more func(string, ...any), id *ins
 			if _, err := cr.Body(&body); err != nil || sha256.Sum256(body.Bytes()) != wantSum {
 				return mssante.IntegrationOther
 			}
+			// The DPI files the document into the patient's record
+			// (filing.go: mssante/intake on the practice's records).
+			filed, err := fileIntoPatient(ctx, m, cdaDoc, tl, cps.Actor(), trace.Mailbox{Address: box.Address})
+			if err != nil {
+				return err
+			}
 			keep.add("message-received.eml", m.Raw)
 			if a := m.Attachment(xdm.ArchiveName); a != nil {
 				keep.add(xdm.ArchiveName, a.Data)
 			}
 			keep.add(m.XDM.Documents[0].Entry.URI, cdaDoc)
 			integrated = append(integrated,
-				fmt.Sprintf("archive %s verified (SHA-1 and size), %q by %s, patient INS %s, PDF identical (%d bytes)",
-					m.XDM.Subset, doc.Header.Title, authorName(doc.Header), doc.Patient.Identity.INS.Matricule, body.Len()))
+				fmt.Sprintf("archive %s verified (SHA-1 and size), %q by %s, patient INS %s, PDF identical (%d bytes); %s",
+					m.XDM.Subset, doc.Header.Title, authorName(doc.Header), doc.Patient.Identity.INS.Matricule, body.Len(), filed))
 			return nil
 		},
 	}

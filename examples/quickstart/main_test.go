@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package main
 
 import (
@@ -42,6 +44,9 @@ func TestQuickstart(t *testing.T) {
 		"accepted for [jean.dupont@test.mssante.fr], DSN requested true",
 		"verified (SHA-1 and size)",
 		"patient INS 279035121518989, PDF identical",
+		"filed into record DUPONT-0042 automatically (qualified INS on both sides, strict traits equal)",
+		"homonym DUPONT-0107 born another day not a candidate",
+		"integrate:2",
 		"MDN sent, message moved to Traites",
 		"DSN delivered 2.0.0, MDN processed",
 		"trace log verified:",

@@ -1,32 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command receive-loop is the integration loop of an applicative BAL (the
 // PFI pattern of the ANS volet "Transmission au LPS d'un document CDA
 // provenant d'un courriel MSSanté"), built on bal.Loop: it reads the new
 // messages of a folder over IMAP, hands each document message to a
-// handler that writes the documents to a directory, then acknowledges it
-// over SMTP (the MDN the sender asked for, "processed" or carrying the
-// integration error) and files it in the processed or failed folder.
+// handler that decides, with mssante/intake, which local patient each
+// document belongs to, files it there or puts it on the worklist, then
+// acknowledges the message over SMTP (the MDN the sender asked for,
+// "processed" or carrying the integration error) and files it in the
+// processed or failed folder.
 //
-// The handler verifies the IHE_XDM.ZIP archive (hash and size of every
-// document against its metadata) and writes, for each document, the CDA
-// file (<id>.xml) and the PDF of its level-1 body (<id>.pdf) into -out,
-// <id> being the document's unique id (so a message handled again after a
-// lost session, as bal.Loop's at-least-once delivery allows, rewrites the
-// same files rather than adding copies). A message without a readable,
-// verified archive is refused with integration error 906 ("Autre"). A
-// document about a fictitious patient (INS-NIR de test or de
-// démonstration, as on an operator's test platform) is refused with error
-// 902 ("Identifiant patient inconnu") unless -test-patients is given: such
-// a patient does not exist, and a production system must not file the
-// document in a real record.
+// The DPI side is deliberately small: the patient index is a
+// semicolon-separated file (-patients; without it, the embedded
+// patients.csv of three test patients), the document store is the -out
+// directory. For each document of a verified IHE_XDM.ZIP archive the
+// handler reads the CDA header and lets intake.Decider.Process apply the
+// Ségur rules (SC.MSS/UX.02–17, SC.CDA/MSS.01–04; see go doc
+// ./mssante/intake):
+//
+//   - automatic integration only when the document's INS matches a
+//     qualified local INS strictly and every strict trait agrees: the CDA
+//     file and the PDF of its level-1 body go to -out/<patient id>/, and
+//     -out/held.csv records the id, set id and version;
+//   - a document already held is a duplicate (acknowledged, not filed
+//     again: bal.Loop delivers at least once); an older version is refused
+//     with 900; a newer one replaces the version held, which stays in
+//     the patient's folder (history.csv);
+//   - anything else waits in the worklist: the document stays in
+//     -out/incoming/ and -out/worklist/<key>.txt says why and which
+//     records could be the patient; the message is acknowledged as taken
+//     in charge. This example does not resolve the worklist (a DPI shows
+//     it to a person: Decider.Resolve);
+//   - a message without a readable, verified archive is refused with 906;
+//     a document about a fictitious patient (INS-NIR de test or de
+//     démonstration) with 902 unless -test-patients is given, and even
+//     then only into a fictitious patient's record.
+//
+// Every decision and filing is written to the signed trace log, beside
+// the mailbox actions (SC.MSS/UX.37–38).
 //
 // Usage:
 //
 //	receive-loop -imap host:port -smtp host:port | -domain DOMAIN
 //	    -p12 FILE [-p12-password-env VAR] -roots FILE
-//	    -mailbox ADDR -entity LABEL -product NIL -out DIR
+//	    -mailbox ADDR -entity LABEL -product NIL -out DIR [-patients FILE]
 //	    [-folder INBOX] [-processed Traites] [-failed Erreurs] [-error-mailbox ADDR]
 //	    -trace FILE -trace-signer FILE -trace-verifier FILE
-//	    [-once] [-test-patients]
+//	    [-once] [-test-patients] [-auto-on-traits]
 //
 // -mailbox is the applicative BAL, authenticated by the software
 // certificate of -p12 (its password in the environment variable named by
@@ -36,6 +56,9 @@
 // instead (RFC 6186). -roots is a PEM file of the IGC-Santé roots.
 // -error-mailbox receives the standard error e-mail of a failed
 // integration when the sender asked for no read receipt.
+// -auto-on-traits lets a document without a usable INS be integrated into
+// the one record whose strict traits all agree (SC.MSS/UX.08: only if the
+// establishment allows it).
 //
 // With -once the loop processes what is in the folder and exits;
 // otherwise it waits for new messages (IDLE) until interrupted (SIGINT,
@@ -47,7 +70,6 @@ package main
 import (
 	"github.com/ecdaf744/gomss/examples/internal/setup"
 
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -56,13 +78,10 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/mssante"
-	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/trace"
 )
 
@@ -92,7 +111,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	errorMailbox := fs.String("error-mailbox", "", "mailbox receiving the error e-mails when no MDN was requested")
 	out := fs.String("out", "", "`directory` the documents (CDA and PDF) are written to")
 	once := fs.Bool("once", false, "process the folder once and exit")
-	testPatients := fs.Bool("test-patients", false, "accept documents about fictitious (test or demonstration) patients")
+	testPatients := fs.Bool("test-patients", false, "accept documents about fictitious (test or demonstration) patients, into fictitious records only")
+	autoOnTraits := fs.Bool("auto-on-traits", false, "integrate automatically on strict traits when no INS can decide (SC.MSS/UX.08)")
+	patients := fs.String("patients", "", "patient index `file` (semicolon separated; the embedded patients.csv when empty)")
 	tracePath := fs.String("trace", "", "trace log `file` (JSON Lines)")
 	traceSigner := fs.String("trace-signer", "", "`file` holding the note signer key of the trace")
 	traceVerifier := fs.String("trace-verifier", "", "`file` holding the note verifier key of the trace")
@@ -110,6 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		imap: *imapAddr, smtp: *smtpAddr, domain: *domain, serverName: *serverName,
 		p12: *p12, p12Env: *p12Env, roots: *rootsFile, mailbox: *mailbox, entity: *entity, product: *product,
 		folder: *folder, processed: *processed, failed: *failed, errorMailbox: *errorMailbox, out: *out, once: *once, testPatients: *testPatients,
+		autoOnTraits: *autoOnTraits, patients: *patients,
 		tracePath: *tracePath, traceSigner: *traceSigner, traceVerifier: *traceVerifier,
 	}, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "receive-loop:", err)
@@ -122,7 +144,8 @@ type config struct {
 	imap, smtp, domain, serverName               string
 	p12, p12Env, roots, mailbox, entity, product string
 	folder, processed, failed, errorMailbox, out string
-	once, testPatients                           bool
+	once, testPatients, autoOnTraits             bool
+	patients                                     string
 	tracePath, traceSigner, traceVerifier        string
 }
 
@@ -165,6 +188,10 @@ func receive(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	trust := &bal.Trust{Roots: roots}
 	box := trace.Mailbox{Address: c.mailbox}
 	const software = "gomss receive-loop"
+	h, err := newHandler(c, cert.Actor(), box, tl, stdout)
+	if err != nil {
+		return err
+	}
 	loop := &bal.Loop{
 		Receiver: &bal.Receiver{Server: op.IMAP, ServerName: name(op.IMAP), Trust: trust, Auth: cert,
 			Mailbox: box, Trace: tl, Software: software},
@@ -176,16 +203,8 @@ func receive(ctx context.Context, c config, stdout, stderr io.Writer) error {
 		Processed:    c.processed,
 		Failed:       c.failed,
 		ErrorMailbox: c.errorMailbox,
-		Handler: func(_ context.Context, m *mssante.Received) error {
-			files, err := integrate(m, c.out, c.testPatients)
-			if err != nil {
-				fmt.Fprintf(stderr, "refused %s: %v\n", m.MessageID, err)
-				return err
-			}
-			fmt.Fprintf(stdout, "integrated %s %q: %s\n", m.MessageID, m.DisplaySubject(), strings.Join(files, ", "))
-			return nil
-		},
-		OnError: func(err error) { fmt.Fprintln(stderr, "receive-loop:", err) },
+		Handler:      h.handle,
+		OnError:      func(err error) { fmt.Fprintln(stderr, "receive-loop:", err) },
 	}
 	if c.once {
 		n, err := loop.ProcessOnce(ctx)
@@ -199,59 +218,6 @@ func receive(ctx context.Context, c config, stdout, stderr io.Writer) error {
 		return err
 	}
 	return tl.Close()
-}
-
-// integrate writes the CDA documents of m and their PDF into dir. An error
-// is returned as an integration error, which the loop reports in the MDN.
-// Documents about fictitious patients are refused unless testPatients.
-func integrate(m *mssante.Received, dir string, testPatients bool) ([]string, error) {
-	if m.XDM == nil {
-		return nil, fmt.Errorf("%w (archive: %v)", mssante.IntegrationOther, m.XDMErr)
-	}
-	// Refused before any document is read.
-	if p := m.PatientID; p != nil && p.Fictitious() && !testPatients {
-		return nil, fmt.Errorf("%w (the patient's identifier %s is from a test or demonstration authority; -test-patients accepts it)",
-			mssante.IntegrationPatientUnknown, p.Authority)
-	}
-	if err := m.XDM.Verify(); err != nil {
-		return nil, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
-	}
-	var files []string
-	for _, d := range m.XDM.Documents {
-		rc, err := d.Open()
-		if err != nil {
-			return files, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
-		}
-		doc, err := io.ReadAll(rc)
-		if cerr := rc.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return files, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
-		}
-		base := filepath.Join(dir, fileName(d.Entry.UniqueID))
-		if err := os.WriteFile(base+".xml", doc, 0o600); err != nil {
-			return files, err
-		}
-		files = append(files, base+".xml")
-		r := cda.NewReader(bytes.NewReader(doc), nil)
-		h, err := r.Header()
-		if err != nil {
-			return files, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
-		}
-		if h.Level != 1 || h.MediaType != cda.MediaTypePDF {
-			continue
-		}
-		var pdf bytes.Buffer
-		if _, err := r.Body(&pdf); err != nil {
-			return files, fmt.Errorf("%w (%v)", mssante.IntegrationOther, err)
-		}
-		if err := os.WriteFile(base+".pdf", pdf.Bytes(), 0o600); err != nil {
-			return files, err
-		}
-		files = append(files, base+".pdf")
-	}
-	return files, nil
 }
 
 // fileName makes a document unique id (root^extension) a file name.

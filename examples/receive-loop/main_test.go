@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/mssante/cda"
 	"github.com/ecdaf744/gomss/mssante/xdm"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -111,14 +114,19 @@ func TestOnce(t *testing.T) {
 	e := newLoopEnv(t)
 	t.Log(e.run(t, "-test-patients"))
 	out := e.Path("out")
-	got, err := os.ReadFile(filepath.Join(out, "1.2.250.1.999.1.1_42.pdf"))
+	// filed into the test patient's record of the embedded index
+	got, err := os.ReadFile(filepath.Join(out, "IPP-0001", "1.2.250.1.999.1.1_42.pdf"))
 	require.NoError(t, err)
 	if !bytes.Equal(got, e.pdf) {
 		t.Error("the PDF written differs from the one sent")
 	}
-	if _, err := os.Stat(filepath.Join(out, "1.2.250.1.999.1.1_42.xml")); err != nil {
+	if _, err := os.Stat(filepath.Join(out, "IPP-0001", "1.2.250.1.999.1.1_42.xml")); err != nil {
 		t.Error(err)
 	}
+	held, err := os.ReadFile(filepath.Join(out, "held.csv"))
+	require.NoError(t, err)
+	assert.Equal(t, "1.2.250.1.999.1.1^42;1.2.250.1.999.1.1^42;1;IPP-0001\n", string(held))
+	assert.Empty(t, filesUnder(t, filepath.Join(out, "incoming")), "nothing left staged")
 	if r := e.mdn(t); !r.Success() || !strings.Contains(r.Type, "processed") {
 		t.Errorf("MDN disposition %q, error %+v", r.Type, r.Error)
 	}
@@ -144,8 +152,8 @@ func TestRefusesTestPatient(t *testing.T) {
 	if !strings.Contains(out, "refused") || !strings.Contains(out, "1.2.250.1.213.1.4.10") {
 		t.Errorf("output does not say why the report was refused:\n%s", out)
 	}
-	if files, _ := os.ReadDir(e.Path("out")); len(files) != 0 {
-		t.Errorf("%d files written for a refused report", len(files))
+	if files := filesUnder(t, e.Path("out")); len(files) != 0 {
+		t.Errorf("files written for a refused report: %v", files)
 	}
 	r := e.mdn(t)
 	if r.Success() || r.Error == nil || r.Error.Code != mssante.IntegrationPatientUnknown.Code {
@@ -153,6 +161,95 @@ func TestRefusesTestPatient(t *testing.T) {
 	}
 	if n := len(e.Op.Messages(baltest.ORGUser, "Erreurs")); n != 1 {
 		t.Errorf("%d messages in Erreurs, want 1", n)
+	}
+}
+
+// filesUnder lists the regular files under dir (none when it is absent).
+func filesUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	return out
+}
+
+// TestWorklist: a report about a patient the index does not hold waits
+// in the worklist (SC.MSS/UX.09-12): nothing filed, the document staged,
+// the reasons and candidates written for a person, the message
+// acknowledged as taken in charge; the decision is in the signed trace.
+func TestWorklist(t *testing.T) {
+	e := newLoopEnv(t)
+	idx := e.Path("patients.csv")
+	require.NoError(t, os.WriteFile(idx, []byte("IPP-9;VALI;;;PAT-TROIS;DOMINIQUE MARIE-LOUISE;DOMINIQUE;19790328;F;51215;test\n"), 0o600))
+	out := e.run(t, "-test-patients", "-patients", idx)
+	assert.Contains(t, out, "worklist <"+strings.Trim(e.msgID, "<>")+"> 1.2.250.1.999.1.1^42: no-local-ins (SENTINELLE.20); traits-only (SC.MSS/UX.08); 1 candidate(s)")
+	dir := e.Path("out")
+	assert.NoDirExists(t, filepath.Join(dir, "IPP-9"))
+	assert.FileExists(t, filepath.Join(dir, "incoming", "1.2.250.1.999.1.1_42_1.xml"))
+	why, err := os.ReadFile(filepath.Join(dir, "worklist", "1.2.250.1.999.1.1_42_1.txt"))
+	require.NoError(t, err)
+	assert.Contains(t, string(why), "candidate IPP-9: score 1.00, found by INS false")
+	assert.NotContains(t, string(why), "PAT-TROIS", "no traits in the worklist note")
+	if r := e.mdn(t); !r.Success() {
+		t.Errorf("MDN %q, error %+v", r.Type, r.Error)
+	}
+	log, err := os.ReadFile(e.Path("trace.jsonl"))
+	require.NoError(t, err)
+	assert.Contains(t, string(log), `"action":"integrate"`)
+	assert.Contains(t, string(log), `"command":"WORKLIST"`)
+
+	// the same record with the document's INS, qualified, and
+	// -auto-on-traits are not needed: run again, the message is gone, but
+	// a second delivery of it is integrated (UX.15-like: the index changed)
+	require.NoError(t, os.WriteFile(idx, []byte("IPP-9;QUAL;279035121518989;1.2.250.1.213.1.4.10;PAT-TROIS;DOMINIQUE MARIE-LOUISE;DOMINIQUE;19790328;F;51215;\n"), 0o600))
+	raw, _ := report(t, e.pdf)
+	e.Op.Deliver(baltest.ORGUser, raw)
+	out = e.run(t, "-test-patients", "-patients", idx)
+	assert.Contains(t, out, "into patient IPP-9 (automatically)")
+	assert.FileExists(t, filepath.Join(dir, "IPP-9", "1.2.250.1.999.1.1_42.pdf"))
+}
+
+// TestDuplicate: the same report delivered twice is filed once
+// (SC.CDA/MSS.01); both messages are acknowledged as processed.
+func TestDuplicate(t *testing.T) {
+	e := newLoopEnv(t)
+	raw, _ := report(t, e.pdf)
+	e.Op.Deliver(baltest.ORGUser, raw)
+	out := e.run(t, "-test-patients")
+	assert.Contains(t, out, "into patient IPP-0001 (automatically)")
+	assert.Contains(t, out, "duplicate")
+	held, err := os.ReadFile(filepath.Join(e.Path("out"), "held.csv"))
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(string(held), "\n"))
+	assert.Len(t, e.Op.Messages(baltest.ORGUser, "Traites"), 2)
+}
+
+func TestPatientIndex(t *testing.T) {
+	x, err := loadIndex(bytes.NewReader(defaultPatients))
+	require.NoError(t, err)
+	require.Len(t, x.patients, 3)
+	assert.Equal(t, ins.Qualified, x.patients[0].Identity.Status)
+	assert.True(t, x.patients[2].Test)
+	for _, bad := range []string{
+		"IPP;QUAL;279035121518988;1.2.250.1.213.1.4.10;A;B;B;19790328;F;51215;\n", // key
+		"IPP;QUAL;;;A;B;B;19790328;F;51215;\n",                                    // QUAL without INS
+		"IPP;XXX;;;A;B;B;19790328;F;51215;\n",                                     // status
+		"IPP;PROV;;;A;B;B;1979-13-01;F;51215;\n",                                  // date
+		"IPP;PROV;;;A;B\n",                                                        // columns
+	} {
+		_, err := loadIndex(strings.NewReader(bad))
+		assert.Error(t, err, bad)
 	}
 }
 

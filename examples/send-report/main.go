@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command send-report sends a PDF report to an MSSanté mailbox through a
 // real operator, from an applicative (or organisational) BAL authenticated
 // by its IGC-Santé software certificate (PKCS#12), or from a health

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command trace-verify checks a gomss trace log (package trace): every
 // record chained to the previous one, the Merkle tree against each signed
 // checkpoint, nothing deleted, reordered, inserted, replayed or truncated.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command write-to-patient sends a message to a patient's Mon espace santé
 // mailbox, <matricule INS>@patient.mssante.fr, through a real operator,
 // from a BAL authenticated by its IGC-Santé software certificate

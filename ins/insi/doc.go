@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package insi is a client of the INSi téléservice of the Assurance
 // Maladie, the only source of a patient's INS (matricule NIR or NIA, its
 // OID, and the five INS traits from the national reference base). Ségur

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package insitest runs a fake INSi téléservice for tests and vendors' CI,
 // in the manner of net/http/httptest: NewServer starts it on a loopback
 // port and returns its URL, its test PKI and a Close method.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package docbench holds what the document benchmarks of several packages
 // (mssante, xdm) share: the floor they compare with and the alloc/pdf
 // metric. It imports testing, so it is kept apart from testdocs, which the

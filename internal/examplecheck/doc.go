@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package examplecheck has no code of its own: its test checks that every
 // godoc example of the module is a program a vendor can copy from
 // pkg.go.dev into their own module (issue 16). Each example must be

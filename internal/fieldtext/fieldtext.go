@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package fieldtext holds the one definition of the text a trace field may
 // carry, shared by package trace (which refuses anything else) and package
 // bal (which turns a server's reply into such text before tracing it).

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package testdocs builds the fictitious patients, headers and PDF bodies
 // that the tests of several packages (cda, xdm, mssante) and the quickstart
 // share. Every person here is invented; the INS use the test and

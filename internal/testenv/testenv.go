@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package testenv implements the project's rule for tests that need an
 // external component (a Debian package, a daemon, a validation kit): such a
 // test skips when the component is missing, except when the environment

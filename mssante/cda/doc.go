@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package cda builds and reads CDA R2 documents as the French CI-SIS
 // ("cadre d'interopérabilité des SI de santé") defines them for MSSanté
 // exchanges.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package nos holds the French CI-SIS "nomenclatures des objets de santé"
 // (NOS) that a CDA R2 header and the XDS metadata of an IHE XDM archive are
 // coded from: the value sets (JDV) of the XDS DocumentEntry and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package nos
 
 import (
@@ -5,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 const (
@@ -53,9 +57,8 @@ func TestIdentityAndProvenance(t *testing.T) {
 			t.Errorf("%s: source %q is not the kit snapshot", v.Name, v.Source)
 		}
 	}
-	if X04TypeClass.OID != "1.2.250.1.213.1.1.4.249" || A11TemplateFormat.OID != "1.2.250.1.213.1.1.4.331" {
-		t.Errorf("association OIDs: X04 %q, A11 %q", X04TypeClass.OID, A11TemplateFormat.OID)
-	}
+	assert.EqualValues(t, "1.2.250.1.213.1.1.4.249", X04TypeClass.OID, "association OIDs: X04, A11")
+	assert.EqualValues(t, "1.2.250.1.213.1.1.4.331", A11TemplateFormat.OID, "association OIDs: X04, A11")
 	for _, a := range allAssociations() {
 		if a.Name == "" || a.Source == "" || len(a.Mappings) == 0 {
 			t.Errorf("association %q: name, source and rows must be present (source %q, %d rows)", a.Name, a.Source, len(a.Mappings))
@@ -65,9 +68,9 @@ func TestIdentityAndProvenance(t *testing.T) {
 
 func TestJ07KnownTypes(t *testing.T) {
 	c, ok := J07TypeCode.Lookup("11488-4")
-	if !ok || c.System != loinc || c.Display != "CR ou fiche de consultation ou de visite" {
-		t.Errorf("J07 11488-4 = %+v, %v", c, ok)
-	}
+	assert.True(t, ok, "J07 11488-4")
+	assert.EqualValues(t, loinc, c.System, "J07 11488-4")
+	assert.EqualValues(t, "CR ou fiche de consultation ou de visite", c.Display, "J07 11488-4")
 	for _, code := range []string{"11490-0", "18748-4", "11502-2", "34112-3", "60591-5", "57833-6"} {
 		if !J07TypeCode.Contains(code, loinc) {
 			t.Errorf("J07 lacks LOINC %s", code)
@@ -94,9 +97,9 @@ func TestClassForType(t *testing.T) {
 	}
 	for typ, class := range cases {
 		c, ok := ClassForType(typ)
-		if !ok || c.Code != class || c.System != treA03 {
-			t.Errorf("ClassForType(%s) = %+v, %v; want %s in %s", typ, c, ok, class, treA03)
-		}
+		assert.True(t, ok, "ClassForType(%s); want in", typ)
+		assert.EqualValues(t, class, c.Code, "ClassForType(%s); want in", typ)
+		assert.EqualValues(t, treA03, c.System, "ClassForType(%s); want in", typ)
 	}
 	if c, _ := ClassForType("18748-4"); c.Display != "Imagerie médicale" {
 		t.Errorf("class 31 display %q, want Imagerie médicale (JDV_J06)", c.Display)
@@ -156,9 +159,9 @@ func TestFormatForMediaType(t *testing.T) {
 	}
 	for mt, want := range cases {
 		c, ok := FormatForMediaType(mt)
-		if !ok || c.Code != want || c.System != iheFormat {
-			t.Errorf("FormatForMediaType(%q) = %+v, %v; want %s in %s", mt, c, ok, want, iheFormat)
-		}
+		assert.True(t, ok, "FormatForMediaType(%q); want in", mt)
+		assert.EqualValues(t, want, c.Code, "FormatForMediaType(%q); want in", mt)
+		assert.EqualValues(t, iheFormat, c.System, "FormatForMediaType(%q); want in", mt)
 		if !J10FormatCode.Contains(c.Code, c.System) {
 			t.Errorf("format %s is not in J10", c.Code)
 		}
@@ -213,19 +216,21 @@ func TestJ08J04J02(t *testing.T) {
 			t.Errorf("J08 lacks %s in %s", code, masquage)
 		}
 	}
-	if c, ok := J04PracticeSetting.Lookup("AMBULATOIRE"); !ok || c.Display != "Ambulatoire" {
-		t.Errorf("J04 AMBULATOIRE = %+v, %v", c, ok)
-	}
-	if c, ok := J02HealthcareFacilityType.Lookup("SA07"); !ok || c.System != secteurAct || c.Display != "Cabinet individuel" {
-		t.Errorf("J02 SA07 = %+v, %v", c, ok)
-	}
+	c, ok := J04PracticeSetting.Lookup("AMBULATOIRE")
+	assert.True(t, ok, "J04 AMBULATOIRE")
+	assert.EqualValues(t, "Ambulatoire", c.Display, "J04 AMBULATOIRE")
+	c, ok = J02HealthcareFacilityType.Lookup("SA07")
+	assert.True(t, ok, "J02 SA07")
+	assert.EqualValues(t, secteurAct, c.System, "J02 SA07")
+	assert.EqualValues(t, "Cabinet individuel", c.Display, "J02 SA07")
 }
 
 func TestJ03J06(t *testing.T) {
 	// DRIM example: contentTypeCode 04 "Hospitalisation de jour", codingScheme 1.2.250.1.213.2.2.
-	if c, ok := J03ContentType.Lookup("04"); !ok || c.System != "1.2.250.1.213.2.2" || c.Display != "Hospitalisation de jour" {
-		t.Errorf("J03 04 = %+v, %v", c, ok)
-	}
+	c, ok := J03ContentType.Lookup("04")
+	assert.True(t, ok, "J03 04")
+	assert.EqualValues(t, "1.2.250.1.213.2.2", c.System, "J03 04")
+	assert.EqualValues(t, "Hospitalisation de jour", c.Display, "J03 04")
 	// "11" exists in two code systems of J03: Lookup gives the first, Contains tells them apart.
 	if !J03ContentType.Contains("11", "1.2.250.1.213.2.2") || !J03ContentType.Contains("11", "1.2.250.1.213.1.6.1.128") {
 		t.Error("J03 must hold code 11 in TRE_R209 and TRE_R276")
@@ -266,9 +271,9 @@ func TestNoDuplicateRows(t *testing.T) {
 // the generated index, answers the same way.
 func TestHandMadeValueSet(t *testing.T) {
 	v := &ValueSet{Concepts: []Concept{{"a", "s1", "A1"}, {"a", "s2", "A2"}}}
-	if c, ok := v.Lookup("a"); !ok || c.Display != "A1" {
-		t.Errorf("Lookup = %+v, %v", c, ok)
-	}
+	c, ok := v.Lookup("a")
+	assert.True(t, ok, "Lookup")
+	assert.EqualValues(t, "A1", c.Display, "Lookup")
 	if !v.Contains("a", "s2") || v.Contains("a", "s3") || v.Contains("b", "s1") {
 		t.Error("Contains on a hand-made value set")
 	}
@@ -277,9 +282,9 @@ func TestHandMadeValueSet(t *testing.T) {
 		t.Error("nil value set must be empty")
 	}
 	a := &Association{Mappings: []Mapping{{From: Concept{Code: "k"}, To: Concept{Code: "t"}}}}
-	if c, ok := a.Lookup("k"); !ok || c.Code != "t" {
-		t.Errorf("hand-made association Lookup = %+v, %v", c, ok)
-	}
+	c, ok = a.Lookup("k")
+	assert.True(t, ok, "hand-made association Lookup")
+	assert.EqualValues(t, "t", c.Code, "hand-made association Lookup")
 }
 
 func BenchmarkClassForType(b *testing.B) {

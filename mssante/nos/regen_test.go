@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package nos
 
 import (
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ecdaf744/gomss/internal/testenv"
+	"github.com/stretchr/testify/require"
 )
 
 // TestRegenerate runs the generator on the ANS CDA kit named by MSS_CDA_KIT
@@ -29,9 +32,7 @@ func TestRegenerate(t *testing.T) {
 		kit = filepath.Join("..", "..", kit)
 	}
 	abs, err := filepath.Abs(kit)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if _, err := os.Stat(filepath.Join(abs, "kit", "jeuxDeValeurs")); err != nil {
 		testenv.Missing(t, "cda-kit", err.Error())
 		return
@@ -44,13 +45,9 @@ func TestRegenerate(t *testing.T) {
 		t.Fatalf("generator: %v\n%s", err, msg)
 	}
 	got, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want, err := os.ReadFile("tables_gen.go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if !bytes.Equal(got, want) {
 		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
 		for i := 0; i < len(gl) && i < len(wl); i++ {

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package xdm writes and reads IHE XDM archives (IHE_XDM.ZIP) as MSSanté
 // messages carry them: the CI-SIS "échange de documents de santé" packaging
 // of CDA documents with their XDS metadata.

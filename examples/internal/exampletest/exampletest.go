@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package exampletest starts what the tests of the example programs need
 // to run them against the embedded test operator: a test PKI with its
 // CRLs served, the operator, and the files the programs read — roots.pem,

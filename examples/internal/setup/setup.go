@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package setup holds what the example programs that talk to an operator
 // all need: certificates from a PEM file, the BAL's PKCS#12 certificate,
 // an operator endpoint from host:port, and the signed trace log from its

@@ -1,9 +1,0 @@
-package annuaire
-
-// makeLarge returns a zeroed slice of n elements for the index's large
-// tables. See large_linux.go.
-func makeLarge[T any](n int) []T {
-	s := make([]T, n)
-	adviseHuge(s)
-	return s
-}

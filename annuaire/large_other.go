@@ -1,6 +1,0 @@
-//go:build !linux
-
-package annuaire
-
-// adviseHuge does nothing outside Linux (see large_linux.go).
-func adviseHuge[T any](s []T) {}
