@@ -178,6 +178,10 @@ func newCRLPublisher(t *testing.T) (*crlPublisher, *baltest.PKI) {
 		der, ok := p.repl[r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]]
 		pki := p.pki
 		p.mu.Unlock()
+		if ok && der == nil {
+			http.NotFound(w, r) // unpublished
+			return
+		}
 		if ok {
 			w.Write(der)
 			return
@@ -191,6 +195,13 @@ func newCRLPublisher(t *testing.T) (*crlPublisher, *baltest.PKI) {
 	p.pki = pki
 	p.mu.Unlock()
 	return p, pki
+}
+
+// unpublish makes ca's distribution point answer 404.
+func (p *crlPublisher) unpublish(ca *baltest.CA) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.repl[ca.CRLURL[strings.LastIndexByte(ca.CRLURL, '/')+1:]] = nil
 }
 
 // publish replaces the CRL published at ca's distribution point.

@@ -20,6 +20,19 @@ var (
 	// (no valid offline CRL, the fetch failed or was cut short by the
 	// caller's context, and no kept CRL is still valid).
 	ErrRevocationUnknown = errors.New("bal: revocation status unknown")
+	// ErrCRLRefused: a CRL was found but may not be used: not issued
+	// under the certificate's issuer name, signature not verified with the
+	// issuer's key, not valid yet (thisUpdate to come) or expired, or
+	// breaking a rule of RFC 5280 §5 (no nextUpdate, no CRLNumber or a
+	// critical one, a critical extension gomss does not process, a delta,
+	// indirect or partial-reason CRL, a malformed issuingDistributionPoint:
+	// ErrMalformedIDP). Found wrapped in ErrRevocationUnknown.
+	ErrCRLRefused = errors.New("bal: CRL refused")
+	// ErrCRLNotInScope: a valid CRL of the issuer does not cover the
+	// certificate: its issuingDistributionPoint restricts it to CA or to
+	// end-entity certificates, or to another distribution point (RFC 5280
+	// §6.3.3 (b)(2)). Found wrapped in ErrRevocationUnknown.
+	ErrCRLNotInScope = errors.New("bal: CRL does not cover the certificate")
 	// ErrNoRoots: Trust has no roots and system roots are off.
 	ErrNoRoots = errors.New("bal: no trusted roots: give the IGC-Santé roots (Trust.Roots)")
 	// ErrCipherSuites: Trust.CipherSuites cannot be used: it is empty
@@ -48,12 +61,17 @@ var (
 //     ([ErrRevocationUnknown]); a certificate without distribution point
 //     is accepted only with a valid offline CRL of its issuer.
 //
-// A CRL is valid when its issuer name is the certificate's issuer, its
-// signature verifies with the issuer's key and its nextUpdate (which it
-// must have, RFC 5280 §5.1.2.5) is still to come. The CRLs fetched during
-// a handshake are fetched within the context of the Send, Open or
-// [Trust.TLSConfigContext] that makes the connection. Only the first chain
-// crypto/tls verified is checked.
+// A CRL is used only when it is valid by RFC 5280 (issuer name, signature
+// by the issuer's key, thisUpdate past, nextUpdate to come, a non-critical
+// CRLNumber, no critical extension gomss does not process; a delta,
+// indirect or partial CRL is refused: [ErrCRLRefused]) and covers the
+// certificate by its issuingDistributionPoint ([ErrCRLNotInScope]);
+// docs/security.md lists the rules with their sections. Every chain
+// crypto/tls verified is checked and the connection accepted when one
+// passes: a revoked cross-certificate on one path does not refuse an
+// operator reachable by a good one. The CRLs fetched during a handshake
+// are fetched within the context of the Send, Open or
+// [Trust.TLSConfigContext] that makes the connection.
 type Trust struct {
 	// Roots are the trusted roots: the IGC-Santé ones.
 	Roots []*x509.Certificate
@@ -213,11 +231,8 @@ func (t *Trust) TLSConfigContext(ctx context.Context, serverName string) (*tls.C
 		}
 		offline := t.OfflineCRLs
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.VerifiedChains) == 0 {
-				return errors.New("bal: no verified chain")
-			}
 			r := revocation{cache: cache, offline: offline, now: now()}
-			return r.checkChain(ctx, cs.VerifiedChains[0])
+			return r.checkChains(ctx, cs.VerifiedChains)
 		}
 	}
 	return cfg, nil

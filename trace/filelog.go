@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,19 +155,84 @@ var ErrLocked = errors.New("trace: the log is open by another writer (locked)")
 // signer's own key); an incomplete last line of the log or of its
 // checkpoints file, left by a crash during a write, is cut off (and
 // reported by Verify before that); a log that does not verify is not
-// appended to. Events older than the retention are then pruned.
-func OpenFileLog(cfg FileLogConfig) (_ *FileLog, err error) {
+// appended to. A partial last checkpoint line must be the beginning of
+// the checkpoint of the records as they are, up to its tree root (see
+// Verify): one that is not, or is too short to tell, may hide removed or
+// changed records, and OpenFileLog refuses it with an error wrapping
+// ErrTampered rather than sign a new checkpoint over it (RepairFileLog
+// cuts it after a genuine crash, recording that it did). Events older than
+// the retention are then pruned.
+func OpenFileLog(cfg FileLogConfig) (*FileLog, error) {
+	l, _, err := openFileLog(cfg, false)
+	return l, err
+}
+
+// Repair is the action of the event RepairFileLog records.
+const Repair Action = "trace-repair"
+
+// RepairFileLog opens the log as OpenFileLog does, except that a partial
+// last line of the checkpoints file that OpenFileLog refuses because it
+// stops before the tree root it signs (so it cannot be checked against
+// the records) is cut off. A partial line that names another size or root
+// than the records have is proof that they were removed or changed and is
+// refused by RepairFileLog too. It is the way out when an operator has established that the line
+// was cut by a crash (a power loss while the checkpoint was appended), not
+// by someone hiding removed or changed records: the tree root of the
+// records as they are is then signed, and what was cut can no longer be
+// checked. So the repair is itself recorded: when a line was cut,
+// RepairFileLog records an event by the given actor (the operator),
+// action Repair, command "CUT-CHECKPOINT", with the length and SHA-256 of
+// the cut bytes and the first record it could not vouch for as
+// parameters, then signs a checkpoint covering it; repaired reports
+// whether it did. Any other failure of Verify is still refused (an error
+// wrapping ErrTampered): RepairFileLog never re-signs a broken chain or a
+// record that does not match a complete checkpoint.
+func RepairFileLog(cfg FileLogConfig, by Actor) (_ *FileLog, repaired bool, err error) {
+	if by.ID == "" {
+		return nil, false, errors.New("trace: RepairFileLog needs the operator (Actor.ID)")
+	}
+	l, cut, err := openFileLog(cfg, true)
+	if err != nil || cut == nil {
+		return l, false, err
+	}
+	sum := sha256.Sum256(cut.bytes)
+	e := Event{
+		Time:     cfg.Now(),
+		Actor:    by,
+		Action:   Repair,
+		Request:  Request{Command: "CUT-CHECKPOINT", Params: []string{fmt.Sprintf("bytes=%d", len(cut.bytes)), "sha256=" + hex.EncodeToString(sum[:]), fmt.Sprintf("unvouched-from=%d", cut.from)}},
+		Response: Response{OK: true, Text: "partial checkpoint line cut"},
+	}
+	if err := l.Record(context.Background(), e); err != nil {
+		l.Close()
+		return nil, false, err
+	}
+	if _, err := l.Checkpoint(); err != nil {
+		l.Close()
+		return nil, false, err
+	}
+	return l, true, nil
+}
+
+// cutLine is the partial checkpoint line RepairFileLog cut, and the first
+// record the last complete checkpoint does not cover.
+type cutLine struct {
+	bytes []byte
+	from  int64
+}
+
+func openFileLog(cfg FileLogConfig, repair bool) (_ *FileLog, cut *cutLine, err error) {
 	cfg.defaults()
 	if cfg.Path == "" || cfg.Signer == nil || cfg.Verifier == nil {
-		return nil, errors.New("trace: FileLogConfig needs Path, Signer and Verifier")
+		return nil, nil, errors.New("trace: FileLogConfig needs Path, Signer and Verifier")
 	}
 	if err := checkKeyPair(cfg.Signer, cfg.Verifier); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v := cfg.Verifier
 	l := &FileLog{cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
 	if l.lock, err = lockFile(cfg.Path + ".lock"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -180,36 +247,43 @@ func OpenFileLog(cfg FileLogConfig) (_ *FileLog, err error) {
 	// O_APPEND: every write goes to the end of the file.
 	f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l.f = f
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if st.Size() == 0 {
 		l.origin = cfg.Origin
 		h, _ := json.Marshal(headLine{Head: &logHead{Version: 1, Origin: cfg.Origin}})
 		if _, err := f.Write(append(h, '\n')); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		l.prev = lineHash(h)
 		if err := f.Sync(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else {
-		res, err := verifyFile(cfg.Path, note.VerifierList(v), nil)
+		res, err := verifyRun(cfg.Path, note.VerifierList(v), nil, nil, repair)
 		if err != nil {
-			return nil, fmt.Errorf("trace: %s does not verify, refusing to append: %w", cfg.Path, err)
+			return nil, nil, fmt.Errorf("trace: %s does not verify, refusing to append: %w", cfg.Path, err)
 		}
 		if res.IncompleteTail {
 			if err := f.Truncate(res.validBytes); err != nil {
-				return nil, err
+				return nil, nil, err
+			}
+		}
+		if res.tornRefused != nil {
+			cut = &cutLine{from: res.Start + res.Records - res.Unsigned}
+			cut.bytes, err = tornCheckpointLine(cfg.Path)
+			if err != nil {
+				return nil, nil, err
 			}
 		}
 		if res.IncompleteCheckpoint {
 			if err := repairCheckpoints(cfg.Path); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		l.origin, l.next, l.prev, l.tree = res.Origin, res.Start+res.Records, res.lastHash, res.tree
@@ -222,11 +296,11 @@ func OpenFileLog(cfg FileLogConfig) (_ *FileLog, err error) {
 	l.bw = bufio.NewWriterSize(f, 64<<10)
 	if cfg.Retention > 0 {
 		if _, err := l.Prune(cfg.Now().Add(-cfg.Retention)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	go l.flusher()
-	return l, nil
+	return l, cut, nil
 }
 
 // checkKeyPair makes sure the verifier checks the signer's signatures.
@@ -425,6 +499,12 @@ func appendCheckpoint(path, msg string) error {
 		return err
 	}
 	return cf.Close()
+}
+
+// tornCheckpointLine returns the partial last line of the checkpoints file.
+func tornCheckpointLine(path string) ([]byte, error) {
+	_, torn, err := readCheckpointLines(path)
+	return torn, err
 }
 
 // repairCheckpoints cuts an incomplete last line off the checkpoints file.
@@ -652,17 +732,18 @@ func writeSync(path string, data []byte) error {
 // readCheckpointLines returns the checkpoints of the complete lines of
 // the checkpoints file. An incomplete last line (no final '\n': a crash
 // or a failed write while appending it) is left out and reported as
-// torn; a complete line that is not a checkpoint is an error.
-func readCheckpointLines(path string) (_ []string, torn bool, _ error) {
+// torn (the partial line is returned); a complete line that is not a
+// checkpoint is an error.
+func readCheckpointLines(path string) (_ []string, torn []byte, _ error) {
 	data, err := os.ReadFile(path + ".checkpoints")
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, false, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	if i := bytes.LastIndexByte(data, '\n'); i+1 < len(data) {
-		data, torn = data[:i+1], true
+		data, torn = data[:i+1], data[i+1:]
 	}
 	var out []string
 	for i, line := range bytes.Split(data, []byte("\n")) {

@@ -228,8 +228,12 @@ func TestTornCheckpointLine(t *testing.T) {
 
 	// A checkpoint appended after a torn line (a failed append, the log
 	// still open) goes on a line of its own.
-	data = append(data, last[:len(last)/3]...)
-	os.WriteFile(path+".checkpoints", data, 0o600)
+	// (A partial line of the checkpoint at 25 in front of a log of 31
+	// records is refused first: it is not the beginning of theirs.)
+	require.NoError(t, os.WriteFile(path+".checkpoints", append(append([]byte(nil), data...), last[:len(last)/3]...), 0o600))
+	_, err = OpenFileLog(cfg)
+	require.ErrorIs(t, err, ErrTampered, "a partial line of the checkpoint at 25 before 31 records")
+	require.NoError(t, os.WriteFile(path+".checkpoints", data, 0o600))
 	l, err := OpenFileLog(cfg)
 	require.NoError(t, err)
 	require.NoError(t, l.Record(context.Background(), flEvent(31)))

@@ -5,6 +5,7 @@ package trace
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,6 +69,9 @@ type VerifyResult struct {
 	tree       frontier
 	startTree  frontier
 	startPrev  string
+	// tornRefused is why checkTorn refused the partial last checkpoint
+	// line (verifyRun with tornOK only).
+	tornRefused error
 }
 
 // Verify checks a trace log against its signed checkpoints: every line
@@ -77,8 +81,17 @@ type VerifyResult struct {
 // more records than the file holds. A pruned log's head must carry the
 // checkpoint that Prune signed at the cut (Checkpoint.Prune set), with the
 // frontier it signs. An incomplete last line of the checkpoints file (a
-// crash while appending it) is ignored and reported
-// (IncompleteCheckpoint). The first failure is returned as a
+// crash while appending it) is reported (IncompleteCheckpoint) and must
+// be the beginning of the checkpoint of the records as they are, up to
+// and including its tree root: a writer signs a checkpoint only once its
+// records are on disk, so a crash while the line was appended leaves
+// that. A partial line that stops before the root, or names another size
+// or root, is a *CorruptionError: cutting the last checkpoint line is what
+// someone who removed or changed the last records would do to hide it
+// (RepairFileLog is the way out after a genuine early crash). Someone who
+// deletes checkpoint lines whole, and the records with them, leaves a
+// shorter log that verifies: only checkpoints kept elsewhere
+// (VerifyAgainst) show that. The first failure is returned as a
 // *CorruptionError naming the first bad record.
 func Verify(path string, v note.Verifier) (*VerifyResult, error) {
 	return verifyFile(path, note.VerifierList(v), nil)
@@ -113,6 +126,13 @@ func verifyFile(path string, verifiers note.Verifiers, visit visitFunc) (*Verify
 // chained, each checkpoint's root being checked at its size (checkRecords),
 // and the result states what no checkpoint covers yet (finish).
 func verifyWith(path string, verifiers note.Verifiers, witnesses []string, visit visitFunc) (*VerifyResult, error) {
+	return verifyRun(path, verifiers, witnesses, visit, false)
+}
+
+// verifyRun is verifyWith; with tornOK, a partial last checkpoint line
+// too short to be checked against the records (checkTorn) is not an error but kept in
+// VerifyResult.tornRefused (RepairFileLog).
+func verifyRun(path string, verifiers note.Verifiers, witnesses []string, visit visitFunc, tornOK bool) (*VerifyResult, error) {
 	cps, tornCP, err := loadCheckpoints(path, verifiers, witnesses)
 	if err != nil {
 		return nil, err
@@ -123,9 +143,11 @@ func verifyWith(path string, verifiers note.Verifiers, witnesses []string, visit
 	}
 	defer f.Close()
 	v := &verification{
-		lines: lineReader{br: bufio.NewReaderSize(f, 256<<10)},
-		cps:   cps,
-		res:   &VerifyResult{IncompleteCheckpoint: tornCP},
+		lines:  lineReader{br: bufio.NewReaderSize(f, 256<<10)},
+		cps:    cps,
+		res:    &VerifyResult{IncompleteCheckpoint: tornCP != nil},
+		torn:   tornCP,
+		tornOK: tornOK,
 	}
 	if err := v.checkHead(verifiers); err != nil {
 		return nil, err
@@ -148,28 +170,28 @@ func verifyWith(path string, verifiers note.Verifiers, witnesses []string, visit
 // them all ordered by size (stable: a file checkpoint comes before a
 // witness of the same size), with whether the file ends with a partial
 // line.
-func loadCheckpoints(path string, verifiers note.Verifiers, witnesses []string) (_ []*Checkpoint, torn bool, _ error) {
+func loadCheckpoints(path string, verifiers note.Verifiers, witnesses []string) (_ []*Checkpoint, torn []byte, _ error) {
 	var wcps []*Checkpoint
 	for i, m := range witnesses {
 		c, err := openCheckpoint(m, verifiers)
 		if err != nil {
-			return nil, false, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint kept elsewhere %d: %v", i+1, err)}
+			return nil, nil, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint kept elsewhere %d: %v", i+1, err)}
 		}
 		c.witness = true
 		wcps = append(wcps, c)
 	}
 	cpMsgs, tornCP, err := readCheckpointLines(path)
 	if err != nil {
-		return nil, false, &CorruptionError{Record: -1, Reason: err.Error()}
+		return nil, nil, &CorruptionError{Record: -1, Reason: err.Error()}
 	}
 	var cps []*Checkpoint
 	for i, m := range cpMsgs {
 		c, err := openCheckpoint(m, verifiers)
 		if err != nil {
-			return nil, false, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint %d: %v", i+1, err)}
+			return nil, nil, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint %d: %v", i+1, err)}
 		}
 		if len(cps) > 0 && c.Size < cps[len(cps)-1].Size {
-			return nil, false, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint %d: size %d after size %d", i+1, c.Size, cps[len(cps)-1].Size)}
+			return nil, nil, &CorruptionError{Record: -1, Reason: fmt.Sprintf("checkpoint %d: size %d after size %d", i+1, c.Size, cps[len(cps)-1].Size)}
 		}
 		cps = append(cps, c)
 	}
@@ -217,6 +239,11 @@ type verification struct {
 	next     int64 // sequence number of the next record
 	ci       int   // index in cps of the next checkpoint to check
 	lastGood int64 // size of the last checkpoint verified
+
+	torn []byte // the partial last line of the checkpoints file, if any
+	// tornOK accepts a torn checkpoint line that cannot be checked
+	// (RepairFileLog only; the reason goes to res.tornRefused).
+	tornOK bool
 }
 
 // bad is the *CorruptionError for record rec at the current line.
@@ -403,7 +430,52 @@ func (v *verification) finish() (*VerifyResult, error) {
 			"truncated: checkpoint%s signed at %s covers %d records, the log ends at %d", kept, c.Time, c.Size, v.next)}
 	}
 	v.res.Unsigned = v.next - v.lastGood
+	if v.torn != nil {
+		if err, short := v.checkTorn(); err != nil {
+			if !v.tornOK || !short {
+				return nil, err
+			}
+			v.res.tornRefused = err
+		}
+	}
 	return v.res, nil
+}
+
+// checkTorn checks the partial last line of the checkpoints file against
+// the records. A writer signs a checkpoint only after its records are on
+// disk, with the log locked, so a line cut by a crash while it was
+// appended is the beginning of the checkpoint of the log as it is now: its
+// origin, its size (the records in the file) and its tree root. The
+// partial line must reach past the root and match all three. A shorter
+// one, or one that names another size or root, is what someone who
+// removed or changed the last records would leave behind (cutting the
+// checkpoint that covered them): it is a *CorruptionError, never ignored.
+//
+// short reports a line that is the beginning of that checkpoint but stops
+// before the end of its root: it cannot be told from an early crash, and
+// only such a line may be cut by RepairFileLog.
+func (v *verification) checkTorn() (_ error, short bool) {
+	want := tornPrefix(v.head.Origin, v.next, v.res.tree.root())
+	t := v.torn
+	if bytes.HasPrefix(t, want) {
+		return nil, false
+	}
+	short = bytes.HasPrefix(want, t)
+	what := "it stops before the tree root it signs, so it cannot be checked against the records: it may hide removed or changed records (a crash this early in the write is repaired with RepairFileLog)"
+	if !short {
+		what = fmt.Sprintf("it is not the beginning of the checkpoint of the %d records the log holds (origin %q, root %s): records were removed, added or changed after it was cut", v.next, v.head.Origin, v.res.tree.root())
+	}
+	return &CorruptionError{Record: v.lastGood, Line: v.lines.lineNo, Reason: fmt.Sprintf(
+		"the checkpoints file ends with a partial line of %d bytes: %s", len(t), what)}, short
+}
+
+// tornPrefix is how a checkpoints file line of the tree (origin, size,
+// root) begins, up to the end of its root line.
+func tornPrefix(origin string, size int64, root tlog.Hash) []byte {
+	// The note's first lines (checkpointText) as JSON encodes them in the
+	// line, without the closing quote.
+	text, _ := json.Marshal(checkpointLine{Checkpoint: fmt.Sprintf("%s\n%d\n%s\n", origin, size, base64.StdEncoding.EncodeToString(root[:]))})
+	return text[:len(text)-2] // drop `"}`
 }
 
 // InclusionProof proves that a record is in a log whose size and root a
