@@ -25,13 +25,27 @@ import (
 // ErrParse is wrapped by errors of Parse.
 var ErrParse = errors.New("mssante: cannot parse message")
 
+// ErrTooLarge is wrapped (with ErrParse) by Parse when the message is
+// larger than ParseOptions.MaxSize.
+var ErrTooLarge = errors.New("mssante: message too large")
+
 // DefaultMaxParseSize caps what Parse reads when ParseOptions.MaxSize is 0.
 const DefaultMaxParseSize = 64 << 20
+
+// DefaultMaxParts caps the number of MIME parts (leaves and multiparts)
+// Parse reads when ParseOptions.MaxParts is 0. An MSSanté message has a
+// handful; each part costs go-message some hundreds of bytes whatever its
+// size, so the cap keeps a message of many tiny parts from costing a
+// hundred times its size.
+const DefaultMaxParts = 10000
 
 // ParseOptions tune Parse. The zero value is ready to use.
 type ParseOptions struct {
 	// MaxSize is the largest message read (DefaultMaxParseSize when 0).
 	MaxSize int64
+	// MaxParts is the largest number of MIME parts read
+	// (DefaultMaxParts when 0).
+	MaxParts int
 	// XDMLimits bound the archive reader.
 	XDMLimits *xdm.Limits
 }
@@ -107,6 +121,8 @@ type Received struct {
 	// reportParts are the direct children of a top-level
 	// multipart/report, in order (what Check lints against RFC 6522 §3).
 	reportParts []reportPart
+	// parts reads the leaf parts while Parse runs (nil after).
+	parts *partReader
 }
 
 // reportPart is one direct child of a top-level multipart/report.
@@ -129,27 +145,40 @@ func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
 	if o.MaxSize <= 0 {
 		o.MaxSize = DefaultMaxParseSize
 	}
-	hint := 0
+	if o.MaxParts <= 0 {
+		o.MaxParts = DefaultMaxParts
+	}
+	// The size hint is checked against MaxSize before any buffer is sized
+	// from it: a reader announcing 1 GiB must not cost 1 GiB when MaxSize
+	// is 1 MiB (issue 20, point 4).
+	hint := int64(0)
 	switch v := r.(type) {
-	case interface{ Len() int }: // bytes.Reader, bytes.Buffer, strings.Reader
-		hint = v.Len()
-	case interface{ Stat() (os.FileInfo, error) }:
+	case interface{ Len() int }: // bytes.Reader, bytes.Buffer, strings.Reader: what is left to read
+		if n := int64(v.Len()); n > o.MaxSize {
+			return nil, fmt.Errorf("%w: %w: %d bytes, larger than %d", ErrParse, ErrTooLarge, n, o.MaxSize)
+		} else {
+			hint = n
+		}
+	case interface{ Stat() (os.FileInfo, error) }: // a file: its size, whatever the offset
 		if fi, err := v.Stat(); err == nil {
-			hint = int(min(fi.Size(), o.MaxSize))
+			hint = min(fi.Size(), o.MaxSize)
 		}
 	}
-	raw, err := readAll(io.LimitReader(r, o.MaxSize+1), hint)
+	var pr partReader
+	raw, err := pr.readAll(io.LimitReader(r, o.MaxSize+1), int(hint))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrParse, err)
 	}
 	if int64(len(raw)) > o.MaxSize {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrParse, o.MaxSize)
+		return nil, fmt.Errorf("%w: %w: larger than %d bytes", ErrParse, ErrTooLarge, o.MaxSize)
 	}
 	ent, err := message.Read(bytes.NewReader(raw))
 	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
 		return nil, fmt.Errorf("%w: %w", ErrParse, err)
 	}
-	m := &Received{Raw: raw, Header: ent.Header}
+	pr.max = o.MaxParts
+	m := &Received{Raw: raw, Header: ent.Header, parts: &pr}
+	defer func() { m.parts = nil }()
 	m.readHeader()
 	mt, params, _ := ent.Header.ContentType()
 	if mt == "" {
@@ -284,6 +313,9 @@ func (m *Received) walk(e *message.Entity, depth int, inReport bool) error {
 	if depth > 20 {
 		return errors.New("MIME nesting deeper than 20 levels")
 	}
+	if err := m.parts.count(); err != nil {
+		return err
+	}
 	mt, _, err := e.Header.ContentType()
 	if err != nil && e.Header.Get("Content-Type") != "" {
 		m.Problems = append(m.Problems, "Content-Type: "+err.Error())
@@ -306,6 +338,9 @@ func (m *Received) walk(e *message.Entity, depth int, inReport bool) error {
 				m.reportParts = append(m.reportParts, newReportPart(p))
 			}
 			if mt == "multipart/report" && !first {
+				if err := m.parts.count(); err != nil {
+					return err
+				}
 				if err := m.leaf(p, true); err != nil {
 					return err
 				}
@@ -353,7 +388,7 @@ func (m *Received) leaf(e *message.Entity, report bool) error {
 			name = dec
 		}
 	}
-	data, err := readAll(e.Body, 0)
+	data, err := m.parts.readAll(e.Body, 0)
 	if err != nil {
 		m.Problems = append(m.Problems, fmt.Sprintf("part %s: %v (kept as read)", mt, err))
 	}
@@ -440,16 +475,42 @@ func (m *Received) Attachment(name string) *Part {
 	return nil
 }
 
-// readAll reads r to EOF. With a size hint it reads into one buffer;
-// without, it reads 1 MiB chunks and joins them once at the end, so that a
-// part of n bytes costs 2n of allocation (io.ReadAll grows by about 1.25×
-// on large inputs and costs about 5n).
-func readAll(r io.Reader, hint int) ([]byte, error) {
+// partReader reads the parts of one message. Its scratch buffer, reused
+// from part to part, takes each part's first bytes: a part that fits is
+// copied out at its exact size, so a part of n bytes costs n of
+// allocation whatever the number of parts (a fresh 1 MiB buffer per part
+// made a 10 MB message of 200,000 one-byte parts allocate 200 GB: issue
+// 20, point 1). A larger part goes on in chunks that grow with it, joined
+// once at the end: about 2n (io.ReadAll grows by about 1.25× on large
+// inputs and costs about 5n).
+type partReader struct {
+	scratch []byte
+	parts   int // parts read so far
+	max     int // MaxParts
+}
+
+// count counts one more part, an error wrapping ErrTooLarge past max.
+func (pr *partReader) count() error {
+	if pr.parts++; pr.parts > pr.max {
+		return fmt.Errorf("%w: more than %d MIME parts", ErrTooLarge, pr.max)
+	}
+	return nil
+}
+
+const (
+	scratchSize  = 32 << 10
+	maxChunkSize = 1 << 20
+)
+
+// readAll reads r to EOF. With a size hint it reads into one buffer of
+// that size (the caller bounds the hint); without, as described on
+// partReader.
+func (pr *partReader) readAll(r io.Reader, hint int) ([]byte, error) {
 	if hint > 0 {
 		buf := make([]byte, 0, hint+1)
 		for {
 			if len(buf) == cap(buf) {
-				return appendChunks(buf, r)
+				return appendChunks(buf, r, len(buf))
 			}
 			n, err := r.Read(buf[len(buf):cap(buf)])
 			buf = buf[:len(buf)+n]
@@ -461,15 +522,28 @@ func readAll(r io.Reader, hint int) ([]byte, error) {
 			}
 		}
 	}
-	return appendChunks(nil, r)
+	if pr.scratch == nil {
+		pr.scratch = make([]byte, scratchSize)
+	}
+	n, err := io.ReadFull(r, pr.scratch)
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = nil
+		}
+		return bytes.Clone(pr.scratch[:n]), err
+	}
+	return appendChunks(pr.scratch[:n], r, 2*n)
 }
 
-func appendChunks(first []byte, r io.Reader) ([]byte, error) {
-	chunks := [][]byte{}
+// appendChunks reads r to EOF after first (which it copies), in chunks of
+// next bytes doubling up to maxChunkSize, and joins them once.
+func appendChunks(first []byte, r io.Reader, next int) ([]byte, error) {
+	var chunks [][]byte
 	total := len(first)
 	var rerr error
 	for {
-		c := make([]byte, 1<<20)
+		next = min(max(next, 512), maxChunkSize)
+		c := make([]byte, next)
 		n, err := io.ReadFull(r, c)
 		if n > 0 {
 			chunks = append(chunks, c[:n])
@@ -481,9 +555,7 @@ func appendChunks(first []byte, r io.Reader) ([]byte, error) {
 			}
 			break
 		}
-	}
-	if len(chunks) == 1 && first == nil {
-		return chunks[0], rerr
+		next *= 2
 	}
 	out := make([]byte, 0, total)
 	out = append(out, first...)

@@ -28,7 +28,7 @@ var ErrBase64 = errors.New("cda: body: invalid base64")
 func (r *Reader) bodyKind(doc *Document) error {
 	depth := 0
 	for {
-		tok, err := r.dec.Token()
+		tok, err := r.token()
 		if err != nil {
 			return r.malformed(err)
 		}

@@ -371,12 +371,14 @@ func FuzzReadHeader(f *testing.F) {
 	f.Add(buf.Bytes())
 	f.Add([]byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"><component><nonXMLBody><text representation="B64"><![CDATA[Ym9u]]>am91cg==</text></nonXMLBody></component></ClinicalDocument>`))
 	f.Add([]byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>\xe9</title></ClinicalDocument>"))
+	f.Add([]byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"><title><a><a><a><a><a><a><a><a><a></a></a></a></a></a></a></a></a></a></title></ClinicalDocument>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := cda.NewReader(bytes.NewReader(data), nil)
+		// Small limits, so that the fuzzer reaches them.
+		r := cda.NewReader(bytes.NewReader(data), &cda.ReadOptions{MaxDepth: 8, MaxElements: 200, MaxHeaderBytes: 4096})
 		doc, err := r.Header()
 		if err != nil {
 			require.True(t, strings.HasPrefix(err.Error(), "cda: "), "error without package prefix: %v", err)
-			require.True(t, errors.Is(err, cda.ErrNotCDA) || errors.Is(err, cda.ErrMalformed), "unclassified error: %v", err)
+			require.True(t, errors.Is(err, cda.ErrNotCDA) || errors.Is(err, cda.ErrMalformed) || errors.Is(err, cda.ErrLimit), "unclassified error: %v", err)
 			return
 		}
 		_ = doc.Header.Validate()

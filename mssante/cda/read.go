@@ -48,11 +48,41 @@ type Document struct {
 	tree *etree.Element
 }
 
+// ErrLimit is wrapped by the error of Header when the part of the input
+// read before the body goes past ReadOptions' MaxDepth, MaxElements or
+// MaxHeaderBytes: a hostile document (deeply nested, or a header of
+// millions of elements) is refused before it costs memory in proportion to
+// its size.
+var ErrLimit = errors.New("cda: document beyond the reader's limits")
+
+// Default limits of the header reader, used when the ReadOptions field is
+// 0. A CI-SIS header is some tens of kilobytes, a few hundred elements,
+// nested about ten deep; the defaults leave room for large headers and for
+// the XSLT stylesheet of a self-presenting document, which is read before
+// the ClinicalDocument.
+const (
+	DefaultMaxDepth       = 100
+	DefaultMaxElements    = 100_000
+	DefaultMaxHeaderBytes = 16 << 20
+)
+
 // ReadOptions tune the reader. The zero value is ready to use.
 type ReadOptions struct {
 	// Location is the zone of time stamps written without UTC offset
 	// (time.Local when nil).
 	Location *time.Location
+	// MaxDepth is the deepest element nesting read before the body,
+	// counted from the document's root element (DefaultMaxDepth when 0).
+	MaxDepth int
+	// MaxElements is the largest number of elements read before the body,
+	// foreign and skipped ones included (DefaultMaxElements when 0).
+	MaxElements int
+	// MaxHeaderBytes is the largest number of bytes read from the input
+	// before the body starts (DefaultMaxHeaderBytes when 0). The reader
+	// reads ahead by up to 64 KiB, so a header that ends that close to the
+	// limit may be refused. The body itself is not bounded here: Body
+	// streams it (its size is the caller's, e.g. xdm.Limits).
+	MaxHeaderBytes int64
 }
 
 // Reader reads a CDA document in one pass: Header stops at the body, Body
@@ -76,6 +106,57 @@ type Reader struct {
 	wrapped  string // tolerance note when the document is embedded
 	// rootAttrs are the attributes of the ClinicalDocument start tag.
 	rootAttrs []xml.Attr
+	// src counts the bytes read before the body; depth and elements count
+	// the elements the header reader has seen (see ReadOptions).
+	src      *headerLimit
+	depth    int
+	elements int
+}
+
+// headerLimit reads from r and fails once more than max bytes have been
+// read, until lifted (when the header is read, so that Body streams).
+type headerLimit struct {
+	r      io.Reader
+	n, max int64
+	lifted bool
+}
+
+func (h *headerLimit) Read(p []byte) (int, error) {
+	if h.lifted {
+		return h.r.Read(p)
+	}
+	if h.n >= h.max {
+		return 0, fmt.Errorf("%w: more than %d bytes before the body", ErrLimit, h.max)
+	}
+	if rest := h.max - h.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := h.r.Read(p)
+	h.n += int64(n)
+	return n, err
+}
+
+// token returns the decoder's next token, counting elements and nesting
+// against the limits. Every token read before the body goes through it.
+func (r *Reader) token() (xml.Token, error) {
+	tok, err := r.dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.(type) {
+	case xml.StartElement:
+		r.depth++
+		r.elements++
+		if r.depth > r.opts.MaxDepth {
+			return nil, fmt.Errorf("%w: elements nested more than %d deep", ErrLimit, r.opts.MaxDepth)
+		}
+		if r.elements > r.opts.MaxElements {
+			return nil, fmt.Errorf("%w: more than %d elements before the body", ErrLimit, r.opts.MaxElements)
+		}
+	case xml.EndElement:
+		r.depth--
+	}
+	return tok, nil
 }
 
 // copyAttrs copies to the tree the attributes without namespace (not the
@@ -93,10 +174,21 @@ func copyAttrs(el *etree.Element, attrs []xml.Attr) {
 
 // NewReader returns a Reader on r.
 func NewReader(r io.Reader, opts *ReadOptions) *Reader {
-	rd := &Reader{br: bufio.NewReaderSize(r, 64<<10)}
+	rd := &Reader{}
 	if opts != nil {
 		rd.opts = *opts
 	}
+	if rd.opts.MaxDepth <= 0 {
+		rd.opts.MaxDepth = DefaultMaxDepth
+	}
+	if rd.opts.MaxElements <= 0 {
+		rd.opts.MaxElements = DefaultMaxElements
+	}
+	if rd.opts.MaxHeaderBytes <= 0 {
+		rd.opts.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	rd.src = &headerLimit{r: r, max: rd.opts.MaxHeaderBytes}
+	rd.br = bufio.NewReaderSize(rd.src, 64<<10)
 	rd.dec = xml.NewDecoder(rd.br)
 	rd.dec.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
 		out, err := charsetReader(label, in)
@@ -150,9 +242,11 @@ func (l *latin1Reader) Read(p []byte) (int, error) {
 
 // Header reads up to the body and returns the header. Elements outside the
 // CDA namespace are ignored; missing elements leave zero values (use
-// Header.Validate to check the rules). The error is ErrNotCDA, ErrMalformed
-// (with the byte offset) or an I/O error; a recordTarget that cannot be
-// read is reported in Document.PatientErr instead.
+// Header.Validate to check the rules). Only the header is built in memory,
+// within the limits of ReadOptions; nothing of the body is read past its
+// first element. The error is ErrNotCDA, ErrMalformed (with the byte
+// offset), ErrLimit or an I/O error; a recordTarget that cannot be read is
+// reported in Document.PatientErr instead.
 func (r *Reader) Header() (*Document, error) {
 	if r.doc != nil {
 		return r.doc, nil
@@ -167,6 +261,7 @@ func (r *Reader) Header() (*Document, error) {
 			return nil, err
 		}
 	}
+	r.src.lifted = true
 	if r.wrapped != "" {
 		doc.Tolerated = append(doc.Tolerated, r.wrapped)
 	}
@@ -184,7 +279,7 @@ func (r *Reader) malformed(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%w: unexpected end of input at byte %d", ErrMalformed, r.dec.InputOffset())
 	}
-	if strings.HasPrefix(err.Error(), "cda:") {
+	if errors.Is(err, ErrLimit) || strings.HasPrefix(err.Error(), "cda:") {
 		return err
 	}
 	return fmt.Errorf("%w: at byte %d: %w", ErrMalformed, r.dec.InputOffset(), err)
@@ -197,7 +292,7 @@ func (r *Reader) readHeaderTree() (*etree.Element, error) {
 	// another root (self-presenting documents wrap it in an XSLT stylesheet).
 	var first *xml.Name
 	for {
-		tok, err := r.dec.Token()
+		tok, err := r.token()
 		if err != nil {
 			if first != nil && errors.Is(err, io.EOF) {
 				return nil, fmt.Errorf("%w: root element is {%s}%s", ErrNotCDA, first.Space, first.Local)
@@ -229,7 +324,7 @@ func (r *Reader) readHeaderTree() (*etree.Element, error) {
 	depth := 0 // depth below root; skip > 0 while inside a foreign element
 	skip := 0
 	for {
-		tok, err := r.dec.Token()
+		tok, err := r.token()
 		if err != nil {
 			return nil, r.malformed(err)
 		}

@@ -102,14 +102,20 @@ func OpenReader(ra io.ReaderAt, size int64, limits *Limits) (*Archive, error) {
 		if err := checkName(f.Name); err != nil {
 			return nil, err
 		}
-		total += f.UncompressedSize64
-		if total > uint64(lim.MaxTotalSize) {
-			return nil, fmt.Errorf("%w: declared uncompressed size above %d bytes", ErrLimit, lim.MaxTotalSize)
+		// Each size is checked against what is left of the limit, so that
+		// the sum never wraps: declared sizes adding up past 2^64 passed
+		// as a small total (issue 20, point 3). archive/zip then stops
+		// inflating an entry at its declared size (an entry that inflates
+		// beyond it fails with zip.ErrFormat), so no entry yields more than
+		// the limit.
+		if f.UncompressedSize64 > uint64(lim.MaxTotalSize)-total {
+			return nil, fmt.Errorf("%w: declared uncompressed size above %d bytes (entry %q declares %d)", ErrLimit, lim.MaxTotalSize, f.Name, f.UncompressedSize64)
 		}
+		total += f.UncompressedSize64
 		if strings.HasSuffix(f.Name, "/") {
 			continue
 		}
-		up := strings.ToUpper(f.Name)
+		up := upperASCII(f.Name)
 		if _, dup := files[up]; dup {
 			return nil, fmt.Errorf("%w: entry %q appears twice (names are compared ignoring case)", ErrArchive, f.Name)
 		}
@@ -131,7 +137,7 @@ func OpenReader(ra io.ReaderAt, size int64, limits *Limits) (*Archive, error) {
 	if a.Subset != SubsetFolder {
 		a.Tolerated = append(a.Tolerated, fmt.Sprintf("subset folder %q", a.Subset))
 	}
-	mf := files[strings.ToUpper(metaName)]
+	mf := files[upperASCII(metaName)]
 	if mf.UncompressedSize64 > uint64(lim.MaxMetadataSize) {
 		return nil, fmt.Errorf("%w: METADATA.XML is %d bytes, limit %d", ErrLimit, mf.UncompressedSize64, lim.MaxMetadataSize)
 	}
@@ -158,6 +164,25 @@ func OpenReader(ra io.ReaderAt, size int64, limits *Limits) (*Archive, error) {
 		a.Documents = append(a.Documents, &Document{Entry: e, Name: f.Name, file: f})
 	}
 	return a, nil
+}
+
+// upperASCII upper-cases the ASCII letters of a zip entry name and
+// nothing else. Names are compared ignoring ASCII case only: the zip
+// format compares names byte for byte, XDM's folder and file names are
+// upper-case ASCII after ISO 9660 (IHE ITI TF-1 XDM; archives in the field
+// use lower case too, hence the tolerance), and Unicode case folding would
+// make names the archive means as different equal: strings.ToUpper turns
+// "IHE_XDM/ſUBSET01/METADATA.XML" (long s) into the name of
+// IHE_XDM/SUBSET01 (issue 20, point 5), and K (Kelvin sign) or ı into ASCII
+// letters too.
+func upperASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 // checkName refuses names that could escape a destination folder.
@@ -189,8 +214,8 @@ func resolveURI(files map[string]*zip.File, subset, uri string) (*zip.File, stri
 	if err := checkName(uri); err != nil {
 		return nil, "", err
 	}
-	up := strings.ToUpper(uri)
-	sub := strings.ToUpper(subset)
+	up := upperASCII(uri)
+	sub := upperASCII(subset)
 	if f, ok := files[sub+"/"+up]; ok {
 		return f, "", nil
 	}
@@ -249,6 +274,11 @@ func (v *verifier) Read(p []byte) (int, error) {
 		return 0, fmt.Errorf("%w: %s: read after Close", ErrArchive, v.d.Name)
 	}
 	n, err := v.rc.Read(p)
+	if errors.Is(err, zip.ErrFormat) {
+		// archive/zip's verdict on an entry that inflates to another size
+		// than its declared one: it stops at that size.
+		return n, v.verdict(fmt.Errorf("%w: %s: inflates to another size than the %d bytes it declares: %w", ErrArchive, v.d.Name, v.d.file.UncompressedSize64, err))
+	}
 	v.h.Write(p[:n])
 	v.n += int64(n)
 	if want := v.d.Entry.Size; want >= 0 && v.n > want {
