@@ -51,6 +51,17 @@ type OperatorConfig struct {
 	// greeting and written in the Received fields and in the DSNs
 	// (Reporting-MTA, MAILER-DAEMON sender). Empty means DefaultServerName.
 	Domain string
+
+	// SMTPAddr, SMTPSAddr, IMAPAddr and IMAPSAddr are the addresses the
+	// four listeners are opened on (host:port). Empty means 127.0.0.1 and
+	// a free port.
+	SMTPAddr, SMTPSAddr, IMAPAddr, IMAPSAddr string
+
+	// Delivered, when not nil, is called after each message the operator
+	// puts in an INBOX (SMTP deliveries, success DSNs, Deliver), from the
+	// delivering goroutine: it must be quick and must not call the
+	// operator back.
+	Delivered func(Delivery)
 }
 
 // Operator is an in-process MSSanté operator for tests, started by
@@ -122,10 +133,12 @@ type Operator struct {
 	imap    *imapserver.Server
 	serving sync.WaitGroup
 
-	mu     sync.Mutex
-	tokens map[string]string // bearer token → address
-	log    []string
-	closed bool
+	mu        sync.Mutex
+	tokens    map[string]string // bearer token → address
+	faults    faults
+	onDeliver func(Delivery)
+	log       []string
+	closed    bool
 
 	closeOnce sync.Once
 }
@@ -186,13 +199,14 @@ func newOperator(t testing.TB, cfg *OperatorConfig) (*Operator, error) {
 		c = *cfg
 	}
 	op := &Operator{
-		t:       t,
-		PKI:     c.PKI,
-		Users:   c.Users,
-		Domain:  c.Domain,
-		boxes:   map[string]*opMailbox{},
-		domains: map[string]bool{},
-		tokens:  map[string]string{},
+		t:         t,
+		PKI:       c.PKI,
+		Users:     c.Users,
+		Domain:    c.Domain,
+		boxes:     map[string]*opMailbox{},
+		domains:   map[string]bool{},
+		tokens:    map[string]string{},
+		onDeliver: c.Delivered,
 	}
 	if op.PKI == nil {
 		var err error
@@ -241,8 +255,11 @@ func newOperator(t testing.TB, cfg *OperatorConfig) (*Operator, error) {
 	op.tlsConfig.VerifyConnection = op.verifyClient
 
 	lns := make([]net.Listener, 0, 4)
-	for range 4 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	for _, addr := range []string{c.SMTPAddr, c.SMTPSAddr, c.IMAPAddr, c.IMAPSAddr} {
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
@@ -416,6 +433,9 @@ func (op *Operator) deliver(box *opMailbox, raw []byte) error {
 			return err
 		}
 		_, err = box.mem.Append("INBOX", bytes.NewReader(raw), opts)
+	}
+	if err == nil && op.onDeliver != nil {
+		op.onDeliver(Delivery{Address: box.user.Address, Raw: raw, Time: opts.Time})
 	}
 	return err
 }

@@ -23,7 +23,7 @@ var operatorMechanisms = []string{sasl.External, "XOAUTH2", sasl.OAuthBearer, sa
 func (op *Operator) verifyClient(cs tls.ConnectionState) error {
 	for _, chain := range cs.VerifiedChains {
 		for _, c := range chain {
-			if op.PKI.IsRevoked(c) {
+			if op.PKI.IsRevoked(c) || op.revokedAtRunTime(c) {
 				op.logf("TLS: client certificate %q refused: revoked (serial %x)", c.Subject.String(), c.SerialNumber)
 				return fmt.Errorf("baltest: client certificate %q is revoked", c.Subject.String())
 			}
@@ -148,6 +148,9 @@ func (a *authBackend) token(user, token string) (*opMailbox, error) {
 	addr, ok := a.op.tokens[token]
 	a.op.mu.Unlock()
 	if !ok {
+		if a.op.tokenExpired(token) {
+			return nil, refuse("the bearer token has expired")
+		}
 		return nil, refuse("unknown bearer token")
 	}
 	if user != "" && !strings.EqualFold(user, addr) {

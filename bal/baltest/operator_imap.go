@@ -119,3 +119,21 @@ func (s *imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) err
 	}
 	return s.UserSession.Idle(w, stop)
 }
+
+// Select implements imapserver.Session, after the delay of SetDelay.
+func (s *imapSession) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	s.op.pause()
+	return s.UserSession.Select(mailbox, options)
+}
+
+// Fetch implements imapserver.Session, after the delay of SetDelay.
+func (s *imapSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	s.op.pause()
+	return s.UserSession.Fetch(w, numSet, options)
+}
+
+// Search implements imapserver.Session, after the delay of SetDelay.
+func (s *imapSession) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	s.op.pause()
+	return s.UserSession.Search(kind, criteria, options)
+}

@@ -83,6 +83,7 @@ func (s *smtpSession) remote() string {
 // Mail implements smtp.Session: the sender must be the authenticated
 // mailbox, or the null sender.
 func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
+	s.op.pause()
 	if s.user == nil {
 		s.op.logf("SMTP %s: MAIL FROM:<%s> refused: not authenticated", s.remote(), from)
 		return smtpError(530, smtp.EnhancedCode{5, 7, 0}, "Authentication required")
@@ -102,6 +103,11 @@ func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
 
 // Rcpt implements smtp.Session.
 func (s *smtpSession) Rcpt(to string, opts *smtp.RcptOptions) error {
+	s.op.pause()
+	if e := s.op.nextRcptFault(); e != nil {
+		s.op.logf("SMTP %s: RCPT TO:<%s> refused: fault %d", s.remote(), to, e.Code)
+		return e
+	}
 	if !s.op.isLocal(to) {
 		s.op.logf("SMTP %s: RCPT TO:<%s> refused: domain not served", s.remote(), to)
 		return smtpError(550, smtp.EnhancedCode{5, 1, 2}, "<%s>: Recipient address rejected: domain not served by this operator", to)
@@ -123,7 +129,11 @@ func (s *smtpSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 // Return-Path, Delivered-To and Received; recipients that asked for
 // NOTIFY=SUCCESS are reported to the sender.
 func (s *smtpSession) Data(r io.Reader) error {
+	if s.op.takeCutData() {
+		return s.cutData(r)
+	}
 	body, err := io.ReadAll(r)
+	s.op.pause()
 	if err != nil {
 		return err // go-smtp turns ErrDataTooLarge into 552 5.3.4
 	}
