@@ -76,3 +76,23 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	b.ReportMetric(float64(20000*b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkVerifyDefault measures verification speed with the default
+// CheckpointEvery (1,000 records a checkpoint; BenchmarkVerify signs one
+// every 10, so an Ed25519 verification every 10 records weighs on it).
+func BenchmarkVerifyDefault(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "trace.jsonl")
+	l, v := openLog(b, path, func(c *trace.FileLogConfig) { c.CheckpointEvery = 0 })
+	for i := range 20000 {
+		require.NoError(b, l.Record(context.Background(), event(i)))
+	}
+	require.NoError(b, l.Close())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := trace.Verify(path, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(20000*b.N)/b.Elapsed().Seconds(), "records/s")
+}

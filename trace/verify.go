@@ -53,9 +53,11 @@ type VerifyResult struct {
 	IncompleteTail bool
 	// IncompleteCheckpoint is set when the checkpoints file ends with a
 	// partial line (a crash or a failed write while a checkpoint was
-	// appended): that checkpoint is ignored, the complete ones are
-	// checked; OpenFileLog cuts the partial line off. A complete line that
-	// is not a checkpoint is a *CorruptionError.
+	// appended) that is the beginning of the checkpoint of the records,
+	// up to its tree root (see Verify): its signature is lost, the
+	// complete checkpoints are checked; OpenFileLog cuts the partial line
+	// off. Any other partial line, or a complete line that is not a
+	// checkpoint, is a *CorruptionError.
 	IncompleteCheckpoint bool
 	// Unsigned is the number of records after the last checkpoint: they
 	// are chained but no signature covers them yet.
