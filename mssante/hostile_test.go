@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecdaf744/gomss/internal/testenv"
 	"github.com/ecdaf744/gomss/mssante"
 )
 
@@ -75,8 +76,15 @@ func TestParseManyTinyParts(t *testing.T) {
 			require.Equal(t, []byte{'a' + byte((parts-1)%26)}, m.Attachments[len(m.Attachments)-1].Data)
 			t.Logf("%d parts in %d bytes: %d bytes allocated (%.1f×), %d live (%.1f×)",
 				parts, len(raw), total, float64(total)/float64(len(raw)), live, float64(live)/float64(len(raw)))
-			require.Less(t, total, uint64(100*len(raw)), "allocated in all")
-			require.Less(t, live, uint64(20*len(raw)), "held after parsing")
+			if testenv.Race {
+				// The race detector's sync.Pool drops buffers go-message
+				// and bufio put back: 290× in all here. .ci/run checks
+				// the bound in a run without -race.
+				t.Log("race detector: allocation bounds not checked")
+			} else {
+				require.Less(t, total, uint64(100*len(raw)), "allocated in all")
+				require.Less(t, live, uint64(20*len(raw)), "held after parsing")
+			}
 			runtime.KeepAlive(m)
 		})
 	}
