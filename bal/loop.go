@@ -41,6 +41,16 @@ type Handler func(ctx context.Context, m *mssante.Received) error
 // connection, its trace not written): the message is left unfiled and the
 // pass ends with the error; an acknowledgement refused for good (5xx) is
 // reported (OnError) and the message filed.
+//
+// A second copy of a document message already handled (same sender, same
+// Message-ID: SeenKey) is not given to the Handler again nor acknowledged
+// again: it is filed where the first copy went, the move traced with its
+// Message-ID, and listed in PassInfo.Duplicates. Such copies come from a
+// sender resending a message whose acceptance it could not know (an
+// outbox.Outbox does, with the same Message-ID) and from a relay
+// redelivering after its own restart. Seen remembers the handled
+// messages; give it a SeenFile so that copies are recognised across
+// restarts.
 type Loop struct {
 	Receiver *Receiver
 	// Sender sends the acknowledgements.
@@ -75,6 +85,14 @@ type Loop struct {
 	// leaves the report in Folder and ends the pass (the loop reconnects
 	// and gives it again), so a report is given at least once.
 	Reports ReportHandler
+	// Seen remembers the document messages handled, to recognise a
+	// second copy (see above). The Loop records a message after its
+	// handler returned and its acknowledgement was sent, before filing
+	// it; a record that cannot be written leaves the message in Folder
+	// and ends the pass. When nil, an in-memory set is used: copies are
+	// recognised while the process runs, not after a restart (use
+	// OpenSeenFile, kept with State).
+	Seen SeenStore
 }
 
 // ReportHandler receives the acknowledgements read by a Loop.
@@ -92,6 +110,10 @@ type PassInfo struct {
 	// order ("" when not even the header could be parsed). The parse error
 	// of a message filed there goes to OnError.
 	Other []string
+	// Duplicates lists the Message-IDs of the document messages filed as
+	// second copies of a message already handled (Loop.Seen), without
+	// calling the Handler; they are not counted in Handled.
+	Duplicates []string
 	// State is where the loop stands after the pass (Loop.State).
 	State State
 	// Err is what ended the pass early, nil when it went through every new
@@ -115,6 +137,13 @@ func (l *Loop) folders() (folder, processed, failed, other string) {
 		other = "Autres"
 	}
 	return folder, processed, failed, other
+}
+
+func (l *Loop) seen() SeenStore {
+	if l.Seen == nil {
+		l.Seen = &memorySeen{}
+	}
+	return l.Seen
 }
 
 func (l *Loop) report(err error) {
@@ -255,6 +284,23 @@ func (l *Loop) processBatch(ctx context.Context, s *Session, info *PassInfo) err
 			}
 			info.Reports++
 		default: // a document message
+			key := SeenKey(m)
+			if key != "" {
+				first, err := l.seen().Seen(ctx, key)
+				if err != nil {
+					return fmt.Errorf("bal: message %s left in %s, its first copy could not be looked up: %w", m.MessageID, folder, err)
+				}
+				if first != "" {
+					// A copy of a message handled and acknowledged:
+					// filed beside the first, not handled twice.
+					if err := s.Move(ctx, f.UID, first, m.MessageID); err != nil {
+						return err
+					}
+					info.Duplicates = append(info.Duplicates, m.MessageID)
+					l.State = done
+					continue
+				}
+			}
 			herr := l.Handler(ctx, m)
 			// The handler has returned: acknowledge, then file. An
 			// acknowledgement that could not be sent for a passing reason
@@ -270,6 +316,11 @@ func (l *Loop) processBatch(ctx context.Context, s *Session, info *PassInfo) err
 			dest := processed
 			if herr != nil {
 				dest = failed
+			}
+			if key != "" {
+				if err := l.seen().Add(ctx, key, dest); err != nil {
+					return fmt.Errorf("bal: message %s handled but not recorded as seen, left in %s for the next pass: %w", m.MessageID, folder, err)
+				}
 			}
 			if err := s.Move(ctx, f.UID, dest, m.MessageID); err != nil {
 				return err

@@ -31,6 +31,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/oauth2"
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
@@ -489,7 +490,59 @@ func TestSoak(t *testing.T) {
 	require.NoError(t, err)
 	var dump soakDump
 	require.NoError(t, json.Unmarshal(b, &dump))
-	checkSoak(t, n, dc, dump, cfg)
+	total := checkSoak(t, n, dc, dump, cfg)
+	receiveSoak(t, dc, cfg, n, total)
+}
+
+// receiveSoak reads the recipient's mailbox with a bal.Loop, as the
+// receiving LPS would: each of the n messages is handled once, the other
+// copies (total-n: Postfix's redeliveries, a client's duplicates) are
+// recognised by their sender and Message-ID and filed without being
+// handled (issue 19: "the receive loop ... must deduplicate on it").
+func receiveSoak(t *testing.T, dc *baltest.Dovecot, cfg soakConfig, n, total int) {
+	t.Helper()
+	dc.AddToken("jeton-soak", baltest.CPSUser)
+	psc := &bal.PSC{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "jeton-soak"}), Username: baltest.CPSUser,
+		Identity: trace.Actor{ID: "810002813839", Name: "Jean DUPONT"}}
+	handled := map[string]int{}
+	onPass := make(chan bal.PassInfo, 1)
+	loop := &bal.Loop{
+		Receiver: &bal.Receiver{Server: soakEndpoint(t, cfg.IMAP), ServerName: "localhost",
+			Trust: &bal.Trust{Roots: readCerts(t, cfg.Roots), SkipRevocation: true}, Auth: psc,
+			Mailbox: trace.Mailbox{Address: baltest.CPSUser}, Software: "gomss-soak",
+			Trace: trace.RecorderFunc(func(context.Context, trace.Event) error { return nil })},
+		From: mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Personal},
+		Handler: func(_ context.Context, m *mssante.Received) error {
+			handled[m.MessageID]++
+			return nil
+		},
+		OnPass:  func(p bal.PassInfo) { onPass <- p },
+		OnError: func(err error) { t.Errorf("receiving loop: %v", err) },
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a hang guard
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- loop.Run(ctx) }()
+	var p bal.PassInfo
+	select {
+	case p = <-onPass:
+	case err := <-done:
+		t.Fatalf("the receiving loop stopped before its pass: %v", err)
+	}
+	cancel()
+	<-done
+	require.NoError(t, p.Err)
+	twice := 0
+	for _, k := range handled {
+		if k > 1 {
+			twice++
+		}
+	}
+	assert.Len(t, handled, n, "messages handled")
+	assert.Zero(t, twice, "messages handled more than once")
+	assert.Equal(t, n, p.Handled)
+	assert.Len(t, p.Duplicates, total-n, "copies filed without being handled")
+	t.Logf("receiving loop: %d copies in the mailbox, %d messages handled once each, %d copies recognised and not handled", total, len(handled), len(p.Duplicates))
 }
 
 // waitQueueEmpty waits until Postfix's queue holds no message. A file of
@@ -569,7 +622,9 @@ func maildirCopies(t *testing.T, dc *baltest.Dovecot, address string, fn func(pa
 	require.NoError(t, err)
 }
 
-func checkSoak(t *testing.T, n int, dc *baltest.Dovecot, dump soakDump, cfg soakConfig) {
+// checkSoak counts and checks; it returns the number of copies in the
+// recipient's maildir.
+func checkSoak(t *testing.T, n int, dc *baltest.Dovecot, dump soakDump, cfg soakConfig) (total int) {
 	// The recipient's maildir, by Message-ID.
 	copies := map[string][]delivered{}
 	maildirCopies(t, dc, baltest.CPSUser, func(path string, h mail.Header, _ io.Reader) {
@@ -583,11 +638,13 @@ func checkSoak(t *testing.T, n int, dc *baltest.Dovecot, dump soakDump, cfg soak
 		}
 		require.NotEmpty(t, qid, "%s: no Postfix queue id in its Received lines %q", path, h["Received"])
 		copies[id] = append(copies[id], delivered{qid, path})
+		total++
 	})
 
 	// The DSNs the sender got, by the message they answer and their own
 	// Message-ID (read from the files, not through the SDK).
 	dsns := map[string]map[string]bool{}
+	dsnFiles := map[string][]string{}
 	inboxLeft := 0
 	maildirCopies(t, dc, baltest.ORGUser, func(path string, h mail.Header, body io.Reader) {
 		if !strings.Contains(h.Get("Content-Type"), "delivery-status") {
@@ -612,6 +669,7 @@ func checkSoak(t *testing.T, n int, dc *baltest.Dovecot, dump soakDump, cfg soak
 			dsns[id] = map[string]bool{}
 		}
 		dsns[id][h.Get("Message-Id")] = true
+		dsnFiles[id] = append(dsnFiles[id], path)
 	})
 
 	// The "sent" traces: every successful send traced is in the maildir.
@@ -665,7 +723,13 @@ func checkSoak(t *testing.T, n int, dc *baltest.Dovecot, dump soakDump, cfg soak
 		require.True(t, ok, st.MessageID)
 		assert.Contains(t, []outbox.State{outbox.Relayed, outbox.Delivered}, rc.State, st.MessageID)
 		// The tracker counted each DSN the loop filed, once.
-		assert.Equal(t, len(dsns[st.MessageID]), rc.Reports, "%s: reports taken into account vs DSNs filed", st.MessageID)
+		if !assert.Equal(t, len(dsns[st.MessageID]), rc.Reports, "%s: reports taken into account vs DSNs filed", st.MessageID) {
+			for _, f := range dsnFiles[st.MessageID] {
+				b, _ := os.ReadFile(f)
+				t.Logf("DSN file %s:\n%s", f, b[:min(len(b), 6000)])
+			}
+			t.Logf("status: %+v", st)
+		}
 		assert.GreaterOrEqual(t, rc.Copies, 1, st.MessageID)
 		assert.LessOrEqual(t, rc.Copies, len(cs), "%s: success DSNs vs copies in the maildir", st.MessageID)
 		if sentTraced[st.MessageID] == 0 {
@@ -708,6 +772,7 @@ func checkSoak(t *testing.T, n int, dc *baltest.Dovecot, dump soakDump, cfg soak
 	if t.Failed() {
 		t.Logf("child log tail:\n%s", tail(filepath.Join(filepath.Dir(cfg.Dump), "child.log"), 8000))
 	}
+	return total
 }
 
 func tail(path string, n int) string {

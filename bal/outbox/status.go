@@ -399,11 +399,16 @@ func (o *Outbox) applyReport(t time.Time, rep *Report) error {
 			st.Phase = st.phase()
 		}
 	}
+	// A recipient named in more than one block of the report is counted
+	// once: Reports and Copies count reports, not blocks.
+	counted := map[*Recipient]bool{}
 	for _, rr := range rep.Recipients {
 		rc, ok := st.Recipient(rr.Address)
 		if !ok {
 			continue
 		}
+		again := counted[rc]
+		counted[rc] = true
 		if rc.State == Queued {
 			// Reported on, so accepted at some point (an earlier attempt).
 			o.submitAt(st, rc.Address, st.LastAttempt)
@@ -411,8 +416,10 @@ func (o *Outbox) applyReport(t time.Time, rep *Report) error {
 				st.Phase = st.phase()
 			}
 		}
-		rc.Reports++
-		applyRecipientReport(rc, t, rep.Kind, rr)
+		if !again {
+			rc.Reports++
+		}
+		applyRecipientReport(rc, t, rep.Kind, rr, again)
 	}
 	return nil
 }
@@ -428,7 +435,7 @@ func (o *Outbox) submitAt(st *Status, addr string, t time.Time) {
 // applyRecipientReport moves a recipient forward by what a report says:
 // a success to a later state, a failure to Failed (over any state but a
 // final one); a report about a final state is counted, nothing more.
-func applyRecipientReport(rc *Recipient, t time.Time, kind ReportKind, rr ReportRecipient) {
+func applyRecipientReport(rc *Recipient, t time.Time, kind ReportKind, rr ReportRecipient, again bool) {
 	move := func(s State) {
 		if rc.State.Final() || rank[s] <= rank[rc.State] {
 			return
@@ -449,11 +456,15 @@ func applyRecipientReport(rc *Recipient, t time.Time, kind ReportKind, rr Report
 		}
 		switch rr.Action {
 		case "delivered":
-			rc.Copies++
+			if !again {
+				rc.Copies++
+			}
 			rc.Delayed = false
 			move(Delivered)
 		case "relayed", "expanded":
-			rc.Copies++
+			if !again {
+				rc.Copies++
+			}
 			rc.Delayed = false
 			move(Relayed)
 		case "failed":

@@ -193,3 +193,28 @@ func TestMonEspaceSanteBounces(t *testing.T) {
 	assert.Equal(t, BounceClosed, rc.Bounce)
 	assert.Contains(t, rc.Reason, "Mon espace santé du patient est fermée")
 }
+
+// A DSN that names a recipient in two blocks (one per copy delivered, or
+// a relay that repeats itself) is one report for it: Reports and Copies
+// count reports, not blocks; each block still moves its state.
+func TestReportNamingRecipientTwice(t *testing.T) {
+	o := newTestOutbox(t, t.TempDir(), &fakeServer{}, &events{}, nil)
+	const rcpt = "medecin.traitant@cabinet.test.mssante.fr"
+	enqueueRaw(t, o, "<twice.1@hopital.test.mssante.fr>", "TWICE-1", rcpt)
+	runUntil(t, o, func() bool { return len(o.List(Filter{Phases: []Phase{PhaseSent}})) == 1 })
+	require.NoError(t, o.HandleReport(context.Background(), dsn(t, "<r1@mta.test.mssante.fr>", "TWICE-1", "",
+		rcpt+" relayed 2.0.0 x", rcpt+" delivered 2.0.0 x")))
+	st, _ := o.Status("<twice.1@hopital.test.mssante.fr>")
+	rc, ok := st.Recipient(rcpt)
+	require.True(t, ok)
+	assert.Equal(t, 1, rc.Reports)
+	assert.Equal(t, 1, rc.Copies)
+	assert.Equal(t, Delivered, rc.State, "the second block moved it on")
+	// A second DSN (another report): counted.
+	require.NoError(t, o.HandleReport(context.Background(), dsn(t, "<r2@mta.test.mssante.fr>", "TWICE-1", "",
+		rcpt+" delivered 2.0.0 x")))
+	st, _ = o.Status("<twice.1@hopital.test.mssante.fr>")
+	rc, _ = st.Recipient(rcpt)
+	assert.Equal(t, 2, rc.Reports)
+	assert.Equal(t, 2, rc.Copies, "two success reports: two copies")
+}
