@@ -110,6 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	failed := fs.String("failed", "Erreurs", "folder receiving the messages that could not be integrated")
 	errorMailbox := fs.String("error-mailbox", "", "mailbox receiving the error e-mails when no MDN was requested")
 	out := fs.String("out", "", "`directory` the documents (CDA and PDF) are written to")
+	seenPath := fs.String("seen", "", "`file` remembering the messages handled, so that a second copy is recognised across restarts (in memory when empty)")
 	once := fs.Bool("once", false, "process the folder once and exit")
 	testPatients := fs.Bool("test-patients", false, "accept documents about fictitious (test or demonstration) patients, into fictitious records only")
 	autoOnTraits := fs.Bool("auto-on-traits", false, "integrate automatically on strict traits when no INS can decide (SC.MSS/UX.08)")
@@ -130,7 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := receive(ctx, config{
 		imap: *imapAddr, smtp: *smtpAddr, domain: *domain, serverName: *serverName,
 		p12: *p12, p12Env: *p12Env, roots: *rootsFile, mailbox: *mailbox, entity: *entity, product: *product,
-		folder: *folder, processed: *processed, failed: *failed, errorMailbox: *errorMailbox, out: *out, once: *once, testPatients: *testPatients,
+		folder: *folder, processed: *processed, failed: *failed, errorMailbox: *errorMailbox, out: *out, seen: *seenPath, once: *once, testPatients: *testPatients,
 		autoOnTraits: *autoOnTraits, patients: *patients,
 		tracePath: *tracePath, traceSigner: *traceSigner, traceVerifier: *traceVerifier,
 	}, stdout, stderr); err != nil {
@@ -145,7 +146,7 @@ type config struct {
 	p12, p12Env, roots, mailbox, entity, product string
 	folder, processed, failed, errorMailbox, out string
 	once, testPatients, autoOnTraits             bool
-	patients                                     string
+	patients, seen                               string
 	tracePath, traceSigner, traceVerifier        string
 }
 
@@ -192,6 +193,19 @@ func receive(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The messages handled, so that a second copy (a sender's resend of
+	// a message whose acceptance it could not know, a relay's
+	// redelivery) is filed without being integrated twice, across
+	// restarts too.
+	var seen bal.SeenStore // nil: the Loop's in-memory set
+	if c.seen != "" {
+		f, err := bal.OpenSeenFile(c.seen, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		seen = f
+	}
 	loop := &bal.Loop{
 		Receiver: &bal.Receiver{Server: op.IMAP, ServerName: name(op.IMAP), Trust: trust, Auth: cert,
 			Mailbox: box, Trace: tl, Software: software},
@@ -204,6 +218,7 @@ func receive(ctx context.Context, c config, stdout, stderr io.Writer) error {
 		Failed:       c.failed,
 		ErrorMailbox: c.errorMailbox,
 		Handler:      h.handle,
+		Seen:         seen,
 		OnError:      func(err error) { fmt.Fprintln(stderr, "receive-loop:", err) },
 	}
 	if c.once {

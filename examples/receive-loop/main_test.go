@@ -79,7 +79,7 @@ func newLoopEnv(t *testing.T) *loopEnv {
 func (e *loopEnv) run(t *testing.T, extra ...string) string {
 	t.Helper()
 	args := append([]string{"-imap", e.Op.IMAPAddr, "-smtp", e.Op.SMTPAddr,
-		"-mailbox", baltest.ORGUser, "-entity", "PFI de test", "-product", "DEV000000", "-out", e.Path("out"), "-once"}, e.Args()...)
+		"-mailbox", baltest.ORGUser, "-entity", "PFI de test", "-product", "DEV000000", "-out", e.Path("out"), "-seen", e.Path("seen.log"), "-once"}, e.Args()...)
 	args = append(append(args, e.P12Args()...), extra...)
 	// A hang guard for the whole program run (connect, fetch, integrate,
 	// acknowledge), not a measure of the machine.
