@@ -360,6 +360,8 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 		rep.Errors = rep.Errors[:maxErrors]
 	}
 	// The tables, shard by shard, while the name runs are merged.
+	ix.addrs.alloc(&hashes.addrCount)
+	ix.ids.alloc(&hashes.idCount)
 	var dups, later [numShards]int
 	var next atomic.Int32
 	for range workers {
@@ -515,14 +517,34 @@ func (t *table) home(h uint64) ([]slot, int) {
 	return sh, int(uint64(uint32(h)) * uint64(len(sh)) >> 32)
 }
 
+// alloc gives each shard of t its slots (counts[s] keys: one and a half
+// slot per key, one empty slot at least, so that probing ends), all in one
+// allocation: a lookup on spread keys then finds its slot through a huge
+// page (large_linux.go) where 16 separate shards, each under the 4 MiB
+// adviseHuge asks for, took a page walk more.
+func (t *table) alloc(counts *[numShards]int) {
+	total := 0
+	for _, c := range counts {
+		total += c + c/2 + 1
+	}
+	all := makeLarge[slot](total)
+	for s, c := range counts {
+		n := c + c/2 + 1
+		t[s], all = all[:n:n], all[n:]
+	}
+}
+
 // fill fills shard s of t with the records whose key hash (hashes; 0 for
 // no key) falls in it, count of them, in file order. For the address table
 // (dedup), a row whose address is already in it is flagged flagLater, and
 // flagDup and left out when its line equals that of an earlier row (which
 // is in the table: duplicates never are); fill returns how many of each.
 func (t *table) fill(ix *Index, s int, hashes []uint64, at []uint16, count int, dedup bool) (dups, later int) {
-	sh := makeLarge[slot](count + count/2 + 1) // one empty slot at least: probing ends
-	t[s] = sh
+	sh := t[s]
+	if sh == nil { // not given by alloc
+		sh = makeLarge[slot](count + count/2 + 1)
+		t[s] = sh
+	}
 	for rec, h := range hashes {
 		if h == 0 || h%numShards != uint64(s) {
 			continue
