@@ -7,6 +7,7 @@ package bal_test
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -195,10 +196,20 @@ func TestDovecotRestartDuringIdle(t *testing.T) {
 
 // The session lost between the handler and the move, in the middle of a
 // batch of three: nothing is skipped. The next pass starts again at the
-// first message not filed, so the interrupted one is handled a second time
-// (at least once, documented on Loop) and the two after it are handled;
-// at the end the INBOX is empty and the State is past the last one.
+// first message not filed. The interrupted one had been handled and
+// recorded in Loop.Seen: the same Loop files it without handling it
+// again (PassInfo.Duplicates). A Loop that lost its Seen (its process
+// restarted without a SeenFile: a new Loop, the State kept) handles it a
+// second time (at least once, documented on Loop). Either way the two
+// after it are handled, at the end the INBOX is empty and the State is
+// past the last one.
 func TestLoopSessionLostMidBatch(t *testing.T) {
+	for _, restarted := range []bool{false, true} {
+		t.Run(fmt.Sprint("restarted=", restarted), func(t *testing.T) { sessionLostMidBatch(t, restarted) })
+	}
+}
+
+func sessionLostMidBatch(t *testing.T, restarted bool) {
 	e := newEnv(t)
 	pf := baltest.StartPostfix(t, baltest.PostfixConfig{PKI: e.pki, Dovecot: e.dc})
 	var ids []string
@@ -217,34 +228,42 @@ func TestLoopSessionLostMidBatch(t *testing.T) {
 	rcv.Server = endpoint(t, proxy.ln.Addr().String(), false)
 	handled := map[string]int{}
 	var order []string
-	loop := &bal.Loop{
-		Receiver: rcv,
-		Sender:   e.sender(t, pf, e.pki.CPS, baltest.CPSUser),
-		From:     mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Applicative, Entity: "PFI de test"},
-		Product:  "DEV000000",
-		Handler: func(_ context.Context, m *mssante.Received) error {
-			handled[m.MessageID]++
-			order = append(order, m.MessageID)
-			if len(order) == 1 {
-				// The connection drops while the first message is being
-				// integrated: its move cannot happen.
-				proxy.Cut()
-			}
-			return nil
-		},
-		OnError: func(err error) { t.Logf("loop: %v", err) },
+	newLoop := func() *bal.Loop {
+		return &bal.Loop{
+			Receiver: rcv,
+			Sender:   e.sender(t, pf, e.pki.CPS, baltest.CPSUser),
+			From:     mssante.Sender{Address: baltest.CPSUser, Kind: mssante.Applicative, Entity: "PFI de test"},
+			Product:  "DEV000000",
+			Handler: func(_ context.Context, m *mssante.Received) error {
+				handled[m.MessageID]++
+				order = append(order, m.MessageID)
+				if len(order) == 1 {
+					// The connection drops while the first message is
+					// being integrated: its move cannot happen.
+					proxy.Cut()
+				}
+				return nil
+			},
+			OnError: func(err error) { t.Logf("loop: %v", err) },
+		}
 	}
+	loop := newLoop()
 	n, err := loop.ProcessOnce(guard(t))
 	require.Error(t, err, "first pass: want the move to fail")
 	require.Zero(t, n, "first pass: filed")
 	require.NotEmpty(t, order, "first pass: nothing handled")
 	first := order[0]
+	if restarted {
+		state := loop.State
+		loop = newLoop()
+		loop.State = state
+	}
 	n, err = loop.ProcessOnce(guard(t))
 	require.NoError(t, err, "second pass")
 	require.Equal(t, 3, n, "second pass: want the 3 messages filed")
 	for _, id := range ids {
 		want := 1
-		if id == first {
+		if id == first && restarted {
 			want = 2
 		}
 		assert.Equal(t, want, handled[id], "times message %s was handled (handled: %v)", id, handled)

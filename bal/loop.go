@@ -33,14 +33,18 @@ type Handler func(ctx context.Context, m *mssante.Received) error
 // can find it, not left unnoticed among messages the loop is past.
 //
 // Delivery to the handler is at least once: a message counts as done
-// (State) only once it is filed, so when the session is lost between the
-// handler and the move, the message is handled (and acknowledged) again
-// on the next pass, never skipped. Handlers must therefore recognise a
-// repeat (the CDA document id, or Received.MessageID). The same holds when
+// (State) only once it is filed, never skipped. When the session is lost
+// between the handler and the move, the next pass finds the message
+// recorded in Seen (below) and files it without handling it again; but
+// when the process ends after the handler returned and before that
+// record (or Seen is an in-memory set and the process restarts), the
+// message is handled and acknowledged again. Handlers must therefore
+// recognise a repeat (the CDA document id, or Received.MessageID). When
 // the acknowledgement cannot be sent for a passing reason (a 4xx reply, no
-// connection, its trace not written): the message is left unfiled and the
-// pass ends with the error; an acknowledgement refused for good (5xx) is
-// reported (OnError) and the message filed.
+// connection, its trace not written), the message is left unfiled, not
+// recorded, and the pass ends with the error: it is handled again on the
+// next pass. An acknowledgement refused for good (5xx) is reported
+// (OnError) and the message filed.
 //
 // A second copy of a document message already handled (same sender, same
 // Message-ID: SeenKey) is not given to the Handler again nor acknowledged
@@ -213,9 +217,9 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // ProcessOnce opens a session, processes the new messages once and closes
-// it. It returns how many document messages and reports were filed (the
-// messages filed in Other are not counted), and the error that ended the
-// pass early.
+// it. It returns how many document messages (second copies included) and
+// reports were filed (the messages filed in Other are not counted), and
+// the error that ended the pass early.
 func (l *Loop) ProcessOnce(ctx context.Context) (int, error) {
 	s, err := l.Receiver.Open(ctx)
 	if err != nil {
@@ -223,7 +227,7 @@ func (l *Loop) ProcessOnce(ctx context.Context) (int, error) {
 	}
 	defer s.Close()
 	info := l.process(ctx, s)
-	return info.Handled + info.Reports, info.Err
+	return info.Handled + len(info.Duplicates) + info.Reports, info.Err
 }
 
 // process handles the new messages, batch after batch (Receiver.MaxFetch).
