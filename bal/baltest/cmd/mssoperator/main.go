@@ -10,7 +10,7 @@
 //     test PKI whose CRLs it serves over HTTP;
 //   - the Annuaire Santé FHIR fake (annuaire/annuairetest) listing the CPS
 //     holder's mailbox;
-//   - a JSON HTTP API (token-protected; see openapi.yaml in this folder) to
+//   - a JSON HTTP API (token-protected; OpenAPI 3 at /api/v1/openapi.yaml) to
 //     list and fetch what was sent, with the Référentiel socle #2 check of
 //     each message, inject messages, answer with a DSN, an MDN or a Mon
 //     espace santé bounce, set faults, reset, and wait for N messages;

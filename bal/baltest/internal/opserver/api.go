@@ -30,6 +30,10 @@ const maxInject = 64 << 20
 func (s *Server) handler(token string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/settings", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Settings) })
+	mux.HandleFunc("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(openAPI)
+	})
 	mux.HandleFunc("GET /api/v1/mailboxes", s.mailboxes)
 	mux.HandleFunc("GET /api/v1/messages", s.listMessages)
 	mux.HandleFunc("GET /api/v1/messages/{id}", s.message)

@@ -11,6 +11,11 @@ import (
 //go:embed page.html
 var pageHTML string
 
+// openAPI documents the API (OpenAPI 3), served at /api/v1/openapi.yaml.
+//
+//go:embed openapi.yaml
+var openAPI []byte
+
 var pageTmpl = template.Must(template.New("page").Parse(pageHTML))
 
 // page serves the web page: the messages per mailbox, each with its check
