@@ -9,7 +9,8 @@
 //     password login, DSN and MDN behaviour) with a fresh IGC-Santé-like
 //     test PKI whose CRLs it serves over HTTP;
 //   - the Annuaire Santé FHIR fake (annuaire/annuairetest) listing the CPS
-//     holder's mailbox;
+//     holder's mailbox, and the INSi téléservice fake (ins/insitest) with
+//     an ANS test identity;
 //   - a JSON HTTP API (token-protected; OpenAPI 3 at /api/v1/openapi.yaml) to
 //     list and fetch what was sent, with the Référentiel socle #2 check of
 //     each message, inject messages, answer with a DSN, an MDN or a Mon
@@ -78,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  SMTP  %s (STARTTLS), %s (TLS)\n  IMAP  %s (STARTTLS), %s (TLS)\n", st.SMTP, st.SMTPS, st.IMAP, st.IMAPS)
 		fmt.Fprintf(stdout, "  API   %s/api/v1/ (Authorization: Bearer %s)\n", st.API, st.APIToken)
 		fmt.Fprintf(stdout, "  page  %s/ui?token=%s\n", st.API, st.APIToken)
-		fmt.Fprintf(stdout, "  CRLs  %s/   annuaire (FHIR)  %s\n", st.CRLBase, st.Annuaire)
+		fmt.Fprintf(stdout, "  CRLs  %s/   annuaire (FHIR)  %s   INSi  %s\n", st.CRLBase, st.Annuaire, st.INSi)
 		for _, b := range st.Mailboxes {
 			fmt.Fprintf(stdout, "  mailbox %s  password %s  token %s", b.Address, b.Password, b.Token)
 			if b.Certificate != "" {

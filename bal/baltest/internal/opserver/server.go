@@ -58,7 +58,11 @@ type Settings struct {
 	CRLBase     string    `json:"crlBase"`
 	Annuaire    string    `json:"annuaire"` // FHIR base URL of the Annuaire Santé fake
 	AnnuaireKey string    `json:"annuaireKey"`
-	Mailboxes   []Mailbox `json:"mailboxes"`
+	// INSi is the endpoint of the INSi téléservice fake (insi.Config
+	// Endpoint); its roots and the INSI-AUTO certificate are in Files
+	// (insiRoots, insiAutoCert, insiAutoKey, insiAutoP12).
+	INSi      string    `json:"insi"`
+	Mailboxes []Mailbox `json:"mailboxes"`
 	// Files are the paths of the PKI files, by name (roots, caBundle,
 	// crls, and per certificate <name>Cert, <name>Key, <name>P12,
 	// <name>P12Legacy).
@@ -88,6 +92,7 @@ type Server struct {
 	api      *http.Server
 	apiLn    net.Listener
 	fhir     interface{ Close() }
+	insi     interface{ Close() }
 	leaves   map[string]*baltest.Leaf
 	done     chan struct{}
 }
@@ -148,6 +153,11 @@ func Start(cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	s.fhir = fhirSrv
+	insiSrv, err := startINSi(filepath.Join(dir, "pki"), files)
+	if err != nil {
+		return nil, err
+	}
+	s.insi = insiSrv
 	apiAddr := cfg.API
 	if apiAddr == "" {
 		apiAddr = "127.0.0.1:0"
@@ -159,7 +169,7 @@ func Start(cfg Config) (s *Server, err error) {
 		Dir: dir, Started: time.Now().UTC().Truncate(time.Second), Domain: s.Op.Domain,
 		SMTP: s.Op.SMTPAddr, SMTPS: s.Op.SMTPSAddr, IMAP: s.Op.IMAPAddr, IMAPS: s.Op.IMAPSAddr,
 		API: "http://" + s.apiLn.Addr().String(), APIToken: token, CRLBase: s.crl.URL,
-		Annuaire: fhirURL, AnnuaireKey: fhirKey,
+		Annuaire: fhirURL, AnnuaireKey: fhirKey, INSi: insiSrv.URL,
 		Mailboxes: boxes, Files: files, P12Password: baltest.PKCS12Password,
 	}
 	s.api = &http.Server{Handler: s.handler(token), ReadHeaderTimeout: 10 * time.Second}
@@ -181,6 +191,9 @@ func (s *Server) Close() {
 	}
 	if s.fhir != nil {
 		s.fhir.Close()
+	}
+	if s.insi != nil {
+		s.insi.Close()
 	}
 	if s.Op != nil {
 		s.Op.Close()
@@ -246,7 +259,7 @@ func envLines(st Settings) string {
 	env := map[string]string{
 		"MSS_DIR": st.Dir, "MSS_DOMAIN": st.Domain, "MSS_SMTP": st.SMTP, "MSS_SMTPS": st.SMTPS, "MSS_IMAP": st.IMAP, "MSS_IMAPS": st.IMAPS,
 		"MSS_API": st.API, "MSS_API_TOKEN": st.APIToken, "MSS_CRL_BASE": st.CRLBase, "MSS_ANNUAIRE": st.Annuaire,
-		"MSS_ANNUAIRE_KEY": st.AnnuaireKey, "MSS_P12_PASSWORD": st.P12Password,
+		"MSS_ANNUAIRE_KEY": st.AnnuaireKey, "MSS_INSI": st.INSi, "MSS_P12_PASSWORD": st.P12Password,
 	}
 	for k, v := range st.Files {
 		env["MSS_FILE_"+upperSnake(k)] = v
