@@ -29,8 +29,9 @@ var (
 	// ErrFormat: the input is not a readable liste blanche.
 	ErrFormat = errors.New("listeblanche: unreadable liste blanche")
 	// ErrLimit: the input goes past one of the reader's Limits (size,
-	// nesting depth, number of elements); it is refused before it costs
-	// memory in proportion to what it holds.
+	// nesting depth, number of elements and attributes) or holds an XML
+	// token over 1 MiB; it is refused before it costs memory in proportion
+	// to what it holds.
 	ErrLimit = errors.New("listeblanche: liste blanche beyond the reader's limits")
 )
 
@@ -43,8 +44,8 @@ var _ annuaire.TrustList = (*List)(nil)
 // 8,655 entries, about 4.8 MB and 61,000 elements at that size. The
 // defaults leave room for three times that size and eight times that
 // number of elements, and for elements the schema does not have. Within
-// them, the worst input costs about 150 MB of allocations to refuse or
-// read (see the package documentation).
+// them, the worst input found costs 150 to 200 MB of allocations to refuse
+// or read (see the package documentation).
 const (
 	DefaultMaxSize     = 16 << 20
 	DefaultMaxDepth    = 32
@@ -172,9 +173,9 @@ func Parse(r io.Reader) (*List, error) {
 // ParseWithLimits is Parse within limits (nil: the defaults). The input is
 // read whole (at most MaxSize+1 bytes) before it is parsed, so a file too
 // large costs MaxSize bytes of memory and is not parsed; while parsing,
-// an element nested deeper than MaxDepth or one more than MaxElements
-// stops the reading at once. Either fails with an error wrapping ErrLimit
-// and no list.
+// an element nested deeper than MaxDepth, one more element or attribute
+// than MaxElements, or a token (tag, text, comment) over 1 MiB stops the
+// reading at once. Each fails with an error wrapping ErrLimit and no list.
 func ParseWithLimits(r io.Reader, limits *Limits) (*List, error) {
 	lim := limits.withDefaults()
 	h := sha256.New()
