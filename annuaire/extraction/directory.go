@@ -44,7 +44,8 @@ func (d *Directory) Swap(ix *Index) error {
 
 // LoadFile loads an extraction file (see LoadIndexFile) and makes it
 // current if it is newer. The report is returned even when the swap is
-// refused.
+// refused. A file that cannot be loaded, a truncated one (ErrTruncated)
+// included, leaves the current index in place.
 func (d *Directory) LoadFile(ctx context.Context, path string, opts LoadOptions) (*Report, error) {
 	ix, err := LoadIndexFile(ctx, path, opts)
 	if err != nil {

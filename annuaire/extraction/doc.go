@@ -59,11 +59,45 @@
 // addresses; Lookup 0.37–0.39 and 0.62–0.65 µs, level with the map
 // building the same Mailbox. See docs/performance.md.
 //
+// # Truncated files
+//
+// A download cut short leaves a file whose last line is incomplete: its
+// address may be cut ("noel.doe@phar") and every row after it is missing.
+// Such a file is refused, by ExtractionReader.Next (after the rows before
+// the cut) and by LoadIndex, LoadIndexFile and Directory.LoadFile (no
+// index; a Directory keeps the one it has), with an error wrapping
+// ErrTruncated that names the last line; the cut line is never read.
+//
+// Whether the ANS ends its file with a newline is not established: no raw
+// copy of the end of a real extraction was found (the project's reference
+// notes on the file, annuaire.md §5.1 and field-notes.md, say nothing of
+// it; the synthetic fixtures end with one). So a last line that no newline
+// ends is read when nothing in it shows a cut, and refused when it could
+// be one, which is when:
+//
+//   - it has fewer columns than the header (a cut before the last "|",
+//     which is the case of any cut address in the published layout, where
+//     the address is column 2 of 31);
+//   - its last column is the address (nothing tells a cut address from a
+//     whole one);
+//   - its last value is empty (a cut just after the last "|"), ends inside
+//     a UTF-8 sequence, or is the proper start of a value that column holds
+//     on an earlier line and no such value itself ("FRAN" when "FRANCE" is
+//     listed before; the reader remembers the first 256 distinct values of
+//     up to 256 bytes);
+//   - it is the header (a header alone, no row after it);
+//   - it is longer than a line may be.
+//
+// A cut at a line boundary leaves a whole, shorter file, which no reader
+// can tell from a smaller extraction: compare Report.Rows with the
+// previous day's (about 536,000 rows; about 340 created and 480 deleted a
+// day in 2026, annuaire.md §5.1) to catch it.
+//
 // # Errors and health data
 //
-// Errors wrap sentinels (ErrHeader, ErrLine, ErrOlder, ErrTooLarge, and
-// annuaire.ErrAddress or annuaire.ErrBALType for a row's values) or are
-// *LineError values naming the line and column at fault. Directory data is
+// Errors wrap sentinels (ErrHeader, ErrLine, ErrOlder, ErrTooLarge,
+// ErrTruncated, and annuaire.ErrAddress or annuaire.ErrBALType for a row's
+// values) or are *LineError values naming the line and column at fault. Directory data is
 // public (open data of health professionals), so errors may quote an
 // address or identifier; no patient data passes through this package.
 package extraction

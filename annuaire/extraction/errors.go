@@ -15,6 +15,10 @@ var (
 	ErrLine = errors.New("extraction: malformed line")
 	// ErrOlder: a reload was refused because the file is not newer.
 	ErrOlder = errors.New("extraction: not newer than the loaded one")
+	// ErrTruncated: the file ends in a line that is not ended by a newline
+	// and does not look whole (see the package documentation, "Truncated
+	// files"): the file was cut, and what its last line holds is not read.
+	ErrTruncated = errors.New("extraction: truncated file")
 )
 
 // clip shortens s for an error message.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/bits"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ecdaf744/gomss/annuaire"
 )
@@ -475,6 +476,106 @@ func (l *layout) set(m *annuaire.Mailbox, v *row, lineNo int) {
 	}
 }
 
+// Truncated files. Whether the ANS ends its extraction with a newline is
+// not established (no raw copy of the end of a real file was found; the
+// synthetic fixtures end with one), so a last line without newline is not
+// by itself a cut: it is taken as whole when nothing in it shows a cut,
+// and as cut (ErrTruncated) when it could be one. finalCut says which.
+
+// maxLastValues and maxLastValueLen bound the values of the last column
+// that a reader remembers, to tell a cut last value (see finalCut).
+const (
+	maxLastValues   = 256
+	maxLastValueLen = 256
+)
+
+// lastValues are the first maxLastValues distinct values (of at most
+// maxLastValueLen bytes) of the header's last column, on the lines that
+// have the header's number of columns, in file order.
+type lastValues map[string]struct{}
+
+// lastValue returns the value of the last column of line.
+func lastValue(line string) string { return line[strings.LastIndexByte(line, '|')+1:] }
+
+// add notes the last value of line, which has the header's number of
+// columns.
+func (s *lastValues) add(line string) {
+	if len(*s) >= maxLastValues {
+		return
+	}
+	v := lastValue(line)
+	if len(v) > maxLastValueLen {
+		return
+	}
+	if *s == nil {
+		*s = make(lastValues)
+	}
+	if _, ok := (*s)[v]; !ok {
+		(*s)[strings.Clone(v)] = struct{}{}
+	}
+}
+
+// finalCut judges the last line of a file when no newline ends it: it
+// returns why the line is taken as cut, or "" when it is taken as whole.
+// found is its number of columns (split, or 0 when it was not split); seen
+// gives the values of the last column on the lines before it (called only
+// when needed). A line is whole when it has at least the header's number
+// of columns and its last value could not be the start of a longer one:
+// not empty, not ended inside a UTF-8 sequence, not the address (nothing
+// tells a cut address from a whole one) and, unless it is itself a value
+// of that column on an earlier line, not the start of one.
+func (l *layout) finalCut(line string, found int, seen func() lastValues) string {
+	if len(line) > maxRowLine {
+		return fmt.Sprintf("is longer than %d bytes", maxRowLine)
+	}
+	if found < l.ncols {
+		return fmt.Sprintf("has %d of the header's %d columns", found, l.ncols)
+	}
+	if found > l.ncols {
+		return "" // the header's columns are all whole: a "|" follows each
+	}
+	col := l.ncols - 1
+	if int(l.pos[fAddress]) == col {
+		return fmt.Sprintf("its last column is the address (%q)", columnNames[fAddress])
+	}
+	name := fmt.Sprintf("column %d", col+1)
+	if f := l.field[col]; f >= 0 {
+		name = fmt.Sprintf("%q", columnNames[f])
+	}
+	v := lastValue(line)
+	if v == "" {
+		return fmt.Sprintf("its last value (%s) is empty", name)
+	}
+	if r, n := utf8.DecodeLastRuneInString(v); r == utf8.RuneError && n == 1 {
+		return fmt.Sprintf("its last value (%s) ends inside a UTF-8 sequence", name)
+	}
+	vals := seen()
+	if _, ok := vals[v]; ok {
+		return ""
+	}
+	longer := ""
+	for w := range vals {
+		if len(w) > len(v) && strings.HasPrefix(w, v) && (longer == "" || w < longer) {
+			longer = w
+		}
+	}
+	if longer != "" {
+		return fmt.Sprintf("its last value %q (%s) is the start of %q, found on an earlier line", clip(v), name, clip(longer))
+	}
+	return ""
+}
+
+// truncated returns the ErrTruncated error for line lineNo, the last of
+// the file, taken as cut for why (see finalCut).
+func truncated(lineNo int, why string) error {
+	return fmt.Errorf("%w: line %d, the last, is not ended by a newline and %s", ErrTruncated, lineNo, why)
+}
+
+// headerAlone is why a header that no newline ends is taken as cut: a
+// file of a header alone holds no row, and whether its producer omits the
+// last newline is not known.
+const headerAlone = "is the header: no row follows it"
+
 // ExtractionReader reads an Extraction_Correspondance_MSSante file (UTF-8,
 // "|"-separated, one header line) one row at a time, holding one line in
 // memory. Use NewExtractionReader, then call Next until io.EOF.
@@ -485,13 +586,15 @@ type ExtractionReader struct {
 	line   int
 	long   []byte
 	warn   [numWarn]int
+	last   lastValues // of the last column (see finalCut)
+	done   bool       // the last line was read
 }
 
 // NewExtractionReader reads the header line of r and returns a reader of the
 // rows. It fails with ErrHeader when the header has no "Adresse BAL" column.
 func NewExtractionReader(r io.Reader) (*ExtractionReader, error) {
 	x := &ExtractionReader{br: bufio.NewReaderSize(r, 64<<10)}
-	line, err := x.readLine()
+	line, ended, err := x.readLine()
 	if err != nil {
 		if err == io.EOF {
 			return nil, fmt.Errorf("%w: empty file", ErrHeader)
@@ -501,6 +604,9 @@ func NewExtractionReader(r io.Reader) (*ExtractionReader, error) {
 	x.l, x.header, err = parseHeader(line)
 	if err != nil {
 		return nil, err
+	}
+	if !ended {
+		return nil, truncated(1, headerAlone)
 	}
 	return x, nil
 }
@@ -515,8 +621,9 @@ func (x *ExtractionReader) Tolerated() Tolerated {
 	return t
 }
 
-// readLine returns the next line without its end of line, or io.EOF.
-func (x *ExtractionReader) readLine() (string, error) {
+// readLine returns the next line without its end of line, or io.EOF, and
+// whether a newline ended it.
+func (x *ExtractionReader) readLine() (line string, ended bool, err error) {
 	x.line++
 	b, err := x.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
@@ -530,17 +637,21 @@ func (x *ExtractionReader) readLine() (string, error) {
 		b = x.long
 		if len(b) > maxLine {
 			if err != nil && err != io.EOF {
-				return "", err
+				return "", false, err
 			}
-			return "", &LineError{Line: x.line, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, maxLine)}
+			if err == io.EOF {
+				return "", false, truncated(x.line, fmt.Sprintf("is longer than %d bytes", maxLine))
+			}
+			return "", true, &LineError{Line: x.line, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, maxLine)}
 		}
 	}
 	if err != nil && (err != io.EOF || len(b) == 0) {
-		return "", err
+		return "", false, err
 	}
+	ended = err == nil
 	b = bytes.TrimSuffix(b, []byte{'\n'})
 	b = bytes.TrimSuffix(b, []byte{'\r'})
-	return string(b), nil
+	return string(b), ended, nil
 }
 
 // Next returns the next row as a Mailbox. At the end of the input it
@@ -548,20 +659,46 @@ func (x *ExtractionReader) readLine() (string, error) {
 // ErrAddress or ErrBALType) and Next may be called again to continue with
 // the following line; other errors come from the underlying reader. Blank
 // lines are skipped.
+//
+// A last line that no newline ends and that may have been cut (see the
+// package documentation, "Truncated files") is not returned: Next returns
+// an error wrapping ErrTruncated that names it, which is not a
+// *LineError (the file is incomplete, not one line of it), then io.EOF.
 func (x *ExtractionReader) Next() (annuaire.Mailbox, error) {
 	for {
-		line, err := x.readLine()
+		if x.done {
+			return annuaire.Mailbox{}, io.EOF
+		}
+		line, ended, err := x.readLine()
 		if err != nil {
+			if errors.Is(err, ErrTruncated) {
+				x.done = true
+			}
 			return annuaire.Mailbox{}, err
 		}
 		if line == "" {
 			continue
 		}
+		if !ended {
+			x.done = true
+			var v row
+			found := 0
+			if len(line) <= maxRowLine {
+				found = x.l.split(line, &v)
+			}
+			if why := x.l.finalCut(line, found, func() lastValues { return x.last }); why != "" {
+				return annuaire.Mailbox{}, truncated(x.line, why)
+			}
+		}
 		if len(line) > maxRowLine {
 			return annuaire.Mailbox{}, &LineError{Line: x.line, Err: fmt.Errorf("%w: longer than %d bytes", ErrLine, maxRowLine)}
 		}
 		var v row
-		if err := x.l.checkRow(x.line, &v, x.l.split(line, &v), &x.warn); err != nil {
+		found := x.l.split(line, &v)
+		if found == x.l.ncols {
+			x.last.add(line)
+		}
+		if err := x.l.checkRow(x.line, &v, found, &x.warn); err != nil {
 			return annuaire.Mailbox{}, err
 		}
 		var m annuaire.Mailbox

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,5 +88,66 @@ func FuzzExtractionLine(f *testing.F) {
 				}
 			}
 		}
+	})
+}
+
+// FuzzExtractionTruncated feeds arbitrary text after the real header, with
+// or without a final newline: the reader and the index agree on whether
+// the file was cut (ErrTruncated), and on the addresses read; a cut file
+// gives no row of its last line, and a file ending in a newline is never
+// taken as cut.
+func FuzzExtractionTruncated(f *testing.F) {
+	data, err := os.ReadFile(fixtureOld)
+	require.NoError(f, err)
+	header, body, _ := strings.Cut(string(data), "\n")
+	for _, n := range []int{0, 40, 180, len(body) - 200, len(body) - 8, len(body) - 1, len(body)} {
+		f.Add(body[:n])
+	}
+	f.Add(body[:strings.LastIndex(body, "noel.doe@phar")+len("noel.doe@phar")])
+	f.Add("PER|a@b.fr|" + strings.Repeat("|", 28) + "FRAN\xc3")
+	f.Add("\r\n\r")
+	f.Fuzz(func(t *testing.T, tail string) {
+		in := header + "\n" + tail
+		lastLine := strings.Count(in, "\n") + 1 // the line after the last newline
+		x, err := NewExtractionReader(strings.NewReader(in))
+		require.NoError(t, err)
+		addrs := map[string]bool{}
+		var rerr error
+		for {
+			m, err := x.Next()
+			if err == io.EOF {
+				break
+			}
+			if IsLineError(err) {
+				continue
+			}
+			if err != nil {
+				rerr = err
+				require.ErrorIs(t, err, ErrTruncated)
+				require.Contains(t, err.Error(), "line "+strconv.Itoa(lastLine)+", the last")
+				continue
+			}
+			if rerr == nil {
+				addrs[m.Address] = true
+			}
+			require.Nil(t, rerr, "a row after the truncation")
+			if m.Line == lastLine {
+				require.False(t, strings.HasSuffix(in, "\n"))
+			}
+		}
+		if strings.HasSuffix(in, "\n") {
+			require.NoError(t, rerr, "a file ending in a newline")
+		}
+		ix, ierr := LoadIndex(context.Background(), strings.NewReader(in), LoadOptions{Workers: 2})
+		require.Equal(t, errors.Is(rerr, ErrTruncated), errors.Is(ierr, ErrTruncated), "reader %v, index %v", rerr, ierr)
+		if ierr != nil {
+			require.Equal(t, rerr.Error(), ierr.Error())
+			return
+		}
+		got := map[string]bool{}
+		for m := range ix.All() {
+			got[m.Address] = true
+		}
+		require.Equal(t, addrs, got, "addresses read")
 	})
 }

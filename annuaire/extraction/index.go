@@ -221,7 +221,8 @@ func GeneratedFromName(path string) time.Time {
 
 // LoadIndex reads a whole extraction from r and indexes it. Malformed lines
 // are reported in the Report (with their line number) and skipped; only an
-// unusable header, a read error or ctx ending stop the load.
+// unusable header, a truncated file (ErrTruncated: see the package
+// documentation), a read error or ctx ending stop the load.
 func LoadIndex(ctx context.Context, r io.Reader, opts LoadOptions) (*Index, error) {
 	size := 64 << 10
 	if opts.SizeHint > 0 {
@@ -289,6 +290,9 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	if ix.l, ix.report.Header, err = parseHeader(data[:hdrEnd]); err != nil {
 		return nil, err
 	}
+	if hdrEnd == len(data) {
+		return nil, truncated(1, headerAlone)
+	}
 	body := min(hdrEnd+1, len(data))
 
 	// Cut the body in chunks at line boundaries and count their lines.
@@ -324,6 +328,9 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	}
 	if uint64(n) >= math.MaxUint32 { // rec+1 is a uint32
 		return nil, fmt.Errorf("%w: %d lines", ErrTooLarge, n)
+	}
+	if err := ix.checkFinal(body, n); err != nil {
+		return nil, err
 	}
 	ix.n = n
 	ix.starts = makeLarge[uint32](n + 1)
@@ -385,6 +392,43 @@ func indexData(ctx context.Context, data string, opts LoadOptions) (*Index, erro
 	rep.Rows -= rep.Tolerated.Duplicates
 	rep.Addresses = rep.Mailboxes
 	return ix, nil
+}
+
+// checkFinal judges the last line, record n-1, when no newline ends it,
+// as ExtractionReader.Next does (see finalCut): an error wrapping
+// ErrTruncated when it may have been cut. The values of the last column
+// on the lines before it are read only then, in one pass.
+func (ix *Index) checkFinal(body, n int) error {
+	data := ix.data
+	if n == 0 || data[len(data)-1] == '\n' {
+		return nil
+	}
+	start := strings.LastIndexByte(data, '\n') + 1 // the header ends with one
+	line := strings.TrimSuffix(data[start:], "\r")
+	if line == "" {
+		return nil
+	}
+	var v row
+	found := 0
+	if len(line) <= maxRowLine {
+		found = ix.l.split(line, &v)
+	}
+	seen := func() lastValues {
+		var s lastValues
+		for rest := data[body:start]; rest != "" && len(s) < maxLastValues; {
+			i := strings.IndexByte(rest, '\n')
+			l := strings.TrimSuffix(rest[:i], "\r")
+			rest = rest[i+1:]
+			if l != "" && len(l) <= maxRowLine && strings.Count(l, "|")+1 == ix.l.ncols {
+				s.add(l)
+			}
+		}
+		return s
+	}
+	if why := ix.l.finalCut(line, found, seen); why != "" {
+		return truncated(n+1, why)
+	}
+	return nil
 }
 
 // loadHashes holds, during a load, the hash of each record's address and

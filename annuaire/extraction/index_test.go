@@ -354,10 +354,12 @@ func TestDirectorySwapUnderLoad(t *testing.T) {
 	}
 }
 
+// TestIndexEmptyAndNameless: a header alone (with its newline: without it
+// the file is taken as cut, see TestFinalLineRule) and rows without names.
 func TestIndexEmptyAndNameless(t *testing.T) {
 	for _, in := range []string{
 		"Type de BAL|Adresse BAL\n",
-		"Type de BAL|Adresse BAL",
+		"Type de BAL|Adresse BAL\r\n",
 		"Type de BAL|Adresse BAL|Nom d'exercice\nORG|a@b.mssante.fr|\n",
 		"Type de BAL|Adresse BAL|Nom d'exercice\nPER|a@b.mssante.fr|SEUL\n",
 	} {
@@ -483,14 +485,18 @@ func TestFindComparesTheWholeAddress(t *testing.T) {
 	hdr := "Type BAL|Adresse BAL|Nom d'exercice|Prénom d'exercice\n"
 	data := hdr + "PER|Jean.Dupont@medecin.mssante.fr|DUPONT|Jean\n" +
 		"PER|jean.dupont@medecin.mssante.fr.x|DUPONT|Jeanne\n" +
-		"PER|an@medecin.mssante.fr"
+		"PER|an@medecin.mssante.fr\n"
 	ix, err := LoadIndex(context.Background(), strings.NewReader(data), LoadOptions{})
 	require.NoError(t, err)
+	// Without its newline the last line may be a cut one: the address at
+	// the end of the file is refused, not indexed (see TestTruncated).
+	_, err = LoadIndex(context.Background(), strings.NewReader(strings.TrimSuffix(data, "\n")), LoadOptions{})
+	require.ErrorIs(t, err, ErrTruncated)
 	for addr, want := range map[string]int{
 		"jean.dupont@medecin.mssante.fr":   2,
 		"JEAN.DUPONT@MEDECIN.MSSANTE.FR":   2,
 		"jean.dupont@medecin.mssante.fr.x": 3,
-		"an@medecin.mssante.fr":            4, // the last column of the last line
+		"an@medecin.mssante.fr":            4, // the last column of the last line, up to its newline
 		"jean.dupont@medecin.mssante.f":    0,
 		"jean.dupont@medecin.mssante.fr.":  0,
 		"jean.dupont@medecin.mssante.fr|":  0,

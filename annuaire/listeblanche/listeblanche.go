@@ -28,13 +28,72 @@ var (
 	ErrChecksum = errors.New("listeblanche: checksum mismatch")
 	// ErrFormat: the input is not a readable liste blanche.
 	ErrFormat = errors.New("listeblanche: unreadable liste blanche")
+	// ErrLimit: the input goes past one of the reader's Limits (size,
+	// nesting depth, number of elements and attributes) or holds an XML
+	// token over 1 MiB; it is refused before it costs memory in proportion
+	// to what it holds.
+	ErrLimit = errors.New("listeblanche: liste blanche beyond the reader's limits")
 )
 
 var _ annuaire.TrustList = (*List)(nil)
 
-// maxListeBlanche bounds the size of a liste blanche read (the 2025 file is
-// 340 KB; a 2026 count gives 8,655 entries, a few MB).
-const maxListeBlanche = 64 << 20
+// Default limits of the reader, used when a Limits field is 0. The
+// published file of 2025-03 is 340 KB: 619 entries of about 550 bytes and
+// 7 elements each, nested 4 deep (ListeBlancheMSSante, ListeDomaines,
+// Domaine, Nom), one attribute (the root's xmlns); a 2026 count gives
+// 8,655 entries, about 4.8 MB and 61,000 elements at that size. The
+// defaults leave room for three times that size and eight times that
+// number of elements, and for elements the schema does not have. Within
+// them, the worst input found costs 150 to 200 MB of allocations to refuse
+// or read (see the package documentation).
+const (
+	DefaultMaxSize     = 16 << 20
+	DefaultMaxDepth    = 32
+	DefaultMaxElements = 500_000
+)
+
+// maxToken bounds the bytes the XML decoder reads for one token: a tag
+// with its attributes, the text between two tags, a comment. The decoder
+// may read one byte past a token (the "<" that ends a text), so a token is
+// at most maxToken-1 bytes. A real token is a few hundred bytes; the
+// decoder builds a token whole, spending about 50 times the size of a tag
+// of many attributes on it, so one is stopped at 1 MiB, before it is built.
+const maxToken = 1 << 20
+
+// Limits bound what the reader accepts; past one, reading fails with an
+// error wrapping ErrLimit. Zero fields take the defaults, so the zero value
+// (or a nil *Limits) is ready to use.
+type Limits struct {
+	// MaxSize is the largest input read, in bytes (DefaultMaxSize when 0).
+	// The input is read, up to MaxSize+1 bytes, before it is parsed: a
+	// larger one is refused for the cost of those bytes, not of parsing
+	// them.
+	MaxSize int64
+	// MaxDepth is the deepest element nesting, the root element being at
+	// depth 1 (DefaultMaxDepth when 0).
+	MaxDepth int
+	// MaxElements is the largest number of elements and attributes
+	// together, those outside the list that are skipped included
+	// (DefaultMaxElements when 0).
+	MaxElements int
+}
+
+func (l *Limits) withDefaults() Limits {
+	var out Limits
+	if l != nil {
+		out = *l
+	}
+	if out.MaxSize <= 0 {
+		out.MaxSize = DefaultMaxSize
+	}
+	if out.MaxDepth <= 0 {
+		out.MaxDepth = DefaultMaxDepth
+	}
+	if out.MaxElements <= 0 {
+		out.MaxElements = DefaultMaxElements
+	}
+	return out
+}
 
 // Domain is one entry of the liste blanche: a mail domain of the MSSanté
 // trust space and the operator certificate allowed to serve it.
@@ -72,12 +131,18 @@ type List struct {
 // published checksum, the hexadecimal SHA-256 of the file (the ANS GitHub
 // copy's "checksum" file: 64 characters, no newline; surrounding spaces and
 // upper case are accepted). A mismatch fails with ErrChecksum and no list.
+// Read applies the default Limits (see ReadWithLimits).
 func Read(r io.Reader, checksum string) (*List, error) {
+	return ReadWithLimits(r, checksum, nil)
+}
+
+// ReadWithLimits is Read within limits (nil: the defaults).
+func ReadWithLimits(r io.Reader, checksum string, limits *Limits) (*List, error) {
 	want, err := hex.DecodeString(strings.TrimSpace(checksum))
 	if err != nil || len(want) != sha256.Size {
 		return nil, fmt.Errorf("%w: checksum %q is not a hexadecimal SHA-256 (64 characters)", ErrChecksum, clip(checksum))
 	}
-	lb, err := Parse(r)
+	lb, err := ParseWithLimits(r, limits)
 	if err != nil {
 		return nil, err
 	}
@@ -99,11 +164,28 @@ func Read(r io.Reader, checksum string) (*List, error) {
 // text after the root element is ignored and named in Tolerated: a domain
 // published outside the list is not trusted, and the caller can see that
 // something was left out. An element after the root element is broken XML.
+//
+// Parse applies the default Limits (see ParseWithLimits).
 func Parse(r io.Reader) (*List, error) {
+	return ParseWithLimits(r, nil)
+}
+
+// ParseWithLimits is Parse within limits (nil: the defaults). The input is
+// read whole (at most MaxSize+1 bytes) before it is parsed, so a file too
+// large costs MaxSize bytes of memory and is not parsed; while parsing,
+// an element nested deeper than MaxDepth, one more element or attribute
+// than MaxElements, or a token (tag, text, comment) over 1 MiB stops the
+// reading at once. Each fails with an error wrapping ErrLimit and no list.
+func ParseWithLimits(r io.Reader, limits *Limits) (*List, error) {
+	lim := limits.withDefaults()
 	h := sha256.New()
-	lr := &io.LimitedReader{R: r, N: maxListeBlanche + 1}
-	dec := xml.NewDecoder(io.TeeReader(lr, h))
+	src, err := readLimited(r, lim.MaxSize, h)
+	if err != nil {
+		return nil, err
+	}
+	dec := xml.NewDecoder(src) // an io.ByteReader: read as is, without a bufio.Reader
 	dec.Strict = true
+	depth, elements := 0, 0
 	lb := &List{byName: make(map[string][]int)}
 	fail := func(format string, args ...any) (*List, error) {
 		return nil, fmt.Errorf("%w: %s", ErrFormat, fmt.Sprintf(format, args...))
@@ -126,6 +208,7 @@ func Parse(r io.Reader) (*List, error) {
 		}
 	}
 	for {
+		src.start = dec.InputOffset()
 		tok, err := dec.Token()
 		if err == io.EOF {
 			if len(path) != 0 {
@@ -133,10 +216,11 @@ func Parse(r io.Reader) (*List, error) {
 			}
 			break
 		}
+		if err == errToken {
+			line, _ := dec.InputPos()
+			return nil, fmt.Errorf("%w: line %d: an XML token (tag, text or comment) longer than %d bytes", ErrLimit, line, maxToken-1)
+		}
 		if err != nil {
-			if lr.N <= 0 {
-				return fail("larger than %d bytes", maxListeBlanche)
-			}
 			var se *xml.SyntaxError
 			if errors.As(err, &se) && len(path) == 1 && sawList && strings.Contains(se.Msg, "unexpected EOF") {
 				lb.Tolerated = append(lb.Tolerated, "closing tag </ListeBlancheMSSante> missing at end of file")
@@ -147,6 +231,16 @@ func Parse(r io.Reader) (*List, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			depth++
+			elements += 1 + len(t.Attr)
+			if depth > lim.MaxDepth {
+				line, _ := dec.InputPos()
+				return nil, fmt.Errorf("%w: line %d: elements nested more than %d deep", ErrLimit, line, lim.MaxDepth)
+			}
+			if elements > lim.MaxElements {
+				line, _ := dec.InputPos()
+				return nil, fmt.Errorf("%w: line %d: more than %d elements and attributes", ErrLimit, line, lim.MaxElements)
+			}
 			switch {
 			case len(path) == 0 && rootSeen:
 				return fail("element <%s> after the root element", t.Name.Local)
@@ -178,6 +272,7 @@ func Parse(r io.Reader) (*List, error) {
 				ignore(fmt.Sprintf("text %q", clip(v)))
 			}
 		case xml.EndElement:
+			depth--
 			v := strings.TrimSpace(text.String())
 			switch {
 			case sawList:
@@ -249,6 +344,92 @@ func Parse(r io.Reader) (*List, error) {
 	}
 	copy(lb.SHA256[:], h.Sum(nil))
 	return lb, nil
+}
+
+// readLimited reads r whole, at most max bytes, writing what it reads to
+// h, and returns a source of it for the decoder. A reader announcing its
+// length (Len, as bytes.Reader and strings.Reader do) longer than max is
+// refused before anything is read; any other is read through a LimitReader
+// of max+1 bytes, in chunks kept as read (never joined nor copied again),
+// and refused once past max, before anything is parsed.
+func readLimited(r io.Reader, max int64, h io.Writer) (*source, error) {
+	next := int64(64 << 10)
+	if l, ok := r.(interface{ Len() int }); ok {
+		if n := int64(l.Len()); n > max {
+			return nil, fmt.Errorf("%w: %d bytes, larger than %d", ErrLimit, n, max)
+		} else if n > 0 {
+			next = n + 1 // one chunk, and one byte to see the end
+		}
+	}
+	lr := io.LimitReader(r, max+1)
+	src := &source{max: maxToken}
+	var total int64
+	for {
+		c := make([]byte, min(next, max+1-total))
+		n, err := io.ReadFull(lr, c)
+		total += int64(n)
+		if n > 0 {
+			h.Write(c[:n])
+			src.chunks = append(src.chunks, c[:n])
+		}
+		if total > max {
+			return nil, fmt.Errorf("%w: larger than %d bytes", ErrLimit, max)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return src, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading: %w", ErrFormat, err)
+		}
+		next = min(2*next, 4<<20)
+	}
+}
+
+// errToken is returned by source past its max: the decoder returns it as
+// is, and ParseWithLimits turns it into an ErrLimit error naming the line.
+var errToken = errors.New("listeblanche: token too long")
+
+// source is the input read by readLimited, as the decoder reads it: byte
+// by byte (an io.ByteReader, which the decoder does not buffer), so that
+// it knows how far the decoder went. It refuses to give more than max
+// bytes past start, the decoder's offset when the current token began.
+type source struct {
+	chunks     [][]byte
+	pos        int64 // bytes given
+	start, max int64
+}
+
+func (s *source) ReadByte() (byte, error) {
+	if s.pos-s.start >= s.max {
+		return 0, errToken
+	}
+	for len(s.chunks) > 0 && len(s.chunks[0]) == 0 {
+		s.chunks = s.chunks[1:]
+	}
+	if len(s.chunks) == 0 {
+		return 0, io.EOF
+	}
+	b := s.chunks[0][0]
+	s.chunks[0] = s.chunks[0][1:]
+	s.pos++
+	return b, nil
+}
+
+// Read is there for io.Reader; the decoder calls ReadByte.
+func (s *source) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		b, err := s.ReadByte()
+		if err != nil {
+			if n > 0 && err == io.EOF {
+				return n, nil
+			}
+			return n, err
+		}
+		p[n] = b
+		n++
+	}
+	return n, nil
 }
 
 // Len returns the number of distinct domain names.
