@@ -12,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
@@ -118,6 +117,9 @@ type Received struct {
 	// unknown charsets…).
 	Problems []string
 
+	// defects are the Problems that break the MIME structure (RFC 5322
+	// §2.2, RFC 2045 §6, RFC 2046 §5.1.1), which Check reports.
+	defects []string
 	// reportParts are the direct children of a top-level
 	// multipart/report, in order (what Check lints against RFC 6522 §3).
 	reportParts []reportPart
@@ -172,15 +174,19 @@ func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
 	if int64(len(raw)) > o.MaxSize {
 		return nil, fmt.Errorf("%w: %w: larger than %d bytes", ErrParse, ErrTooLarge, o.MaxSize)
 	}
-	ent, err := message.Read(bytes.NewReader(raw))
-	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+	hr, err := readHeaderBlock(raw, "header")
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrParse, err)
 	}
+	if hr.noHeader {
+		return nil, fmt.Errorf("%w: no header: the first line is not a header field", ErrParse)
+	}
 	pr.max = o.MaxParts
-	m := &Received{Raw: raw, Header: ent.Header, parts: &pr}
+	m := &Received{Raw: raw, Header: hr.header, parts: &pr}
 	defer func() { m.parts = nil }()
+	m.defect(hr.faults...)
 	m.readHeader()
-	mt, params, _ := ent.Header.ContentType()
+	mt, params, _ := hr.header.ContentType()
 	if mt == "" {
 		mt = "text/plain"
 	}
@@ -188,7 +194,7 @@ func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
 	if mt == "multipart/report" {
 		m.ReportType = ReportType(strings.ToLower(strings.TrimSpace(params["report-type"])))
 	}
-	if err := m.walk(ent, 0, false); err != nil {
+	if err := m.walk(hr.header, hr.body, 0, false, ""); err != nil {
 		return m, fmt.Errorf("%w: %w", ErrParse, err)
 	}
 	archives := 0
@@ -308,59 +314,105 @@ func (m *Received) readHeader() {
 	m.MSS.MES = strings.TrimSpace(h.Get(HeaderMES))
 }
 
-// walk collects the leaf parts. inReport is set below a multipart/report.
-func (m *Received) walk(e *message.Entity, depth int, inReport bool) error {
+// defect records what Parse tolerated in the MIME structure: in Problems,
+// and for Check (rule MIME).
+func (m *Received) defect(faults ...string) {
+	m.Problems = append(m.Problems, faults...)
+	m.defects = append(m.defects, faults...)
+}
+
+// walk collects the leaf parts of the entity of header h and body body.
+// inReport is set below a multipart/report; what names the entity in the
+// problems ("" for the message, "part 2.1" below).
+func (m *Received) walk(h message.Header, body []byte, depth int, inReport bool, what string) error {
 	if depth > 20 {
 		return errors.New("MIME nesting deeper than 20 levels")
 	}
 	if err := m.parts.count(); err != nil {
 		return err
 	}
-	mt, _, err := e.Header.ContentType()
-	if err != nil && e.Header.Get("Content-Type") != "" {
+	mt, params, err := h.ContentType()
+	if err != nil && h.Get("Content-Type") != "" {
 		m.Problems = append(m.Problems, "Content-Type: "+err.Error())
 	}
 	if mt == "" {
 		mt = "text/plain"
 	}
-	if mr := e.MultipartReader(); mr != nil {
-		report := inReport || mt == "multipart/report"
-		first := true
-		for {
-			p, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+	if !strings.HasPrefix(mt, "multipart/") {
+		return m.leaf(h, body, "", inReport && strings.HasPrefix(mt, "message/"), what)
+	}
+	name := mt
+	if what != "" {
+		name = what + " " + mt
+	}
+	boundary := params["boundary"]
+	if boundary == "" {
+		// RFC 2046 §5.1.1: the boundary parameter is required. The body
+		// is all there is to read: one text part.
+		m.defect(name + ": no boundary parameter: the body is read as one text/plain part")
+		return m.leaf(h, body, "text/plain", false, what)
+	}
+	s := newMultipartScanner(body, boundary, name)
+	report := inReport || mt == "multipart/report"
+	first := true
+	for i := 1; ; i++ {
+		pb, ok := s.next()
+		if !ok {
+			break
+		}
+		pwhat := fmt.Sprintf("part %d", i)
+		if what != "" {
+			pwhat = strings.TrimPrefix(what, "part ") + "." + fmt.Sprint(i)
+			pwhat = "part " + pwhat
+		}
+		hr, err := readHeaderBlock(pb, pwhat+" header")
+		if err != nil {
+			return err
+		}
+		ph := hr.header
+		if hr.noHeader {
+			// RFC 2046 §5.1.1: a part without header starts with the
+			// blank line. What is there is its body (text/plain).
+			m.defect(pwhat + ": no header and no blank line before its body: read as a text/plain body")
+		} else {
+			m.defect(hr.faults...)
+		}
+		if depth == 0 && mt == "multipart/report" {
+			m.reportParts = append(m.reportParts, newReportPart(ph))
+		}
+		if mt == "multipart/report" && !first {
+			if err := m.parts.count(); err != nil {
 				return err
 			}
-			if depth == 0 && mt == "multipart/report" {
-				m.reportParts = append(m.reportParts, newReportPart(p))
-			}
-			if mt == "multipart/report" && !first {
-				if err := m.parts.count(); err != nil {
-					return err
-				}
-				if err := m.leaf(p, true); err != nil {
-					return err
-				}
-				continue
-			}
-			first = false
-			if err := m.walk(p, depth+1, report); err != nil {
+			if err := m.leaf(ph, hr.body, "", true, pwhat); err != nil {
 				return err
 			}
+			continue
+		}
+		first = false
+		if err := m.walk(ph, hr.body, depth+1, report, pwhat); err != nil {
+			return err
 		}
 	}
-	return m.leaf(e, inReport && strings.HasPrefix(mt, "message/"))
+	m.defect(s.faults...)
+	m.Problems = append(m.Problems, s.notes...)
+	if s.noDelimiter {
+		if len(bytes.TrimSpace(body)) == 0 {
+			m.defect(name + ": empty body: no part")
+			return nil
+		}
+		m.defect(name + ": no delimiter line: the body is read as one text/plain part")
+		return m.leaf(h, body, "text/plain", false, what)
+	}
+	return nil
 }
 
-func newReportPart(e *message.Entity) reportPart {
-	mt, params, _ := e.Header.ContentType()
+func newReportPart(h message.Header) reportPart {
+	mt, params, _ := h.ContentType()
 	if mt == "" {
 		mt = "text/plain" // RFC 2046 §5.1: the default in a multipart
 	}
-	_, dparams, _ := e.Header.ContentDisposition()
+	_, dparams, _ := h.ContentDisposition()
 	name := dparams["filename"]
 	if name == "" {
 		name = params["name"]
@@ -369,16 +421,21 @@ func newReportPart(e *message.Entity) reportPart {
 		name = dec
 	}
 	return reportPart{mediaType: strings.ToLower(mt), name: name,
-		encoding: strings.ToLower(strings.TrimSpace(e.Header.Get("Content-Transfer-Encoding")))}
+		encoding: strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding")))}
 }
 
 // leaf decodes one part and files it as body text, attachment or report.
-func (m *Received) leaf(e *message.Entity, report bool) error {
-	mt, params, _ := e.Header.ContentType()
+// asType, when set, is the media type it is read as (a multipart that
+// cannot be split).
+func (m *Received) leaf(h message.Header, body []byte, asType string, report bool, what string) error {
+	mt, params, _ := h.ContentType()
 	if mt == "" {
 		mt = "text/plain"
 	}
-	disp, dparams, _ := e.Header.ContentDisposition()
+	if asType != "" {
+		mt, params = asType, nil
+	}
+	disp, dparams, _ := h.ContentDisposition()
 	name := dparams["filename"]
 	if name == "" {
 		name = params["name"]
@@ -388,9 +445,33 @@ func (m *Received) leaf(e *message.Entity, report bool) error {
 			name = dec
 		}
 	}
-	data, err := m.parts.readAll(e.Body, 0)
-	if err != nil {
-		m.Problems = append(m.Problems, fmt.Sprintf("part %s: %v (kept as read)", mt, err))
+	if what == "" {
+		what = "body"
+	}
+	var data []byte
+	enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding")))
+	if asType != "" {
+		enc = "" // RFC 2045 §6.4: a multipart is not encoded
+	}
+	switch enc {
+	case "", "7bit", "8bit", "binary":
+		data = bytes.Clone(body)
+	case "base64", "quoted-printable":
+		dh := message.Header{}
+		dh.Set("Content-Transfer-Encoding", enc)
+		ent, err := message.New(dh, bytes.NewReader(body))
+		if err == nil {
+			data, err = m.parts.readAll(ent.Body, 0)
+		}
+		if err != nil {
+			// RFC 2045 §6.7, §6.8: not decodable. The bytes as received
+			// are kept, not a prefix of the decoded content.
+			m.defect(fmt.Sprintf("%s (%s): %s not decodable (%v): kept as received", what, mt, enc, err))
+			data = bytes.Clone(body)
+		}
+	default:
+		m.defect(fmt.Sprintf("%s (%s): unknown Content-Transfer-Encoding %q: kept as received", what, mt, enc))
+		data = bytes.Clone(body)
 	}
 	p := &Part{ContentType: mt, Params: params, Disposition: strings.ToLower(disp), Name: name, Data: data}
 	isText := mt == "text/plain" || mt == "text/html"
@@ -414,18 +495,13 @@ func (m *Received) leaf(e *message.Entity, report bool) error {
 	return nil
 }
 
-// decodeText converts data from its declared charset to UTF-8. go-message
-// leaves it as is when it has no charset reader (this package does not
-// install a global one); when the program installed one
-// (message.CharsetReader, e.g. by importing go-message/charset),
-// go-message has decoded it already and it is not decoded twice.
+// decodeText converts data from its declared charset to UTF-8 (Parse does
+// not let go-message convert it, so a global message.CharsetReader
+// changes nothing here).
 func (m *Received) decodeText(data []byte, charset string) (string, string) {
 	cs := strings.ToLower(strings.TrimSpace(charset))
 	switch cs {
 	case "", "utf-8", "utf8", "us-ascii", "ascii":
-		return string(data), cs
-	}
-	if message.CharsetReader != nil && utf8.Valid(data) {
 		return string(data), cs
 	}
 	enc, err := htmlindex.Get(cs)
