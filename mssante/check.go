@@ -36,7 +36,7 @@ var Rules = map[string]string{
 	// What Parse tolerated (Received.Problems) that breaks the message's
 	// structure: a document message read in spite of it is still not
 	// compliant.
-	"MIME": "the message is well-formed: header lines are fields and the header ends with a blank line (RFC 5322 §2.2, §3.5), a multipart has a boundary and its parts end with the close delimiter (RFC 2046 §5.1.1), transfer encodings are known and decodable (RFC 2045 §6)",
+	"MIME": "the message is well-formed: header lines are fields and the header ends with a blank line (RFC 5322 §2.2, §3.5), Content-Type fields parse (RFC 2045 §5.1), a multipart has a boundary and its parts end with the close delimiter (RFC 2046 §5.1.1), transfer encodings are known and decodable (RFC 2045 §6)",
 	// Reports (DSN, MDN): structure, fields, and the ANS volet on
 	// acknowledgements.
 	"RFC6522":    "a multipart/report has 2 or 3 parts: human-readable text, the machine-readable message/<report-type>, optionally the returned message or its header; nothing attached beside them",

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
@@ -186,10 +187,7 @@ func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
 	defer func() { m.parts = nil }()
 	m.defect(hr.faults...)
 	m.readHeader()
-	mt, params, _ := hr.header.ContentType()
-	if mt == "" {
-		mt = "text/plain"
-	}
+	mt, params, _ := mediaType(hr.header)
 	m.ContentType = mt
 	if mt == "multipart/report" {
 		m.ReportType = ReportType(strings.ToLower(strings.TrimSpace(params["report-type"])))
@@ -331,12 +329,13 @@ func (m *Received) walk(h message.Header, body []byte, depth int, inReport bool,
 	if err := m.parts.count(); err != nil {
 		return err
 	}
-	mt, params, err := h.ContentType()
-	if err != nil && h.Get("Content-Type") != "" {
-		m.Problems = append(m.Problems, "Content-Type: "+err.Error())
-	}
-	if mt == "" {
-		mt = "text/plain"
+	mt, params, err := mediaType(h)
+	if err != nil {
+		label := "header"
+		if what != "" {
+			label = what + " header"
+		}
+		m.defect(fmt.Sprintf("%s: Content-Type: %v: read as %s", label, err, mt))
 	}
 	if !strings.HasPrefix(mt, "multipart/") {
 		return m.leaf(h, body, "", inReport && strings.HasPrefix(mt, "message/"), what)
@@ -370,12 +369,11 @@ func (m *Received) walk(h message.Header, body []byte, depth int, inReport bool,
 			return err
 		}
 		ph := hr.header
+		m.defect(hr.faults...)
 		if hr.noHeader {
 			// RFC 2046 §5.1.1: a part without header starts with the
 			// blank line. What is there is its body (text/plain).
 			m.defect(pwhat + ": no header and no blank line before its body: read as a text/plain body")
-		} else {
-			m.defect(hr.faults...)
 		}
 		if depth == 0 && mt == "multipart/report" {
 			m.reportParts = append(m.reportParts, newReportPart(ph))
@@ -407,11 +405,56 @@ func (m *Received) walk(h message.Header, body []byte, depth int, inReport bool,
 	return nil
 }
 
-func newReportPart(h message.Header) reportPart {
-	mt, params, _ := h.ContentType()
-	if mt == "" {
-		mt = "text/plain" // RFC 2046 §5.1: the default in a multipart
+// mediaType returns the media type of h (lower case) and its parameters.
+// Without a Content-Type it is text/plain (RFC 2045 §5.2, RFC 2046 §5.1:
+// the default in a multipart too). A Content-Type that does not parse
+// gives its media type when that much is readable (its parameters are
+// then lost), text/plain otherwise, as RFC 2045 §5.2 recommends; with
+// the error.
+func mediaType(h message.Header) (string, map[string]string, error) {
+	mt, params, err := h.ContentType()
+	if err == nil {
+		if mt == "" {
+			mt = "text/plain"
+		}
+		return strings.ToLower(mt), params, nil
 	}
+	// go-message gives the raw field value as the media type on error.
+	v := h.Get("Content-Type")
+	mt, _, _ = mime.ParseMediaType(v)
+	if mt == "" {
+		mt = leadingMediaType(v) // "application/pdf name=x.pdf" (no ";")
+	}
+	if mt == "" {
+		mt = "text/plain"
+	}
+	return strings.ToLower(mt), nil, err
+}
+
+// leadingMediaType returns the type/subtype v starts with (RFC 2045 §5.1
+// tokens), "" when it does not start with one.
+func leadingMediaType(v string) string {
+	v = strings.TrimLeft(v, " \t")
+	token := func(s string) int {
+		n := 0
+		for n < len(s) && s[n] > ' ' && s[n] < 0x7f && !strings.ContainsRune(`()<>@,;:\"/[]?=`, rune(s[n])) {
+			n++
+		}
+		return n
+	}
+	t := token(v)
+	if t == 0 || t >= len(v) || v[t] != '/' {
+		return ""
+	}
+	st := token(v[t+1:])
+	if st == 0 {
+		return ""
+	}
+	return v[:t+1+st]
+}
+
+func newReportPart(h message.Header) reportPart {
+	mt, params, _ := mediaType(h)
 	_, dparams, _ := h.ContentDisposition()
 	name := dparams["filename"]
 	if name == "" {
@@ -428,10 +471,7 @@ func newReportPart(h message.Header) reportPart {
 // asType, when set, is the media type it is read as (a multipart that
 // cannot be split).
 func (m *Received) leaf(h message.Header, body []byte, asType string, report bool, what string) error {
-	mt, params, _ := h.ContentType()
-	if mt == "" {
-		mt = "text/plain"
-	}
+	mt, params, _ := mediaType(h)
 	if asType != "" {
 		mt, params = asType, nil
 	}
@@ -476,7 +516,7 @@ func (m *Received) leaf(h message.Header, body []byte, asType string, report boo
 	p := &Part{ContentType: mt, Params: params, Disposition: strings.ToLower(disp), Name: name, Data: data}
 	isText := mt == "text/plain" || mt == "text/html"
 	if isText && p.Disposition != "attachment" && name == "" && !report {
-		text, cs := m.decodeText(data, params["charset"])
+		text, cs := m.decodeText(data, params["charset"], what)
 		text = strings.ReplaceAll(text, "\r\n", "\n") // MIME canonical CRLF → Go text
 		if mt == "text/plain" && m.Text == "" {
 			m.Text, m.TextCharset = text, cs
@@ -498,23 +538,47 @@ func (m *Received) leaf(h message.Header, body []byte, asType string, report boo
 // decodeText converts data from its declared charset to UTF-8 (Parse does
 // not let go-message convert it, so a global message.CharsetReader
 // changes nothing here).
-func (m *Received) decodeText(data []byte, charset string) (string, string) {
+func (m *Received) decodeText(data []byte, charset, what string) (string, string) {
 	cs := strings.ToLower(strings.TrimSpace(charset))
 	switch cs {
 	case "", "utf-8", "utf8", "us-ascii", "ascii":
+		// Not converted; said when the bytes are not what is declared
+		// (no charset: US-ASCII, RFC 2045 §5.2).
+		switch {
+		case !utf8.Valid(data):
+			m.Problems = append(m.Problems, fmt.Sprintf("%s: text declared %s is not valid UTF-8: kept as bytes", what, orASCII(cs)))
+		case cs != "utf-8" && cs != "utf8" && !isASCII(data):
+			m.Problems = append(m.Problems, fmt.Sprintf("%s: text declared %s holds 8-bit UTF-8: read as UTF-8", what, orASCII(cs)))
+		}
 		return string(data), cs
 	}
 	enc, err := htmlindex.Get(cs)
 	if err != nil {
-		m.Problems = append(m.Problems, fmt.Sprintf("unknown charset %q: text kept as bytes", charset))
+		m.Problems = append(m.Problems, fmt.Sprintf("%s: unknown charset %q: text kept as bytes", what, charset))
 		return string(data), cs
 	}
 	out, err := enc.NewDecoder().Bytes(data)
 	if err != nil {
-		m.Problems = append(m.Problems, fmt.Sprintf("charset %q: %v", charset, err))
+		m.Problems = append(m.Problems, fmt.Sprintf("%s: charset %q: %v", what, charset, err))
 		return string(data), cs
 	}
 	return string(out), cs
+}
+
+func orASCII(cs string) string {
+	if cs == "" {
+		return "us-ascii (no charset)"
+	}
+	return cs
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // IsDocumentMessage reports whether the message carries MSSanté documents:
