@@ -114,8 +114,12 @@ type Received struct {
 	XDM       *xdm.Archive
 	XDMErr    error
 	PatientID *ins.CX
-	// Problems lists what the parser tolerated (undecodable parts,
-	// unknown charsets…).
+	// Problems lists what the parser tolerated, one line each: defects
+	// of structure (a header line that is not a field, a multipart
+	// without boundary or close delimiter, an undecodable part: see
+	// "Tolerant reading" in the package doc, and Check's rule MIME),
+	// unknown charsets, text that is not what its charset says, an
+	// epilogue, address lists that do not parse, an archive's oddities.
 	Problems []string
 
 	// defects are the Problems that break the MIME structure (RFC 5322
@@ -137,7 +141,10 @@ type reportPart struct {
 
 // Parse reads a received message (RFC 5322 / MIME, charsets such as
 // ISO-8859-1 converted to UTF-8). The message and its attachments are
-// held in memory once each (up to MaxSize). An IHE_XDM.ZIP attachment
+// held in memory once each (up to MaxSize). A message that breaks MIME is
+// read as far as it goes, each defect in Problems (see "Tolerant reading"
+// in the package doc); only input without any header, or past the
+// limits, is an error (ErrParse). An IHE_XDM.ZIP attachment
 // (any case) is opened with package xdm; its documents are not verified
 // here (use XDM.Verify).
 func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
