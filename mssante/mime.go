@@ -180,6 +180,7 @@ func buildHeader(fields [][]byte) message.Header {
 //     blanks only: the remains of a lost close delimiter);
 //   - a delimiter or close delimiter followed by other text on its line:
 //     read as the delimiter;
+//   - a close delimiter before any part: no part.
 //
 // Non-blank text after the close delimiter (the epilogue) is allowed and
 // ignored (RFC 2046 §5.1.1); since no reader shows it, it is said in
@@ -231,7 +232,11 @@ func (s *multipartScanner) next() ([]byte, bool) {
 			continue // "--boundaryX": another boundary, or text
 		}
 		if len(trimmed) > 0 {
-			s.fault("delimiter line followed by other text: read as the %s", map[bool]string{true: "close delimiter", false: "delimiter"}[closing])
+			kind := "delimiter"
+			if closing {
+				kind = "close delimiter"
+			}
+			s.fault("delimiter line followed by other text: read as the %s", kind)
 		}
 		var part []byte
 		ok := false
@@ -249,6 +254,9 @@ func (s *multipartScanner) next() ([]byte, bool) {
 		s.start = next
 		if closing {
 			s.done = true
+			if !ok {
+				s.fault("close delimiter before any part: no part")
+			}
 			if ep := s.body[next:]; len(bytes.TrimSpace(ep)) > 0 {
 				s.notes = append(s.notes, fmt.Sprintf("%s: %d bytes of text after the close delimiter (epilogue) ignored", s.what, len(ep)))
 			}

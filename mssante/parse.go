@@ -368,8 +368,7 @@ func (m *Received) walk(h message.Header, body []byte, depth int, inReport bool,
 		}
 		pwhat := fmt.Sprintf("part %d", i)
 		if what != "" {
-			pwhat = strings.TrimPrefix(what, "part ") + "." + fmt.Sprint(i)
-			pwhat = "part " + pwhat
+			pwhat = fmt.Sprintf("%s.%d", what, i) // "part 2.1"
 		}
 		hr, err := readHeaderBlock(pb, pwhat+" header")
 		if err != nil {

@@ -126,6 +126,12 @@ func TestTolerantReading(t *testing.T) {
 		assert.Equal(t, "rien de MIME\n", m.Text)
 		assert.Equal(t, []string{"multipart/mixed: no delimiter line: the body is read as one text/plain part"}, m.Problems)
 	})
+	t.Run("close delimiter before any part", func(t *testing.T) {
+		m := parseStr(t, "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b--\r\n")
+		assert.Empty(t, m.Text)
+		assert.Empty(t, m.Attachments)
+		assert.Equal(t, []string{"multipart/mixed: close delimiter before any part: no part"}, m.Problems)
+	})
 	t.Run("problems never quote a line", func(t *testing.T) {
 		m := parseStr(t, "Subject: x\r\nPAT-TROIS DOMINIQUE né le 28/03/1979\r\n\r\nx\r\n")
 		require.NotEmpty(t, m.Problems)
