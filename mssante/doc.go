@@ -63,8 +63,8 @@
 //
 // Senders in the field write mail that breaks MIME; Parse reads what is
 // readable and says what it tolerated, one line per defect in
-// Received.Problems naming the part ("part 2.1") and the line number,
-// never the content of a line. It reads the header blocks and splits the
+// Received.Problems naming the part ("part 2.1") and, in a header, the
+// line number, never the content of a line. It reads the header blocks and splits the
 // multiparts itself, over the message it holds (go-message decodes each
 // leaf):
 //
@@ -92,8 +92,9 @@
 // break the structure (all but the epilogue and the charsets) are also
 // reported by Check as rule MIME, on every kind of message: a document
 // message read in spite of a defect still fails Check. Parse fails
-// (ErrParse) only on input without any header (its first line is neither
-// a field, a continuation nor the blank line), past its limits (MaxSize,
+// (ErrParse) only on input without any header (a line that is neither a
+// field, a continuation nor the blank line comes before any field), past
+// its limits (MaxSize,
 // MaxParts, 1 MiB per header block: ErrTooLarge) and beyond 20 levels of
 // nesting. Of the 91 messages of enmime's test corpus (testdata/enmime),
 // go-message rejects 11 whole, Parse 1, which has no header.
