@@ -205,7 +205,11 @@ var corpus = map[string]corpusCase{
 	// parts/: enmime's part_test.go reads these with ReadParts.
 	"parts/badboundary.raw": {text: "A text section", html: "An HTML section", problem: "no close delimiter: 2 part(s) read, the body ends after the last delimiter", mime: true,
 		goMessage: "multipart: NextPart: EOF"}, // TestBadBoundaryTerm: the text/plain and the text/html part
-	"parts/barren-content-type.raw":          {att: 1, problem: "header: Content-Type: mime: no media type: read as text/plain", mime: true},
+	"parts/barren-content-type.raw": {att: 1, problem: "header: Content-Type: mime: no media type: read as text/plain", mime: true,
+		check: func(t *testing.T, m *mssante.Received) {
+			// TestBarrenContentType: an attachment, Missing Content-Type.
+			assert.Equal(t, "attachment", m.Attachments[0].Disposition)
+		}},
 	"parts/bin-attach.raw":                   {att: 1, text: "A text section"},
 	"parts/chardet-detection.raw":            {text: "Loggen Sie sich ein"},
 	"parts/chardet-fail-non-txt.raw":         {att: 1},
@@ -213,17 +217,26 @@ var corpus = map[string]corpusCase{
 	"parts/chardet-fail.raw":                 {att: 1},
 	// enmime guesses the charset (Big5, ISO-8859-1) of text declared
 	// us-ascii; gomss does not guess, and says so.
-	"parts/chardet-success-big-5.raw":         {text: "\xc3C\xacO", problem: "body: text declared us-ascii is not valid UTF-8: kept as bytes"},
-	"parts/chardet-success-iso-8859-1.raw":    {text: "DIE Drachenk\xf6pfe", problem: "body: text declared us-ascii is not valid UTF-8: kept as bytes"},
-	"parts/ctype-invalid-characters.raw":      {text: "Test of text/plain section", problem: "header: Content-Type: mime: unexpected content after media subtype: read as text/plain", mime: true},
-	"parts/empty-ctype-bad-content.raw":       {text: "Use the View Invoices", problem: "part 1 header: Content-Type: mime: no media type: read as text/plain", mime: true},
-	"parts/empty-header.raw":                  {text: "A text section", html: "An HTML section"},
-	"parts/extra-base64-character.raw":        {text: "Hello World!", html: "<p>Hello World</p>"},
-	"parts/header-only.raw":                   {att: 1},
-	"parts/malformed-content-type-params.raw": {problem: "header: Content-Type: mime: invalid media parameter: read as text/html", mime: true},
-	"parts/missing-closing-param-quote.raw":   {problem: "header: Content-Type: mime: invalid media parameter: read as text/html", mime: true},
-	"parts/missing-ctype-root.raw":            {text: "According to RFC 822"},
-	"parts/missing-ctype.raw":                 {text: "A text section", html: "An HTML section"},
+	"parts/chardet-success-big-5.raw":      {text: "\xc3C\xacO", problem: "body: text declared us-ascii is not valid UTF-8: kept as bytes"},
+	"parts/chardet-success-iso-8859-1.raw": {text: "DIE Drachenk\xf6pfe", problem: "body: text declared us-ascii is not valid UTF-8: kept as bytes"},
+	"parts/ctype-invalid-characters.raw": {text: "Test of text/plain section", problem: "header: Content-Type: mime: unexpected content after media subtype: read as text/plain", mime: true,
+		check: func(t *testing.T, m *mssante.Received) {
+			assert.Equal(t, "text/plain", m.ContentType, "enmime: text/plain")
+		}},
+	"parts/empty-ctype-bad-content.raw": {text: "Use the View Invoices", problem: "part 1 header: Content-Type: mime: no media type: read as text/plain", mime: true},
+	"parts/empty-header.raw":            {text: "A text section", html: "An HTML section"},
+	"parts/extra-base64-character.raw":  {text: "Hello World!", html: "<p>Hello World</p>"},
+	"parts/header-only.raw":             {att: 1},
+	"parts/malformed-content-type-params.raw": {problem: "header: Content-Type: mime: invalid media parameter: read as text/html", mime: true,
+		check: func(t *testing.T, m *mssante.Received) {
+			assert.Equal(t, "text/html", m.ContentType, "enmime: text/html, Malformed Header")
+		}},
+	"parts/missing-closing-param-quote.raw": {problem: "header: Content-Type: mime: invalid media parameter: read as text/html", mime: true,
+		check: func(t *testing.T, m *mssante.Received) {
+			assert.Equal(t, "text/html", m.ContentType, "enmime: text/html")
+		}},
+	"parts/missing-ctype-root.raw": {text: "According to RFC 822"},
+	"parts/missing-ctype.raw":      {text: "A text section", html: "An HTML section"},
 	"parts/multi-malformed.raw": {att: 2, text: "Section one", problem: "part 2: no header and no blank line before its body: read as a text/plain body", mime: true,
 		goMessage: "malformed MIME header line",
 		check: func(t *testing.T, m *mssante.Received) {
@@ -242,14 +255,21 @@ var corpus = map[string]corpusCase{
 			// Boundary".
 			assert.True(t, strings.HasSuffix(m.HTML, "Hello,\n </font></p>\n<br>\n"), "the part runs to the end: %q", m.HTML)
 		}},
-	"parts/multimixed.raw":                   {att: 1, text: "Section one"},
-	"parts/multiother.raw":                   {att: 1, text: "Section one"},
-	"parts/nestedmulti.raw":                  {att: 2, text: "A text section", html: "An HTML section"},
-	"parts/quoted-printable-invalid.raw":     {text: "https://www.amazon.ca/gp/"},
-	"parts/quoted-printable.raw":             {text: "Start=ABC=Finish"},
-	"parts/similar-boundary.raw":             {att: 1, text: "Section one", html: "An HTML section"},
-	"parts/textplain.raw":                    {text: "Test of text/plain section"},
-	"parts/unquoted-ctype-param-special.raw": {att: 1, problem: "header: Content-Type: mime: invalid media parameter: read as text/calendar", mime: true},
+	"parts/multimixed.raw":               {att: 1, text: "Section one"},
+	"parts/multiother.raw":               {att: 1, text: "Section one"},
+	"parts/nestedmulti.raw":              {att: 2, text: "A text section", html: "An HTML section"},
+	"parts/quoted-printable-invalid.raw": {text: "https://www.amazon.ca/gp/"},
+	"parts/quoted-printable.raw":         {text: "Start=ABC=Finish"},
+	"parts/similar-boundary.raw":         {att: 1, text: "Section one", html: "An HTML section"},
+	"parts/textplain.raw":                {text: "Test of text/plain section"},
+	"parts/unquoted-ctype-param-special.raw": {att: 1, problem: "header: Content-Type: mime: invalid media parameter: read as text/calendar", mime: true,
+		check: func(t *testing.T, m *mssante.Received) {
+			// enmime: text/calendar, attachment calendar.ics.
+			a := m.Attachment("calendar.ics")
+			require.NotNil(t, a)
+			assert.Equal(t, "text/calendar", a.ContentType)
+			assert.Equal(t, "attachment", a.Disposition)
+		}},
 }
 
 // goMessageReads reads raw the way Parse did before it read the structure
