@@ -49,8 +49,10 @@ func nextPass(t *testing.T, ch <-chan bal.PassInfo) bal.PassInfo {
 }
 
 // On the real Dovecot, a loop pass files every message it reads: the
-// document message after its handler, and the others — a plain message
-// and two that cannot be parsed (reported to OnError) — in Other
+// document message after its handler, and the others — a plain message,
+// one that mssante.Parse reads in spite of a defect (said in its
+// Problems, not an error) and two that cannot be parsed at all (reported
+// to OnError) — in Other
 // ("Autres"), each move traced with the message's id and listed in the
 // pass's PassInfo.Other; nothing stays in the INBOX behind the loop's
 // State. OnPass tells when the
@@ -69,12 +71,13 @@ func TestLoopFilesOtherMessages(t *testing.T) {
 	const plainID = "<bonjour-1@test.mssante.fr>"
 	plain := "From: " + baltest.CPSUser + "\r\nTo: " + baltest.ORGUser + "\r\nSubject: bonjour\r\nMessage-ID: " + plainID +
 		"\r\nDate: Mon, 07 Dec 2026 10:00:00 +0100\r\n\r\nPas de document ici.\r\n"
-	// The header reads, the body does not (multipart without boundary);
-	// then not even the header reads.
+	// The header reads, the body is read as text (multipart without
+	// boundary: a Problem); then no header at all, twice.
 	const brokenID = "<casse-1@test.mssante.fr>"
 	brokenBody := "From: " + baltest.CPSUser + "\r\nMessage-ID: " + brokenID + "\r\nContent-Type: multipart/mixed\r\n\r\nsans frontière\r\n"
-	brokenHeader := "From: " + baltest.CPSUser + "\r\nMessage-ID: <casse-2@test.mssante.fr>\r\nPas un en-tête\r\n\r\nx\r\n"
-	for _, raw := range []string{plain, b.String(), brokenBody, brokenHeader} {
+	brokenHeader := "Pas un en-tête\r\nFrom: " + baltest.CPSUser + "\r\nMessage-ID: <casse-2@test.mssante.fr>\r\n\r\nx\r\n"
+	notMail := "// Not an RFC-822 Document" // enmime's testdata/mail/erroneous.raw
+	for _, raw := range []string{plain, b.String(), brokenBody, brokenHeader, notMail} {
 		require.NoError(t, s.Append(ctx, "INBOX", []byte(raw), ""))
 	}
 	require.NoError(t, s.Close())
@@ -102,7 +105,7 @@ func TestLoopFilesOtherMessages(t *testing.T) {
 	require.NoError(t, p.Err)
 	assert.Equal(t, 1, p.Handled)
 	assert.Equal(t, 0, p.Reports)
-	assert.Equal(t, []string{plainID, brokenID, ""}, p.Other, "the plain message, then the unreadable ones")
+	assert.Equal(t, []string{plainID, brokenID, "", ""}, p.Other, "the plain message, the one read in spite of its defect, then the unreadable ones")
 	assert.Equal(t, []string{doc.MessageID}, handled)
 	require.Len(t, unreadable, 2)
 	for _, err := range unreadable {
@@ -114,7 +117,7 @@ func TestLoopFilesOtherMessages(t *testing.T) {
 	s, err = rcv.Open(ctx)
 	require.NoError(t, err)
 	defer s.Close()
-	for folder, want := range map[string]int{"INBOX": 0, "Traites": 1, "Autres": 3} {
+	for folder, want := range map[string]int{"INBOX": 0, "Traites": 1, "Autres": 4} {
 		msgs, _, err := s.FetchNew(ctx, folder, bal.State{})
 		require.NoError(t, err)
 		assert.Len(t, msgs, want, "messages in %s", folder)
@@ -129,7 +132,7 @@ func TestLoopFilesOtherMessages(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	assert.Equal(t, []string{plainID, brokenID, ""}, moves, "the moves to Autres are traced")
+	assert.Equal(t, []string{plainID, brokenID, "", ""}, moves, "the moves to Autres are traced")
 }
 
 // A Pro Santé Connect authenticator without Identity.ID (the author every

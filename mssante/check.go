@@ -33,6 +33,10 @@ var Rules = map[string]string{
 	"ECO.2.4.3": "X-MSS-NIL (product reference) is on every message",
 	"MES.6":     "a message towards Mon espace santé is at most 25 Mo",
 	"IHE-XDM":   "IHE_XDM.ZIP is a readable XDM archive whose documents match their metadata",
+	// What Parse tolerated (Received.Problems) that breaks the message's
+	// structure: a document message read in spite of it is still not
+	// compliant.
+	"MIME": "the message is well-formed: header lines are fields and the header ends with a blank line (RFC 5322 §2.2, §3.5), Content-Type fields parse (RFC 2045 §5.1), a multipart has a boundary and its parts end with the close delimiter (RFC 2046 §5.1.1), transfer encodings are known and decodable (RFC 2045 §6)",
 	// Reports (DSN, MDN): structure, fields, and the ANS volet on
 	// acknowledgements.
 	"RFC6522":    "a multipart/report has 2 or 3 parts: human-readable text, the machine-readable message/<report-type>, optionally the returned message or its header; nothing attached beside them",
@@ -87,6 +91,10 @@ func CheckMessage(r io.Reader) (*CheckResult, error) {
 
 // Check reports the rules a received message breaks, by its Kind:
 //
+//   - any message: the defects of structure Parse tolerated (rule MIME:
+//     a header line that is not a field, a multipart without boundary or
+//     close delimiter, an undecodable part), so that a message read in
+//     spite of them is never taken for a compliant one;
 //   - a message written by a client: the Ref#2 rules (ECO.x), those of
 //     documents (IHE-XDM) and of Mon espace santé (MES.6);
 //   - a report: its structure (RFC 6522 §3: two or three parts, the
@@ -104,6 +112,9 @@ func (m *Received) Check() []Problem {
 	var ps []Problem
 	add := func(rule, field, format string, args ...any) {
 		ps = append(ps, problem(rule, field, format, args...))
+	}
+	for _, d := range m.defects {
+		add("MIME", "structure", "%s", d)
 	}
 	if m.Kind().IsReport() {
 		m.checkReport(add)

@@ -150,6 +150,7 @@ func TestCheckFails(t *testing.T) {
 		"PDF name":            {hand(same, zipPart, [3]string{"rapport.pdf", "application/pdf", "%PDF"}), "ECO.2.1.6"},
 		"PDF date":            {hand(same, zipPart, [3]string{"20261399_CR_PAT-TROIS_DOMINIQUE.pdf", "application/pdf", "%PDF"}), "ECO.2.1.6"},
 		"no PDF":              {hand(same, zipPart), "ECO.2.1.1"},
+		"no close delimiter":  {bytes.TrimSuffix(hand(same, zipPart, pdfPart), []byte("--XYZ--\r\n")), "MIME"},
 		"XDM subject without XDM": {hand(func(h string) string {
 			return strings.Replace(strings.Replace(h, "X-MSS-CODECDA: 11488-4\r\n", "", 1), "X-MSS-INS: O\r\n", "", 1)
 		}, pdfPart), "ECO.2.1.1"},

@@ -28,6 +28,15 @@ func seeds(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("Subject: =?iso-8859-1?q?=E9?=\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\n--x--\r\n"))
+	// enmime's corpus: well-formed and broken MIME (tolerant reading).
+	files, err = filepath.Glob(filepath.Join("..", "testdata", "enmime", "*", "*.raw"))
+	require.NoError(f, err)
+	require.NotEmpty(f, files, "the messages of ../testdata/enmime")
+	for _, fn := range files {
+		b, err := os.ReadFile(fn)
+		require.NoError(f, err)
+		f.Add(b)
+	}
 }
 
 // requireReportError fails unless err is nil, ErrNotReport or ErrParse:

@@ -114,10 +114,17 @@ type Received struct {
 	XDM       *xdm.Archive
 	XDMErr    error
 	PatientID *ins.CX
-	// Problems lists what the parser tolerated (undecodable parts,
-	// unknown charsets…).
+	// Problems lists what the parser tolerated, one line each: defects
+	// of structure (a header line that is not a field, a multipart
+	// without boundary or close delimiter, an undecodable part: see
+	// "Tolerant reading" in the package doc, and Check's rule MIME),
+	// unknown charsets, text that is not what its charset says, an
+	// epilogue, address lists that do not parse, an archive's oddities.
 	Problems []string
 
+	// defects are the Problems that break the MIME structure (RFC 5322
+	// §2.2, RFC 2045 §6, RFC 2046 §5.1.1), which Check reports.
+	defects []string
 	// reportParts are the direct children of a top-level
 	// multipart/report, in order (what Check lints against RFC 6522 §3).
 	reportParts []reportPart
@@ -134,7 +141,10 @@ type reportPart struct {
 
 // Parse reads a received message (RFC 5322 / MIME, charsets such as
 // ISO-8859-1 converted to UTF-8). The message and its attachments are
-// held in memory once each (up to MaxSize). An IHE_XDM.ZIP attachment
+// held in memory once each (up to MaxSize). A message that breaks MIME is
+// read as far as it goes, each defect in Problems (see "Tolerant reading"
+// in the package doc); only input without any header, or past the
+// limits, is an error (ErrParse). An IHE_XDM.ZIP attachment
 // (any case) is opened with package xdm; its documents are not verified
 // here (use XDM.Verify).
 func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
@@ -172,23 +182,24 @@ func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
 	if int64(len(raw)) > o.MaxSize {
 		return nil, fmt.Errorf("%w: %w: larger than %d bytes", ErrParse, ErrTooLarge, o.MaxSize)
 	}
-	ent, err := message.Read(bytes.NewReader(raw))
-	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+	hr, err := readHeaderBlock(raw, "header")
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrParse, err)
 	}
-	pr.max = o.MaxParts
-	m := &Received{Raw: raw, Header: ent.Header, parts: &pr}
-	defer func() { m.parts = nil }()
-	m.readHeader()
-	mt, params, _ := ent.Header.ContentType()
-	if mt == "" {
-		mt = "text/plain"
+	if hr.noHeader {
+		return nil, fmt.Errorf("%w: no header: the first line is not a header field", ErrParse)
 	}
+	pr.max = o.MaxParts
+	m := &Received{Raw: raw, Header: hr.header, parts: &pr}
+	defer func() { m.parts = nil }()
+	m.defect(hr.faults...)
+	m.readHeader()
+	mt, params, _ := mediaType(hr.header)
 	m.ContentType = mt
 	if mt == "multipart/report" {
 		m.ReportType = ReportType(strings.ToLower(strings.TrimSpace(params["report-type"])))
 	}
-	if err := m.walk(ent, 0, false); err != nil {
+	if err := m.walk(hr.header, hr.body, 0, false, ""); err != nil {
 		return m, fmt.Errorf("%w: %w", ErrParse, err)
 	}
 	archives := 0
@@ -308,59 +319,149 @@ func (m *Received) readHeader() {
 	m.MSS.MES = strings.TrimSpace(h.Get(HeaderMES))
 }
 
-// walk collects the leaf parts. inReport is set below a multipart/report.
-func (m *Received) walk(e *message.Entity, depth int, inReport bool) error {
+// defect records what Parse tolerated in the MIME structure: in Problems,
+// and for Check (rule MIME).
+func (m *Received) defect(faults ...string) {
+	m.Problems = append(m.Problems, faults...)
+	m.defects = append(m.defects, faults...)
+}
+
+// walk collects the leaf parts of the entity of header h and body body.
+// inReport is set below a multipart/report; what names the entity in the
+// problems ("" for the message, "part 2.1" below).
+func (m *Received) walk(h message.Header, body []byte, depth int, inReport bool, what string) error {
 	if depth > 20 {
 		return errors.New("MIME nesting deeper than 20 levels")
 	}
 	if err := m.parts.count(); err != nil {
 		return err
 	}
-	mt, _, err := e.Header.ContentType()
-	if err != nil && e.Header.Get("Content-Type") != "" {
-		m.Problems = append(m.Problems, "Content-Type: "+err.Error())
+	mt, params, err := mediaType(h)
+	if err != nil {
+		label := "header"
+		if what != "" {
+			label = what + " header"
+		}
+		m.defect(fmt.Sprintf("%s: Content-Type: %v: read as %s", label, err, mt))
+	}
+	if !strings.HasPrefix(mt, "multipart/") {
+		return m.leaf(h, body, "", inReport && strings.HasPrefix(mt, "message/"), what)
+	}
+	name := mt
+	if what != "" {
+		name = what + " " + mt
+	}
+	boundary := params["boundary"]
+	if boundary == "" {
+		// RFC 2046 §5.1.1: the boundary parameter is required. The body
+		// is all there is to read: one text part.
+		m.defect(name + ": no boundary parameter: the body is read as one text/plain part")
+		return m.leaf(h, body, "text/plain", false, what)
+	}
+	s := newMultipartScanner(body, boundary, name)
+	report := inReport || mt == "multipart/report"
+	first := true
+	for i := 1; ; i++ {
+		pb, ok := s.next()
+		if !ok {
+			break
+		}
+		pwhat := fmt.Sprintf("part %d", i)
+		if what != "" {
+			pwhat = fmt.Sprintf("%s.%d", what, i) // "part 2.1"
+		}
+		hr, err := readHeaderBlock(pb, pwhat+" header")
+		if err != nil {
+			return err
+		}
+		ph := hr.header
+		m.defect(hr.faults...)
+		if hr.noHeader {
+			// RFC 2046 §5.1.1: a part without header starts with the
+			// blank line. What is there is its body (text/plain).
+			m.defect(pwhat + ": no header and no blank line before its body: read as a text/plain body")
+		}
+		if depth == 0 && mt == "multipart/report" {
+			m.reportParts = append(m.reportParts, newReportPart(ph))
+		}
+		if mt == "multipart/report" && !first {
+			if err := m.parts.count(); err != nil {
+				return err
+			}
+			if err := m.leaf(ph, hr.body, "", true, pwhat); err != nil {
+				return err
+			}
+			continue
+		}
+		first = false
+		if err := m.walk(ph, hr.body, depth+1, report, pwhat); err != nil {
+			return err
+		}
+	}
+	m.defect(s.faults...)
+	m.Problems = append(m.Problems, s.notes...)
+	if s.noDelimiter {
+		if len(bytes.TrimSpace(body)) == 0 {
+			m.defect(name + ": empty body: no part")
+			return nil
+		}
+		m.defect(name + ": no delimiter line: the body is read as one text/plain part")
+		return m.leaf(h, body, "text/plain", false, what)
+	}
+	return nil
+}
+
+// mediaType returns the media type of h (lower case) and its parameters.
+// Without a Content-Type it is text/plain (RFC 2045 §5.2, RFC 2046 §5.1:
+// the default in a multipart too). A Content-Type that does not parse
+// gives its media type when that much is readable (its parameters are
+// then lost), text/plain otherwise, as RFC 2045 §5.2 recommends; with
+// the error.
+func mediaType(h message.Header) (string, map[string]string, error) {
+	mt, params, err := h.ContentType()
+	if err == nil {
+		if mt == "" {
+			mt = "text/plain"
+		}
+		return strings.ToLower(mt), params, nil
+	}
+	// go-message gives the raw field value as the media type on error.
+	v := h.Get("Content-Type")
+	mt, _, _ = mime.ParseMediaType(v)
+	if mt == "" {
+		mt = leadingMediaType(v) // "application/pdf name=x.pdf" (no ";")
 	}
 	if mt == "" {
 		mt = "text/plain"
 	}
-	if mr := e.MultipartReader(); mr != nil {
-		report := inReport || mt == "multipart/report"
-		first := true
-		for {
-			p, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
-				return err
-			}
-			if depth == 0 && mt == "multipart/report" {
-				m.reportParts = append(m.reportParts, newReportPart(p))
-			}
-			if mt == "multipart/report" && !first {
-				if err := m.parts.count(); err != nil {
-					return err
-				}
-				if err := m.leaf(p, true); err != nil {
-					return err
-				}
-				continue
-			}
-			first = false
-			if err := m.walk(p, depth+1, report); err != nil {
-				return err
-			}
-		}
-	}
-	return m.leaf(e, inReport && strings.HasPrefix(mt, "message/"))
+	return strings.ToLower(mt), nil, err
 }
 
-func newReportPart(e *message.Entity) reportPart {
-	mt, params, _ := e.Header.ContentType()
-	if mt == "" {
-		mt = "text/plain" // RFC 2046 §5.1: the default in a multipart
+// leadingMediaType returns the type/subtype v starts with (RFC 2045 §5.1
+// tokens), "" when it does not start with one.
+func leadingMediaType(v string) string {
+	v = strings.TrimLeft(v, " \t")
+	token := func(s string) int {
+		n := 0
+		for n < len(s) && s[n] > ' ' && s[n] < 0x7f && !strings.ContainsRune(`()<>@,;:\"/[]?=`, rune(s[n])) {
+			n++
+		}
+		return n
 	}
-	_, dparams, _ := e.Header.ContentDisposition()
+	t := token(v)
+	if t == 0 || t >= len(v) || v[t] != '/' {
+		return ""
+	}
+	st := token(v[t+1:])
+	if st == 0 {
+		return ""
+	}
+	return v[:t+1+st]
+}
+
+func newReportPart(h message.Header) reportPart {
+	mt, params, _ := mediaType(h)
+	_, dparams, _ := h.ContentDisposition()
 	name := dparams["filename"]
 	if name == "" {
 		name = params["name"]
@@ -369,16 +470,18 @@ func newReportPart(e *message.Entity) reportPart {
 		name = dec
 	}
 	return reportPart{mediaType: strings.ToLower(mt), name: name,
-		encoding: strings.ToLower(strings.TrimSpace(e.Header.Get("Content-Transfer-Encoding")))}
+		encoding: strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding")))}
 }
 
 // leaf decodes one part and files it as body text, attachment or report.
-func (m *Received) leaf(e *message.Entity, report bool) error {
-	mt, params, _ := e.Header.ContentType()
-	if mt == "" {
-		mt = "text/plain"
+// asType, when set, is the media type it is read as (a multipart that
+// cannot be split).
+func (m *Received) leaf(h message.Header, body []byte, asType string, report bool, what string) error {
+	mt, params, _ := mediaType(h)
+	if asType != "" {
+		mt, params = asType, nil
 	}
-	disp, dparams, _ := e.Header.ContentDisposition()
+	disp, dparams, _ := h.ContentDisposition()
 	name := dparams["filename"]
 	if name == "" {
 		name = params["name"]
@@ -388,14 +491,38 @@ func (m *Received) leaf(e *message.Entity, report bool) error {
 			name = dec
 		}
 	}
-	data, err := m.parts.readAll(e.Body, 0)
-	if err != nil {
-		m.Problems = append(m.Problems, fmt.Sprintf("part %s: %v (kept as read)", mt, err))
+	if what == "" {
+		what = "body"
+	}
+	var data []byte
+	enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding")))
+	if asType != "" {
+		enc = "" // RFC 2045 §6.4: a multipart is not encoded
+	}
+	switch enc {
+	case "", "7bit", "8bit", "binary":
+		data = bytes.Clone(body)
+	case "base64", "quoted-printable":
+		dh := message.Header{}
+		dh.Set("Content-Transfer-Encoding", enc)
+		ent, err := message.New(dh, bytes.NewReader(body))
+		if err == nil {
+			data, err = m.parts.readAll(ent.Body, 0)
+		}
+		if err != nil {
+			// RFC 2045 §6.7, §6.8: not decodable. The bytes as received
+			// are kept, not a prefix of the decoded content.
+			m.defect(fmt.Sprintf("%s (%s): %s not decodable (%v): kept as received", what, mt, enc, err))
+			data = bytes.Clone(body)
+		}
+	default:
+		m.defect(fmt.Sprintf("%s (%s): unknown Content-Transfer-Encoding %q: kept as received", what, mt, enc))
+		data = bytes.Clone(body)
 	}
 	p := &Part{ContentType: mt, Params: params, Disposition: strings.ToLower(disp), Name: name, Data: data}
 	isText := mt == "text/plain" || mt == "text/html"
 	if isText && p.Disposition != "attachment" && name == "" && !report {
-		text, cs := m.decodeText(data, params["charset"])
+		text, cs := m.decodeText(data, params["charset"], what)
 		text = strings.ReplaceAll(text, "\r\n", "\n") // MIME canonical CRLF → Go text
 		if mt == "text/plain" && m.Text == "" {
 			m.Text, m.TextCharset = text, cs
@@ -414,31 +541,50 @@ func (m *Received) leaf(e *message.Entity, report bool) error {
 	return nil
 }
 
-// decodeText converts data from its declared charset to UTF-8. go-message
-// leaves it as is when it has no charset reader (this package does not
-// install a global one); when the program installed one
-// (message.CharsetReader, e.g. by importing go-message/charset),
-// go-message has decoded it already and it is not decoded twice.
-func (m *Received) decodeText(data []byte, charset string) (string, string) {
+// decodeText converts data from its declared charset to UTF-8 (Parse does
+// not let go-message convert it, so a global message.CharsetReader
+// changes nothing here).
+func (m *Received) decodeText(data []byte, charset, what string) (string, string) {
 	cs := strings.ToLower(strings.TrimSpace(charset))
 	switch cs {
 	case "", "utf-8", "utf8", "us-ascii", "ascii":
-		return string(data), cs
-	}
-	if message.CharsetReader != nil && utf8.Valid(data) {
+		// Not converted; said when the bytes are not what is declared
+		// (no charset: US-ASCII, RFC 2045 §5.2).
+		switch {
+		case !utf8.Valid(data):
+			m.Problems = append(m.Problems, fmt.Sprintf("%s: text declared %s is not valid UTF-8: kept as bytes", what, orASCII(cs)))
+		case cs != "utf-8" && cs != "utf8" && !isASCII(data):
+			m.Problems = append(m.Problems, fmt.Sprintf("%s: text declared %s holds 8-bit UTF-8: read as UTF-8", what, orASCII(cs)))
+		}
 		return string(data), cs
 	}
 	enc, err := htmlindex.Get(cs)
 	if err != nil {
-		m.Problems = append(m.Problems, fmt.Sprintf("unknown charset %q: text kept as bytes", charset))
+		m.Problems = append(m.Problems, fmt.Sprintf("%s: unknown charset %q: text kept as bytes", what, charset))
 		return string(data), cs
 	}
 	out, err := enc.NewDecoder().Bytes(data)
 	if err != nil {
-		m.Problems = append(m.Problems, fmt.Sprintf("charset %q: %v", charset, err))
+		m.Problems = append(m.Problems, fmt.Sprintf("%s: charset %q: %v", what, charset, err))
 		return string(data), cs
 	}
 	return string(out), cs
+}
+
+func orASCII(cs string) string {
+	if cs == "" {
+		return "us-ascii (no charset)"
+	}
+	return cs
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // IsDocumentMessage reports whether the message carries MSSanté documents:
