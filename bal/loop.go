@@ -26,9 +26,10 @@ type Handler func(ctx context.Context, m *mssante.Received) error
 // integration error (or the standard error e-mail to ErrorMailbox when no
 // MDN was requested) and a move to Failed. Reports (DSN, MDN) are traced
 // and moved to Processed. Any other message (neither a document message,
-// mssante.Received.IsDocumentMessage, nor a report, or one that cannot be
-// parsed) is moved to Other, the move traced with its Message-ID, and
-// listed in PassInfo.Other: the folder read keeps only what waits for the
+// mssante.Received.IsDocumentMessage, nor a report, or one that Parse
+// refused, even when it returned the part it read) is moved to Other, the
+// move traced with its Message-ID, and listed in PassInfo.Other (the parse
+// error goes to OnError): the folder read keeps only what waits for the
 // loop, and what the loop did not integrate is set aside where a person
 // can find it, not left unnoticed among messages the loop is past.
 //
@@ -257,7 +258,10 @@ func (l *Loop) processBatch(ctx context.Context, s *Session, info *PassInfo) err
 		done := State{UIDValidity: st.UIDValidity, LastUID: f.UID}
 		m := f.Message
 		switch {
-		case m == nil || (!m.IsDocumentMessage() && m.ContentType != "multipart/report"):
+		case m == nil || f.ParseErr != nil || (!m.IsDocumentMessage() && m.ContentType != "multipart/report"):
+			// A message Parse refused (f.ParseErr, even with the part of
+			// it read, past MaxParts for instance) is never integrated
+			// from that part: it is set aside with the others.
 			id := ""
 			if m != nil {
 				id = m.MessageID

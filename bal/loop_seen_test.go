@@ -7,6 +7,8 @@ package bal_test
 import (
 	"bytes"
 	"context"
+	"mime"
+	"net/mail"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -180,4 +182,62 @@ func TestLoopSkipsCopiesInMemory(t *testing.T) {
 	assert.Equal(t, 1, handled)
 	assert.Equal(t, 1, p.Handled)
 	assert.Equal(t, []string{doc.MessageID}, p.Duplicates)
+}
+
+// A document message that Parse refuses past its part limit, though it
+// returns the part it read (the documents included), is never given to
+// the handler: it is filed in Other and the error reported.
+func TestLoopRefusedMessageNotIntegrated(t *testing.T) {
+	e := newEnv(t)
+	rcv := e.receiver(t, orgAuth(t, e), baltest.ORGUser)
+	doc := report(baltest.ORGUser)
+	doc.ReadReceipt = false
+	var b bytes.Buffer
+	_, err := doc.WriteTo(&b)
+	require.NoError(t, err)
+	raw := b.Bytes()
+	_, params, err := mime.ParseMediaType(headerValue(t, raw, "Content-Type"))
+	require.NoError(t, err)
+	end := []byte("\r\n--" + params["boundary"] + "--")
+	i := bytes.LastIndex(raw, end)
+	require.Positive(t, i)
+	var tiny bytes.Buffer
+	for range mssante.DefaultMaxParts {
+		tiny.WriteString("\r\n--" + params["boundary"] + "\r\n\r\nx")
+	}
+	raw = slices.Concat(raw[:i], tiny.Bytes(), raw[i:])
+	m, perr := mssante.Parse(bytes.NewReader(raw), nil)
+	require.ErrorIs(t, perr, mssante.ErrTooLarge)
+	require.NotNil(t, m, "Parse returns the part it read")
+	require.True(t, m.IsDocumentMessage(), "the part read holds the documents")
+
+	s, err := rcv.Open(guard(t))
+	require.NoError(t, err)
+	require.NoError(t, s.Append(guard(t), "INBOX", raw, ""))
+	require.NoError(t, s.Close())
+	handled := 0
+	var reported []error
+	loop := &bal.Loop{Receiver: rcv, From: doc.From,
+		Handler: func(context.Context, *mssante.Received) error { handled++; return nil },
+		OnError: func(err error) { reported = append(reported, err) }}
+	n, err := loop.ProcessOnce(guard(t))
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	assert.Zero(t, handled, "a refused message integrated")
+	require.Len(t, reported, 1)
+	assert.ErrorIs(t, reported[0], mssante.ErrTooLarge)
+	s, err = rcv.Open(guard(t))
+	require.NoError(t, err)
+	defer s.Close()
+	msgs, _, err := s.FetchNew(guard(t), "Autres", bal.State{})
+	require.NoError(t, err)
+	assert.Len(t, msgs, 1)
+}
+
+// headerValue returns the first value of field in raw's header.
+func headerValue(t *testing.T, raw []byte, field string) string {
+	t.Helper()
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	require.NoError(t, err)
+	return msg.Header.Get(field)
 }
