@@ -5,10 +5,6 @@ package insi
 import (
 	"context"
 	"fmt"
-	"strings"
-	"unicode"
-
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/ecdaf744/gomss/ins"
 )
@@ -122,39 +118,11 @@ func dateString(d ins.Date) string {
 	return isoDate(d)
 }
 
-// NormalizeName returns s in the form of the INS traits: upper case,
-// without diacritics (É→E, Ç→C; Œ→OE, Æ→AE, ß→SS), spaces collapsed and
-// removed around hyphens and apostrophes (’ becomes '). It is how
-// Difference.SpellingOnly compares, and a way to prepare locally typed
-// traits before a search. It does not transliterate other scripts.
-func NormalizeName(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range norm.NFD.String(s) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			continue
-		case r == 'Œ' || r == 'œ':
-			b.WriteString("OE")
-		case r == 'Æ' || r == 'æ':
-			b.WriteString("AE")
-		case r == 'ß':
-			b.WriteString("SS")
-		case r == '’' || r == 'ʼ' || r == '‘':
-			b.WriteByte('\'')
-		case unicode.IsSpace(r):
-			b.WriteByte(' ')
-		default:
-			b.WriteRune(unicode.ToUpper(r))
-		}
-	}
-	out := strings.Join(strings.Fields(b.String()), " ")
-	for _, sep := range []string{"-", "'"} {
-		out = strings.ReplaceAll(out, " "+sep, sep)
-		out = strings.ReplaceAll(out, sep+" ", sep)
-	}
-	return out
-}
+// NormalizeName returns s in the form of the INS traits (upper case,
+// without diacritics, spaces collapsed and removed around hyphens and
+// apostrophes): it is ins.NormalizeName, the one rule of the module, and
+// how Difference.SpellingOnly compares.
+func NormalizeName(s string) string { return ins.NormalizeName(s) }
 
 // Verification is the outcome of Verify.
 type Verification struct {
