@@ -10,10 +10,12 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/ecdaf744/gomss/trace"
 	"github.com/stretchr/testify/require"
@@ -218,4 +220,154 @@ func FuzzVerify(f *testing.F) {
 		require.True(t, bytes.Equal(bytes.TrimSuffix(origLines[idx+1], []byte("\n")), line), "record %d: %q", idx, line)
 		require.NoError(t, trace.VerifyInclusion(p, line, v), "record %d", idx)
 	})
+}
+
+// FuzzInclusion: Prove gives, for every record a checkpoint of the fixed
+// log covers, its line and a proof that VerifyInclusion accepts (and an
+// error for any other index); a proof altered by the fuzzer (its hashes
+// changed, one dropped or added, its index moved, its checkpoint replaced,
+// the line replaced) is accepted only for the line the signed log holds at
+// the proof's index, and refused with ErrTampered otherwise.
+func FuzzInclusion(f *testing.F) {
+	dir := f.TempDir()
+	origLog, _, v, last := fixedLog(f, dir)
+	path := filepath.Join(dir, "trace.jsonl")
+	records := bytes.Split(bytes.TrimSuffix(origLog, []byte("\n")), []byte("\n"))[1:]
+	covered := last.Size
+	require.Positive(f, covered)
+	proofs := make([]*trace.InclusionProof, covered)
+	// texts: the signed part of every checkpoint a proof names, and the
+	// size it signs.
+	texts := map[string]int64{}
+	for i := range covered {
+		p, line, err := trace.Prove(path, i, v)
+		require.NoError(f, err, "record %d", i)
+		require.Equal(f, records[i], line)
+		require.NoError(f, trace.VerifyInclusion(p, line, v))
+		proofs[i] = p
+		text, _, _ := strings.Cut(p.Checkpoint, "\n\n")
+		texts[text] = checkpointSize(f, p.Checkpoint)
+	}
+	for _, i := range []int64{-1, covered, int64(len(records)), 1 << 62} {
+		_, _, err := trace.Prove(path, i, v)
+		require.Error(f, err, "record %d proved", i)
+	}
+	for i := range covered {
+		f.Add(i, []byte{}, []byte{}, "")
+	}
+	f.Add(int64(1), []byte{0, 1}, []byte{}, "")                                                           // a bit of a hash
+	f.Add(int64(2), []byte{1}, []byte{}, "")                                                              // a hash dropped
+	f.Add(int64(2), []byte{2, 0, 0, 0}, []byte{}, "")                                                     // a hash added
+	f.Add(int64(4), []byte{3}, []byte{}, "")                                                              // two hashes swapped
+	f.Add(int64(0), []byte{}, bytes.Replace(records[0], []byte("CAMPARINI"), []byte("CAMPARINO"), 1), "") // another line
+	f.Add(int64(0), []byte{}, records[1], "")                                                             // the next line
+	f.Add(covered, []byte{}, []byte{}, "")                                                                // an index past the checkpoint
+	f.Add(int64(-1), []byte{}, []byte{}, "")
+	f.Add(int64(1), []byte{}, []byte{}, proofs[covered-1].Checkpoint)                               // a later checkpoint
+	f.Add(int64(covered-1), []byte{}, []byte{}, proofs[0].Checkpoint)                               // an earlier one
+	f.Add(int64(1), []byte{}, []byte{}, strings.Replace(proofs[1].Checkpoint, "\n3\n", "\n4\n", 1)) // a size changed
+	f.Add(int64(1), []byte{}, []byte{}, "gomss/trace\n3\nAAAA\n\n— key sig\n")
+	f.Fuzz(func(t *testing.T, index int64, mask, line []byte, checkpoint string) {
+		// Prove, for any index.
+		if index >= 0 && index < covered {
+			p, l, err := trace.Prove(path, index, v)
+			require.NoError(t, err)
+			require.Equal(t, records[index], l)
+			require.NoError(t, trace.VerifyInclusion(p, l, v))
+		} else if _, _, err := trace.Prove(path, index, v); err == nil {
+			t.Fatalf("record %d of a log of %d proved", index, covered)
+		}
+		// An altered proof of record i.
+		i := index % covered
+		if i < 0 {
+			i += covered
+		}
+		orig := proofs[i]
+		p := &trace.InclusionProof{Index: index, Proof: append(orig.Proof[:0:0], orig.Proof...), Checkpoint: orig.Checkpoint}
+		if len(mask) > 0 {
+			switch mask[0] % 4 {
+			case 1:
+				if len(p.Proof) > 0 {
+					p.Proof = p.Proof[:len(p.Proof)-1]
+				}
+			case 2:
+				var h tlog.Hash
+				copy(h[:], mask[1:])
+				p.Proof = append(p.Proof, h)
+			case 3:
+				if len(p.Proof) > 1 {
+					p.Proof[0], p.Proof[1] = p.Proof[1], p.Proof[0]
+				}
+			}
+			for k, b := range mask[1:] {
+				if k/32 < len(p.Proof) {
+					p.Proof[k/32][k%32] ^= b
+				}
+			}
+		}
+		if checkpoint != "" {
+			p.Checkpoint = checkpoint
+		}
+		l := records[i]
+		if len(line) > 0 {
+			l = line
+		}
+		err := trace.VerifyInclusion(p, l, v)
+		if err != nil {
+			require.ErrorIs(t, err, trace.ErrTampered)
+			unchanged := index == i && checkpoint == "" && len(line) == 0 && !alters(mask)
+			require.False(t, unchanged, "the proof of record %d as Prove gave it refused: %v", i, err)
+			return
+		}
+		text, _, _ := strings.Cut(p.Checkpoint, "\n\n")
+		size, ok := texts[text]
+		require.True(t, ok, "a proof accepted against a checkpoint never signed: %q", p.Checkpoint)
+		require.True(t, p.Index >= 0 && p.Index < size, "index %d accepted in a log of %d", p.Index, size)
+		require.Equal(t, records[p.Index], l, "a line accepted as record %d", p.Index)
+	})
+}
+
+// alters reports whether mask changes the proof: an opcode other
+// than 0 or a byte other than 0.
+func alters(mask []byte) bool {
+	if len(mask) > 0 && mask[0]%4 != 0 {
+		return true
+	}
+	for _, b := range mask[min(1, len(mask)):] {
+		if b != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// checkpointSize reads the size a checkpoint note signs (its second line).
+func checkpointSize(t testing.TB, note string) int64 {
+	t.Helper()
+	lines := strings.SplitN(note, "\n", 3)
+	require.Len(t, lines, 3)
+	var n int64
+	_, err := fmt.Sscan(lines[1], &n)
+	require.NoError(t, err)
+	return n
+}
+
+// TestVerifyInclusionErrors: no proof, or a checkpoint the key does not
+// verify, is an error wrapping ErrTampered (before, a nil proof panicked
+// and a bad checkpoint gave an error without the package's prefix).
+func TestVerifyInclusionErrors(t *testing.T) {
+	dir := t.TempDir()
+	_, _, v, _ := fixedLog(t, dir)
+	p, line, err := trace.Prove(filepath.Join(dir, "trace.jsonl"), 0, v)
+	require.NoError(t, err)
+	err = trace.VerifyInclusion(nil, line, v)
+	require.ErrorIs(t, err, trace.ErrTampered)
+	bad := *p
+	bad.Checkpoint = strings.Replace(p.Checkpoint, "gomss/trace", "gomss/trace2", 1)
+	err = trace.VerifyInclusion(&bad, line, v)
+	require.ErrorIs(t, err, trace.ErrTampered)
+	require.True(t, strings.HasPrefix(err.Error(), "trace: "), "%v", err)
+	_, otherV := keys(t)
+	require.ErrorIs(t, trace.VerifyInclusion(p, line, otherV), trace.ErrTampered, "another key")
+	require.NoError(t, trace.VerifyInclusion(p, line, v))
 }
