@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -229,9 +230,14 @@ func TestParseTS(t *testing.T) {
 	}
 }
 
-// FuzzParseTS: an accepted TS writes (String) a value that parses back to
-// the same instant, precision and zone flag (a date alone drops its
-// offset); its offset is the one written; a refusal is a cda error.
+// tsGrammar is the TS form ParseTS reads (HL7 V3 Data Types R1, TS, with
+// a three-digit offset tolerated); the offset is its group 1.
+var tsGrammar = regexp.MustCompile(`^[0-9]{8}(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:\.[0-9]+)?)?)?)?([+-][0-9]{3,4})?$`)
+
+// FuzzParseTS: an accepted TS has the TS form (tsGrammar, offset hours
+// 00 to 23 and minutes 00 to 59), and writes (String) a value that parses
+// back to the same instant, precision and zone flag (a date alone drops
+// its offset); its offset is the one written; a refusal is a cda error.
 func FuzzParseTS(f *testing.F) {
 	for _, s := range []string{"20210401134745+0100", "20210401134745", "202101040735+0100", "20210401", "20210401134745.123-0500",
 		"2021040113", "202104011347+100", "20210401+0100", "20240229235959-1200", "00000101", "99991231235959+2359",
@@ -244,6 +250,14 @@ func FuzzParseTS(f *testing.F) {
 			require.True(t, strings.HasPrefix(err.Error(), "cda: time "), "%v", err)
 			require.True(t, ts.IsZero())
 			return
+		}
+		m := tsGrammar.FindStringSubmatch(s)
+		require.NotNil(t, m, "%q accepted: not YYYYMMDD[HH[MM[SS[.fff]]]][±ZZZZ]", s)
+		if z := m[1]; z != "" {
+			if z = z[1:]; len(z) == 3 {
+				z = "0" + z
+			}
+			require.True(t, z[:2] <= "23" && z[2:] <= "59", "%q accepted: offset out of range", s)
 		}
 		out := ts.String()
 		again, err := cda.ParseTS(out, testdocs.Paris)
