@@ -34,19 +34,19 @@ func (scriptConn) SetWriteDeadline(time.Time) error { return nil }
 // scriptedSMTP runs go-smtp's client against a server that answers with
 // script: the greeting, then a reply to each command in turn, then the
 // end of the connection (so that an unfinished reply ends). It returns
-// the error of c.Hello, or of c.Mail when mail is set, and the AUTH
-// mechanisms of a successful EHLO.
-func scriptedSMTP(script []string, mail bool) (err error, mechs string) {
+// the AUTH mechanisms of a successful EHLO and the error of c.Hello, or
+// of c.Mail when mail is set.
+func scriptedSMTP(script []string, mail bool) (mechs string, err error) {
 	c := smtp.NewClient(scriptConn{strings.NewReader(strings.Join(script, ""))})
 	defer c.Close()
 	if err = c.Hello("client.test"); err != nil {
-		return err, ""
+		return "", err
 	}
 	_, mechs = c.Extension("AUTH")
 	if mail {
 		err = c.Mail("a@b.mssante.fr", nil)
 	}
-	return err, mechs
+	return mechs, err
 }
 
 // rfc3463 is an enhanced status code (RFC 3463 §2).
@@ -88,12 +88,12 @@ func FuzzSMTPReply(f *testing.F) {
 		var mechs string
 		switch stage % 3 {
 		case 0:
-			err, mechs = scriptedSMTP([]string{reply}, false)
+			mechs, err = scriptedSMTP([]string{reply}, false)
 		case 1:
-			err, mechs = scriptedSMTP([]string{greeting, reply, reply}, false) // EHLO, then HELO after a 500 or 502
+			mechs, err = scriptedSMTP([]string{greeting, reply, reply}, false) // EHLO, then HELO after a 500 or 502
 		case 2:
 			cmd = "MAIL"
-			err, mechs = scriptedSMTP([]string{greeting, ehlo, reply}, true)
+			mechs, err = scriptedSMTP([]string{greeting, ehlo, reply}, true)
 		}
 		if err == nil {
 			// What our Certificate answers to the mechanisms offered.
@@ -143,7 +143,7 @@ func TestSMTPErrEnhanced(t *testing.T) {
 		"550 user unknown":       {"", "user unknown"},
 		"550 2.0.0.1 four parts": {"", "2.0.0.1 four parts"},
 	} {
-		err, _ := scriptedSMTP([]string{reply + "\r\n"}, false)
+		_, err := scriptedSMTP([]string{reply + "\r\n"}, false)
 		require.Error(t, err, reply)
 		r, ok := smtpErr("EHLO", err).(*SMTPError)
 		require.True(t, ok, "%q: %v", reply, err)
