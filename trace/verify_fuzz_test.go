@@ -21,11 +21,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fixedLog writes the same 7-record log (and checkpoints every 3 records;
-// small, so that the fuzzer's minimisation of a 2 KB input stays short)
+// fixedLog writes the same 7-record log (and checkpoints every 3 records)
 // in every process: a key derived from a fixed seed, fixed event ids and a
-// fixed clock, so
-// that the fuzzing workers and the coordinator agree on the original.
+// fixed clock, so that the fuzzing workers and the coordinator agree on
+// the original the edit scripts of FuzzVerify apply to.
 func fixedLog(t testing.TB, dir string) (logData, cpData []byte, v note.Verifier, last *trace.Checkpoint) {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(mrand.NewChaCha8([32]byte{'g', 'o', 'm', 's', 's'}), "gomss-fuzz")
