@@ -41,8 +41,8 @@ func TestPKCS12KeyMismatch(t *testing.T) {
 // returns an error prefixed "bal: PKCS#12:" or a Certificate whose leaf
 // is valid now, whose private key is the leaf's, and whose chain starts
 // with the leaf. Seeds: the IGC-Santé-like test PKI's files in both
-// encodings (OpenSSL 3 default, legacy 3DES), an expired one, a file whose
-// key is another certificate's, and truncations.
+// encodings (OpenSSL 3 default, legacy 3DES) and without protection, an
+// expired one, files whose key is another certificate's, and truncations.
 func FuzzNewCertificateFromPKCS12(f *testing.F) {
 	pki, err := baltest.NewPKI(nil)
 	require.NoError(f, err)
@@ -59,6 +59,15 @@ func FuzzNewCertificateFromPKCS12(f *testing.F) {
 		f.Add(pfx, "wrong")
 		f.Add(pfx[:len(pfx)/2], "secret")
 	}
+	// Without MAC nor encryption (the empty password): the fuzzer's
+	// changes reach the bags, the key and the certificates, where a MAC
+	// would have refused them first.
+	plain, err := pkcs12.Passwordless.Encode(pki.ORG.Key, pki.ORG.Cert, pki.ORG.Chain, "")
+	require.NoError(f, err)
+	plainMismatch, err := pkcs12.Passwordless.Encode(pki.CPS.Key, pki.ORG.Cert, nil, "")
+	require.NoError(f, err)
+	f.Add(plain, "")
+	f.Add(plainMismatch, "")
 	f.Add([]byte{}, "")
 	f.Add([]byte{0x30, 0x80, 0, 0}, "")
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"), "secret")
