@@ -4,6 +4,7 @@ package bal
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -55,7 +56,8 @@ type Certificate struct {
 // connection (Postfix: "421 4.7.1 Client certificate not trusted"), and
 // better at load time than as a refusal a caller could take for a passing
 // one. (NewCertificate, for a certificate already loaded, does not check
-// the dates.)
+// the dates.) A file whose private key is not the certificate's is
+// refused as well.
 func NewCertificateFromPKCS12(pfx []byte, password string, opts ...PKCS12Option) (*Certificate, error) {
 	var o pkcs12Options
 	for _, opt := range opts {
@@ -64,6 +66,17 @@ func NewCertificateFromPKCS12(pfx []byte, password string, opts ...PKCS12Option)
 	key, leaf, cas, err := pkcs12.DecodeChain(pfx, password)
 	if err != nil {
 		return nil, fmt.Errorf("bal: PKCS#12: %w", err)
+	}
+	// go-pkcs12 returns the first key and the first certificate it finds
+	// without checking that they belong together (tls.X509KeyPair does):
+	// a file whose key is not the leaf's would fail at every handshake, as
+	// a refusal by the server.
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("bal: PKCS#12: a private key of type %T cannot sign", key)
+	}
+	if pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(leaf.PublicKey) {
+		return nil, fmt.Errorf("bal: PKCS#12: the private key does not match the certificate %q", leaf.Subject.CommonName)
 	}
 	now := time.Now
 	if o.now != nil {

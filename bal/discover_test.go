@@ -65,3 +65,31 @@ func TestDiscoverPartialAnswer(t *testing.T) {
 	assert.Equal(t, "smtp.operateur.fr", op.SMTP.Host)
 	assert.Equal(t, "imap.operateur.fr", op.IMAP.Host)
 }
+
+// A record whose target is not a host name (a space, a NUL, an empty
+// label) is skipped, and the lowest priority wins whatever the
+// resolver's order (before the change the first record was taken as it
+// was, found by FuzzDiscover).
+func TestDiscoverRecordChecks(t *testing.T) {
+	dns := fakeDNS{
+		"_submission._tcp.lilas.mssante.fr": {
+			{Target: "smtp operateur.fr.", Port: 587},
+			{Target: "smtp\x00.operateur.fr", Port: 587},
+			{Target: "smtp..operateur.fr", Port: 587},
+			{Target: "secours.operateur.fr.", Port: 587, Priority: 20},
+			{Target: "smtp.operateur.fr.", Port: 587, Priority: 10},
+			{Target: "autre.operateur.fr.", Port: 587, Priority: 10},
+		},
+		"_imap._tcp.lilas.mssante.fr":  {{Target: "-imap.operateur.fr", Port: 143}, {Target: "imap_.operateur.fr", Port: 143}},
+		"_imaps._tcp.lilas.mssante.fr": {{Target: "imap.operateur.fr", Port: 993}},
+	}
+	op, err := bal.Discover(context.Background(), "lilas.mssante.fr", dns, bal.Operator{})
+	require.NoError(t, err)
+	assert.Equal(t, bal.Endpoint{Host: "smtp.operateur.fr", Port: 587}, op.SMTP)
+	assert.Equal(t, bal.Endpoint{Host: "imap.operateur.fr", Port: 993, ImplicitTLS: true}, op.IMAP)
+
+	delete(dns, "_imaps._tcp.lilas.mssante.fr")
+	_, err = bal.Discover(context.Background(), "lilas.mssante.fr", dns, bal.Operator{})
+	require.ErrorIs(t, err, bal.ErrNoService)
+	assert.Contains(t, err.Error(), "_imap._tcp.lilas.mssante.fr: 2 record(s) whose target is not a host name")
+}

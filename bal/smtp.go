@@ -100,7 +100,8 @@ type SMTPError struct {
 	Command string
 	Code    int
 	// Enhanced is the enhanced status code (RFC 3463) as "4.7.1", empty
-	// when the server sent none.
+	// when the server sent none or one that is not of RFC 3463 (then left
+	// in Message).
 	Enhanced string
 	Message  string
 	// certificate marks a refusal of the client's certificate
@@ -506,13 +507,22 @@ func safeEvent(e trace.Event) trace.Event {
 	return e
 }
 
-// smtpErr converts a go-smtp error.
+// smtpErr converts a go-smtp error. go-smtp reads any three dot-separated
+// integers at the start of the text as an enhanced status code ("9.1.1",
+// "5.-1.0", "4.1234.5"); only one of RFC 3463 (§2: class 2, 4 or 5,
+// subject and detail of 1 to 3 digits) becomes Enhanced, any other is
+// put back at the start of the Message, where the server wrote it.
 func smtpErr(cmd string, err error) error {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
 		r := &SMTPError{Command: cmd, Code: se.Code, Message: se.Message}
-		if ec := se.EnhancedCode; ec[0] > 0 {
-			r.Enhanced = fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
+		if ec := se.EnhancedCode; ec != (smtp.EnhancedCode{}) {
+			code := fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
+			if (ec[0] == 2 || ec[0] == 4 || ec[0] == 5) && ec[1] >= 0 && ec[1] <= 999 && ec[2] >= 0 && ec[2] <= 999 {
+				r.Enhanced = code
+			} else {
+				r.Message = strings.TrimSuffix(code+" "+r.Message, " ")
+			}
 		}
 		return r
 	}

@@ -28,6 +28,8 @@ type Date struct {
 }
 
 // ParseDate reads a date written YYYYMMDD (CDA TS, HL7 v2 DT) or YYYY-MM-DD.
+// What it returns is Valid: a calendar date of the years 1 to 9999 (year
+// 0000, which time.Parse reads, is refused).
 func ParseDate(s string) (Date, error) {
 	layout := "20060102"
 	if strings.Contains(s, "-") {
@@ -37,7 +39,11 @@ func ParseDate(s string) (Date, error) {
 	if err != nil {
 		return Date{}, fmt.Errorf("ins: date %q: want YYYYMMDD or YYYY-MM-DD", s)
 	}
-	return Date{t.Year(), t.Month(), t.Day()}, nil
+	d := Date{t.Year(), t.Month(), t.Day()}
+	if !d.Valid() {
+		return Date{}, fmt.Errorf("ins: date %q: year %04d: want 0001 to 9999", s, d.Year)
+	}
+	return d, nil
 }
 
 // IsZero reports whether d is the zero Date.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -395,7 +394,11 @@ func ParseMDN(m *Received) (*MDNReport, error) {
 }
 
 // IntegrationCodeFromSubject returns the code of a KO subject
-// ("[KO Intégration système !][902] …"), 0 when there is none.
+// ("[KO Intégration système !][902] …", as KOSubject writes it), 0 when
+// there is none: no KOPrefix, or brackets after it that do not hold a
+// code of 1 to 9 decimal digits (no sign, no space). The code is returned
+// even when it is not in the ANS table (IntegrationErrorFor says whether
+// it is): it is always positive.
 func IntegrationCodeFromSubject(subject string) int {
 	i := strings.Index(subject, KOPrefix+"[")
 	if i < 0 {
@@ -403,10 +406,16 @@ func IntegrationCodeFromSubject(subject string) int {
 	}
 	rest := subject[i+len(KOPrefix)+1:]
 	end := strings.IndexByte(rest, ']')
-	if end < 0 {
+	if end < 1 || end > 9 {
 		return 0
 	}
-	n, _ := strconv.Atoi(rest[:end])
+	n := 0
+	for _, c := range []byte(rest[:end]) {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
 	return n
 }
 

@@ -552,11 +552,16 @@ func Prove(path string, index int64, v note.Verifier) (*InclusionProof, []byte, 
 }
 
 // VerifyInclusion checks that line is record p.Index of the log signed by
-// p.Checkpoint.
+// p.Checkpoint. Every error wraps ErrTampered: no proof, a checkpoint
+// that v does not verify, or a proof that does not lead from line to the
+// checkpoint's root.
 func VerifyInclusion(p *InclusionProof, line []byte, v note.Verifier) error {
+	if p == nil {
+		return fmt.Errorf("%w: no inclusion proof", ErrTampered)
+	}
 	c, err := openCheckpoint(p.Checkpoint, note.VerifierList(v))
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: record %d: the proof's %v", ErrTampered, p.Index, err)
 	}
 	if err := tlog.CheckRecord(p.Proof, c.Size, c.Root, p.Index, tlog.RecordHash(line)); err != nil {
 		return fmt.Errorf("%w: record %d is not in the checkpointed log: %v", ErrTampered, p.Index, err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -219,10 +220,73 @@ func TestParseTS(t *testing.T) {
 		assert.Equal(t, c.prec, ts.Precision, "%s: Precision", c.in)
 		assert.Equal(t, c.noZone, ts.NoZone, "%s: NoZone", c.in)
 	}
-	for _, bad := range []string{"", "2021", "20211301", "2021-04-01", "20210401T1200"} {
+	for _, bad := range []string{"", "2021", "20211301", "2021-04-01", "20210401T1200",
+		// Found by FuzzParseTS: an offset after a date alone was not
+		// checked, a fraction not read, an offset out of range taken.
+		"20210401+abcd", "20210401.5", "202104011347.5", "20210401134745.", "20210401134745.abc", "20210401134745.1x+0100",
+		"20210401134745+2400", "20210401134745+0160", "20210401134745+", "20210401134745+01", "20210401134745+01000", "20210401+1"} {
 		_, err := cda.ParseTS(bad, nil)
 		assert.Error(t, err, "%q accepted", bad)
 	}
+}
+
+// tsGrammar is the TS form ParseTS reads (HL7 V3 Data Types R1, TS, with
+// a three-digit offset tolerated); the offset is its group 1.
+var tsGrammar = regexp.MustCompile(`^[0-9]{8}(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:\.[0-9]+)?)?)?)?([+-][0-9]{3,4})?$`)
+
+// FuzzParseTS: an accepted TS has the TS form (tsGrammar, offset hours
+// 00 to 23 and minutes 00 to 59), and writes (String) a value that parses
+// back to the same instant, precision and zone flag (a date alone drops
+// its offset); its offset is the one written; a refusal is a cda error.
+func FuzzParseTS(f *testing.F) {
+	for _, s := range []string{"20210401134745+0100", "20210401134745", "202101040735+0100", "20210401", "20210401134745.123-0500",
+		"2021040113", "202104011347+100", "20210401+0100", "20240229235959-1200", "00000101", "99991231235959+2359",
+		"", "2021", "20211301", "2021-04-01", "20210401T1200", "20210401+abcd", "20210401.5", "20210401134745.abc", "20210401134745+2400"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ts, err := cda.ParseTS(s, testdocs.Paris)
+		if err != nil {
+			require.True(t, strings.HasPrefix(err.Error(), "cda: time "), "%v", err)
+			require.True(t, ts.IsZero())
+			return
+		}
+		m := tsGrammar.FindStringSubmatch(s)
+		require.NotNil(t, m, "%q accepted: not YYYYMMDD[HH[MM[SS[.fff]]]][±ZZZZ]", s)
+		if z := m[1]; z != "" {
+			if z = z[1:]; len(z) == 3 {
+				z = "0" + z
+			}
+			require.True(t, z[:2] <= "23" && z[2:] <= "59", "%q accepted: offset out of range", s)
+		}
+		out := ts.String()
+		again, err := cda.ParseTS(out, testdocs.Paris)
+		require.NoError(t, err, "ParseTS(%q) wrote %q", s, out)
+		require.True(t, again.Time.Equal(ts.Time), "ParseTS(%q) = %v, wrote %q, read back %v", s, ts.Time, out, again.Time)
+		require.Equal(t, ts.Precision, again.Precision, "%q wrote %q", s, out)
+		if ts.Precision == cda.Day {
+			require.True(t, again.NoZone, "a date is written without offset")
+			require.Equal(t, s[:8], out)
+			return
+		}
+		require.Equal(t, ts.NoZone, again.NoZone, "%q wrote %q", s, out)
+		_, off := ts.Time.Zone()
+		_, offAgain := again.Time.Zone()
+		require.Equal(t, off, offAgain, "%q wrote %q", s, out)
+		if i := strings.IndexAny(s, "+-"); i >= 0 {
+			z := s[i+1:]
+			if len(z) == 3 {
+				z = "0" + z
+			}
+			want := (int(z[0]-'0')*10+int(z[1]-'0'))*3600 + (int(z[2]-'0')*10+int(z[3]-'0'))*60
+			if s[i] == '-' {
+				want = -want
+			}
+			require.Equal(t, want, off, "%q: offset", s)
+		} else {
+			require.True(t, ts.NoZone, "%q has no offset", s)
+		}
+	})
 }
 
 func TestReadErrors(t *testing.T) {

@@ -247,7 +247,12 @@ func (ts TS) UTC() string {
 
 // ParseTS parses a CDA TS value: YYYYMMDD[HH[MM[SS[.fff]]]][±ZZZZ]. Values
 // without offset are taken in loc (time.Local when nil) and flagged NoZone.
-// Precision finer than the second is dropped.
+// Precision finer than the second is dropped. A fraction of a second
+// follows the seconds and is made of digits; the offset is a sign and four
+// digits, hours 00 to 23 and minutes 00 to 59 (HL7 V3 Data Types R1, TS:
+// YYYYMMDDHHMMSS.UUUU[+|-ZZzz]), also when it follows a date alone (it is
+// checked, then dropped with the time of day). Three digits ("+100", seen
+// in ANS examples) are read as +0100.
 func ParseTS(s string, loc *time.Location) (TS, error) {
 	if loc == nil {
 		loc = time.Local
@@ -258,12 +263,14 @@ func ParseTS(s string, loc *time.Location) (TS, error) {
 		v, zone = v[:i], v[i:]
 	}
 	if i := strings.IndexByte(v, '.'); i >= 0 {
-		v = v[:i]
-	}
-	for _, c := range []byte(v) {
-		if c < '0' || c > '9' {
-			return TS{}, fmt.Errorf("cda: time %q: not a TS value", s)
+		var frac string
+		v, frac = v[:i], v[i+1:]
+		if len(v) != 14 || frac == "" || !digits(frac) {
+			return TS{}, fmt.Errorf("cda: time %q: a fraction of a second follows YYYYMMDDHHMMSS and is made of digits", s)
 		}
+	}
+	if !digits(v) {
+		return TS{}, fmt.Errorf("cda: time %q: not a TS value", s)
 	}
 	var layout string
 	var prec Precision
@@ -279,10 +286,15 @@ func ParseTS(s string, loc *time.Location) (TS, error) {
 	default:
 		return TS{}, fmt.Errorf("cda: time %q: want YYYYMMDD[HHMM[SS]][±ZZZZ]", s)
 	}
-	if len(zone) == 4 {
-		// "+100": an offset written without its leading zero (seen in ANS
-		// examples); read as +0100.
-		zone = zone[:1] + "0" + zone[1:]
+	if zone != "" {
+		if len(zone) == 4 {
+			// "+100": an offset written without its leading zero (seen in
+			// ANS examples); read as +0100.
+			zone = zone[:1] + "0" + zone[1:]
+		}
+		if len(zone) != 5 || !digits(zone[1:]) || zone[1:3] > "23" || zone[3:] > "59" {
+			return TS{}, fmt.Errorf("cda: time %q: offset %q: want ±HHMM, hours 00 to 23, minutes 00 to 59", s, zone)
+		}
 	}
 	ts := TS{Precision: prec}
 	var err error
@@ -296,4 +308,14 @@ func ParseTS(s string, loc *time.Location) (TS, error) {
 		return TS{}, fmt.Errorf("cda: time %q: %v", s, err)
 	}
 	return ts, nil
+}
+
+// digits reports whether s is made of ASCII digits only.
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
