@@ -89,7 +89,9 @@ type Recipient struct {
 	// distinct reports: more than one means the recipient got the
 	// message more than once (after a resend whose first copy had been
 	// accepted after all, or a server's own redelivery), each copy with
-	// the same Message-ID.
+	// the same Message-ID, or that the server reported one delivery
+	// twice (Postfix does when it is killed between queueing its report
+	// and updating its queue file: the soak saw it).
 	Copies int `json:"copies,omitempty"`
 	// Reports counts the reports taken into account for it.
 	Reports int `json:"reports,omitempty"`
