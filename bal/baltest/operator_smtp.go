@@ -173,13 +173,11 @@ const maxSizeHint = 32 << 20
 // readBody reads the message of a DATA command into a buffer of the size
 // the client announced with MAIL FROM SIZE= (RFC 1870; at most the
 // operator's limit, or maxSizeHint without one), growing it only when the
-// message is longer, rather than doubling it from 512 bytes as io.ReadAll
-// does: for a 100 KB message that saves ten allocations, their zeroing and
-// copies.
+// message is longer, rather than growing it from 512 bytes as io.ReadAll
+// does: for a 108 KB message, 1.06 × its size allocated instead of 4.8 ×
+// (TestReadBody), and as many fewer bytes zeroed and copied.
 func readBody(r io.Reader, size, limit int64) ([]byte, error) {
-	if size <= 0 {
-		size = 0
-	}
+	size = max(size, 0)
 	if limit <= 0 {
 		limit = maxSizeHint
 	}
