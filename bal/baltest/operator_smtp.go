@@ -132,7 +132,7 @@ func (s *smtpSession) Data(r io.Reader) error {
 	if s.op.takeCutData() {
 		return s.cutData(r)
 	}
-	body, err := io.ReadAll(r)
+	body, err := readBody(r, s.mailOpts.Size, s.op.MaxMessageBytes)
 	s.op.pause()
 	if err != nil {
 		return err // go-smtp turns ErrDataTooLarge into 552 5.3.4
@@ -140,18 +140,19 @@ func (s *smtpSession) Data(r io.Reader) error {
 	arrival := time.Now()
 	id := randomID()
 	var notify []smtpRcpt
+	var h []byte
 	for _, rc := range s.rcpts {
-		var h bytes.Buffer
-		fmt.Fprintf(&h, "Return-Path: <%s>\r\n", s.from)
-		fmt.Fprintf(&h, "Delivered-To: %s\r\n", rc.box.user.Address)
-		fmt.Fprintf(&h, "Received: from %s (%s)\r\n\tby %s (baltest) with %s id %s\r\n\tfor <%s>; %s\r\n",
+		h = fmt.Appendf(h[:0], "Return-Path: <%s>\r\nDelivered-To: %s\r\n", s.from, rc.box.user.Address)
+		h = fmt.Appendf(h, "Received: from %s (%s)\r\n\tby %s (baltest) with %s id %s\r\n\tfor <%s>; %s\r\n",
 			s.conn.Hostname(), s.remote(), s.op.Domain, s.protocol(), id, rc.addr, arrival.Format(time.RFC1123Z))
-		h.Write(body)
-		if err := s.op.deliver(rc.box, h.Bytes()); err != nil {
+		// Each copy in one allocation of its exact size: the store of
+		// the Delivered hook may keep it.
+		msg := append(append(make([]byte, 0, len(h)+len(body)), h...), body...)
+		if err := s.op.deliver(rc.box, msg); err != nil {
 			s.op.logf("SMTP %s: delivery of %s to %s failed: %v", s.remote(), id, rc.box.user.Address, err)
 			return smtpError(451, smtp.EnhancedCode{4, 3, 0}, "Delivery to <%s> failed, try again later", rc.addr)
 		}
-		s.op.logf("SMTP %s: %s from <%s> delivered to %s (%d bytes)", s.remote(), id, s.from, rc.box.user.Address, h.Len())
+		s.op.logf("SMTP %s: %s from <%s> delivered to %s (%d bytes)", s.remote(), id, s.from, rc.box.user.Address, len(msg))
 		for _, n := range rc.opts.Notify {
 			if n == smtp.DSNNotifySuccess {
 				notify = append(notify, rc)
@@ -163,6 +164,38 @@ func (s *smtpSession) Data(r io.Reader) error {
 		s.successDSN(notify, body, arrival)
 	}
 	return nil
+}
+
+// maxSizeHint bounds the buffer readBody allocates from the SIZE a client
+// announced when the operator has no size limit.
+const maxSizeHint = 32 << 20
+
+// readBody reads the message of a DATA command into a buffer of the size
+// the client announced with MAIL FROM SIZE= (RFC 1870; at most the
+// operator's limit, or maxSizeHint without one), growing it only when the
+// message is longer, rather than growing it from 512 bytes as io.ReadAll
+// does: for a 108 KB message, 1.06 × its size allocated instead of 4.8 ×
+// (TestReadBody), and as many fewer bytes zeroed and copied.
+func readBody(r io.Reader, size, limit int64) ([]byte, error) {
+	size = max(size, 0)
+	if limit <= 0 {
+		limit = maxSizeHint
+	}
+	// +1: room for the read that reports the end.
+	buf := make([]byte, 0, min(size, limit)+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // protocol is the Received "with" keyword (RFC 3848).

@@ -85,7 +85,7 @@ func (c *client) roots() []*x509.Certificate {
 	return out
 }
 
-func endpointOf(t *testing.T, addr string, implicit bool) bal.Endpoint {
+func endpointOf(t testing.TB, addr string, implicit bool) bal.Endpoint {
 	host, port, err := net.SplitHostPort(addr)
 	require.NoError(t, err)
 	p, err := strconv.Atoi(port)
