@@ -180,6 +180,17 @@ func TestPageInBrowser(t *testing.T) {
 	loc, err := chromedp.Run(ctx, chromedp.Location())
 	require.NoError(t, err)
 	assert.Equal(t, c.st.API+"/ui", loc, "the token is out of the address bar")
+	// From now on, every change of the list is checked: never a message
+	// twice, never a message of another mailbox than the one chosen
+	// (mailbox is the page's own variable).
+	eval[chromedp.Void](t, ctx, `window.listFaults = [];
+		new MutationObserver(() => {
+			const rows = [...document.querySelectorAll("#rows tr")];
+			const ids = rows.map(tr => tr.dataset.id);
+			if (new Set(ids).size !== ids.length) listFaults.push("twice: " + ids.join(","));
+			for (const k of document.querySelectorAll("#rows .kind"))
+				if (mailbox !== "" && !k.innerText.endsWith("→ " + mailbox)) listFaults.push("in " + mailbox + ": " + k.innerText);
+		}).observe(document.getElementById("rows"), {childList: true})`)
 	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{c.st.API + "/ui"}})
 	require.NoError(t, err)
 	require.Len(t, cookies.Cookies, 1)
@@ -304,6 +315,27 @@ func TestPageInBrowser(t *testing.T) {
 	require.Len(t, rows, 5, "each message once")
 	assert.Equal(t, want, rows[1:])
 
+	// Polls that overlap (a slow API: the next tick comes before the
+	// answer) show a new message once.
+	injectDone := map[string]int64{}
+	plain := "From: <" + baltest.ORGUser + ">\r\nTo: <" + baltest.CPSUser + ">\r\nSubject: ticks\r\nDate: Mon, 07 Dec 2026 10:00:00 +0100\r\n\r\nbonjour\r\n"
+	require.Equal(t, http.StatusCreated, c.call("POST", "/api/v1/mailboxes/"+baltest.CPSUser+"/messages", strings.NewReader(plain), &injectDone))
+	eval[chromedp.Void](t, ctx, `Promise.all([refresh(), refresh(), refresh(), refresh()])`)
+	waitFor(t, ctx, "the row of the message injected during overlapping polls", fmt.Sprintf(`document.querySelector("#rows tr[data-id=\"%d\"]")`, injectDone["id"]))
+	rows = eval[[]row](t, ctx, rowsJS)
+	assert.Len(t, rows, 6, "each message once: %+v", rows)
+
+	// A mailbox chosen while the list of another one is loading: only its
+	// messages are listed.
+	eval[chromedp.Void](t, ctx, `Promise.all([choose(`+"`"+baltest.OtherUser+"`"+`), choose(`+"`"+baltest.CPSUser+"`"+`)])`)
+	waitFor(t, ctx, "jean.dupont's messages", `document.querySelectorAll("#rows tr").length === 5 && document.querySelector("#listTitle").innerText.includes("jean.dupont")`)
+	kinds := eval[[]string](t, ctx, `[...document.querySelectorAll("#rows .kind")].map(k => k.innerText)`)
+	for _, k := range kinds {
+		assert.True(t, strings.HasSuffix(k, "→ "+baltest.CPSUser), "a row of another mailbox: %q", k)
+	}
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#boxes button[data-all]`))))
+	waitFor(t, ctx, "all the messages again", `document.querySelectorAll("#rows tr").length === 6 && document.querySelector("#listTitle").innerText === "Messages (6)"`)
+
 	// One mailbox: only its messages.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#boxes button[data-mailbox="`+baltest.OtherUser+`"]`))))
 	waitFor(t, ctx, "the secretariat's messages", `document.querySelectorAll("#rows tr").length === 1 && document.querySelector("#listTitle").innerText.includes("secretariat")`)
@@ -331,6 +363,21 @@ func TestPageInBrowser(t *testing.T) {
 	}, time.Minute, 20*time.Millisecond)
 	mu.Lock()
 	assert.Equal(t, []string{"sonde"}, dialogs, "no dialog from message data")
+	assert.Empty(t, exceptions, "uncaught exceptions in the page")
+	mu.Unlock()
+
+	assert.Empty(t, eval[[]string](t, ctx, `listFaults`), "the list as it changed")
+
+	// The operator reset while the page is open: the list empties, the
+	// detail too; the next message shows.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#boxes button[data-all]`))))
+	waitFor(t, ctx, "all the messages", `document.querySelectorAll("#rows tr").length === 6`)
+	require.Equal(t, http.StatusOK, c.call("POST", "/api/v1/reset", nil, nil))
+	waitFor(t, ctx, "the emptied list", `document.querySelectorAll("#rows tr").length === 0 && !document.querySelector("#subject") &&
+		[...document.querySelectorAll("#boxes button[data-mailbox]")].every(b => b.innerText.endsWith("(0)"))`)
+	require.Equal(t, http.StatusCreated, c.call("POST", "/api/v1/mailboxes/"+baltest.CPSUser+"/messages", strings.NewReader(plain), &injectDone))
+	waitFor(t, ctx, "the message after the reset", fmt.Sprintf(`document.querySelectorAll("#rows tr").length === 1 && document.querySelector("#rows tr[data-id=\"%d\"]")`, injectDone["id"]))
+	mu.Lock()
 	assert.Empty(t, exceptions, "uncaught exceptions in the page")
 	mu.Unlock()
 
