@@ -315,8 +315,20 @@ func patientWords(p *ins.Identity) (name, birth, insText string) {
 	if t.BirthGivenNames == "" {
 		name = joinWords(" ", name, t.FirstBirthGivenName)
 	}
-	if used := joinWords(" ", t.UsedFamilyName, t.UsedGivenName); used != "" && used != joinWords(" ", t.BirthFamilyName, t.FirstBirthGivenName) {
-		name = joinWords(" ", name, "(nom utilisé "+used+")")
+	first := t.FirstBirthGivenName
+	if first == "" {
+		first, _, _ = strings.Cut(t.BirthGivenNames, " ")
+	}
+	// The used names, when they differ from the birth names.
+	var used []string
+	if t.UsedFamilyName != "" && t.UsedFamilyName != t.BirthFamilyName {
+		used = append(used, "nom utilisé "+t.UsedFamilyName)
+	}
+	if t.UsedGivenName != "" && t.UsedGivenName != first {
+		used = append(used, "prénom utilisé "+t.UsedGivenName)
+	}
+	if len(used) > 0 {
+		name = joinWords(" ", name, "("+strings.Join(used, ", ")+")")
 	}
 	var date string
 	if !t.BirthDate.IsZero() {

@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -24,11 +27,11 @@ import (
 	"github.com/ecdaf744/gomss/internal/testenv"
 )
 
-// browser starts headless Chromium (Debian package chromium) for the
+// startBrowser starts headless Chromium (Debian package chromium) for the
 // test and returns its first tab's context, bounded by timeout (a hang
 // guard, not a speed check). The flags are those a root user in a
 // container needs: no sandbox, no GPU, no /dev/shm.
-func browser(t *testing.T, timeout time.Duration) context.Context {
+func startBrowser(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
 	path := testenv.LookPath(t, "chromium", "chromium")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -110,7 +113,7 @@ const (
 // without the token, a fresh browser gets 401 and no message data.
 func TestPageInBrowser(t *testing.T) {
 	start := time.Now()
-	ctx := browser(t, 3*time.Minute)
+	ctx := startBrowser(t, 3*time.Minute)
 	t.Logf("browser started in %v", time.Since(start))
 
 	srv, c := startFromFiles(t)
@@ -269,6 +272,38 @@ func TestPageInBrowser(t *testing.T) {
 		assert.Len(t, body, a.Size, a.Name)
 		assert.Equal(t, apiBytes(t, c, fmt.Sprintf("/api/v1/messages/%d/attachments/%d", m.ID, a.Index)), body, a.Name)
 	}
+
+	// A user's click on the first link: the browser saves the file, with
+	// the attachment's name and bytes.
+	downloads := t.TempDir()
+	_, err = chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads, EventsEnabled: new(true)})
+	require.NoError(t, err)
+	begun := chromedp.BrowserEvents(ctx, browser.DownloadWillBegin)
+	progress := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#attachments a`))))
+	for ev, err := range begun {
+		require.NoError(t, err)
+		assert.Equal(t, links[0].Href, ev.URL)
+		assert.Equal(t, d.Attachments[0].Name, ev.SuggestedFilename)
+		break
+	}
+	var saved string
+	for ev, err := range progress {
+		require.NoError(t, err)
+		require.NotEqual(t, browser.DownloadProgressStateCanceled, ev.State)
+		if ev.State == browser.DownloadProgressStateCompleted {
+			saved = ev.FilePath
+			break
+		}
+	}
+	if saved == "" {
+		saved = filepath.Join(downloads, d.Attachments[0].Name)
+	}
+	got, err := os.ReadFile(saved)
+	require.NoError(t, err)
+	assert.Equal(t, apiBytes(t, c, fmt.Sprintf("/api/v1/messages/%d/attachments/0", m.ID)), got, "the file saved by the click")
+	assert.Equal(t, d.Attachments[0].Name, filepath.Base(saved))
 
 	cda := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll("#xdm table.cda tr")].map(tr => [tr.cells[0].innerText, tr.cells[1].innerText]))`)
 	var cdaDoc *DocInfo
