@@ -107,10 +107,14 @@ const (
 // The web page in a real browser (headless Chromium), as a user sees it:
 // the mailboxes with their counts, the messages with their check badge;
 // a non-compliant message's rule ids; a compliant one's verdict,
-// attachments (downloaded with the page's cookie), CDA header and
-// header fields; a message sent while the page is open appears without a
-// reload; message data with HTML in it shows as text and runs nothing;
-// without the token, a fresh browser gets 401 and no message data.
+// attachments (fetched with the page's cookie, and saved by a click),
+// CDA header in words and header fields; a message sent while the page
+// is open appears without a reload; overlapping polls and a mailbox
+// chosen while another loads never list a message twice or in the wrong
+// mailbox (checked at every change of the list); a reset empties the
+// page; message data with HTML in it shows as text and runs nothing;
+// without the token, a fresh browser gets 401 and no message data. Every
+// wait is on a DOM condition, bounded by a minute (a hang guard).
 func TestPageInBrowser(t *testing.T) {
 	start := time.Now()
 	ctx := startBrowser(t, 3*time.Minute)
