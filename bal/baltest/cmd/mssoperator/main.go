@@ -15,7 +15,11 @@
 //     list and fetch what was sent, with the Référentiel socle #2 check of
 //     each message, inject messages, answer with a DSN, an MDN or a Mon
 //     espace santé bounce, set faults, reset, and wait for N messages;
-//   - a web page showing the same (its address, with the token, is printed).
+//   - a web page showing the same: the messages per mailbox, each with its
+//     check result, header fields, attachments to download and CDA header
+//     in words, updated live (its address, with the token, is printed; the
+//     first visit trades the token for an HttpOnly cookie). It is tested
+//     in headless Chromium (internal/opserver/page_test.go).
 //
 // It writes into -dir the PKI (roots, CA bundle, CRLs, and for each test
 // certificate its PEM certificate and key and PKCS#12 files in modern and

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/ins"
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/mssante/cda"
 )
@@ -198,9 +199,17 @@ type CDAHeader struct {
 	ID            string `json:"id"`
 	Title         string `json:"title"`
 	Type          string `json:"type"`
-	EffectiveTime string `json:"effectiveTime"`
-	Patient       any    `json:"patient,omitempty"`
-	Error         string `json:"error,omitempty"`
+	EffectiveTime string `json:"effectiveTime"`  // as written in the document (TS, e.g. 20261207101500+0100)
+	Date          string `json:"date,omitempty"` // the same in words: 07/12/2026 10:15 (+0100)
+	// Patient is the recordTarget's identity (ins.Identity) as read;
+	// PatientName, PatientBirth and PatientINS say it in words.
+	Patient      any    `json:"patient,omitempty"`
+	PatientName  string `json:"patientName,omitempty"`  // birth family name, birth given names, used names
+	PatientBirth string `json:"patientBirth,omitempty"` // sex, date (DD/MM/YYYY) and place of birth
+	PatientINS   string `json:"patientINS,omitempty"`   // matricule and assigning authority
+	Author       string `json:"author,omitempty"`       // the authors, names or software, and organisations
+	Custodian    string `json:"custodian,omitempty"`    // the custodian organisation
+	Error        string `json:"error,omitempty"`
 }
 
 // CheckInfo is mssante.Received.Check's result (Référentiel socle #2
@@ -274,11 +283,117 @@ func cdaHeader(open func() (io.ReadCloser, error)) *CDAHeader {
 		EffectiveTime: fmt.Sprint(h.EffectiveTime)}
 	if h.Patient != nil {
 		out.Patient = h.Patient
+		out.PatientName, out.PatientBirth, out.PatientINS = patientWords(h.Patient)
+	}
+	var authors []string
+	for _, a := range h.Authors {
+		switch {
+		case a.Person != nil:
+			authors = append(authors, personWords(a.Person))
+		case a.Device != nil:
+			authors = append(authors, joinWords(" — ", strings.TrimSpace(a.Device.Software+" "+a.Device.Model), orgWords(a.Device.Organization)))
+		}
+	}
+	out.Author = strings.Join(authors, " ; ")
+	out.Custodian = orgWords(&h.Custodian)
+	if ts := h.EffectiveTime; !ts.IsZero() {
+		switch {
+		case ts.Precision == cda.Day:
+			out.Date = ts.Time.Format("02/01/2006")
+		case ts.NoZone:
+			out.Date = ts.Time.Format("02/01/2006 15:04")
+		default:
+			out.Date = ts.Time.Format("02/01/2006 15:04 (-0700)")
+		}
 	}
 	if doc.PatientErr != nil {
 		out.Error = "patient: " + doc.PatientErr.Error()
 	}
 	return out
+}
+
+// patientWords says an identity as a user reads it.
+func patientWords(p *ins.Identity) (name, birth, insText string) {
+	t := p.Traits
+	name = joinWords(" ", t.BirthFamilyName, t.BirthGivenNames)
+	if t.BirthGivenNames == "" {
+		name = joinWords(" ", name, t.FirstBirthGivenName)
+	}
+	first := t.FirstBirthGivenName
+	if first == "" {
+		first, _, _ = strings.Cut(t.BirthGivenNames, " ")
+	}
+	// The used names, when they differ from the birth names.
+	var used []string
+	if t.UsedFamilyName != "" && t.UsedFamilyName != t.BirthFamilyName {
+		used = append(used, "nom utilisé "+t.UsedFamilyName)
+	}
+	if t.UsedGivenName != "" && t.UsedGivenName != first {
+		used = append(used, "prénom utilisé "+t.UsedGivenName)
+	}
+	if len(used) > 0 {
+		name = joinWords(" ", name, "("+strings.Join(used, ", ")+")")
+	}
+	var date string
+	if !t.BirthDate.IsZero() {
+		date = fmt.Sprintf("le %02d/%02d/%04d", t.BirthDate.Day, int(t.BirthDate.Month), t.BirthDate.Year)
+	}
+	place := t.BirthPlaceName
+	if t.BirthPlace != "" {
+		place = joinWords(" ", place, "("+t.BirthPlace+")")
+	}
+	if place != "" {
+		place = "à " + place
+	}
+	birth = joinWords(", ", "sexe "+string(t.Sex), joinWords(" ", date, place))
+	if t.Sex == "" {
+		birth = joinWords(" ", date, place)
+	}
+	if !p.INS.IsZero() {
+		insText = joinWords(" ", p.INS.Matricule.String(), "("+authorityWords(p.INS.Authority)+")")
+	}
+	return name, birth, insText
+}
+
+func authorityWords(a ins.Authority) string {
+	switch a {
+	case ins.AuthorityNIR:
+		return "NIR"
+	case ins.AuthorityNIA:
+		return "NIA"
+	case ins.AuthorityNIRTest:
+		return "NIR de test"
+	case ins.AuthorityNIRDemo:
+		return "NIR de démonstration"
+	}
+	return "autorité " + string(a)
+}
+
+func personWords(p *cda.Person) string {
+	n := p.Name
+	return joinWords(" — ", joinWords(" ", n.Prefix, n.Given, n.Family, n.Suffix), p.Specialty.Display, orgWords(p.Organization))
+}
+
+func orgWords(o *cda.Organization) string {
+	if o == nil {
+		return ""
+	}
+	id := o.ID.String()
+	if id != "" {
+		id = "(" + id + ")"
+	}
+	return joinWords(" ", o.Name, id)
+}
+
+// joinWords joins the parts that are not empty.
+func joinWords(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
 }
 
 func (s *Server) message(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
+	"github.com/ecdaf744/gomss/ins"
 	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/mssante"
 	"github.com/ecdaf744/gomss/mssante/xdm"
@@ -194,6 +195,9 @@ func TestSendListCheckAnswer(t *testing.T) {
 	require.NotNil(t, cdaDoc, "a CDA document in the archive: %+v", d.XDM.Documents)
 	assert.Empty(t, cdaDoc.CDA.Error)
 	assert.Contains(t, cdaDoc.CDA.Type, "11488-4")
+	assert.Equal(t, "PAT-TROIS DOMINIQUE MARIE-LOUISE", cdaDoc.CDA.PatientName)
+	assert.Equal(t, "279035121518989 (NIR de test)", cdaDoc.CDA.PatientINS)
+	assert.NotEmpty(t, cdaDoc.CDA.Date)
 	require.NotEmpty(t, d.Attachments)
 	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/messages/%d/attachments/0", c.st.API, m.ID), nil)
 	req.Header.Set("Authorization", "Bearer "+c.st.APIToken)
@@ -317,4 +321,29 @@ func TestFaults(t *testing.T) {
 	var w map[string]any
 	assert.Equal(t, http.StatusRequestTimeout, c.call("GET", "/api/v1/wait?count=1&timeout=200ms", nil, &w))
 	assert.EqualValues(t, 0, w["count"])
+}
+
+// The patient in words: used names only when they differ, each missing
+// part left out, an unknown authority named by its OID.
+func TestPatientWords(t *testing.T) {
+	for _, tc := range []struct {
+		id                ins.Identity
+		name, birth, insW string
+	}{
+		{id: ins.Identity{}, name: "", birth: "", insW: ""},
+		{id: ins.Identity{Traits: ins.Traits{BirthFamilyName: "MARTIN", FirstBirthGivenName: "LUC", UsedFamilyName: "DURAND", Sex: ins.Male,
+			BirthDate: ins.Date{Year: 2001, Month: 2, Day: 3}}},
+			name: "MARTIN LUC (nom utilisé DURAND)", birth: "sexe M, le 03/02/2001"},
+		{id: ins.Identity{Traits: ins.Traits{BirthFamilyName: "MARTIN", BirthGivenNames: "LUC PAUL", UsedFamilyName: "MARTIN", UsedGivenName: "LUC",
+			BirthPlace: "99134"}, INS: ins.INS{Matricule: testdocs.Patient("test", false).INS.Matricule, Authority: "1.2.3"}},
+			name: "MARTIN LUC PAUL", birth: "à (99134)", insW: "279035121518989 (autorité 1.2.3)"},
+		{id: ins.Identity{Traits: ins.Traits{BirthFamilyName: "MARTIN", FirstBirthGivenName: "LUCIEN", UsedFamilyName: "MARTIN", UsedGivenName: "LUC",
+			BirthPlaceName: "REIMS", BirthPlace: "51454", Sex: ins.Female}},
+			name: "MARTIN LUCIEN (prénom utilisé LUC)", birth: "sexe F, à REIMS (51454)"},
+	} {
+		name, birth, insW := patientWords(&tc.id)
+		assert.Equal(t, tc.name, name)
+		assert.Equal(t, tc.birth, birth)
+		assert.Equal(t, tc.insW, insW)
+	}
 }
