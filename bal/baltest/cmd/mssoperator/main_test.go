@@ -9,6 +9,7 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ func startCommand(t *testing.T) opserver.Settings {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
-	var stderr strings.Builder
+	var stderr lockedBuffer
 	go func() {
 		code := run(ctx, []string{"-dir", t.TempDir(), "-json"}, pw, &stderr)
 		pw.Close()
@@ -117,3 +118,22 @@ func TestNonGoClients(t *testing.T) {
 }
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// lockedBuffer is a strings.Builder safe for a writer goroutine (the
+// command's, or os/exec's copier) and the test reading it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

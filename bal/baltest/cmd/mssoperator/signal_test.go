@@ -35,7 +35,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	cmd.Dir = work
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	var stderr strings.Builder
+	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { cmd.Process.Kill() })
