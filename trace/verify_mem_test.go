@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/sumdb/note"
@@ -43,7 +44,7 @@ func TestVerifyFlatMemory(t *testing.T) {
 	var ms runtime.MemStats
 	var first, peak uint64
 	samples := 0
-	res, err := verifyFile(path, note.VerifierList(v), func(seq int64, _ *Event, _ []byte) bool {
+	res, err := verifyFile(path, note.VerifierList(v), func(seq int64, _ time.Time, _ []byte) bool {
 		if (seq+1)%1000 == 0 {
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
