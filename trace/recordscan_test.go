@@ -242,3 +242,54 @@ func TestVerifyOtherEncoderLines(t *testing.T) {
 		require.EqualValues(t, rec, ce.Record, "%v", err)
 	}
 }
+
+// A record line longer than the read buffer (256 KiB; FileLog's limits
+// keep its lines well below, but another writer's need not be) is read
+// whole, as before: it verifies, a byte changed in it is found, and the
+// same line cut at the end of the file is an incomplete tail.
+func TestVerifyLongLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trace.jsonl")
+	_, v := KeysForTest(t)
+	head := []byte(`{"head":{"version":1,"origin":"gomss/trace","start":0}}`)
+	var buf bytes.Buffer
+	buf.Write(head)
+	buf.WriteByte('\n')
+	prev := lineHash(head)
+	var longAt, longLen int
+	for i := range 3 {
+		e := flEvent(i)
+		require.NoError(t, e.Normalize())
+		if i == 1 {
+			e.Response.Text = strings.Repeat("long ", 120_000) // 600 KB
+		}
+		line, err := json.Marshal(recordLine{Seq: int64(i), Prev: prev, Event: &e})
+		require.NoError(t, err)
+		if i == 1 {
+			longAt, longLen = buf.Len(), len(line)
+			requireSameAsDecoder(t, line)
+		}
+		buf.Write(line)
+		buf.WriteByte('\n')
+		prev = lineHash(line)
+	}
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o600))
+	res, err := Verify(path, v)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, res.Records)
+	require.Equal(t, prev, res.lastHash)
+
+	data := bytes.Clone(buf.Bytes())
+	data[longAt+longLen/2] = 'L'
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	_, err = Verify(path, v)
+	var ce *CorruptionError
+	require.ErrorAs(t, err, &ce)
+	require.EqualValues(t, 1, ce.Record, "%v", err)
+
+	require.NoError(t, os.WriteFile(path, buf.Bytes()[:longAt+longLen-10], 0o600))
+	res, err = Verify(path, v)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, res.Records)
+	require.True(t, res.IncompleteTail)
+	require.EqualValues(t, longAt, res.validBytes)
+}
