@@ -97,6 +97,12 @@ type VerifyResult struct {
 // shorter log that verifies: only checkpoints kept elsewhere
 // (VerifyAgainst) show that. The first failure is returned as a
 // *CorruptionError naming the first bad record.
+//
+// The records are read as a stream: memory does not grow with the log
+// (the checkpoints are read first and held), and the lines as FileLog
+// writes them are checked against the record schema without building
+// their events; any other line is decoded by encoding/json, unknown
+// fields refused, so that what is refused, and why, is as before.
 func Verify(path string, v note.Verifier) (*VerifyResult, error) {
 	return verifyFile(path, note.VerifierList(v), nil)
 }
