@@ -619,8 +619,8 @@ func (l *FileLog) Prune(cutoff time.Time) (int64, error) {
 	}
 	v := l.cfg.Verifier
 	cut := int64(-1)
-	res, err := verifyFile(l.cfg.Path, note.VerifierList(v), func(seq int64, e *Event, _ []byte) bool {
-		if cut < 0 && !e.UTC.Before(cutoff.UTC()) {
+	res, err := verifyFile(l.cfg.Path, note.VerifierList(v), func(seq int64, utc time.Time, _ []byte) bool {
+		if cut < 0 && !utc.Before(cutoff.UTC()) {
 			cut = seq
 			return false
 		}
@@ -643,7 +643,7 @@ func (l *FileLog) Prune(cutoff time.Time) (int64, error) {
 		state = res.startTree.clone()
 	}
 	prev = res.startPrev
-	_, err = verifyFile(l.cfg.Path, note.VerifierList(v), func(seq int64, _ *Event, line []byte) bool {
+	_, err = verifyFile(l.cfg.Path, note.VerifierList(v), func(seq int64, _ time.Time, line []byte) bool {
 		if seq < cut {
 			state.add(tlog.RecordHash(line))
 			prev = lineHash(line)

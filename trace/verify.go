@@ -5,10 +5,12 @@ package trace
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"sort"
@@ -95,6 +97,12 @@ type VerifyResult struct {
 // shorter log that verifies: only checkpoints kept elsewhere
 // (VerifyAgainst) show that. The first failure is returned as a
 // *CorruptionError naming the first bad record.
+//
+// The records are read as a stream: memory does not grow with the log
+// (the checkpoints are read first and held), and the lines as FileLog
+// writes them are checked against the record schema without building
+// their events; any other line is decoded by encoding/json, unknown
+// fields refused, so that what is refused, and why, is as before.
 func Verify(path string, v note.Verifier) (*VerifyResult, error) {
 	return verifyFile(path, note.VerifierList(v), nil)
 }
@@ -112,9 +120,11 @@ func VerifyAgainst(path string, v note.Verifier, checkpoints ...string) (*Verify
 	return verifyWith(path, note.VerifierList(v), checkpoints, nil)
 }
 
-// visitFunc sees each complete, chained record; returning false stops the
-// scan (the result then covers what was read).
-type visitFunc func(seq int64, e *Event, line []byte) bool
+// visitFunc sees each complete, chained record: its sequence number, its
+// event's UTC time and its line (valid only during the call: copy it to
+// keep it); returning false stops the scan (the result then covers what
+// was read).
+type visitFunc func(seq int64, utc time.Time, line []byte) bool
 
 func verifyFile(path string, verifiers note.Verifiers, visit visitFunc) (*VerifyResult, error) {
 	return verifyWith(path, verifiers, nil, visit)
@@ -208,14 +218,24 @@ func loadCheckpoints(path string, verifiers note.Verifiers, witnesses []string) 
 // of the complete ones.
 type lineReader struct {
 	br     *bufio.Reader
-	lineNo int   // lines read, the last one included
-	offset int64 // end of the last complete line
+	lineNo int    // lines read, the last one included
+	offset int64  // end of the last complete line
+	long   []byte // a line longer than br's buffer, reused
 }
 
 // next returns the next line without its newline and whether it was
-// complete; a nil line is the end of the file.
+// complete; a nil line is the end of the file. The line is valid until the
+// next call.
 func (r *lineReader) next() ([]byte, bool, error) {
-	line, err := r.br.ReadBytes('\n')
+	line, err := r.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		r.long = append(r.long[:0], line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = r.br.ReadSlice('\n')
+			r.long = append(r.long, line...)
+		}
+		line = r.long
+	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, false, err
 	}
@@ -241,6 +261,13 @@ type verification struct {
 	next     int64 // sequence number of the next record
 	ci       int   // index in cps of the next checkpoint to check
 	lastGood int64 // size of the last checkpoint verified
+
+	// prev is the chain hash the next record must carry: the head's
+	// (startPrev) or prevBuf, the hash of the last record line.
+	prev    []byte
+	prevBuf [44]byte // base64 of a SHA-256
+	leaf    hash.Hash
+	sum     tlog.Hash
 
 	torn []byte // the partial last line of the checkpoints file, if any
 	// tornOK accepts a torn checkpoint line that cannot be checked
@@ -279,6 +306,7 @@ func (v *verification) checkHead(verifiers note.Verifiers) error {
 	}
 	res.tree = res.startTree.clone()
 	res.lastHash = res.startPrev
+	v.prev = []byte(res.startPrev)
 	res.validBytes = v.lines.offset
 	v.next = h.Start
 	v.ci = sort.Search(len(v.cps), func(i int) bool { return v.cps[i].Size > h.Start }) // the cut checkpoint is checked with the head
@@ -340,6 +368,8 @@ func (v *verification) checkCheckpoints() error {
 // at its size (checkRoots), then calling visit. stopped reports that visit
 // returned false.
 func (v *verification) checkRecords(visit visitFunc) (stopped bool, _ error) {
+	v.leaf = sha256.New()
+	defer func() { v.res.lastHash = string(v.prev) }()
 	for {
 		line, complete, err := v.lines.next()
 		if err != nil {
@@ -352,14 +382,14 @@ func (v *verification) checkRecords(visit visitFunc) (stopped bool, _ error) {
 			v.res.IncompleteTail = true
 			return false, nil
 		}
-		seq, e, err := v.checkRecord(line)
+		seq, utc, err := v.checkRecord(line)
 		if err != nil {
 			return false, err
 		}
 		if err := v.checkRoots(); err != nil {
 			return false, err
 		}
-		if visit != nil && !visit(seq, e, line) {
+		if visit != nil && !visit(seq, utc, line) {
 			return true, nil
 		}
 	}
@@ -367,33 +397,61 @@ func (v *verification) checkRecords(visit visitFunc) (stopped bool, _ error) {
 
 // checkRecord parses line as the next record, checks its sequence number
 // and its chain hash, and adds it to the tree. It returns the record's
-// sequence number and event.
-func (v *verification) checkRecord(line []byte) (int64, *Event, error) {
+// sequence number and its event's UTC time.
+func (v *verification) checkRecord(line []byte) (int64, time.Time, error) {
 	res, next := v.res, v.next
+	r, ok := scanRecord(line)
+	if !ok {
+		var err error
+		if r, err = decodeRecord(line); err != nil {
+			return 0, time.Time{}, v.bad(next, "not a record (%v)", err)
+		}
+	}
+	switch {
+	case r.seq > next:
+		return 0, time.Time{}, v.bad(next, "record %d is missing: the next line is record %d (deleted or reordered)", next, r.seq)
+	case r.seq < next:
+		return 0, time.Time{}, v.bad(next, "record %d found where %d belongs (replayed, inserted or reordered)", r.seq, next)
+	}
+	if !bytes.Equal(r.prev, v.prev) {
+		if next == v.head.Start {
+			return 0, time.Time{}, v.bad(next, "record %d does not follow the head's chain hash (modified, or records removed before it)", next)
+		}
+		return 0, time.Time{}, v.bad(next-1, "record %d no longer matches the chain hash that record %d carries (record %d was modified, or %d inserted)", next-1, next, next-1, next)
+	}
+	// The leaf hash, tlog.RecordHash (RFC 6962 §2.1: SHA-256 of 0x00
+	// and the line), with one hash reused; then the chain hash, lineHash,
+	// into prevBuf.
+	v.leaf.Reset()
+	v.leaf.Write(leafPrefix[:])
+	v.leaf.Write(line)
+	v.leaf.Sum(v.sum[:0])
+	res.tree.add(v.sum)
+	chain := sha256.Sum256(line)
+	base64.StdEncoding.Encode(v.prevBuf[:], chain[:])
+	v.prev = v.prevBuf[:]
+	v.next++
+	res.Records++
+	res.validBytes = v.lines.offset
+	return r.seq, r.utc, nil
+}
+
+var leafPrefix = [1]byte{0}
+
+// decodeRecord decodes line as encoding/json does, refusing unknown
+// fields: the definition of a record line, for the lines scanRecord does
+// not read.
+func decodeRecord(line []byte) (scannedRecord, error) {
 	var rl recordLine
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rl); err != nil || rl.Event == nil {
-		return 0, nil, v.bad(next, "not a record (%v)", err)
-	}
-	switch {
-	case rl.Seq > next:
-		return 0, nil, v.bad(next, "record %d is missing: the next line is record %d (deleted or reordered)", next, rl.Seq)
-	case rl.Seq < next:
-		return 0, nil, v.bad(next, "record %d found where %d belongs (replayed, inserted or reordered)", rl.Seq, next)
-	}
-	if rl.Prev != res.lastHash {
-		if next == v.head.Start {
-			return 0, nil, v.bad(next, "record %d does not follow the head's chain hash (modified, or records removed before it)", next)
+		if err == nil {
+			err = errors.New("no event")
 		}
-		return 0, nil, v.bad(next-1, "record %d no longer matches the chain hash that record %d carries (record %d was modified, or %d inserted)", next-1, next, next-1, next)
+		return scannedRecord{}, err
 	}
-	res.tree.add(tlog.RecordHash(line))
-	res.lastHash = lineHash(line)
-	v.next++
-	res.Records++
-	res.validBytes = v.lines.offset
-	return rl.Seq, rl.Event, nil
+	return scannedRecord{seq: rl.Seq, prev: []byte(rl.Prev), utc: rl.Event.UTC}, nil
 }
 
 // checkRoots checks the tree root against the checkpoints signed at the
@@ -512,7 +570,7 @@ func Prove(path string, index int64, v note.Verifier) (*InclusionProof, []byte, 
 	}
 	var line []byte
 	var storeErr error
-	res, err := verifyFile(path, note.VerifierList(v), func(seq int64, _ *Event, l []byte) bool {
+	res, err := verifyFile(path, note.VerifierList(v), func(seq int64, _ time.Time, l []byte) bool {
 		hs, err := tlog.StoredHashes(seq, l, reader)
 		if err != nil {
 			storeErr = err
