@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ecdaf744/gomss/internal/fieldtext"
+	"github.com/ecdaf744/gomss/trace"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -85,5 +86,24 @@ func TestCleanTextNormalizes(t *testing.T) {
 				t.Errorf("fieldtext.Clean(%.12q, %d) = %.24q (%d bytes): %v", in, max, out, len(out), err)
 			}
 		}
+	}
+}
+
+// The problems of an event are listed in the order of its fields, the
+// same at every call (they came in a map's random order).
+func TestNormalizeProblemsInFieldOrder(t *testing.T) {
+	var first string
+	for i := range 20 {
+		e := trace.Event{Actor: trace.Actor{ID: "810002813839", Name: "a\nb"}, Action: trace.Send,
+			Request: trace.Request{Command: "DATA"}, Software: "x\x01", MessageID: "m\rn"}
+		err := e.Normalize()
+		require.ErrorIs(t, err, trace.ErrEvent)
+		msg := err.Error()
+		a, m, s := strings.Index(msg, "actor.name"), strings.Index(msg, "messageId"), strings.Index(msg, "software")
+		require.True(t, a >= 0 && m > a && s > m, "order: %s", msg)
+		if i == 0 {
+			first = msg
+		}
+		require.Equal(t, first, msg)
 	}
 }
