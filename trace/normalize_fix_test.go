@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/ecdaf744/gomss/internal/fieldtext"
-	"github.com/ecdaf744/gomss/trace"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -94,10 +93,10 @@ func TestCleanTextNormalizes(t *testing.T) {
 func TestNormalizeProblemsInFieldOrder(t *testing.T) {
 	var first string
 	for i := range 20 {
-		e := trace.Event{Actor: trace.Actor{ID: "810002813839", Name: "a\nb"}, Action: trace.Send,
-			Request: trace.Request{Command: "DATA"}, Software: "x\x01", MessageID: "m\rn"}
+		e := Event{Actor: Actor{ID: "810002813839", Name: "a\nb"}, Action: Send,
+			Request: Request{Command: "DATA"}, Software: "x\x01", MessageID: "m\rn"}
 		err := e.Normalize()
-		require.ErrorIs(t, err, trace.ErrEvent)
+		require.ErrorIs(t, err, ErrEvent)
 		msg := err.Error()
 		a, m, s := strings.Index(msg, "actor.name"), strings.Index(msg, "messageId"), strings.Index(msg, "software")
 		require.True(t, a >= 0 && m > a && s > m, "order: %s", msg)
