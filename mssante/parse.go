@@ -533,10 +533,15 @@ func (m *Received) leaf(h message.Header, body []byte, asType string, report boo
 		// Decoded in one allocation of its size: base64 at its exact
 		// decoded size (decodeBase64), quoted-printable within its
 		// encoded size, which decoding never exceeds (RFC 2045 §6.7).
+		// base64 that decodeBase64 leaves goes to go-message as before,
+		// without a size hint: its decoder's result on such input
+		// depends on the size of the reads (padding in the middle ends
+		// a read's chunk or is an error).
 		var ok bool
 		hint := len(body)
 		if enc == "base64" {
-			data, hint, ok = decodeBase64(body)
+			data, ok = decodeBase64(body)
+			hint = 0
 		}
 		var err error
 		if !ok {
@@ -546,6 +551,11 @@ func (m *Received) leaf(h message.Header, body []byte, asType string, report boo
 			ent, err = message.New(dh, bytes.NewReader(body))
 			if err == nil {
 				data, err = m.parts.readAll(ent.Body, hint)
+			}
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				// Input cut short: what was decoded up to it is the
+				// data, as readAll without a hint has it.
+				err = nil
 			}
 		}
 		if err != nil {
@@ -583,18 +593,20 @@ func (m *Received) leaf(h message.Header, body []byte, asType string, report boo
 // decodeBase64 decodes a base64 body (RFC 2045 §6.8) in one allocation
 // of its exact decoded size, computed from the encoded length less the
 // line breaks and the padding. It returns ok only when the body is plain
-// base64 split by CR/LF line breaks, which is what senders write; a body
-// with blanks in it (go-message reads those as line breaks) or that does
-// not decode is left to go-message (ok false), so that what is tolerated
-// and what is reported stays go-message's. size is then the decoded size
-// at most, a size hint for that reader.
-func decodeBase64(body []byte) (data []byte, size int, ok bool) {
-	blanks := bytes.Count(body, []byte{' '}) + bytes.Count(body, []byte{'\t'})
-	n := len(body) - bytes.Count(body, []byte{'\n'}) - bytes.Count(body, []byte{'\r'}) - blanks
-	size = n / 4 * 3
-	if blanks > 0 || n%4 != 0 {
-		return nil, size, false
+// base64 split by CR/LF line breaks, which is what senders write: then
+// go-message's decoder gives the same bytes. A body with blanks in it
+// (go-message reads those as line breaks) or that does not decode at
+// once is left to go-message (ok false), so that what is tolerated and
+// what is reported stays what it was.
+func decodeBase64(body []byte) (data []byte, ok bool) {
+	if bytes.IndexByte(body, ' ') >= 0 || bytes.IndexByte(body, '\t') >= 0 {
+		return nil, false
 	}
+	n := len(body) - bytes.Count(body, []byte{'\n'}) - bytes.Count(body, []byte{'\r'})
+	if n%4 != 0 {
+		return nil, false
+	}
+	size := n / 4 * 3
 	// The padding: the last two characters that are not line breaks.
 	for i, pad := len(body)-1, 0; i >= 0 && pad < 2; i-- {
 		switch body[i] {
@@ -610,9 +622,9 @@ func decodeBase64(body []byte) (data []byte, size int, ok bool) {
 	data = make([]byte, size)
 	k, err := base64.StdEncoding.Decode(data, body)
 	if err != nil || k != size {
-		return nil, n / 4 * 3, false
+		return nil, false
 	}
-	return data, size, true
+	return data, true
 }
 
 // decodeText converts data from its declared charset to UTF-8 (Parse does
