@@ -3,7 +3,6 @@
 package bal
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/tls"
@@ -339,7 +338,8 @@ func (s *Session) FetchNew(ctx context.Context, folder string, st State) ([]*Fet
 			}
 			raw := m.FindBodySection(section)
 			f := &Fetched{UID: m.UID, Raw: raw}
-			f.Message, f.ParseErr = mssante.Parse(bytes.NewReader(raw), nil)
+			// Parsed where it lies: Message.Raw is raw, not a copy.
+			f.Message, f.ParseErr = mssante.ParseBytes(raw, nil)
 			out = append(out, f)
 		}
 		slices.SortFunc(out, func(a, b *Fetched) int { return cmp.Compare(a.UID, b.UID) })

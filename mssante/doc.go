@@ -59,6 +59,13 @@
 // CheckMessage also returns the Kind, whose ServerGenerated tells an
 // operator's report from a non-compliant message.
 //
+// Parse holds the message once (Received.Raw) and decodes each part once,
+// into one allocation of its decoded size (base64 at its exact size,
+// computed from the encoded length); ParseBytes parses a message already
+// in memory (as fetched by IMAP) without copying it, Raw being the
+// caller's slice. The archive is read from the decoded IHE_XDM.ZIP where
+// it lies, and XDM.Verify hashes each document while inflating it.
+//
 // # Tolerant reading
 //
 // Senders in the field write mail that breaks MIME; Parse reads what is

@@ -48,17 +48,21 @@ func requireReportError(t *testing.T, what string, err error) {
 	}
 }
 
-// FuzzParse: any input gives a message or an ErrParse, never a panic, and
-// the checker and the acknowledgement parsers cope with what Parse
+// FuzzParse: any input gives a message or an ErrParse, never a panic,
+// ParseBytes gives the same as Parse, and the checker and the acknowledgement parsers cope with what Parse
 // returns.
 func FuzzParse(f *testing.F) {
 	seeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := mssante.Parse(bytes.NewReader(data), &mssante.ParseOptions{MaxSize: 1 << 20})
+		inPlace, errInPlace := mssante.ParseBytes(data, &mssante.ParseOptions{MaxSize: 1 << 20})
 		if err != nil {
 			require.ErrorIs(t, err, mssante.ErrParse, "unclassified error")
+			require.EqualError(t, errInPlace, err.Error(), "ParseBytes fails as Parse does")
 			return
 		}
+		require.NoError(t, errInPlace, "ParseBytes")
+		require.Equal(t, m, inPlace, "ParseBytes reads what Parse reads")
 		_ = m.Check()
 		_ = m.DisplaySubject()
 		_, err = mssante.ParseMDN(m)

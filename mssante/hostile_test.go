@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecdaf744/gomss/internal/testdocs"
 	"github.com/ecdaf744/gomss/internal/testenv"
 	"github.com/ecdaf744/gomss/mssante"
 )
@@ -123,4 +124,75 @@ func TestParseLenAboveMaxSize(t *testing.T) {
 	require.ErrorIs(t, err, mssante.ErrParse)
 	require.ErrorIs(t, err, mssante.ErrTooLarge)
 	require.Less(t, total, uint64(1<<20), "allocated")
+}
+
+// TestParseAllocations: a message carrying a 4 MB PDF (as the rendition
+// and, inside the CDA, in IHE_XDM.ZIP) costs its size once (Raw, with
+// Parse; nothing with ParseBytes) plus each base64 attachment once at its
+// decoded size, plus a little (headers, the archive's directory and
+// metadata). Before the exact-size decoding each attachment cost about
+// twice its size. XDM.Verify streams: hashing the document while
+// inflating allocates a fraction of it.
+func TestParseAllocations(t *testing.T) {
+	const pdfSize = 4 << 20
+	m := reportMessage()
+	m.Documents[0].PDF = mssante.BytesOpener(testdocs.PDF("Compte rendu", pdfSize))
+	raw := write(t, m)
+	const slack = 256 << 10
+	decoded := func(r *mssante.Received) uint64 {
+		var n uint64
+		for _, a := range r.Attachments {
+			n += uint64(len(a.Data))
+		}
+		return n
+	}
+	for _, bytesIn := range []bool{false, true} {
+		t.Run(fmt.Sprint("ParseBytes=", bytesIn), func(t *testing.T) {
+			var r *mssante.Received
+			var err error
+			total, _ := allocDuring(func() {
+				if bytesIn {
+					r, err = mssante.ParseBytes(raw, nil)
+				} else {
+					r, err = mssante.Parse(bytes.NewReader(raw), nil)
+				}
+			})
+			require.NoError(t, err)
+			require.NotNil(t, r.XDM, "%v", r.XDMErr)
+			require.Len(t, r.Attachments, 2, "the PDF rendition and IHE_XDM.ZIP")
+			require.Equal(t, raw, r.Raw)
+			want := decoded(r)
+			require.Greater(t, want, uint64(pdfSize), "the decoded PDF and zip")
+			if bytesIn {
+				require.Same(t, &raw[0], &r.Raw[0], "ParseBytes keeps b as Raw")
+			} else {
+				want += uint64(len(raw))
+			}
+			var verify uint64
+			verify, _ = allocDuring(func() { err = r.XDM.Verify() })
+			require.NoError(t, err)
+			t.Logf("message %d bytes, PDF %d: parse allocated %d (%.2f× the PDF; raw + decoded parts %d), Verify %d",
+				len(raw), pdfSize, total, float64(total)/pdfSize, want, verify)
+			if testenv.Race {
+				t.Log("race detector: allocation bounds not checked")
+				return
+			}
+			require.Less(t, total, want+slack, "parse: raw (Parse only) + each part once + %d", slack)
+			require.Less(t, verify, uint64(pdfSize/10), "Verify streams")
+		})
+	}
+}
+
+// TestParseBytesMaxSize: ParseBytes refuses a message over MaxSize as
+// Parse does.
+func TestParseBytesMaxSize(t *testing.T) {
+	raw, _ := tinyParts(2<<20, true)
+	opts := &mssante.ParseOptions{MaxSize: 1 << 20}
+	_, err := mssante.ParseBytes(raw, opts)
+	require.ErrorIs(t, err, mssante.ErrParse)
+	require.ErrorIs(t, err, mssante.ErrTooLarge)
+	_, perr := mssante.Parse(bytes.NewReader(raw), opts)
+	require.EqualError(t, err, perr.Error())
+	_, err = mssante.ParseBytes(raw, &mssante.ParseOptions{MaxSize: int64(len(raw)), MaxParts: 1 << 20})
+	require.NoError(t, err, "exactly MaxSize")
 }

@@ -4,6 +4,7 @@ package mssante
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -146,18 +147,10 @@ type reportPart struct {
 // in the package doc); only input without any header, or past the
 // limits, is an error (ErrParse). An IHE_XDM.ZIP attachment
 // (any case) is opened with package xdm; its documents are not verified
-// here (use XDM.Verify).
+// here (use XDM.Verify). A message already in memory is better read by
+// ParseBytes, which does not copy it.
 func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
-	var o ParseOptions
-	if opts != nil {
-		o = *opts
-	}
-	if o.MaxSize <= 0 {
-		o.MaxSize = DefaultMaxParseSize
-	}
-	if o.MaxParts <= 0 {
-		o.MaxParts = DefaultMaxParts
-	}
+	o := parseOptions(opts)
 	// The size hint is checked against MaxSize before any buffer is sized
 	// from it: a reader announcing 1 GiB must not cost 1 GiB when MaxSize
 	// is 1 MiB (issue 20, point 4).
@@ -179,6 +172,40 @@ func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrParse, err)
 	}
+	return parse(raw, &o, &pr)
+}
+
+// ParseBytes is Parse of a message already in memory, without copying
+// it: Received.Raw is b itself, so b must not be changed while the
+// result is in use. The decoded parts (Part.Data, Text…) are copies, as
+// with Parse. A message read whole before parsing (from IMAP, a file)
+// then costs its size once, not twice.
+func ParseBytes(b []byte, opts *ParseOptions) (*Received, error) {
+	o := parseOptions(opts)
+	if n := int64(len(b)); n > o.MaxSize { // as Parse of a bytes.Reader says it
+		return nil, fmt.Errorf("%w: %w: %d bytes, larger than %d", ErrParse, ErrTooLarge, n, o.MaxSize)
+	}
+	return parse(b, &o, &partReader{})
+}
+
+// parseOptions is opts with its defaults set.
+func parseOptions(opts *ParseOptions) ParseOptions {
+	var o ParseOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxSize <= 0 {
+		o.MaxSize = DefaultMaxParseSize
+	}
+	if o.MaxParts <= 0 {
+		o.MaxParts = DefaultMaxParts
+	}
+	return o
+}
+
+// parse reads the message raw, held in memory, with options o (defaults
+// set) and the part reader pr.
+func parse(raw []byte, o *ParseOptions, pr *partReader) (*Received, error) {
 	if int64(len(raw)) > o.MaxSize {
 		return nil, fmt.Errorf("%w: %w: larger than %d bytes", ErrParse, ErrTooLarge, o.MaxSize)
 	}
@@ -190,7 +217,7 @@ func Parse(r io.Reader, opts *ParseOptions) (*Received, error) {
 		return nil, fmt.Errorf("%w: no header: the first line is not a header field", ErrParse)
 	}
 	pr.max = o.MaxParts
-	m := &Received{Raw: raw, Header: hr.header, parts: &pr}
+	m := &Received{Raw: raw, Header: hr.header, parts: pr}
 	defer func() { m.parts = nil }()
 	m.defect(hr.faults...)
 	m.readHeader()
@@ -503,11 +530,33 @@ func (m *Received) leaf(h message.Header, body []byte, asType string, report boo
 	case "", "7bit", "8bit", "binary":
 		data = bytes.Clone(body)
 	case "base64", "quoted-printable":
-		dh := message.Header{}
-		dh.Set("Content-Transfer-Encoding", enc)
-		ent, err := message.New(dh, bytes.NewReader(body))
-		if err == nil {
-			data, err = m.parts.readAll(ent.Body, 0)
+		// Decoded in one allocation of its size: base64 at its exact
+		// decoded size (decodeBase64), quoted-printable within its
+		// encoded size, which decoding never exceeds (RFC 2045 §6.7).
+		// base64 that decodeBase64 leaves goes to go-message as before,
+		// without a size hint: its decoder's result on such input
+		// depends on the size of the reads (padding in the middle ends
+		// a read's chunk or is an error).
+		var ok bool
+		hint := len(body)
+		if enc == "base64" {
+			data, ok = decodeBase64(body)
+			hint = 0
+		}
+		var err error
+		if !ok {
+			dh := message.Header{}
+			dh.Set("Content-Transfer-Encoding", enc)
+			var ent *message.Entity
+			ent, err = message.New(dh, bytes.NewReader(body))
+			if err == nil {
+				data, err = m.parts.readAll(ent.Body, hint)
+			}
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				// Input cut short: what was decoded up to it is the
+				// data, as readAll without a hint has it.
+				err = nil
+			}
 		}
 		if err != nil {
 			// RFC 2045 §6.7, §6.8: not decodable. The bytes as received
@@ -539,6 +588,43 @@ func (m *Received) leaf(h message.Header, body []byte, asType string, report boo
 	}
 	m.Attachments = append(m.Attachments, p)
 	return nil
+}
+
+// decodeBase64 decodes a base64 body (RFC 2045 §6.8) in one allocation
+// of its exact decoded size, computed from the encoded length less the
+// line breaks and the padding. It returns ok only when the body is plain
+// base64 split by CR/LF line breaks, which is what senders write: then
+// go-message's decoder gives the same bytes. A body with blanks in it
+// (go-message reads those as line breaks) or that does not decode at
+// once is left to go-message (ok false), so that what is tolerated and
+// what is reported stays what it was.
+func decodeBase64(body []byte) (data []byte, ok bool) {
+	if bytes.IndexByte(body, ' ') >= 0 || bytes.IndexByte(body, '\t') >= 0 {
+		return nil, false
+	}
+	n := len(body) - bytes.Count(body, []byte{'\n'}) - bytes.Count(body, []byte{'\r'})
+	if n%4 != 0 {
+		return nil, false
+	}
+	size := n / 4 * 3
+	// The padding: the last two characters that are not line breaks.
+	for i, pad := len(body)-1, 0; i >= 0 && pad < 2; i-- {
+		switch body[i] {
+		case '\r', '\n':
+			continue
+		case '=':
+			size--
+			pad++
+			continue
+		}
+		break
+	}
+	data = make([]byte, size)
+	k, err := base64.StdEncoding.Decode(data, body)
+	if err != nil || k != size {
+		return nil, false
+	}
+	return data, true
 }
 
 // decodeText converts data from its declared charset to UTF-8 (Parse does
