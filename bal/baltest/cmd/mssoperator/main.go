@@ -23,7 +23,8 @@
 //
 // It writes into -dir the PKI (roots, CA bundle, CRLs, and for each test
 // certificate its PEM certificate and key and PKCS#12 files in modern and
-// legacy encryption), operator.json and operator.env (addresses, ports,
+// legacy encryption), a small Annuaire Santé extraction and liste blanche
+// naming its mailboxes, operator.json and operator.env (addresses, ports,
 // mailboxes, passwords, tokens, file paths), and keeps no state outside
 // it. SIGINT or SIGTERM stops it.
 //

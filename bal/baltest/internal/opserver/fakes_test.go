@@ -14,7 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecdaf744/gomss/annuaire/extraction"
 	"github.com/ecdaf744/gomss/annuaire/fhir"
+	"github.com/ecdaf744/gomss/annuaire/listeblanche"
 	"github.com/ecdaf744/gomss/bal"
 	"github.com/ecdaf744/gomss/bal/baltest"
 	"github.com/ecdaf744/gomss/ins"
@@ -58,4 +60,34 @@ func TestINSiAndAnnuaireFakes(t *testing.T) {
 		found += len(bundle.Entry)
 	}
 	assert.Equal(t, 1, found, "the CPS holder, by mailbox")
+}
+
+// The extraction and the liste blanche written into the folder read with
+// the SDK's own readers: the checksum verifies, the operator's domain is
+// trusted, and each mailbox is in the extraction with its kind (the CPS
+// holder's personal mailbox with the holder's identifiers).
+func TestAnnuaireFiles(t *testing.T) {
+	_, c := startFromFiles(t)
+	f, err := os.Open(c.st.Files["listeBlanche"])
+	require.NoError(t, err)
+	defer f.Close()
+	sum, err := os.ReadFile(c.st.Files["listeBlancheChecksum"])
+	require.NoError(t, err)
+	lb, err := listeblanche.Read(f, string(sum))
+	require.NoError(t, err)
+	assert.True(t, lb.Trusted(baltest.CPSUser))
+	assert.False(t, lb.Trusted("dr@ailleurs.example.fr"))
+
+	ix, err := extraction.LoadIndexFile(context.Background(), c.st.Files["extraction"], extraction.LoadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, len(c.st.Mailboxes), ix.Len())
+	assert.Zero(t, ix.Report().ErrorCount, "%+v", ix.Report().Errors)
+	m, ok := ix.Lookup(baltest.CPSUser)
+	require.True(t, ok)
+	assert.Equal(t, baltest.DefaultCPSHolder.IDNat, m.Owner.IDNPS)
+	assert.EqualValues(t, "PER", m.Type)
+	for _, b := range c.st.Mailboxes {
+		_, ok := ix.Find(b.Address)
+		assert.True(t, ok, b.Address)
+	}
 }

@@ -148,6 +148,9 @@ func Start(cfg Config) (s *Server, err error) {
 		s.Op.AddToken(b.Token, u.Address)
 		boxes = append(boxes, b)
 	}
+	if err := writeAnnuaireFiles(filepath.Join(dir, "annuaire"), s.Op, files); err != nil {
+		return nil, err
+	}
 	fhirURL, fhirKey, fhirSrv, err := startAnnuaire(s.Op.Users)
 	if err != nil {
 		return nil, err
