@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -493,13 +495,17 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func (s *Server) answerDSN(w http.ResponseWriter, r *http.Request) {
-	m, ok := s.lookup(w, r)
-	if !ok {
-		return
-	}
+// answerRequest reads the message of the path and the request body of an
+// answer (DSN or MDN); false when it has answered an error.
+func (s *Server) answerRequest(w http.ResponseWriter, r *http.Request) (*stored, AnswerRequest, bool) {
 	var req AnswerRequest
-	if !decode(w, r, &req) {
+	m, ok := s.lookup(w, r)
+	return m, req, ok && decode(w, r, &req)
+}
+
+func (s *Server) answerDSN(w http.ResponseWriter, r *http.Request) {
+	m, req, ok := s.answerRequest(w, r)
+	if !ok {
 		return
 	}
 	a := baltest.DSNAnswer{Action: req.Action, Status: req.Status, Diagnostic: req.Diagnostic}
@@ -523,22 +529,11 @@ func (s *Server) answerDSN(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]int64{"id": s.store.firstAfter(before, "")})
 }
 
-func cannedNames() []string {
-	var names []string
-	for k := range baltest.CannedDSNs {
-		names = append(names, k)
-	}
-	sortStrings(names)
-	return names
-}
+func cannedNames() []string { return slices.Sorted(maps.Keys(baltest.CannedDSNs)) }
 
 func (s *Server) answerMDN(w http.ResponseWriter, r *http.Request) {
-	m, ok := s.lookup(w, r)
+	m, req, ok := s.answerRequest(w, r)
 	if !ok {
-		return
-	}
-	var req AnswerRequest
-	if !decode(w, r, &req) {
 		return
 	}
 	rec, err := mssante.Parse(bytes.NewReader(m.raw), nil)

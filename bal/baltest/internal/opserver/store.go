@@ -7,7 +7,6 @@ import (
 	"context"
 	"mime"
 	"net/mail"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -186,5 +185,3 @@ func (s *store) firstAfter(before int64, mailbox string) int64 {
 	}
 	return 0
 }
-
-func sortStrings(s []string) { sort.Strings(s) }
